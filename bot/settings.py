@@ -1,0 +1,124 @@
+"""One settings class, read from the environment and `.env`; a bad value is a clear error, never a traceback."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, time
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///data/relance.db"
+
+
+class SettingsError(Exception):
+    """A setting has a bad value; the message names the variable and what is expected."""
+
+
+class Settings(BaseSettings):
+    """Every setting of Relance; names are the environment variables (see `.env.example`)."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    DATABASE_URL: str = DEFAULT_DATABASE_URL
+    TELEGRAM_BOT_TOKEN: SecretStr | None = None
+    TELEGRAM_API_URL: str = "https://api.telegram.org"
+    OWNER_CHAT_IDS: str = ""
+    TIMEZONE: str = "Europe/Paris"
+    DIGEST_TIME: str = "08:30"
+    SMTP_HOST: str | None = None
+    SMTP_PORT: int = Field(default=587, ge=1, le=65535)
+    SMTP_USERNAME: str | None = None
+    SMTP_PASSWORD: SecretStr | None = None
+    SMTP_SECURITY: Literal["none", "starttls", "tls"] = "starttls"
+    MAIL_FROM: str | None = None
+    MAIL_REPLY_TO: str | None = None
+    COMPANY_NAME: str = "Mon Entreprise"
+    COMPANY_ADDRESS: str = ""
+    COMPANY_SIREN: str = ""
+    COMPANY_IBAN: str = ""
+    COMPANY_BIC: str = ""
+    COMPANY_PHONE: str = ""
+    RELANCE_TODAY: date | None = None
+    LADDER_FILE: Path | None = None
+    TEMPLATES_DIR: Path | None = None
+    DATA_DIR: Path = Path("data")
+
+    @field_validator("TIMEZONE")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError("an IANA time zone such as Europe/Paris") from exc
+        return value
+
+    @field_validator("DIGEST_TIME")
+    @classmethod
+    def _digest_time(cls, value: str) -> str:
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value.strip()):
+            raise ValueError("a time of day as HH:MM, e.g. 08:30")
+        return value.strip()
+
+    @field_validator("OWNER_CHAT_IDS")
+    @classmethod
+    def _owner_ids(cls, value: str) -> str:
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            if not re.fullmatch(r"-?\d+", part):
+                raise ValueError("comma-separated numeric Telegram user ids, e.g. 12345,67890")
+        return value
+
+    @field_validator("TELEGRAM_API_URL")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        if not re.match(r"https?://", value):
+            raise ValueError("an http(s) URL such as https://api.telegram.org")
+        return value.rstrip("/")
+
+    @field_validator("DATABASE_URL")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        if not re.match(r"(sqlite|postgresql)(\+\w+)?://", value):
+            raise ValueError("a sqlite:///path or postgresql://user@host/db URL")
+        if value.startswith("postgresql://"):
+            # psycopg 3 is the driver we ship (extra `postgres`).
+            value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
+        return value
+
+    @property
+    def owner_ids(self) -> list[int]:
+        """The owners' Telegram user ids."""
+        return [int(p) for p in (p.strip() for p in self.OWNER_CHAT_IDS.split(",")) if p]
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The owner's time zone."""
+        return ZoneInfo(self.TIMEZONE)
+
+    @property
+    def digest_time(self) -> time:
+        """The time of the morning digest, in the owner's time zone."""
+        hours, minutes = self.DIGEST_TIME.split(":")
+        return time(int(hours), int(minutes))
+
+    @property
+    def bot_token(self) -> str | None:
+        """The Telegram token, or None (terminal mode)."""
+        return self.TELEGRAM_BOT_TOKEN.get_secret_value() if self.TELEGRAM_BOT_TOKEN else None
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings; raise SettingsError naming the variable and the expected value."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            name = ".".join(str(p) for p in err["loc"]) or "?"
+            msg = str(err["msg"]).removeprefix("Value error, ")
+            # Never echo the input back: it could be a secret.
+            lines.append(f"{name}: invalid value, expected {msg}")
+        raise SettingsError("; ".join(lines)) from None

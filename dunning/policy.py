@@ -1,0 +1,149 @@
+"""What is due today: the next step of each unpaid invoice, grouped into one reminder per client."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from dunning.calendar import is_business_day, next_business_day, previous_business_day
+from dunning.ladder import DEFAULT_LADDER, Ladder, Step
+from dunning.states import InvoiceState
+
+_CLOSED = frozenset({InvoiceState.PAID, InvoiceState.DISPUTED, InvoiceState.WRITTEN_OFF})
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceSnapshot:
+    """What the policy needs to know about one invoice (plain values, read from storage by the caller)."""
+
+    invoice_id: int
+    client_id: int
+    due_date: date
+    balance: Decimal
+    state: str = InvoiceState.OPEN
+    profile: str = "standard"
+    last_step: str | None = None  # the last step actually sent for this invoice
+    last_sent_on: date | None = None  # the local day it was sent
+    promised_until: date | None = None
+    snoozed_until: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DueInvoice:
+    """One invoice that has a step due today."""
+
+    invoice: InvoiceSnapshot
+    step: Step
+    planned_date: date
+    promise_broken: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DueReminder:
+    """One reminder to one client today, at the highest step among the invoices it covers."""
+
+    client_id: int
+    step: Step
+    invoices: tuple[DueInvoice, ...]
+
+    @property
+    def total(self) -> Decimal:
+        """The balance of all the invoices it covers."""
+        return sum((d.invoice.balance for d in self.invoices), Decimal("0.00"))
+
+    @property
+    def promise_broken(self) -> bool:
+        """True when one of the invoices had a promise to pay that was not kept."""
+        return any(d.promise_broken for d in self.invoices)
+
+
+def next_step(invoice: InvoiceSnapshot, today: date, ladder: Ladder = DEFAULT_LADDER) -> DueInvoice | None:
+    """The step due today for `invoice`, or None.
+
+    Rules: closed, promised-until-later and snoozed invoices get nothing; steps go in order from the one after
+    the last step sent; a pre-due step (negative offset) is proposed only before the due date; a later step waits
+    until its date and at least `min_interval_days` after the previous send; dates falling on a week-end or a
+    French public holiday move to the next business day (a pre-due step moves to the business day before, so it
+    still arrives before the due date); nothing is proposed on a non-business day.
+    """
+    if invoice.state in _CLOSED or invoice.balance <= 0:
+        return None
+    promise_broken = False
+    if invoice.promised_until is not None and invoice.state == InvoiceState.PROMISED:
+        # The promise is kept until the end of its day; follow up the business day after.
+        if today <= invoice.promised_until or today < next_business_day(invoice.promised_until + timedelta(1)):
+            return None
+        promise_broken = True
+    if invoice.snoozed_until is not None and today < invoice.snoozed_until:
+        return None
+    if not is_business_day(today):
+        return None
+    lad = _for_profile(ladder, invoice.profile)
+    if invoice.last_step is None:
+        idx = 0
+    else:
+        try:
+            idx = lad.index(invoice.last_step) + 1
+        except KeyError:
+            # The ladder was edited and no longer knows this step: leave the invoice to the owner
+            # rather than guess where it stands (guessing could resend an earlier, softer step).
+            return None
+    due = invoice.due_date
+    while idx < len(lad.steps):
+        step = lad.steps[idx]
+        if step.offset_days < 0:
+            if today >= due:
+                idx += 1  # a courtesy pre-reminder makes no sense once the invoice is due
+                continue
+            planned = previous_business_day(due + timedelta(days=step.offset_days))
+            if invoice.last_sent_on is not None:
+                planned = max(planned, invoice.last_sent_on + timedelta(days=lad.min_interval_days))
+            if planned <= today:
+                return DueInvoice(invoice, step, planned, promise_broken)
+            return None
+        planned = due + timedelta(days=step.offset_days)
+        if invoice.last_sent_on is not None:
+            planned = max(planned, invoice.last_sent_on + timedelta(days=lad.min_interval_days))
+        planned = next_business_day(planned)
+        if planned <= today:
+            return DueInvoice(invoice, step, planned, promise_broken)
+        return None
+    return None
+
+
+_profile_cache: dict[tuple[int, str], Ladder] = {}
+
+
+def _for_profile(ladder: Ladder, profile: str) -> Ladder:
+    key = (id(ladder), profile)
+    cached = _profile_cache.get(key)
+    if cached is None or cached.steps[0].name != ladder.steps[0].name:
+        cached = ladder.for_profile(profile)
+        if len(_profile_cache) > 256:
+            _profile_cache.clear()
+        _profile_cache[key] = cached
+    return cached
+
+
+def due_reminders(
+    invoices: Iterable[InvoiceSnapshot], today: date, ladder: Ladder = DEFAULT_LADDER
+) -> list[DueReminder]:
+    """The reminders due `today`: one per client, covering all their invoices with a step due, at the highest
+    of those steps (by position in the ladder). Sorted by client id."""
+    by_client: dict[int, list[DueInvoice]] = {}
+    if not is_business_day(today):
+        return []
+    for invoice in invoices:
+        due = next_step(invoice, today, ladder)
+        if due is not None:
+            by_client.setdefault(invoice.client_id, []).append(due)
+    order = {s.name: i for i, s in enumerate(ladder.steps)}
+    result = []
+    for client_id in sorted(by_client):
+        items = by_client[client_id]
+        top = max(items, key=lambda d: order.get(d.step.name, -1))
+        items.sort(key=lambda d: (d.invoice.due_date, d.invoice.invoice_id))
+        result.append(DueReminder(client_id, ladder.step(top.step.name), tuple(items)))
+    return result

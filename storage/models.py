@@ -1,0 +1,207 @@
+"""SQLModel tables: Business, Client, Invoice, Reminder (+ its invoices), Payment and the evidence log."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import BigInteger, Column, Index, LargeBinary, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.types import Money, UTCDateTime, utcnow
+
+
+def _money(**kw: object) -> Decimal:
+    return Field(sa_type=Money, **kw)  # type: ignore[call-overload]
+
+
+def _stamp(**kw: object) -> datetime:
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, **kw)  # type: ignore[call-overload]
+
+
+class Business(SQLModel, table=True):
+    """The company that is owed money; one per install by default, several supported."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(index=True, unique=True, max_length=64)
+    name: str = Field(max_length=200)
+    address: str = Field(default="", max_length=500)
+    siren: str = Field(default="", max_length=20)
+    iban: str = Field(default="", max_length=40)
+    bic: str = Field(default="", max_length=20)
+    phone: str = Field(default="", max_length=40)
+    email: str = Field(default="", max_length=254)
+    reply_to: str = Field(default="", max_length=254)
+    owner_chat_ids: str = Field(default="", max_length=500)  # comma-separated Telegram user ids
+    timezone: str = Field(default="Europe/Paris", max_length=64)
+    digest_time: str = Field(default="08:30", max_length=5)
+    ladder_toml: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    paused: bool = False
+    send_window_start: str = Field(default="08:00", max_length=5)  # e-mails leave between these times
+    send_window_end: str = Field(default="18:00", max_length=5)
+    preferred_weekdays: str = Field(default="", max_length=20)  # e.g. "1,2" (Tue, Wed; Monday is 0); empty = any
+    formal_notice_days: int = 8  # deadline given in the mise en demeure
+    created_at: datetime = _stamp()
+
+    @property
+    def owner_ids(self) -> list[int]:
+        """The owners' Telegram user ids."""
+        return [int(p) for p in (p.strip() for p in self.owner_chat_ids.split(",")) if p]
+
+
+class Client(SQLModel, table=True):
+    """A debtor of the business."""
+
+    __table_args__ = (UniqueConstraint("business_id", "name", name="uq_client_business_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    business_id: int = Field(foreign_key="business.id", index=True)
+    name: str = Field(max_length=200)
+    emails: str = Field(default="", max_length=1000)  # comma-separated; the first is the main address
+    phone: str = Field(default="", max_length=40)
+    language: str = Field(default="fr", max_length=2)  # fr | en
+    profile: str = Field(default="standard", max_length=20)  # dunning.ClientProfile
+    is_consumer: bool = False
+    contractual_rate: Decimal | None = Field(default=None, max_digits=6, decimal_places=3)
+    notes: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    created_at: datetime = _stamp()
+
+    @property
+    def email_list(self) -> list[str]:
+        """The client's e-mail addresses, main one first."""
+        return [e.strip() for e in self.emails.split(",") if e.strip()]
+
+
+class Invoice(SQLModel, table=True):
+    """An invoice issued to a client; `amount` includes tax."""
+
+    __table_args__ = (
+        UniqueConstraint("business_id", "number", name="uq_invoice_business_number"),
+        Index("ix_invoice_open", "business_id", "state", "due_date"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    business_id: int = Field(foreign_key="business.id")
+    client_id: int = Field(foreign_key="client.id", index=True)
+    number: str = Field(max_length=64)
+    issue_date: date
+    due_date: date
+    amount: Decimal = _money()
+    currency: str = Field(default="EUR", max_length=3)
+    amount_paid: Decimal = _money(default=Decimal("0.00"))
+    state: str = Field(default="open", max_length=16)  # dunning.InvoiceState
+    promised_until: date | None = None
+    dispute_reason: str | None = Field(default=None, max_length=500)
+    pdf_path: str | None = Field(default=None, max_length=500)
+    created_at: datetime = _stamp()
+    updated_at: datetime = _stamp()
+
+    @property
+    def balance(self) -> Decimal:
+        """What is still owed on this invoice."""
+        return self.amount - self.amount_paid
+
+
+class Reminder(SQLModel, table=True):
+    """One proposed message to one client on one day, covering one or more of their invoices."""
+
+    __table_args__ = (
+        UniqueConstraint("client_id", "step", "planned_date", name="uq_reminder_client_step_date"),
+        Index("ix_reminder_business_state", "business_id", "state"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    business_id: int = Field(foreign_key="business.id")
+    client_id: int = Field(foreign_key="client.id", index=True)
+    step: str = Field(max_length=32)
+    planned_date: date
+    state: str = Field(default="pending", max_length=16)  # dunning.ReminderState
+    snoozed_until: date | None = None
+    edited_subject: str | None = Field(default=None, max_length=300)
+    edited_body: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    sent_to: str | None = Field(default=None, max_length=1000)
+    version: int = 0  # bumped on each state change; cards carry it so a stale tap is recognised
+    created_at: datetime = _stamp()
+    updated_at: datetime = _stamp()
+
+
+class ReminderInvoice(SQLModel, table=True):
+    """Which invoices a reminder covers."""
+
+    reminder_id: int = Field(foreign_key="reminder.id", primary_key=True)
+    invoice_id: int = Field(foreign_key="invoice.id", primary_key=True, index=True)
+    step: str = Field(max_length=32)  # this invoice's own step (the reminder shows the highest of them)
+
+
+class Payment(SQLModel, table=True):
+    """Money received on an invoice (full or partial)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    invoice_id: int = Field(foreign_key="invoice.id", index=True)
+    amount: Decimal = _money()
+    paid_on: date
+    note: str = Field(default="", max_length=500)
+    created_at: datetime = _stamp()
+
+
+class EvidenceEntry(SQLModel, table=True):
+    """One append-only, hash-chained entry of the evidence log."""
+
+    __tablename__ = "evidence"
+
+    seq: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = _stamp()
+    actor: str = Field(max_length=64)  # "owner:<telegram id>", "system", "cli", "stranger:<id>"
+    kind: str = Field(max_length=40, index=True)
+    business_id: int | None = Field(default=None, foreign_key="business.id")
+    client_id: int | None = Field(default=None, index=True)
+    invoice_id: int | None = Field(default=None, index=True)
+    reminder_id: int | None = Field(default=None, index=True)
+    payload: str = Field(sa_column=Column(Text, nullable=False))  # canonical JSON
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64, unique=True)
+
+
+class Outbox(SQLModel, table=True):
+    """An e-mail approved for delivery; unique per reminder, so a reminder is queued at most once."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    business_id: int = Field(foreign_key="business.id")
+    reminder_id: int = Field(foreign_key="reminder.id", unique=True)
+    state: str = Field(default="queued", max_length=16, index=True)  # queued|sending|sent|failed|unknown
+    message_id: str = Field(max_length=300, unique=True)  # chosen before the first attempt, kept on retries
+    mail_from: str = Field(max_length=254)
+    recipients: str = Field(max_length=1000)  # comma-separated
+    subject: str = Field(max_length=300)
+    raw_message: bytes = Field(sa_type=LargeBinary)  # the exact MIME message handed to the SMTP server
+    attempts: int = 0
+    not_before: datetime = _stamp()  # next attempt, or the opening of the sending window
+    last_reply: str | None = Field(default=None, max_length=1000)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = _stamp()
+    updated_at: datetime = _stamp()
+
+
+class DigestRun(SQLModel, table=True):
+    """The morning digest sent to a business on a given local day (so it goes out once per day)."""
+
+    __table_args__ = (UniqueConstraint("business_id", "day", name="uq_digest_business_day"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    business_id: int = Field(foreign_key="business.id")
+    day: date
+    sent_at: datetime = _stamp()
+    head_hash: str = Field(default="", max_length=64)
+
+
+class Card(SQLModel, table=True):
+    """A chat message that shows a reminder, so the bot can refresh it when the reminder changes."""
+
+    __table_args__ = (UniqueConstraint("chat_id", "message_id", name="uq_card_chat_message"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    reminder_id: int = Field(foreign_key="reminder.id", index=True)
+    chat_id: int = Field(sa_type=BigInteger)
+    message_id: int = Field(sa_type=BigInteger)
+    created_at: datetime = _stamp()
