@@ -121,6 +121,7 @@ class Reminder(SQLModel, table=True):
     edited_body: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     sent_to: str | None = Field(default=None, max_length=1000)
+    promise_broken: bool = False  # proposed because a promise to pay was not kept
     version: int = 0  # bumped on each state change; cards carry it so a stale tap is recognised
     created_at: datetime = _stamp()
     updated_at: datetime = _stamp()

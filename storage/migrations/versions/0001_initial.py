@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 12:12:25.671359
+Create Date: 2026-11-22 12:14:21.886628
 """
 
 from collections.abc import Sequence
@@ -156,6 +156,7 @@ def upgrade() -> None:
         sa.Column("edited_body", sa.Text(), nullable=True),
         sa.Column("sent_at", storage.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("sent_to", sa.String(length=1000), nullable=True),
+        sa.Column("promise_broken", sa.Boolean(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("created_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", storage.types.UTCDateTime(timezone=True), nullable=False),
