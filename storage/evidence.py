@@ -58,7 +58,7 @@ def _last(session: Session) -> tuple[int, str]:
     row = session.exec(
         select(EvidenceEntry.seq, EvidenceEntry.hash).order_by(col(EvidenceEntry.seq).desc()).limit(1)
     ).first()
-    return (row[0], row[1]) if row else (0, GENESIS_HASH)
+    return (int(row[0] or 0), row[1]) if row else (0, GENESIS_HASH)
 
 
 def record(

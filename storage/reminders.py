@@ -1,0 +1,698 @@
+"""Reminder services: materialise what is due today, read reminders for display, and the owner's actions."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import text
+from sqlmodel import Session, col, select
+
+from dunning.ladder import DEFAULT_LADDER, Ladder, ladder_from_toml
+from dunning.policy import DueReminder, InvoiceSnapshot, due_reminders
+from dunning.states import OPEN_REMINDER_STATES, InvoiceState, ReminderState
+from storage.evidence import record
+from storage.models import Business, Client, Invoice, Payment, Reminder, ReminderInvoice
+from storage.types import utcnow
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+
+DEFAULT_SLUG = "default"
+_PG_REFRESH_LOCK = 0x52454C42
+_AWAITING_OWNER = (ReminderState.PENDING, ReminderState.FAILED)
+
+
+class ActionError(Exception):
+    """An owner action cannot be carried out; the message says why (shown to the owner)."""
+
+
+class StaleReminderError(ActionError):
+    """The reminder changed since the card was shown (already handled, paid meanwhile, ...)."""
+
+
+class UnknownReminderError(ActionError):
+    """No reminder with that id in this business."""
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceLineView:
+    """One invoice as shown on a card."""
+
+    invoice_id: int
+    number: str
+    issue_date: date
+    due_date: date
+    amount: Decimal
+    amount_paid: Decimal
+    currency: str
+    state: str
+    step: str
+    days_overdue: int
+
+    @property
+    def balance(self) -> Decimal:
+        """What is still owed."""
+        return self.amount - self.amount_paid
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderView:
+    """A reminder with what a card needs to show it."""
+
+    reminder_id: int
+    version: int
+    business_id: int
+    client_id: int
+    client_name: str
+    client_emails: tuple[str, ...]
+    client_phone: str
+    client_language: str
+    client_profile: str
+    step: str
+    state: str
+    planned_date: date
+    snoozed_until: date | None
+    edited_subject: str | None
+    edited_body: str | None
+    sent_at: Any
+    sent_to: str | None
+    promise_broken: bool
+    invoices: tuple[InvoiceLineView, ...]
+
+    @property
+    def total(self) -> Decimal:
+        """The balance of the invoices it covers."""
+        return sum((i.balance for i in self.invoices), Decimal("0.00"))
+
+    @property
+    def awaiting_owner(self) -> bool:
+        """True while the owner still has to decide (pending, or failed and to be retried)."""
+        return self.state in _AWAITING_OWNER
+
+
+# --- business and ladder -------------------------------------------------------------------------------------
+
+
+def business_from_settings(session: Session, settings: Settings) -> Business:
+    """The install's single business, created from the settings on first use and kept in step with them."""
+    business = session.exec(select(Business).where(Business.slug == DEFAULT_SLUG)).first()
+    fields: dict[str, Any] = {
+        "name": settings.COMPANY_NAME,
+        "address": settings.COMPANY_ADDRESS,
+        "siren": settings.COMPANY_SIREN,
+        "iban": settings.COMPANY_IBAN,
+        "bic": settings.COMPANY_BIC,
+        "phone": settings.COMPANY_PHONE,
+        "email": settings.MAIL_FROM or "",
+        "reply_to": settings.MAIL_REPLY_TO or "",
+        "owner_chat_ids": ",".join(str(i) for i in settings.owner_ids),
+        "timezone": settings.TIMEZONE,
+        "digest_time": settings.DIGEST_TIME,
+    }
+    if settings.LADDER_FILE is not None:
+        fields["ladder_toml"] = Path(settings.LADDER_FILE).read_text(encoding="utf-8")
+    if business is None:
+        business = Business(slug=DEFAULT_SLUG, **fields)
+        session.add(business)
+        session.flush()
+        return business
+    changed = False
+    for name, value in fields.items():
+        if getattr(business, name) != value:
+            setattr(business, name, value)
+            changed = True
+    if changed:
+        session.add(business)
+        session.flush()
+    return business
+
+
+def business_ladder(business: Business) -> Ladder:
+    """The business's ladder: its own TOML definition, or the default one."""
+    if business.ladder_toml:
+        return ladder_from_toml(business.ladder_toml, source=f"ladder of business {business.slug}")
+    return DEFAULT_LADDER
+
+
+# --- reading -------------------------------------------------------------------------------------------------
+
+
+def _sent_history(session: Session, business_id: int, tz: ZoneInfo) -> dict[int, tuple[str, date]]:
+    """For each invoice, the last step sent and the local day it was sent."""
+    rows = session.execute(
+        select(ReminderInvoice.invoice_id, ReminderInvoice.step, Reminder.sent_at)
+        .join(Reminder, col(Reminder.id) == col(ReminderInvoice.reminder_id))
+        .where(Reminder.business_id == business_id, Reminder.state == ReminderState.SENT)
+        .order_by(col(Reminder.sent_at))
+    ).all()
+    history: dict[int, tuple[str, date]] = {}
+    for invoice_id, step, sent_at in rows:
+        history[invoice_id] = (step, sent_at.astimezone(tz).date() if sent_at is not None else date.min)
+    return history
+
+
+def invoice_snapshots(
+    session: Session, business_id: int, *, exclude_clients: Iterable[int] = (), tz: str = "Europe/Paris"
+) -> list[InvoiceSnapshot]:
+    """The policy's view of every unpaid invoice of the business (one query for invoices, one for history)."""
+    excluded = set(exclude_clients)
+    history = _sent_history(session, business_id, ZoneInfo(tz))
+    rows = session.execute(
+        select(  # type: ignore[call-overload]
+            Invoice.id,
+            Invoice.client_id,
+            Invoice.due_date,
+            Invoice.amount,
+            Invoice.amount_paid,
+            Invoice.state,
+            Invoice.promised_until,
+            Client.profile,
+        )
+        .join(Client, col(Client.id) == col(Invoice.client_id))
+        .where(
+            Invoice.business_id == business_id,
+            col(Invoice.state).in_([InvoiceState.OPEN, InvoiceState.PROMISED]),
+        )
+    )
+    snapshots = []
+    for inv_id, client_id, due, amount, paid, state, promised_until, profile in rows:
+        if client_id in excluded:
+            continue
+        last = history.get(inv_id)
+        snapshots.append(
+            InvoiceSnapshot(
+                invoice_id=inv_id,
+                client_id=client_id,
+                due_date=due,
+                balance=amount - paid,
+                state=state,
+                profile=profile,
+                last_step=last[0] if last else None,
+                last_sent_on=last[1] if last else None,
+                promised_until=promised_until,
+            )
+        )
+    return snapshots
+
+
+def reminder_views(session: Session, reminder_ids: Sequence[int], today: date) -> list[ReminderView]:
+    """Views of the given reminders, in the given order (unknown ids are left out)."""
+    if not reminder_ids:
+        return []
+    reminders = {r.id: r for r in session.exec(select(Reminder).where(col(Reminder.id).in_(list(reminder_ids)))).all()}
+    clients = {
+        c.id: c
+        for c in session.exec(select(Client).where(col(Client.id).in_({r.client_id for r in reminders.values()}))).all()
+    }
+    lines: dict[int, list[InvoiceLineView]] = defaultdict(list)
+    rows = session.exec(
+        select(ReminderInvoice, Invoice)
+        .join(Invoice, col(Invoice.id) == col(ReminderInvoice.invoice_id))
+        .where(col(ReminderInvoice.reminder_id).in_(list(reminders)))
+        .order_by(col(Invoice.due_date), col(Invoice.id))
+    ).all()
+    for link, inv in rows:
+        assert inv.id is not None
+        lines[link.reminder_id].append(
+            InvoiceLineView(
+                invoice_id=inv.id,
+                number=inv.number,
+                issue_date=inv.issue_date,
+                due_date=inv.due_date,
+                amount=inv.amount,
+                amount_paid=inv.amount_paid,
+                currency=inv.currency,
+                state=inv.state,
+                step=link.step,
+                days_overdue=(today - inv.due_date).days,
+            )
+        )
+    views = []
+    for rid in reminder_ids:
+        r = reminders.get(rid)
+        if r is None or r.id is None:
+            continue
+        c = clients[r.client_id]
+        views.append(
+            ReminderView(
+                reminder_id=r.id,
+                version=r.version,
+                business_id=r.business_id,
+                client_id=r.client_id,
+                client_name=c.name,
+                client_emails=tuple(c.email_list),
+                client_phone=c.phone,
+                client_language=c.language,
+                client_profile=c.profile,
+                step=r.step,
+                state=r.state,
+                planned_date=r.planned_date,
+                snoozed_until=r.snoozed_until,
+                edited_subject=r.edited_subject,
+                edited_body=r.edited_body,
+                sent_at=r.sent_at,
+                sent_to=r.sent_to,
+                promise_broken=r.promise_broken,
+                invoices=tuple(lines.get(rid, [])),
+            )
+        )
+    return views
+
+
+def reminder_view(session: Session, reminder_id: int, today: date) -> ReminderView | None:
+    """One reminder's view, or None."""
+    found = reminder_views(session, [reminder_id], today)
+    return found[0] if found else None
+
+
+def pending_views(session: Session, business_id: int, today: date) -> list[ReminderView]:
+    """The reminders waiting for the owner's decision, oldest first."""
+    ids = session.exec(
+        select(Reminder.id)
+        .where(Reminder.business_id == business_id, col(Reminder.state).in_(list(_AWAITING_OWNER)))
+        .order_by(col(Reminder.planned_date), col(Reminder.client_id))
+    ).all()
+    return reminder_views(session, [i for i in ids if i is not None], today)
+
+
+# --- materialising what is due -------------------------------------------------------------------------------
+
+
+def refresh_due(
+    session: Session,
+    *,
+    business: Business,
+    today: date,
+    ladder: Ladder | None = None,
+    actor: str = "system",
+) -> list[ReminderView]:
+    """Bring the reminders waiting for the owner in line with what the policy says is due `today`; idempotent.
+
+    - a snoozed reminder whose day has come is pending again;
+    - a client with a reminder in flight (snoozed to a later day, approved, sending) gets no second one;
+    - a pending reminder that still matches today's step is kept (with its edits, its card and its id) and its
+      invoices are brought up to date; one that no longer matches (step changed, invoices paid) is cancelled.
+    Returns the reminders waiting for the owner.
+    """
+    assert business.id is not None
+    if session.get_bind().dialect.name == "postgresql":
+        # Two workers refreshing at once would race on the same rows; one waits for the other.
+        session.execute(text("SELECT pg_advisory_xact_lock(:k, :b)"), {"k": _PG_REFRESH_LOCK, "b": business.id})
+    ladder = ladder or business_ladder(business)
+    open_reminders = session.exec(
+        select(Reminder).where(Reminder.business_id == business.id, col(Reminder.state).in_(list(OPEN_REMINDER_STATES)))
+    ).all()
+    in_flight: set[int] = set()
+    pending_by_client: dict[int, Reminder] = {}
+    for r in open_reminders:
+        if r.state == ReminderState.SNOOZED and r.snoozed_until is not None and r.snoozed_until <= today:
+            _change_state(session, r, ReminderState.PENDING, actor, "snooze_ended", {"until": r.snoozed_until})
+        if r.state == ReminderState.PENDING:
+            pending_by_client[r.client_id] = r
+        else:
+            in_flight.add(r.client_id)
+
+    due = due_reminders(
+        invoice_snapshots(session, business.id, exclude_clients=in_flight, tz=business.timezone), today, ladder
+    )
+    due_clients = set()
+    for item in due:
+        due_clients.add(item.client_id)
+        existing = pending_by_client.get(item.client_id)
+        if existing is not None and existing.step == item.step.name:
+            _sync_links(session, existing, item)
+            if item.promise_broken and not existing.promise_broken:
+                existing.promise_broken = True
+                session.add(existing)
+            continue
+        if existing is not None:
+            _change_state(session, existing, ReminderState.CANCELLED, actor, "superseded", {"by_step": item.step.name})
+        _create(session, business.id, item, today, actor)
+    for client_id, r in pending_by_client.items():
+        if client_id not in due_clients and r.state == ReminderState.PENDING:
+            _change_state(session, r, ReminderState.CANCELLED, actor, "no_longer_due", {})
+    session.flush()
+    return pending_views(session, business.id, today)
+
+
+def _create(session: Session, business_id: int, item: DueReminder, today: date, actor: str) -> Reminder:
+    existing = session.exec(
+        select(Reminder).where(
+            Reminder.client_id == item.client_id, Reminder.step == item.step.name, Reminder.planned_date == today
+        )
+    ).first()
+    if existing is not None:
+        # Proposed earlier today and then cancelled or handled: do not propose the same step twice a day.
+        return existing
+    reminder = Reminder(
+        business_id=business_id,
+        client_id=item.client_id,
+        step=item.step.name,
+        planned_date=today,
+        promise_broken=item.promise_broken,
+    )
+    session.add(reminder)
+    session.flush()
+    assert reminder.id is not None
+    for d in item.invoices:
+        session.add(ReminderInvoice(reminder_id=reminder.id, invoice_id=d.invoice.invoice_id, step=d.step.name))
+    if item.promise_broken:
+        for d in item.invoices:
+            if d.promise_broken:
+                inv = session.get(Invoice, d.invoice.invoice_id)
+                if inv is not None and inv.state == InvoiceState.PROMISED:
+                    inv.state = InvoiceState.OPEN
+                    inv.updated_at = utcnow()
+                    session.add(inv)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        kind="reminder_proposed",
+        business_id=business_id,
+        client_id=item.client_id,
+        reminder_id=reminder.id,
+        payload={
+            "step": item.step.name,
+            "day": today.isoformat(),
+            "promise_broken": item.promise_broken,
+            "invoices": [
+                {"invoice_id": d.invoice.invoice_id, "step": d.step.name, "balance": str(d.invoice.balance)}
+                for d in item.invoices
+            ],
+        },
+    )
+    return reminder
+
+
+def _sync_links(session: Session, reminder: Reminder, item: DueReminder) -> None:
+    assert reminder.id is not None
+    current = {
+        link.invoice_id: link
+        for link in session.exec(select(ReminderInvoice).where(ReminderInvoice.reminder_id == reminder.id)).all()
+    }
+    wanted = {d.invoice.invoice_id: d.step.name for d in item.invoices}
+    changed = False
+    for invoice_id, link in current.items():
+        if invoice_id not in wanted:
+            session.delete(link)
+            changed = True
+        elif link.step != wanted[invoice_id]:
+            link.step = wanted[invoice_id]
+            session.add(link)
+            changed = True
+    for invoice_id, step in wanted.items():
+        if invoice_id not in current:
+            session.add(ReminderInvoice(reminder_id=reminder.id, invoice_id=invoice_id, step=step))
+            changed = True
+    if changed:
+        reminder.version += 1
+        reminder.updated_at = utcnow()
+        session.add(reminder)
+
+
+def _change_state(
+    session: Session, reminder: Reminder, state: ReminderState, actor: str, reason: str, extra: dict[str, Any]
+) -> None:
+    previous = reminder.state
+    reminder.state = state
+    reminder.version += 1
+    reminder.updated_at = utcnow()
+    session.add(reminder)
+    record(
+        session,
+        actor=actor,
+        kind="reminder_state",
+        business_id=reminder.business_id,
+        client_id=reminder.client_id,
+        reminder_id=reminder.id,
+        payload={"from": previous, "to": str(state), "reason": reason, **{k: str(v) for k, v in extra.items()}},
+    )
+
+
+# --- owner actions -------------------------------------------------------------------------------------------
+
+
+def _load_for_action(
+    session: Session, reminder_id: int, business_id: int, expected_version: int | None, *, states: Iterable[str]
+) -> Reminder:
+    """The reminder, locked for this transaction, checked against the card's version and the allowed states."""
+    stmt = select(Reminder).where(Reminder.id == reminder_id, Reminder.business_id == business_id)
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    reminder = session.exec(stmt).first()
+    if reminder is None:
+        raise UnknownReminderError(f"reminder {reminder_id} not found")
+    if expected_version is not None and reminder.version != expected_version:
+        raise StaleReminderError(f"reminder {reminder_id} changed (version {reminder.version})")
+    if reminder.state not in set(states):
+        raise StaleReminderError(f"reminder {reminder_id} is {reminder.state}")
+    return reminder
+
+
+def snooze(
+    session: Session,
+    *,
+    reminder_id: int,
+    business_id: int,
+    until: date,
+    today: date,
+    actor: str,
+    expected_version: int | None = None,
+) -> Reminder:
+    """Put a reminder off until `until` (it comes back that day, at the digest)."""
+    if until <= today:
+        raise ActionError("the new date must be after today")
+    reminder = _load_for_action(session, reminder_id, business_id, expected_version, states=_AWAITING_OWNER)
+    reminder.snoozed_until = until
+    _change_state(session, reminder, ReminderState.SNOOZED, actor, "snoozed", {"until": until})
+    return reminder
+
+
+def edit_draft(
+    session: Session,
+    *,
+    reminder_id: int,
+    business_id: int,
+    subject: str | None,
+    body: str,
+    actor: str,
+    expected_version: int | None = None,
+) -> Reminder:
+    """Replace the drafted text (and optionally the subject) of a reminder waiting for the owner."""
+    reminder = _load_for_action(session, reminder_id, business_id, expected_version, states=_AWAITING_OWNER)
+    if subject is not None:
+        reminder.edited_subject = subject
+    reminder.edited_body = body
+    reminder.version += 1
+    reminder.updated_at = utcnow()
+    session.add(reminder)
+    record(
+        session,
+        actor=actor,
+        kind="draft_edited",
+        business_id=business_id,
+        client_id=reminder.client_id,
+        reminder_id=reminder.id,
+        payload={"subject": subject, "body": body},
+    )
+    return reminder
+
+
+def _invoices(session: Session, business_id: int, invoice_ids: Iterable[int]) -> list[Invoice]:
+    ids = list(invoice_ids)
+    stmt = select(Invoice).where(Invoice.business_id == business_id, col(Invoice.id).in_(ids))
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    found = list(session.exec(stmt.order_by(col(Invoice.due_date), col(Invoice.id))).all())
+    if len(found) != len(set(ids)):
+        raise ActionError("unknown invoice")
+    return found
+
+
+def invoice_ids_of(session: Session, reminder_id: int) -> list[int]:
+    """The invoices a reminder covers."""
+    return list(
+        session.exec(select(ReminderInvoice.invoice_id).where(ReminderInvoice.reminder_id == reminder_id)).all()
+    )
+
+
+def _withdraw_from_open_reminders(session: Session, invoice_ids: Iterable[int], actor: str, reason: str) -> None:
+    """Take invoices out of reminders still waiting (pending, snoozed, failed); cancel the ones left empty."""
+    ids = list(invoice_ids)
+    links = session.exec(
+        select(ReminderInvoice, Reminder)
+        .join(Reminder, col(Reminder.id) == col(ReminderInvoice.reminder_id))
+        .where(
+            col(ReminderInvoice.invoice_id).in_(ids),
+            col(Reminder.state).in_([ReminderState.PENDING, ReminderState.SNOOZED, ReminderState.FAILED]),
+        )
+    ).all()
+    touched: dict[int, Reminder] = {}
+    for link, reminder in links:
+        session.delete(link)
+        assert reminder.id is not None
+        touched[reminder.id] = reminder
+    session.flush()
+    for rid, reminder in touched.items():
+        left = session.exec(select(ReminderInvoice.invoice_id).where(ReminderInvoice.reminder_id == rid)).first()
+        if left is None:
+            _change_state(session, reminder, ReminderState.CANCELLED, actor, reason, {})
+        else:
+            reminder.version += 1
+            session.add(reminder)
+
+
+def record_payment(
+    session: Session,
+    *,
+    business_id: int,
+    invoice_ids: Sequence[int],
+    amount: Decimal | None,
+    paid_on: date,
+    actor: str,
+    note: str = "",
+) -> list[Payment]:
+    """Record money received: `amount=None` pays the invoices in full; a partial amount goes to the oldest first.
+
+    Fully paid invoices leave the ladder and their waiting reminders are withdrawn.
+    """
+    invoices = [i for i in _invoices(session, business_id, invoice_ids) if i.balance > 0]
+    if not invoices:
+        raise ActionError("nothing left to pay on these invoices")
+    owed = sum((i.balance for i in invoices), Decimal("0.00"))
+    if amount is not None:
+        if amount <= 0:
+            raise ActionError("the amount must be positive")
+        if amount > owed:
+            raise ActionError(f"the amount is more than what is owed ({owed})")
+    remaining = owed if amount is None else amount
+    payments = []
+    paid_ids = []
+    for inv in invoices:
+        if remaining <= 0:
+            break
+        part = min(inv.balance, remaining)
+        remaining -= part
+        inv.amount_paid += part
+        if inv.balance == 0:
+            inv.state = InvoiceState.PAID
+            paid_ids.append(inv.id)
+        inv.updated_at = utcnow()
+        session.add(inv)
+        assert inv.id is not None
+        payment = Payment(invoice_id=inv.id, amount=part, paid_on=paid_on, note=note)
+        session.add(payment)
+        payments.append(payment)
+        record(
+            session,
+            actor=actor,
+            kind="payment_recorded",
+            business_id=business_id,
+            client_id=inv.client_id,
+            invoice_id=inv.id,
+            payload={
+                "number": inv.number,
+                "amount": str(part),
+                "paid_on": paid_on.isoformat(),
+                "balance": str(inv.balance),
+                "note": note,
+            },
+        )
+    if paid_ids:
+        _withdraw_from_open_reminders(session, [i for i in paid_ids if i is not None], actor, "paid")
+    session.flush()
+    return payments
+
+
+def open_dispute(
+    session: Session, *, business_id: int, invoice_ids: Sequence[int], reason: str, actor: str
+) -> list[Invoice]:
+    """Mark invoices as disputed: they leave the ladder until the owner closes the dispute."""
+    reason = reason.strip()
+    if not reason:
+        raise ActionError("a reason is needed")
+    invoices = _invoices(session, business_id, invoice_ids)
+    for inv in invoices:
+        inv.state = InvoiceState.DISPUTED
+        inv.dispute_reason = reason[:500]
+        inv.updated_at = utcnow()
+        session.add(inv)
+        record(
+            session,
+            actor=actor,
+            kind="dispute_opened",
+            business_id=business_id,
+            client_id=inv.client_id,
+            invoice_id=inv.id,
+            payload={"number": inv.number, "reason": reason},
+        )
+    _withdraw_from_open_reminders(session, [i.id for i in invoices if i.id is not None], actor, "disputed")
+    return invoices
+
+
+def close_dispute(
+    session: Session, *, business_id: int, invoice_id: int, actor: str, outcome: str = "resolved"
+) -> Invoice:
+    """End a dispute: the invoice is chased again (or stays paid / written off, per `outcome`)."""
+    (inv,) = _invoices(session, business_id, [invoice_id])
+    if inv.state != InvoiceState.DISPUTED:
+        raise ActionError("this invoice is not disputed")
+    inv.state = InvoiceState.WRITTEN_OFF if outcome == "written_off" else InvoiceState.OPEN
+    inv.updated_at = utcnow()
+    session.add(inv)
+    record(
+        session,
+        actor=actor,
+        kind="dispute_closed",
+        business_id=business_id,
+        client_id=inv.client_id,
+        invoice_id=inv.id,
+        payload={"number": inv.number, "outcome": outcome},
+    )
+    return inv
+
+
+def record_promise(
+    session: Session, *, business_id: int, invoice_ids: Sequence[int], until: date, today: date, actor: str
+) -> list[Invoice]:
+    """Record the client's promise to pay by `until`: reminders pause until then, then the follow-up comes."""
+    if until < today:
+        raise ActionError("the promised date is in the past")
+    invoices = _invoices(session, business_id, invoice_ids)
+    for inv in invoices:
+        if inv.state not in (InvoiceState.OPEN, InvoiceState.PROMISED):
+            raise ActionError(f"invoice {inv.number} is {inv.state}")
+        inv.state = InvoiceState.PROMISED
+        inv.promised_until = until
+        inv.updated_at = utcnow()
+        session.add(inv)
+        record(
+            session,
+            actor=actor,
+            kind="promise_recorded",
+            business_id=business_id,
+            client_id=inv.client_id,
+            invoice_id=inv.id,
+            payload={"number": inv.number, "until": until.isoformat()},
+        )
+    _withdraw_from_open_reminders(session, [i.id for i in invoices if i.id is not None], actor, "promised")
+    return invoices
+
+
+def mark_reminder_sent_manually(
+    session: Session, *, reminder_id: int, business_id: int, actor: str, how: str
+) -> Reminder:
+    """The owner handled the reminder outside Relance (a phone call, a letter posted): the ladder moves on."""
+    reminder = _load_for_action(session, reminder_id, business_id, None, states=_AWAITING_OWNER)
+    reminder.sent_at = utcnow()
+    reminder.sent_to = how
+    _change_state(session, reminder, ReminderState.SENT, actor, "sent_manually", {"how": how})
+    return reminder
