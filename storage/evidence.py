@@ -1,14 +1,28 @@
-"""The append-only, hash-chained evidence log: every step of a claim, provable in court."""
+"""The append-only, hash-chained evidence log: every step of a claim, provable in court.
+
+Each entry's hash is SHA-256 of the previous entry's hash followed by the entry's canonical JSON:
+
+    {"actor":..,"business_id":..,"client_id":..,"created_at":"YYYY-MM-DDTHH:MM:SS.ffffffZ","invoice_id":..,
+     "kind":..,"payload":<payload canonical JSON>,"reminder_id":..,"seq":N}
+
+(keys sorted, no spaces, UTF-8, non-ASCII kept as is). The first entry's previous hash is 64 zeros. The database
+refuses UPDATE, DELETE and TRUNCATE on the table (migration 0002), and appends are serialised so the chain never forks.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from enum import Enum
 from typing import Any
 
-from sqlalchemy import text
-from sqlmodel import Session, col, select
+from sqlalchemy import Engine, insert, select, text
+from sqlmodel import Session, col
 
 from storage.models import EvidenceEntry
 from storage.types import utcnow
@@ -16,49 +30,113 @@ from storage.types import utcnow
 GENESIS_HASH = "0" * 64
 # Any constant works: it only has to be the same for every writer of the log.
 _PG_LOCK_KEY = 0x52454C41
+_TABLE = EvidenceEntry.__table__  # type: ignore[attr-defined]
+_VERIFY_BATCH = 5000
 
 
-def canonical_json(entry: dict[str, Any]) -> str:
-    """The canonical JSON form that is hashed: sorted keys, no spaces, UTF-8 text."""
-    return json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("evidence timestamps must be timezone-aware")
+        return format_timestamp(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, (set, frozenset, tuple)):
+        return sorted(value) if isinstance(value, (set, frozenset)) else list(value)
+    if isinstance(value, bytes):
+        raise TypeError("bytes in an evidence payload: store text (decode it) or a digest")
+    # Kept for callers that pass small value objects; their str() is what gets recorded.
+    return str(value)
 
 
-def entry_body(
+def canonical_json(value: Any) -> str:
+    """The canonical JSON form of a payload: sorted keys, no spaces, UTF-8 text, no NaN."""
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_json_default
+    )
+
+
+def format_timestamp(moment: datetime) -> str:
+    """The fixed-width UTC form of a timestamp used in the hashed text."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _js(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _num(value: int | None) -> str:
+    return "null" if value is None else str(int(value))
+
+
+def canonical_entry(
     *,
     seq: int,
-    created_at: datetime,
+    created_at: str,
     actor: str,
     kind: str,
     business_id: int | None,
     client_id: int | None,
     invoice_id: int | None,
     reminder_id: int | None,
-    payload: dict[str, Any],
-) -> dict[str, Any]:
-    """The fields of an entry that its hash covers."""
-    return {
-        "seq": seq,
-        "created_at": created_at.isoformat(),
-        "actor": actor,
-        "kind": kind,
-        "business_id": business_id,
-        "client_id": client_id,
-        "invoice_id": invoice_id,
-        "reminder_id": reminder_id,
-        "payload": payload,
-    }
+    payload: str,
+) -> str:
+    """The canonical JSON of an entry, given its stored payload text (already canonical) and formatted timestamp.
+
+    Built by concatenation (keys in sorted order) so that verifying a million entries needs no JSON parsing;
+    the result is byte-for-byte what ``canonical_json`` gives for the same entry as a dict.
+    """
+    return (
+        '{"actor":'
+        + _js(actor)
+        + ',"business_id":'
+        + _num(business_id)
+        + ',"client_id":'
+        + _num(client_id)
+        + ',"created_at":'
+        + _js(created_at)
+        + ',"invoice_id":'
+        + _num(invoice_id)
+        + ',"kind":'
+        + _js(kind)
+        + ',"payload":'
+        + payload
+        + ',"reminder_id":'
+        + _num(reminder_id)
+        + ',"seq":'
+        + str(int(seq))
+        + "}"
+    )
 
 
-def chain_hash(prev_hash: str, body: dict[str, Any]) -> str:
-    """SHA-256 of the previous hash followed by the entry's canonical JSON."""
-    return hashlib.sha256((prev_hash + canonical_json(body)).encode("utf-8")).hexdigest()
+def compute_hash(prev_hash: str, canonical: str) -> str:
+    """SHA-256 (hex) of the previous hash followed by the entry's canonical JSON."""
+    return hashlib.sha256((prev_hash + canonical).encode("utf-8")).hexdigest()
 
 
 def _last(session: Session) -> tuple[int, str]:
-    row = session.exec(
-        select(EvidenceEntry.seq, EvidenceEntry.hash).order_by(col(EvidenceEntry.seq).desc()).limit(1)
-    ).first()
-    return (int(row[0] or 0), row[1]) if row else (0, GENESIS_HASH)
+    row = session.execute(select(_TABLE.c.seq, _TABLE.c.hash).order_by(_TABLE.c.seq.desc()).limit(1)).first()
+    return (int(row[0]), str(row[1])) if row else (0, GENESIS_HASH)
+
+
+def head_hash(session: Session) -> str:
+    """The hash of the latest entry (64 zeros when the log is empty): the value to copy outside the database."""
+    return _last(session)[1]
+
+
+def _lock(session: Session) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        # Serialise appends across processes until this transaction ends (released at commit or rollback).
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+    # On SQLite, write_session() began with BEGIN IMMEDIATE: this transaction already holds the only write lock.
+    # Should a caller append from a deferred transaction, the primary key on seq still stops a fork of the chain
+    # (the second writer fails instead of linking to the same previous entry).
 
 
 def record(
@@ -73,38 +151,165 @@ def record(
     reminder_id: int | None = None,
 ) -> EvidenceEntry:
     """Append one entry in the caller's transaction (the caller commits it together with the change it records)."""
-    bind = session.get_bind()
-    if bind.dialect.name == "postgresql":
-        # Serialise appends across processes until this transaction ends.
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+    if not actor or len(actor) > 64:
+        raise ValueError("evidence actor must be 1 to 64 characters")
+    if not kind or len(kind) > 40:
+        raise ValueError("evidence kind must be 1 to 40 characters")
+    if not isinstance(payload, Mapping):
+        raise TypeError("evidence payload must be a dict")
+    payload_text = canonical_json(dict(payload))
+    _lock(session)
     last_seq, prev_hash = _last(session)
+    seq = last_seq + 1
     created_at = utcnow()
-    # Round-trip the payload through JSON so what is hashed is exactly what is stored.
-    payload = json.loads(canonical_json(payload))
-    body = entry_body(
-        seq=last_seq + 1,
-        created_at=created_at,
-        actor=actor,
-        kind=kind,
-        business_id=business_id,
-        client_id=client_id,
-        invoice_id=invoice_id,
-        reminder_id=reminder_id,
-        payload=payload,
+    digest = compute_hash(
+        prev_hash,
+        canonical_entry(
+            seq=seq,
+            created_at=format_timestamp(created_at),
+            actor=actor,
+            kind=kind,
+            business_id=business_id,
+            client_id=client_id,
+            invoice_id=invoice_id,
+            reminder_id=reminder_id,
+            payload=payload_text,
+        ),
     )
-    entry = EvidenceEntry(
-        seq=last_seq + 1,
-        created_at=created_at,
-        actor=actor,
-        kind=kind,
-        business_id=business_id,
-        client_id=client_id,
-        invoice_id=invoice_id,
-        reminder_id=reminder_id,
-        payload=canonical_json(payload),
-        prev_hash=prev_hash,
-        hash=chain_hash(prev_hash, body),
-    )
-    session.add(entry)
-    session.flush()
-    return entry
+    values = {
+        "seq": seq,
+        "created_at": created_at,
+        "actor": actor,
+        "kind": kind,
+        "business_id": business_id,
+        "client_id": client_id,
+        "invoice_id": invoice_id,
+        "reminder_id": reminder_id,
+        "payload": payload_text,
+        "prev_hash": prev_hash,
+        "hash": digest,
+    }
+    # A Core insert: the entry is never updated, so the ORM's unit of work would only add cost.
+    session.execute(insert(_TABLE).values(**values))
+    return EvidenceEntry(**values)
+
+
+def build_rows(
+    items: Iterable[Mapping[str, Any]], *, start_seq: int = 1, prev_hash: str = GENESIS_HASH
+) -> Iterator[dict[str, Any]]:
+    """Rows with correct seq, prev_hash and hash for a bulk insert (imports, tests, benchmarks).
+
+    Each item has actor, kind, payload (a dict) and optionally created_at and the four references.
+    """
+    seq = start_seq
+    for item in items:
+        created_at = item.get("created_at") or utcnow()
+        payload_text = canonical_json(dict(item["payload"]))
+        row = {
+            "seq": seq,
+            "created_at": created_at,
+            "actor": item["actor"],
+            "kind": item["kind"],
+            "business_id": item.get("business_id"),
+            "client_id": item.get("client_id"),
+            "invoice_id": item.get("invoice_id"),
+            "reminder_id": item.get("reminder_id"),
+            "payload": payload_text,
+            "prev_hash": prev_hash,
+        }
+        row["hash"] = compute_hash(prev_hash, canonical_entry(**_hashed_fields(row)))
+        prev_hash = row["hash"]
+        seq += 1
+        yield row
+
+
+def _hashed_fields(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "seq": row["seq"],
+        "created_at": format_timestamp(row["created_at"]),
+        "actor": row["actor"],
+        "kind": row["kind"],
+        "business_id": row["business_id"],
+        "client_id": row["client_id"],
+        "invoice_id": row["invoice_id"],
+        "reminder_id": row["reminder_id"],
+        "payload": row["payload"],
+    }
+
+
+def entry_canonical(entry: EvidenceEntry | Mapping[str, Any]) -> str:
+    """The canonical JSON of a stored entry (what its hash covers, after the previous hash)."""
+    row = entry if isinstance(entry, Mapping) else entry.model_dump()
+    return canonical_entry(**_hashed_fields(row))
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyResult:
+    """The outcome of re-checking the whole chain."""
+
+    ok: bool
+    count: int
+    head_hash: str
+    first_bad_seq: int | None
+    reason: str
+
+
+def verify_chain(engine: Engine, *, expected_hashes: Iterable[str] = ()) -> VerifyResult:
+    """Recompute every hash in sequence order, streaming (constant memory), and report the first break.
+
+    `expected_hashes` are head hashes published earlier (digest footers): each must still be in the chain,
+    which catches a log rewritten from some point on with freshly computed hashes.
+    """
+    expected = {h.strip().lower() for h in expected_hashes if h.strip()}
+    cols = [
+        _TABLE.c.seq,
+        _TABLE.c.created_at,
+        _TABLE.c.actor,
+        _TABLE.c.kind,
+        _TABLE.c.business_id,
+        _TABLE.c.client_id,
+        _TABLE.c.invoice_id,
+        _TABLE.c.reminder_id,
+        _TABLE.c.payload,
+        _TABLE.c.prev_hash,
+        _TABLE.c.hash,
+    ]
+    stmt = select(*cols).order_by(_TABLE.c.seq)
+    count = 0
+    running = GENESIS_HASH
+    expected_seq = 1
+    sha = hashlib.sha256
+    with engine.connect() as conn:
+        result = conn.execution_options(stream_results=True, yield_per=_VERIFY_BATCH).execute(stmt)
+        for seq, created_at, actor, kind, bid, cid, iid, rid, payload, prev, stored in result:
+            if seq != expected_seq:
+                if seq > expected_seq:
+                    reason = f"entry #{expected_seq} is missing (next entry found is #{seq})"
+                else:
+                    reason = f"entry #{seq} is out of order (expected #{expected_seq})"
+                return VerifyResult(False, count, running, expected_seq, reason)
+            if prev != running:
+                reason = f"entry #{seq} does not link to the previous entry (deleted, inserted or reordered entries)"
+                return VerifyResult(False, count, running, seq, reason)
+            canonical = canonical_entry(
+                seq=seq,
+                created_at=format_timestamp(created_at),
+                actor=actor,
+                kind=kind,
+                business_id=bid,
+                client_id=cid,
+                invoice_id=iid,
+                reminder_id=rid,
+                payload=payload,
+            )
+            digest = sha((running + canonical).encode("utf-8")).hexdigest()
+            if digest != stored:
+                return VerifyResult(False, count, running, seq, f"entry #{seq} was altered (its hash does not match)")
+            expected.discard(digest)
+            running = digest
+            count += 1
+            expected_seq += 1
+    if expected:
+        missing = ", ".join(sorted(h[:16] + "…" for h in expected))
+        return VerifyResult(False, count, running, None, f"published head hash(es) not found in the chain: {missing}")
+    return VerifyResult(True, count, running, None, "ok")
