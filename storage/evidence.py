@@ -22,7 +22,7 @@ from enum import Enum
 from typing import Any
 
 from sqlalchemy import Engine, insert, select, text
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from storage.models import EvidenceEntry
 from storage.types import utcnow
