@@ -176,7 +176,7 @@ def record(
             payload=payload_text,
         ),
     )
-    values = {
+    values: dict[str, Any] = {
         "seq": seq,
         "created_at": created_at,
         "actor": actor,
