@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from sqlmodel import Session
 
-from storage.models import Business, Client, Invoice
+from storage.models import Business, Client, Invoice, Reminder, ReminderInvoice
 
 _seq = itertools.count(1)
 
@@ -74,3 +74,21 @@ def make_invoice(
     session.add(invoice)
     session.flush()
     return invoice
+
+
+def make_reminder(session: Session, client: Client, invoices: list[Invoice], **kw: object) -> Reminder:
+    """A pending reminder of `client` covering `invoices` (step reminder_1, planned today)."""
+    fields: dict[str, object] = {
+        "business_id": client.business_id,
+        "client_id": client.id,
+        "step": "reminder_1",
+        "planned_date": date.today(),
+    }
+    fields.update(kw)
+    reminder = Reminder(**fields)  # type: ignore[arg-type]
+    session.add(reminder)
+    session.flush()
+    for invoice in invoices:
+        session.add(ReminderInvoice(reminder_id=reminder.id, invoice_id=invoice.id, step=reminder.step))
+    session.flush()
+    return reminder
