@@ -1,0 +1,101 @@
+"""A scriptable SMTP server on loopback (aiosmtpd) that records what it receives.
+
+Each DATA transaction consumes the next scripted action: "250" (accept), "421", "450", "550" (answer that code),
+"drop" (read the whole message, then close the connection without answering). With no script left it accepts.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+_ANSWERS = {
+    "250": "250 2.0.0 Ok: queued as {n}",
+    "421": "421 4.3.2 Service not available, closing channel",
+    "450": "450 4.2.0 Mailbox temporarily unavailable",
+    "550": "550 5.1.1 Recipient address rejected: user unknown",
+}
+
+
+@dataclass
+class Received:
+    """One DATA transaction as the server saw it."""
+
+    action: str
+    mail_from: str
+    rcpt_tos: list[str]
+    data: bytes
+
+    @property
+    def message_id(self) -> str:
+        """The Message-ID header of the message."""
+        return str(message_from_bytes(self.data).get("Message-ID", ""))
+
+
+@dataclass
+class _Handler:
+    script: deque[str] = field(default_factory=deque)
+    transactions: list[Received] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        with self.lock:
+            action = self.script.popleft() if self.script else "250"
+            data = envelope.original_content or envelope.content or b""
+            if isinstance(data, str):
+                data = data.encode()
+            self.transactions.append(Received(action, str(envelope.mail_from), list(envelope.rcpt_tos), data))
+            number = len(self.transactions)
+        if action == "drop":
+            server.transport.abort()
+            # aiosmtpd writes this to a closed transport: the client never sees it.
+            return "451 4.3.0 dropped"
+        return _ANSWERS[action].format(n=number)
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ScriptedSmtpServer:
+    """Start with `with ScriptedSmtpServer() as smtp:`; `smtp.port`, `smtp.script(...)`, `smtp.accepted`."""
+
+    def __init__(self) -> None:
+        self.handler = _Handler()
+        self.port = free_port()
+        self._controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, ready_timeout=10)
+
+    def __enter__(self) -> ScriptedSmtpServer:
+        self._controller.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._controller.stop()
+
+    def script(self, *actions: str) -> None:
+        """Queue the answers to the next DATA transactions."""
+        for action in actions:
+            if action not in _ANSWERS and action != "drop":
+                raise ValueError(f"unknown action {action}")
+        with self.handler.lock:
+            self.handler.script.extend(actions)
+
+    @property
+    def transactions(self) -> list[Received]:
+        """Every DATA transaction so far, whatever the answer."""
+        with self.handler.lock:
+            return list(self.handler.transactions)
+
+    @property
+    def accepted(self) -> list[Received]:
+        """The messages answered with 250."""
+        return [t for t in self.transactions if t.action == "250"]
