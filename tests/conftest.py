@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -74,10 +75,8 @@ def drop_postgres_database(name: str) -> None:
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Drop the template database."""
     if "name" in _PG_TEMPLATE:
-        try:
+        with contextlib.suppress(Exception):  # best effort at the end of the run
             drop_postgres_database(_PG_TEMPLATE["name"])
-        except Exception:  # best effort at the end of the run
-            pass
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
