@@ -1,0 +1,367 @@
+"""The `relance` command line: import, digest, status, preview and run (the bot, or the terminal demo).
+
+Exit codes: 0 success, 1 the input was refused (import errors, unknown invoice), 2 a setting or an option is wrong.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy import Engine, func, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.console import (
+    LABELS,
+    money_str,
+    render_digest,
+    render_import_report,
+    render_status,
+    render_telegram_help,
+)
+from bot.settings import DEFAULT_DATABASE_URL, Settings, SettingsError, load_settings
+from dunning.calendar import is_business_day
+from dunning.ladder import LadderError
+from storage.db import make_engine, write_session
+from storage.models import Business, Invoice
+from storage.reminders import ReminderView, business_from_settings, business_ladder, refresh_due
+
+app = typer.Typer(
+    name="relance",
+    help="Relance: chase unpaid invoices (import, digest, status, preview, run).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+#: Files larger than this get a progress bar on import.
+PROGRESS_MIN_BYTES = 256 * 1024
+
+TodayOption = Annotated[
+    datetime | None,
+    typer.Option(
+        "--today",
+        formats=["%Y-%m-%d"],
+        help="Business day to use (YYYY-MM-DD); default: RELANCE_TODAY, else today in TIMEZONE.",
+        show_default=False,
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON (fields in the README) instead of tables.")]
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    typer.echo(f"relance: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        _fail(str(exc), 2)
+
+
+def _today(settings: Settings, option: datetime | None) -> date:
+    """--today, else RELANCE_TODAY, else the current day in the business time zone."""
+    if option is not None:
+        return option.date()
+    if settings.RELANCE_TODAY is not None:
+        return settings.RELANCE_TODAY
+    return datetime.now(settings.tz).date()
+
+
+def _safe_url(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _engine(url: str) -> Engine:
+    try:
+        return make_engine(url)
+    except SQLAlchemyError as exc:
+        _fail(f"DATABASE_URL: cannot open the database {_safe_url(url)} ({type(exc).__name__})", 2)
+
+
+@dataclass
+class _Env:
+    settings: Settings
+    engine: Engine
+    business: Business
+
+    @property
+    def business_id(self) -> int:
+        assert self.business.id is not None
+        return self.business.id
+
+
+@contextmanager
+def _environment(settings: Settings | None = None, url: str | None = None) -> Iterator[_Env]:
+    """Settings, an engine on the database and the install's business (created from the settings on first use)."""
+    settings = settings or _settings()
+    engine = _engine(url or settings.DATABASE_URL)
+    try:
+        try:
+            with write_session(engine) as session:
+                business = business_from_settings(session, settings)
+                business_ladder(business)  # a broken ladder file is a setting error, reported now
+        except (OSError, LadderError) as exc:
+            _fail(f"LADDER_FILE: {exc}", 2)
+        yield _Env(settings, engine, business)
+    finally:
+        engine.dispose()
+
+
+def _console() -> Console:
+    return Console(highlight=False)
+
+
+# --- import --------------------------------------------------------------------------------------------------
+
+
+@app.command("import")
+def import_command(
+    file: Annotated[Path, typer.Argument(help="The CSV file (format in the README).", show_default=False)],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check and count, write nothing.")] = False,
+    today: TodayOption = None,
+) -> None:
+    """Import invoices from a CSV file: all or nothing, re-importing the same file changes nothing."""
+    from storage.importer import import_csv
+
+    console = _console()
+    with _environment() as env:
+        day = _today(env.settings, today)
+        size = file.stat().st_size if file.is_file() else 0
+        kwargs: dict[str, Any] = {
+            "business_id": env.business_id,
+            "path_or_bytes": file,
+            "filename": file.name,
+            "dry_run": dry_run,
+            "actor": "cli",
+            "today": day,
+        }
+        if size >= PROGRESS_MIN_BYTES and console.is_terminal:
+            columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+            with Progress(*columns, console=console, transient=True) as bar:
+                tasks: dict[str, Any] = {}
+
+                def progress(stage: str, done: int, total: int) -> None:
+                    if stage not in tasks:
+                        tasks[stage] = bar.add_task("lecture" if stage == "parse" else "écriture", total=total)
+                    bar.update(tasks[stage], completed=done, total=total)
+
+                report = import_csv(env.engine, progress=progress, **kwargs)
+        else:
+            report = import_csv(env.engine, **kwargs)
+    render_import_report(console, report, error_console=Console(stderr=True, highlight=False))
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+# --- digest --------------------------------------------------------------------------------------------------
+
+
+def digest_json(views: list[ReminderView]) -> list[dict[str, Any]]:
+    """The `digest --json` form of the due reminders (fields documented in the README)."""
+    return [
+        {
+            "reminder_id": v.reminder_id,
+            "version": v.version,
+            "client": v.client_name,
+            "client_emails": list(v.client_emails),
+            "step": v.step,
+            "state": v.state,
+            "planned_date": v.planned_date.isoformat(),
+            "total": money_str(v.total),
+            "currency": v.invoices[0].currency if v.invoices else "EUR",
+            "invoices": [
+                {
+                    "number": i.number,
+                    "amount": money_str(i.amount),
+                    "balance": money_str(i.balance),
+                    "issue_date": i.issue_date.isoformat(),
+                    "due_date": i.due_date.isoformat(),
+                    "days_overdue": i.days_overdue,
+                    "step": i.step,
+                }
+                for i in v.invoices
+            ],
+        }
+        for v in views
+    ]
+
+
+def _digest(env: _Env, day: date) -> list[ReminderView]:
+    with write_session(env.engine) as session:
+        business = session.get(Business, env.business_id)
+        assert business is not None
+        return refresh_due(session, business=business, today=day, actor="cli")
+
+
+@app.command("digest")
+def digest_command(today: TodayOption = None, as_json: JsonOption = False) -> None:
+    """Today's due reminders: client, step, invoices, amounts and days overdue (they are also saved as pending)."""
+    with _environment() as env:
+        day = _today(env.settings, today)
+        views = _digest(env, day)
+    if as_json:
+        typer.echo(json.dumps(digest_json(views), ensure_ascii=False, indent=2))
+        return
+    render_digest(_console(), views, day, business_day=is_business_day(day))
+
+
+# --- status --------------------------------------------------------------------------------------------------
+
+
+@app.command("status")
+def status_command(today: TodayOption = None, as_json: JsonOption = False) -> None:
+    """Open and overdue totals, aging buckets, top debtors, the next 7 days and money recovered this month."""
+    from storage.queries import status_summary
+
+    with _environment() as env:
+        day = _today(env.settings, today)
+        with write_session(env.engine) as session:
+            summary = status_summary(session, business_id=env.business_id, today=day)
+    if as_json:
+        typer.echo(json.dumps(summary.to_json(), ensure_ascii=False, indent=2))
+        return
+    render_status(_console(), summary)
+
+
+# --- preview -------------------------------------------------------------------------------------------------
+
+
+@app.command("preview")
+def preview_command(
+    invoice_no: Annotated[str, typer.Argument(help="The invoice number, e.g. F-2026-042.", show_default=False)],
+    step: Annotated[str | None, typer.Option("--step", help="Step to render (default: today's step).")] = None,
+    lang: Annotated[str | None, typer.Option("--lang", help="fr or en (default: the client's language).")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="text, html, sms, call or letter (PDF).")] = "text",
+    out: Annotated[Path | None, typer.Option("--out", help="Write to this file instead of the terminal.")] = None,
+    today: TodayOption = None,
+) -> None:
+    """The message today's step (or --step) would propose for an invoice: subject and body, or the PDF letter."""
+    if lang is not None and lang not in ("fr", "en"):
+        _fail("--lang: expected fr or en", 2)
+    if fmt not in ("text", "html", "sms", "call", "letter"):
+        _fail("--format: expected text, html, sms, call or letter", 2)
+    try:
+        drafts = importlib.import_module("storage.drafts")
+    except ModuleNotFoundError as exc:
+        if exc.name != "storage.drafts":
+            raise
+        _fail("preview is not available in this version (storage.drafts is missing)", 1)
+    with _environment() as env:
+        day = _today(env.settings, today)
+        try:
+            with write_session(env.engine) as session:
+                rendered = drafts.render_preview(
+                    session,
+                    business_id=env.business_id,
+                    invoice_number=invoice_no,
+                    today=day,
+                    step=step,
+                    lang=lang,
+                    fmt=fmt,
+                )
+        except (LookupError, ValueError) as exc:
+            _fail(str(exc) or f"cannot preview invoice {invoice_no}", 1)
+        data_dir = env.settings.DATA_DIR
+    if isinstance(rendered, bytes):
+        target = out or data_dir / f"preview-{_slug(invoice_no)}-{step or 'today'}.pdf"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(rendered)
+        typer.echo(str(target))
+        return
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(rendered, encoding="utf-8")
+        typer.echo(str(out))
+        return
+    typer.echo(rendered)
+
+
+def _slug(text: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in text)
+
+
+# --- run -----------------------------------------------------------------------------------------------------
+
+
+def terminal_database(settings: Settings) -> tuple[str, bool]:
+    """The database `run` uses without Telegram, and whether it is the demo one.
+
+    An explicitly set DATABASE_URL is used as is (never filled with demo data). Otherwise the default database is
+    used if it already holds invoices (you imported yours), else a separate demo database, DATA_DIR/demo.db.
+    """
+    if "DATABASE_URL" in settings.model_fields_set:
+        return settings.DATABASE_URL, False
+    default_file = make_url(DEFAULT_DATABASE_URL).database
+    if default_file and Path(default_file).is_file():
+        engine = _engine(settings.DATABASE_URL)
+        try:
+            with engine.connect() as conn:
+                count = conn.execute(select(func.count()).select_from(Invoice)).scalar_one()
+        finally:
+            engine.dispose()
+        if count:
+            return settings.DATABASE_URL, False
+    return f"sqlite:///{(settings.DATA_DIR / 'demo.db').as_posix()}", True
+
+
+@app.command("run")
+def run_command(today: TodayOption = None) -> None:
+    """Start the Telegram bot; without TELEGRAM_BOT_TOKEN, show the digest and status in the terminal (demo data)."""
+    settings = _settings()
+    if settings.bot_token:
+        from bot.app import run_bot  # type: ignore[import-not-found,unused-ignore]
+
+        run_bot(settings)
+        return
+    from storage.demo import demo_anchor, ensure_demo
+
+    console = _console()
+    day = _today(settings, today)
+    url, demo = terminal_database(settings)
+    settings = settings.model_copy(update={"DATABASE_URL": url})
+    with _environment(settings) as env:
+        if demo:
+            console.print(LABELS["demo_db"].format(url=_safe_url(url)))
+            if ensure_demo(env.engine, env.business, day):
+                console.print(LABELS["demo_created"])
+            if not is_business_day(day):
+                # Nothing is proposed on week-ends and holidays; show the demo's next business day instead.
+                render_digest(console, [], day, business_day=False)
+                day = demo_anchor(day)
+        try:
+            terminal = importlib.import_module("bot.terminal")
+        except ModuleNotFoundError as exc:
+            if exc.name != "bot.terminal":
+                raise
+            terminal = None
+        if terminal is not None:
+            terminal.run_terminal(settings, today=day)
+            return
+        from storage.queries import status_summary
+
+        render_digest(console, _digest(env, day), day, business_day=is_business_day(day))
+        with write_session(env.engine) as session:
+            render_status(console, status_summary(session, business_id=env.business_id, today=day))
+    render_telegram_help(console)
+
+
+def main() -> None:
+    """Entry point of the `relance` console script."""
+    app()
+
+
+if __name__ == "__main__":
+    main()
