@@ -1,0 +1,288 @@
+"""Late-payment penalties and the fixed recovery indemnity (art. L441-10 and D441-5 Code de commerce).
+
+Pure: plain values in, plain values out; `today` is an argument. The only reads are of the rate tables, which
+ship as data (`dunning/data/rates.toml`) and can be extended by the owner.
+
+How the computation works, and the choices it makes:
+
+- Days late: penalties run from the day after the due date through `today` inclusive, so an invoice due on
+  1 March 2025 is 45 days late on 15 April 2025 (``(today - due_date).days``).
+- Rate: per half-year, the ECB main refinancing rate in force on 1 January (H1) or 1 July (H2) + 10 points
+  (+ 8 points for a public buyer), or the client's contractual rate, which is refused when below 3 times the
+  legal interest rate of any half-year it is applied to. A half-year missing from the table raises
+  `MissingRateError` naming it ("2026-H2").
+- Base: the unpaid balance. A balance event ``(day, balance)`` says what is owed from `day` on; a payment
+  received on day P therefore reduces the base for day P itself (that day's penalty is on what is still owed at
+  the end of it).
+- Amount per day: base x rate / 100 / 365 (also in leap years, as the law's formula is written), summed
+  exactly over every (half-year, balance) segment, then rounded to the cent, half up, once at the end.
+- Indemnity: 40 EUR per late invoice for a business client, due from the first day late and never reduced by
+  partial payments (even if the invoice is paid in full since). Never for a consumer.
+- Consumer: the commercial penalties of L441-10 do not apply to a consumer; interest at the legal rate only runs
+  after a formal notice (art. 1231-6 Code civil) and is not computed here, so penalties and indemnity are 0.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from importlib import resources
+from pathlib import Path
+from typing import Any, NamedTuple
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0")
+DAYS_PER_YEAR = Decimal(365)
+#: Points added to the ECB rate: 10 by default, 8 for public buyers (art. L441-10 II; L2192-13 CCP).
+DEFAULT_MARGIN = Decimal("10")
+PUBLIC_BUYER_MARGIN = Decimal("8")
+#: A contractual rate may not be below this multiple of the legal interest rate.
+MIN_LEGAL_MULTIPLE = Decimal(3)
+#: The fixed recovery indemnity per late invoice (art. D441-5).
+RECOVERY_INDEMNITY = Decimal("40.00")
+
+_HALF_YEAR = re.compile(r"^(\d{4})-H([12])$")
+
+
+class PenaltyError(ValueError):
+    """The penalties cannot be computed as asked."""
+
+
+class MissingRateError(PenaltyError):
+    """A half-year is missing from the rate table; `half_year` names it, e.g. "2026-H2"."""
+
+    def __init__(self, half_year: str, table: str = "ecb") -> None:
+        what = "ECB main refinancing rate" if table == "ecb" else "legal interest rate"
+        super().__init__(
+            f"the {what} for {half_year} is missing from the rate table; add it under [{table}] "
+            f'as "{half_year}" = <percent> in your rates file'
+        )
+        self.half_year = half_year
+        self.table = table
+
+
+class ContractualRateError(PenaltyError):
+    """The contractual rate is below 3 times the legal interest rate."""
+
+
+class RateTableError(PenaltyError):
+    """A rate file is malformed."""
+
+
+def half_year_of(day: date) -> str:
+    """The half-year label of `day`: "2025-H1" (January-June) or "2025-H2" (July-December)."""
+    return f"{day.year}-H{1 if day.month <= 6 else 2}"
+
+
+def _half_year_end(day: date) -> date:
+    return date(day.year, 6, 30) if day.month <= 6 else date(day.year, 12, 31)
+
+
+@dataclass(frozen=True)
+class RateTable:
+    """ECB rates and legal interest rates per half-year label, in percent."""
+
+    ecb: Mapping[str, Decimal] = field(default_factory=dict)
+    legal: Mapping[str, Decimal] = field(default_factory=dict)
+
+    def ecb_rate(self, half_year: str) -> Decimal:
+        """The ECB main refinancing rate of `half_year`, or MissingRateError."""
+        try:
+            return self.ecb[half_year]
+        except KeyError:
+            raise MissingRateError(half_year, "ecb") from None
+
+    def legal_rate(self, half_year: str) -> Decimal:
+        """The legal interest rate of `half_year`, or MissingRateError."""
+        try:
+            return self.legal[half_year]
+        except KeyError:
+            raise MissingRateError(half_year, "legal") from None
+
+    def penalty_rate(self, half_year: str, *, public_buyer: bool = False) -> Decimal:
+        """The default penalty rate of `half_year`: ECB rate + 10 points (+ 8 for a public buyer)."""
+        return self.ecb_rate(half_year) + (PUBLIC_BUYER_MARGIN if public_buyer else DEFAULT_MARGIN)
+
+    def merged(self, other: RateTable) -> RateTable:
+        """This table extended (or corrected) by `other`."""
+        return RateTable({**self.ecb, **other.ecb}, {**self.legal, **other.legal})
+
+
+def _parse_rates(text: str, source: str) -> RateTable:
+    try:
+        data = tomllib.loads(text, parse_float=Decimal)
+    except tomllib.TOMLDecodeError as exc:
+        raise RateTableError(f"{source}: {exc}") from None
+    unknown = set(data) - {"ecb", "legal"}
+    if unknown:
+        raise RateTableError(f"{source}: unknown table(s) {sorted(unknown)}, expected [ecb] and [legal]")
+    tables: dict[str, dict[str, Decimal]] = {}
+    for name in ("ecb", "legal"):
+        raw: Any = data.get(name, {})
+        if not isinstance(raw, dict):
+            raise RateTableError(f"{source}: [{name}] must be a table")
+        parsed = {}
+        for key, value in raw.items():
+            if not _HALF_YEAR.match(key):
+                raise RateTableError(f'{source}: [{name}] key "{key}" must be a half-year such as "2026-H2"')
+            if isinstance(value, bool) or not isinstance(value, Decimal | int):
+                raise RateTableError(f"{source}: [{name}] {key} must be a number of percent such as 2.15")
+            rate = Decimal(value)
+            if not Decimal(-5) <= rate <= Decimal(50):
+                raise RateTableError(f"{source}: [{name}] {key} = {rate} is not a plausible rate in percent")
+            parsed[key] = rate
+        tables[name] = parsed
+    return RateTable(tables["ecb"], tables["legal"])
+
+
+def load_rate_table(path: Path | str | None = None, extra_text: str | None = None) -> RateTable:
+    """The built-in rate table, extended by the owner's file `path` and then by `extra_text` (same TOML format).
+
+    Later sources win for a half-year they both define, so an owner can add a new half-year or correct one.
+    """
+    builtin = resources.files("dunning").joinpath("data/rates.toml").read_text(encoding="utf-8")
+    table = _parse_rates(builtin, "dunning/data/rates.toml")
+    if path is not None:
+        table = table.merged(_parse_rates(Path(path).read_text(encoding="utf-8"), str(path)))
+    if extra_text is not None:
+        table = table.merged(_parse_rates(extra_text, "rates"))
+    return table
+
+
+class BalanceEvent(NamedTuple):
+    """From `day` on (inclusive), `balance` is owed on the invoice."""
+
+    day: date
+    balance: Decimal
+
+
+def balance_events_from_payments(
+    amount: Decimal, payments: Iterable[tuple[date, Decimal]], *, start: date = date.min
+) -> list[BalanceEvent]:
+    """Balance events for an invoice of `amount` and its payments `(paid_on, amount)`, in date order."""
+    events = [BalanceEvent(start, Decimal(amount))]
+    balance = Decimal(amount)
+    for day, paid in sorted(payments, key=lambda p: p[0]):
+        balance -= Decimal(paid)
+        events.append(BalanceEvent(day, max(balance, ZERO)))
+    return events
+
+
+@dataclass(frozen=True, slots=True)
+class PenaltySegment:
+    """A run of days with the same half-year and the same unpaid balance."""
+
+    half_year: str
+    start: date  # first late day of the run
+    end: date  # last late day of the run (inclusive)
+    base: Decimal
+    rate: Decimal  # percent per year
+    amount: Decimal  # unrounded
+
+    @property
+    def days(self) -> int:
+        """Number of days in the run."""
+        return (self.end - self.start).days + 1
+
+
+@dataclass(frozen=True, slots=True)
+class PenaltyResult:
+    """Penalties on one invoice at `today`."""
+
+    days_late: int
+    penalty: Decimal  # rounded half up to the cent
+    indemnity: Decimal
+    segments: tuple[PenaltySegment, ...] = ()
+    contractual: bool = False
+
+    @property
+    def total(self) -> Decimal:
+        """Penalty plus indemnity."""
+        return self.penalty + self.indemnity
+
+    def by_half_year(self) -> dict[str, Decimal]:
+        """The unrounded penalty of each half-year, in date order."""
+        out: dict[str, Decimal] = {}
+        for seg in self.segments:
+            out[seg.half_year] = out.get(seg.half_year, ZERO) + seg.amount
+        return out
+
+
+NO_PENALTY = PenaltyResult(0, Decimal("0.00"), Decimal("0.00"))
+
+
+def _balance_on(events: list[BalanceEvent], day: date) -> Decimal:
+    balance = ZERO
+    for event in events:
+        if event.day > day:
+            break
+        balance = event.balance
+    return balance
+
+
+def compute_penalties(
+    *,
+    balance_events: Iterable[BalanceEvent | tuple[date, Decimal]],
+    due_date: date,
+    today: date,
+    rate_table: RateTable,
+    contractual_rate: Decimal | None = None,
+    is_consumer: bool = False,
+    public_buyer: bool = False,
+) -> PenaltyResult:
+    """Penalties and indemnity on one invoice at `today` (see the module docstring for the rules).
+
+    `balance_events` say what is owed from each day on; the first one must start on or before the day after
+    the due date (e.g. ``[(issue_date, amount), (payment_day, remaining), ...]``).
+    """
+    if isinstance(contractual_rate, float):
+        raise TypeError("rates are Decimal, never float")
+    events = sorted((BalanceEvent(d, Decimal(b)) for d, b in balance_events), key=lambda e: e.day)
+    days_late = max(0, (today - due_date).days)
+    if days_late == 0:
+        return NO_PENALTY
+    first_late = due_date + timedelta(days=1)
+    if not events or events[0].day > first_late:
+        raise PenaltyError("balance_events must say what was owed on the day after the due date")
+    if is_consumer:
+        return PenaltyResult(days_late, Decimal("0.00"), Decimal("0.00"))
+
+    # Cut the late period at half-year boundaries and at every balance change.
+    cuts = {first_late, today + timedelta(days=1)}
+    cuts.update(e.day for e in events if first_late < e.day <= today)
+    day = first_late
+    while True:
+        day = _half_year_end(day) + timedelta(days=1)
+        if day > today:
+            break
+        cuts.add(day)
+    bounds = sorted(cuts)
+
+    segments = []
+    checked: set[str] = set()
+    for start, stop in itertools.pairwise(bounds):
+        half = half_year_of(start)
+        if contractual_rate is not None:
+            rate = Decimal(contractual_rate)
+            if half not in checked:
+                floor = MIN_LEGAL_MULTIPLE * rate_table.legal_rate(half)
+                if rate < floor:
+                    raise ContractualRateError(
+                        f"contractual rate {rate} % is below 3 times the legal interest rate of {half} "
+                        f"({floor} %); the law does not allow it"
+                    )
+                checked.add(half)
+        else:
+            rate = rate_table.penalty_rate(half, public_buyer=public_buyer)
+        base = _balance_on(events, start)
+        days = (stop - start).days
+        amount = base * rate * days / (100 * DAYS_PER_YEAR) if base > 0 else ZERO
+        segments.append(PenaltySegment(half, start, stop - timedelta(days=1), base, rate, amount))
+
+    penalty = sum((s.amount for s in segments), ZERO).quantize(CENT, rounding=ROUND_HALF_UP)
+    return PenaltyResult(days_late, penalty, RECOVERY_INDEMNITY, tuple(segments), contractual_rate is not None)

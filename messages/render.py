@@ -1,0 +1,287 @@
+"""Turn a `DraftContext` into what is sent or shown: e-mail drafts (subject, text, HTML), SMS, call scripts.
+
+Templates are files `{lang}/{step}.{kind}.j2` (kind: subject, text, html, sms, call) under
+`messages/templates/`; the owner's `TEMPLATES_DIR` holds files with the same names that shadow the built-in ones.
+`Renderer.check()` renders every template with sample contexts at start-up so that a broken or mistyped
+override is reported then, with its file and line, and never at send time.
+"""
+
+from __future__ import annotations
+
+import html as _html
+import re
+import traceback
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, pass_context
+
+from messages.context import LANGUAGES, STEPS, DraftContext
+from messages.formatting import format_amount, format_date, format_rate, format_short_date
+
+BUILTIN_DIR = Path(__file__).parent / "templates"
+KINDS = ("subject", "text", "html", "sms", "call")
+_NAME = re.compile(r"^(?P<lang>[a-z]{2})/(?P<step>[a-z][a-z0-9_]*)\.(?P<kind>subject|text|html|sms|call)\.j2$")
+#: Maximum length of one SMS (GSM 03.38 alphabet, single part).
+SMS_LIMIT = 160
+
+
+class TemplateError(Exception):
+    """A template cannot be used; the message names the file and the line."""
+
+    def __init__(self, message: str, *, filename: str | None = None, lineno: int | None = None) -> None:
+        where = f"{filename}:{lineno}: " if filename and lineno else f"{filename}: " if filename else ""
+        super().__init__(f"{where}{message}")
+        self.filename = filename
+        self.lineno = lineno
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file attached to an e-mail."""
+
+    filename: str
+    content: bytes
+    mime_type: str
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """A rendered e-mail: one-line subject, plain-text body, HTML body, attachments."""
+
+    subject: str
+    text: str
+    html: str
+    attachments: tuple[Attachment, ...] = ()
+
+    def with_edits(self, subject: str | None = None, text: str | None = None) -> Draft:
+        """The draft after the owner edited the subject and/or the text; the HTML is rebuilt from the text, escaped."""
+        new_subject = one_line(subject) if subject is not None else self.subject
+        if text is None:
+            return replace(self, subject=new_subject)
+        return replace(self, subject=new_subject, text=text, html=text_to_html(text, title=new_subject))
+
+
+def one_line(text: str) -> str:
+    """`text` on one line (no CR/LF: a subject header must never be split), spaces collapsed."""
+    from messages.context import clean_text
+
+    return clean_text(" ".join(text.split()), 250)
+
+
+def text_to_html(text: str, *, title: str = "") -> str:
+    """A plain-text body as a minimal HTML document: escaped, blank lines -> paragraphs, newlines -> <br>."""
+    paragraphs = [p.strip("\n") for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
+    body = "\n".join("<p>" + "<br>\n".join(_html.escape(line) for line in p.splitlines()) + "</p>" for p in paragraphs)
+    return (
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
+        f"<title>{_html.escape(title)}</title></head>\n"
+        '<body style="font-family:Arial,Helvetica,sans-serif;font-size:15px;line-height:1.5;color:#222;">\n'
+        f"{body}\n</body></html>\n"
+    )
+
+
+def _lang_of(context: Any) -> str:
+    ctx = context.get("ctx")
+    return ctx.client_language if isinstance(ctx, DraftContext) else "fr"
+
+
+@pass_context
+def _f_amount(context: Any, value: Decimal, currency: str = "EUR") -> str:
+    return format_amount(value, currency, _lang_of(context))
+
+
+@pass_context
+def _f_date(context: Any, value: date) -> str:
+    return format_date(value, _lang_of(context))
+
+
+@pass_context
+def _f_rate(context: Any, value: Decimal) -> str:
+    return format_rate(value, _lang_of(context))
+
+
+@pass_context
+def _f_days(context: Any, value: int) -> str:
+    if _lang_of(context) == "fr":
+        return f"{value} jour" if value in (0, 1) else f"{value}\u00a0jours"
+    return f"{value} day" if value == 1 else f"{value} days"
+
+
+class Renderer:
+    """Renders drafts, SMS and call scripts; built once, from the built-in templates and optional overrides."""
+
+    def __init__(self, templates_dir: Path | str | None = None) -> None:
+        loaders: list[jinja2.BaseLoader] = []
+        self.templates_dir = Path(templates_dir) if templates_dir is not None else None
+        if self.templates_dir is not None:
+            if not self.templates_dir.is_dir():
+                raise TemplateError("TEMPLATES_DIR is not a folder", filename=str(self.templates_dir))
+            loaders.append(FileSystemLoader(self.templates_dir))
+        loaders.append(FileSystemLoader(BUILTIN_DIR))
+        self.env = Environment(
+            loader=ChoiceLoader(loaders),
+            undefined=StrictUndefined,
+            # Only HTML templates are escaped; subject, text, SMS and call scripts are plain text.
+            autoescape=lambda name: bool(name and name.endswith(".html.j2")),
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=False,
+            auto_reload=False,
+            cache_size=-1,
+        )
+        self.env.filters.update(
+            amount=_f_amount, date=_f_date, rate=_f_rate, days=_f_days, short_date=format_short_date
+        )
+        self._cache: dict[str, jinja2.Template] = {}
+
+    # --- loading and checking ---------------------------------------------------------------------------------
+    def _template(self, name: str) -> jinja2.Template:
+        tmpl = self._cache.get(name)
+        if tmpl is None:
+            try:
+                tmpl = self.env.get_template(name)
+            except jinja2.TemplateNotFound:
+                raise TemplateError(
+                    f"no template {name}: add it to TEMPLATES_DIR or use a step that has templates", filename=name
+                ) from None
+            except jinja2.TemplateSyntaxError as exc:
+                raise TemplateError(
+                    exc.message or "syntax error", filename=exc.filename or name, lineno=exc.lineno
+                ) from None
+            self._cache[name] = tmpl
+        return tmpl
+
+    def template_names(self) -> list[str]:
+        """Every message template name known (built-in and overrides), e.g. "fr/reminder_1.text.j2"."""
+        return sorted(n for n in self.env.list_templates(extensions=["j2"]) if _NAME.match(n))
+
+    def steps(self) -> list[str]:
+        """Every step that has at least one template."""
+        return sorted({m.group("step") for n in self.template_names() if (m := _NAME.match(n))})
+
+    def check(self, steps: Iterable[str] = ()) -> None:
+        """Compile and render every template with sample contexts; raise TemplateError naming the file and line.
+
+        `steps` (e.g. the ladder's step names) must each have every kind in every language.
+        """
+        if self.templates_dir is not None:
+            for path in sorted(self.templates_dir.rglob("*")):
+                rel = path.relative_to(self.templates_dir).as_posix()
+                if path.is_file() and not rel.startswith(("_", ".")) and "/_" not in rel and not _NAME.match(rel):
+                    raise TemplateError(
+                        "unexpected file name: expected {lang}/{step}.{kind}.j2 with lang fr|en and kind "
+                        + "|".join(KINDS),
+                        filename=str(path),
+                    )
+        required = {*STEPS, *steps}
+        for step in sorted(required):
+            for lang in LANGUAGES:
+                for kind in KINDS:
+                    self._template(f"{lang}/{step}.{kind}.j2")
+        for name in self.template_names():
+            match = _NAME.match(name)
+            assert match is not None
+            tmpl = self._template(name)
+            for ctx in sample_contexts(match.group("step"), match.group("lang")):
+                try:
+                    tmpl.render(ctx=ctx, subject="Sample subject")
+                except jinja2.TemplateError as exc:
+                    filename, lineno = _template_position(exc, tmpl)
+                    raise TemplateError(str(exc.message or exc), filename=filename, lineno=lineno) from None
+                except Exception as exc:  # a filter or attribute raising on a template's own mistake
+                    filename, lineno = _template_position(exc, tmpl)
+                    raise TemplateError(f"{type(exc).__name__}: {exc}", filename=filename, lineno=lineno) from None
+
+    # --- rendering ----------------------------------------------------------------------------------------------
+    def render(self, ctx: DraftContext, kind: str, *, step: str | None = None, subject: str = "") -> str:
+        """One template of `ctx`'s step (or `step`) in the client's language; HTML templates also get `subject`."""
+        tmpl = self._template(f"{ctx.client_language}/{step or ctx.step}.{kind}.j2")
+        return tmpl.render(ctx=ctx, subject=subject)
+
+    def render_email(self, ctx: DraftContext) -> Draft:
+        """Subject, text and HTML, without attachments."""
+        subject = one_line(self.render(ctx, "subject"))
+        text = _tidy(self.render(ctx, "text"))
+        return Draft(subject, text, self.render(ctx, "html", subject=subject))
+
+    def render_draft(self, ctx: DraftContext) -> Draft:
+        """The e-mail draft; the formal notice carries the letter as PDF, and known invoice PDFs are attached."""
+        draft = self.render_email(ctx)
+        attachments = list(_invoice_pdfs(ctx))
+        if ctx.step == "formal_notice":
+            from messages.letter import letter_filename, render_formal_notice_pdf
+
+            attachments.insert(0, Attachment(letter_filename(ctx), render_formal_notice_pdf(ctx), "application/pdf"))
+        return replace(draft, attachments=tuple(attachments)) if attachments else draft
+
+    def render_sms(self, ctx: DraftContext) -> str:
+        """The SMS text, on one line (aim: at most 160 characters)."""
+        return " ".join(self.render(ctx, "sms").split())
+
+    def render_call_script(self, ctx: DraftContext) -> str:
+        """The phone-call script for the owner."""
+        return _tidy(self.render(ctx, "call"))
+
+
+def _tidy(text: str) -> str:
+    """Trailing spaces removed, at most one blank line in a row, one final newline."""
+    lines = [line.rstrip() for line in text.strip().splitlines()]
+    out: list[str] = []
+    for line in lines:
+        if line or (out and out[-1]):
+            out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def _invoice_pdfs(ctx: DraftContext) -> Iterable[Attachment]:
+    for inv in ctx.invoices:
+        if inv.pdf_path:
+            path = Path(inv.pdf_path)
+            if path.is_file():
+                yield Attachment(path.name, path.read_bytes(), "application/pdf")
+
+
+def _template_position(exc: BaseException, tmpl: jinja2.Template) -> tuple[str, int | None]:
+    """The template file and line where `exc` was raised (Jinja maps template frames to template lines)."""
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        return exc.filename or tmpl.filename or "?", exc.lineno
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if frame.filename.endswith(".j2"):
+            return frame.filename, frame.lineno
+    return tmpl.filename or tmpl.name or "?", None
+
+
+def sample_contexts(step: str, lang: str) -> Sequence[DraftContext]:
+    """Contexts that exercise every branch of the built-in templates (profiles, consumer, several invoices...)."""
+    from messages.samples import sample_contexts as _samples
+
+    return _samples(step, lang)
+
+
+#: Hook for tests and benches: build a default renderer once.
+_default: list[Renderer] = []
+
+
+def default_renderer() -> Renderer:
+    """A renderer of the built-in templates, built once per process."""
+    if not _default:
+        _default.append(Renderer())
+    return _default[0]
+
+
+__all__ = [
+    "SMS_LIMIT",
+    "Attachment",
+    "Draft",
+    "Renderer",
+    "TemplateError",
+    "default_renderer",
+    "one_line",
+    "text_to_html",
+]

@@ -1,0 +1,98 @@
+"""Sample contexts: used by `Renderer.check()` to exercise every template branch, by tests and by the bench."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+from messages.context import DraftContext, InvoiceLine, Sender
+
+SAMPLE_SENDER = Sender(
+    name="Atelier Dupont SARL",
+    address="12 rue des Tanneurs\n69003 Lyon",
+    siren="123456789",
+    iban="FR7630006000011234567890189",
+    bic="AGRIFRPP",
+    phone="04 78 00 00 00",
+    email="compta@atelier-dupont.fr",
+    reply_to="compta@atelier-dupont.fr",
+    formal_notice_days=8,
+    payment_link="",
+)
+SAMPLE_TODAY = date(2026, 5, 20)
+
+
+def sample_invoice(
+    number: str, amount: str, due: date, today: date, *, paid: str = "0.00", b2b: bool = True
+) -> InvoiceLine:
+    """An invoice line with plausible penalties for `today` (13.15 %/year)."""
+    days = max(0, (today - due).days)
+    balance = Decimal(amount) - Decimal(paid)
+    penalties = (balance * Decimal("0.1315") * days / 365).quantize(Decimal("0.01")) if b2b else Decimal("0.00")
+    return InvoiceLine(
+        number=number,
+        issue_date=due - timedelta(days=30),
+        due_date=due,
+        amount=Decimal(amount),
+        amount_paid=Decimal(paid),
+        days_overdue=days,
+        penalties=penalties,
+        indemnity=Decimal("40.00") if b2b and days > 0 else Decimal("0.00"),
+    )
+
+
+def sample_contexts(step: str, lang: str = "fr", today: date = SAMPLE_TODAY) -> list[DraftContext]:
+    """A handful of contexts covering profiles, consumer/business, one/several invoices and the optional fields."""
+    if step == "pre_reminder":
+        dues = [today + timedelta(days=3), today + timedelta(days=5), today + timedelta(days=3)]
+    else:
+        late = {"reminder_1": 7, "reminder_2": 15, "formal_notice": 30}.get(step, 20)
+        dues = [today - timedelta(days=late), today - timedelta(days=late + 12), today - timedelta(days=late + 30)]
+    single = (sample_invoice("F-2026-042", "1234.56", dues[0], today),)
+    several = (
+        sample_invoice("F-2026-042", "1234.56", dues[0], today),
+        sample_invoice("F-2026-037", "480.00", dues[1], today, paid="80.00"),
+        sample_invoice("F-2026-021", "12500.00", dues[2], today),
+    )
+    consumer = (sample_invoice("F-2026-050", "89.90", dues[0], today, b2b=False),)
+    return [
+        DraftContext(SAMPLE_SENDER, "Boulangerie Martin", step, single, today, lang, "standard"),
+        DraftContext(
+            SAMPLE_SENDER,
+            "Garage des Alpes",
+            step,
+            several,
+            today,
+            lang,
+            "loyal",
+            client_address="4 avenue Foch\n38000 Grenoble",
+            client_email="contact@garage-alpes.fr",
+            payment_received=Decimal("400.00"),
+        ),
+        DraftContext(SAMPLE_SENDER, "Mme Claire Petit", step, consumer, today, lang, "late_payer", is_consumer=True),
+        DraftContext(
+            SAMPLE_SENDER,
+            "SAS Horizon",
+            step,
+            several,
+            today,
+            lang,
+            "in_difficulty",
+            promise_broken=True,
+            promised_date=today - timedelta(days=2),
+            rates_missing="2026-H2",
+            client_notes="Préfère être appelé le matin.",
+        ),
+        DraftContext(
+            SAMPLE_SENDER,
+            "Groupe Vertex",
+            step,
+            single,
+            today,
+            lang,
+            "key_account",
+            payment_plan_offered=True,
+            plan_instalments=4,
+            payment_received=Decimal("1234.56"),
+        ),
+    ]
