@@ -87,6 +87,11 @@ def text_to_html(text: str, *, title: str = "") -> str:
 
 
 def _lang_of(context: Any) -> str:
+    # The language of a format is that of the template's folder ("en/_macros.text.j2" -> en): macros imported
+    # without context do not see `ctx`, and a template's wording and number formats must agree anyway.
+    name = context.name or ""
+    if name[2:3] == "/" and name[:2] in LANGUAGES:
+        return str(name[:2])
     ctx = context.get("ctx")
     return ctx.client_language if isinstance(ctx, DraftContext) else "fr"
 

@@ -10,7 +10,7 @@ import pytest
 
 from messages.context import DraftContext, InvoiceLine, clean_text
 from messages.formatting import format_amount
-from messages.render import SMS_LIMIT, Draft, Renderer, default_renderer, text_to_html
+from messages.render import SMS_LIMIT, Draft, Renderer, TemplateError, default_renderer, text_to_html
 from messages.samples import SAMPLE_SENDER, SAMPLE_TODAY, sample_contexts, sample_invoice
 
 LADDER = ("pre_reminder", "reminder_1", "reminder_2", "formal_notice")
@@ -237,3 +237,133 @@ def test_amount_rounding_in_templates(renderer: Renderer) -> None:
     """An amount with more than two decimals is shown rounded half up."""
     inv = InvoiceLine("F-9", date(2026, 4, 1), date(2026, 5, 1), Decimal("10.005"), days_overdue=19)
     assert f"10,01{NBSP}€" in renderer.render_email(_ctx("reminder_1", invoices=(inv,))).text
+
+
+ALL_STEPS = (*LADDER, "promise_broken", "payment_plan_offer", "payment_thanks")
+
+
+def test_builtin_templates_pass_the_start_up_check(renderer: Renderer) -> None:
+    """Every built-in template (7 steps x 2 languages x 5 kinds) renders under StrictUndefined with every sample."""
+    renderer.check()
+    assert len(renderer.template_names()) == 70
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+@pytest.mark.parametrize("step", ALL_STEPS)
+def test_every_step_renders_every_kind(renderer: Renderer, step: str, lang: str) -> None:
+    """Each step has a subject with the invoice number, text, HTML, an SMS of at most 160 characters and a script."""
+    for ctx in sample_contexts(step, lang):
+        draft = renderer.render_email(ctx)
+        assert ctx.first.number in draft.subject
+        assert draft.html.lstrip().startswith("<!DOCTYPE html>")
+        assert ctx.sender.name in draft.text
+        assert len(renderer.render_sms(ctx)) <= SMS_LIMIT
+        assert ctx.client_name in renderer.render_call_script(ctx)
+
+
+def test_english_uses_english_formats(renderer: Renderer) -> None:
+    """English messages show "€1,234.56" and "13 May 2026", including inside shared macros."""
+    draft = renderer.render_email(sample_contexts("reminder_1", "en")[0])
+    assert "€1,234.56" in draft.text and "€1,234.56" in draft.html
+    assert "13 May 2026" in draft.text
+    assert "mai" not in draft.text and "jours" not in draft.text
+
+
+def test_english_formal_notice_cites_the_articles(renderer: Renderer) -> None:
+    """The English formal notice still names the mise en demeure, L441-10, D441-5 and the order for payment."""
+    text = renderer.render_email(sample_contexts("formal_notice", "en")[0]).text
+    for needle in ("mise en demeure", "L441-10", "D441-5", "injonction de payer", "28 May 2026"):
+        assert needle in text
+
+
+def test_payment_plan_offer_lists_instalments_summing_to_the_balance(renderer: Renderer) -> None:
+    """The proposed schedule has plan_instalments lines whose amounts add up exactly to the balance."""
+    ctx = sample_contexts("payment_plan_offer")[4]
+    schedule = ctx.plan_schedule
+    assert len(schedule) == 4
+    assert sum(a for _, a in schedule) == ctx.total_balance
+    text = renderer.render_email(ctx).text
+    for day, amount in schedule:
+        assert format_amount(amount) in text
+
+
+def test_payment_thanks_when_fully_paid(renderer: Renderer) -> None:
+    """Thanks for a payment that settles the invoice says it is fully paid and gives no bank details."""
+    paid = replace(sample_contexts("payment_thanks")[0].first, amount_paid=Decimal("1234.56"), balance=None)
+    ctx = _ctx("payment_thanks", invoices=(paid,), payment_received=Decimal("1234.56"))
+    text = renderer.render_email(ctx).text
+    assert "entièrement réglée" in text
+    assert "IBAN" not in text
+
+
+def _override(tmp_path: object, name: str, body: str) -> Renderer:
+    from pathlib import Path
+
+    root = Path(str(tmp_path))
+    path = root / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(body, encoding="utf-8")
+    return Renderer(root)
+
+
+def test_owner_override_shadows_builtin(tmp_path: object) -> None:
+    """A file in TEMPLATES_DIR with a built-in name replaces it; other templates stay built-in."""
+    renderer = _override(tmp_path, "fr/reminder_1.subject.j2", "Petit rappel : facture {{ ctx.first.number }}\n")
+    renderer.check()
+    ctx = _ctx("reminder_1")
+    assert renderer.render_email(ctx).subject == "Petit rappel : facture F-2026-042"
+    assert renderer.render_email(_ctx("reminder_2")).subject.startswith("Deuxième relance")
+
+
+def test_override_with_unknown_variable_fails_at_check_with_file_and_line(tmp_path: object) -> None:
+    """An override using an unknown variable is reported by check() with its file and line, not at send time."""
+    body = "Bonjour,\n\nVotre facture {{ ctx.first.number }}.\nMerci {{ ctx.client_nmae }} !\n"
+    renderer = _override(tmp_path, "fr/reminder_1.text.j2", body)
+    with pytest.raises(TemplateError) as info:
+        renderer.check()
+    assert info.value.filename is not None and info.value.filename.endswith("fr/reminder_1.text.j2")
+    assert info.value.lineno == 4
+    assert "client_nmae" in str(info.value) and ":4:" in str(info.value)
+
+
+def test_override_with_syntax_error_fails_at_check(tmp_path: object) -> None:
+    """A template syntax error in an override is reported with file and line."""
+    renderer = _override(tmp_path, "en/reminder_2.html.j2", "<p>\n{% if ctx.several %}\n</p>\n")
+    with pytest.raises(TemplateError) as info:
+        renderer.check()
+    assert "en/reminder_2.html.j2" in str(info.value)
+    assert info.value.lineno is not None
+
+
+def test_unknown_variable_in_html_override_line(tmp_path: object) -> None:
+    """An unknown top-level variable in an HTML override is reported with its line too."""
+    renderer = _override(tmp_path, "en/payment_thanks.html.j2", "<p>ok</p>\n<p>{{ amount_due }}</p>\n")
+    with pytest.raises(TemplateError, match=r"payment_thanks\.html\.j2:2"):
+        renderer.check()
+
+
+def test_misnamed_override_is_reported(tmp_path: object) -> None:
+    """A file whose name does not follow {lang}/{step}.{kind}.j2 is reported rather than silently ignored."""
+    renderer = _override(tmp_path, "fr/reminder_1.txt", "x")
+    with pytest.raises(TemplateError, match="unexpected file name"):
+        renderer.check()
+
+
+def test_custom_step_must_be_complete(tmp_path: object) -> None:
+    """A ladder step without templates fails the check, naming the missing file."""
+    renderer = _override(tmp_path, "fr/reminder_3.text.j2", "Bonjour {{ ctx.client_name }}\n")
+    with pytest.raises(TemplateError, match="reminder_3"):
+        renderer.check(steps=["reminder_3"])
+
+
+def test_missing_templates_dir_is_an_error(tmp_path: object) -> None:
+    """A TEMPLATES_DIR that does not exist is reported at construction."""
+    with pytest.raises(TemplateError, match="TEMPLATES_DIR"):
+        Renderer(f"{tmp_path}/nope")
+
+
+def test_client_data_is_never_template_source(tmp_path: object) -> None:
+    """Even in an owner override, a client name containing Jinja syntax is printed literally."""
+    renderer = _override(tmp_path, "fr/reminder_1.subject.j2", "{{ ctx.client_name }} / {{ ctx.first.number }}\n")
+    ctx = _ctx("reminder_1", client_name="{{ 7*7 }}{% raw %}")
+    assert renderer.render_email(ctx).subject == "{{ 7*7 }}{% raw %} / F-2026-042"
