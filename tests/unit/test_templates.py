@@ -283,7 +283,7 @@ def test_payment_plan_offer_lists_instalments_summing_to_the_balance(renderer: R
     assert len(schedule) == 4
     assert sum(a for _, a in schedule) == ctx.total_balance
     text = renderer.render_email(ctx).text
-    for day, amount in schedule:
+    for _day, amount in schedule:
         assert format_amount(amount) in text
 
 
