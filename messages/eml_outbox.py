@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-
 from datetime import datetime
 from pathlib import Path
 
@@ -58,5 +57,3 @@ class EmlDelivery:
     async def send(self, engine: Engine, request: SendRequest) -> DeliveryReport:
         """Approve (version-checked) and write the file."""
         return await asyncio.to_thread(self._write, engine, request)
-
-

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from datetime import date
+from pathlib import Path
 
 import pytest
 
+from tests.bot_harness import BotHarness
 from tests.integration.smtp_server import ScriptedSmtpServer
 
 
@@ -14,3 +17,27 @@ def smtp_server() -> Iterator[ScriptedSmtpServer]:
     """A real SMTP server (aiosmtpd) on 127.0.0.1 whose answers a test can script."""
     with ScriptedSmtpServer() as server:
         yield server
+
+
+@pytest.fixture
+async def bot(sqlite_url: str, tmp_path: Path) -> AsyncIterator[BotHarness]:
+    """The bot in-process over a fresh SQLite database: recording Bot API, recording delivery, today 24/11/2026."""
+    from bot.app import build_application
+    from bot.services import Services
+    from storage.db import make_engine
+    from tests.bot_harness import OWNER, STRANGER, Chat, RecordingDelivery, RecordingRequest, bot_settings
+
+    engine = make_engine(sqlite_url)
+    settings = bot_settings(sqlite_url, tmp_path, date(2026, 11, 24))
+    delivery = RecordingDelivery()
+    services = Services(engine, settings, delivery=delivery)
+    api = RecordingRequest()
+    app = build_application(
+        settings, services=services, request=api, updates_request=RecordingRequest(), rate_limiter=False
+    )
+    await app.initialize()
+    try:
+        yield BotHarness(app, api, services, delivery, engine, Chat(app, OWNER), Chat(app, STRANGER))
+    finally:
+        await app.shutdown()
+        engine.dispose()

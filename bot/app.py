@@ -1,0 +1,203 @@
+"""The Telegram application: wiring only (handlers in one ordered list, one error handler, start-up and shutdown)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, cast
+
+from telegram import BotCommand, BotCommandScopeDefault, Update
+from telegram.constants import ParseMode
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CommandHandler,
+    ConversationHandler,
+    Defaults,
+    TypeHandler,
+)
+from telegram.request import BaseRequest
+
+from bot.handlers import access, common, digest, dispute, edit, help, payment, promise, send, snooze
+from bot.i18n import t
+from bot.services import Services
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+#: The command menu: (command, catalogue key of its description).
+COMMANDS = [
+    ("digest", "commands.digest"),
+    ("status", "commands.status"),
+    ("factures", "commands.invoices"),
+    ("client", "commands.client"),
+    ("payee", "commands.paid"),
+    ("import", "commands.import"),
+    ("preuves", "commands.evidence"),
+    ("parametres", "commands.settings"),
+    ("aide", "commands.help"),
+    ("annuler", "commands.cancel"),
+    ("start", "commands.start"),
+]
+COMMANDS_EN = [
+    ("digest", "commands.digest"),
+    ("status", "commands.status"),
+    ("invoices", "commands.invoices"),
+    ("client", "commands.client"),
+    ("paid", "commands.paid"),
+    ("import", "commands.import"),
+    ("preuves", "commands.evidence"),
+    ("settings", "commands.settings"),
+    ("help", "commands.help"),
+    ("cancel", "commands.cancel"),
+    ("start", "commands.start"),
+]
+
+
+def _optional(name: str) -> Any:
+    """A feature module, or None while it is not installed (commands land one by one)."""
+    import importlib
+
+    try:
+        return importlib.import_module(f"bot.handlers.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"bot.handlers.{name}":
+            raise
+        return None
+
+
+def add_handlers(application: Application) -> None:
+    """Every handler, in order: the owner gate first, the questions, the card buttons, commands, fallbacks."""
+    application.add_handler(TypeHandler(Update, access.owner_gate), group=-1)
+    asking: list[Any] = [edit, dispute, promise, snooze, payment]
+    states: dict[object, list[Any]] = {}
+    for feature in asking:
+        states.update(feature.STATES)
+    questions: ConversationHandler[Any] = ConversationHandler(
+        entry_points=[feature.ENTRY for feature in asking],
+        states=states,
+        fallbacks=[CommandHandler(["annuler", "cancel"], common.cancel)],
+        per_user=True,
+        per_chat=True,
+        allow_reentry=True,
+        name="questions",
+    )
+    application.add_handler(questions)
+    features: list[Any] = [send, snooze, payment, edit, digest, help]
+    for extra in ("status", "invoices", "imports", "settings_chat", "evidence"):
+        module = _optional(extra)
+        if module is not None:
+            features.append(module)
+    for feature in features:
+        application.add_handlers(feature.HANDLERS)
+    application.add_handlers(help.FALLBACKS)
+    application.add_handler(help.BUTTON_FALLBACK)
+    application.add_error_handler(access.on_error)
+
+
+def build_application(
+    settings: Settings,
+    *,
+    services: Services | None = None,
+    request: BaseRequest | None = None,
+    updates_request: BaseRequest | None = None,
+    rate_limiter: bool = True,
+) -> Application:
+    """The PTB application against TELEGRAM_API_URL; tests pass `services` and a recording `request`."""
+    token = settings.bot_token
+    if not token:
+        raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+    builder = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(f"{settings.TELEGRAM_API_URL}/bot")
+        .base_file_url(f"{settings.TELEGRAM_API_URL}/file/bot")
+        .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+    )
+    if rate_limiter:
+        builder = builder.rate_limiter(cast(Any, AIORateLimiter(max_retries=2)))
+    if request is not None:
+        builder = builder.request(request)
+    if updates_request is not None:
+        builder = builder.get_updates_request(updates_request)
+    application = builder.build()
+    if services is not None:
+        application.bot_data[common.SERVICES_KEY] = services
+    add_handlers(application)
+    return application
+
+
+def open_services(settings: Settings) -> Services:
+    """The database (migrated), the delivery (SMTP outbox, or .eml files without SMTP_HOST) and the templates."""
+    from bot.services import OutboxDelivery, TemplateDrafter
+    from messages.eml_outbox import EmlDelivery
+    from storage.db import make_engine
+
+    engine = make_engine(settings.DATABASE_URL)
+    delivery: Any = OutboxDelivery(settings) if settings.SMTP_HOST else EmlDelivery(settings.DATA_DIR / "outbox")
+    drafter = TemplateDrafter(settings.TEMPLATES_DIR)
+    drafter.check()  # a broken template is reported now, with file and line, never at send time
+    return Services(engine, settings, delivery=delivery, drafter=drafter)
+
+
+async def post_init(application: Application) -> None:
+    """Open the services, recover interrupted e-mails, set the menus, schedule the digest and the outbox tick."""
+    services = application.bot_data.get(common.SERVICES_KEY)
+    if services is None:
+        settings: Settings = application.bot_data["settings"]
+        services = await asyncio.to_thread(open_services, settings)
+        application.bot_data[common.SERVICES_KEY] = services
+    await asyncio.to_thread(_recover, services)
+    await set_commands(application)
+    digest.schedule(application, services)
+    digest.catch_up(application, services)
+    sender = _optional_sender()
+    if sender is not None and services.settings.SMTP_HOST and application.job_queue is not None:
+        application.job_queue.run_repeating(sender, interval=30, first=5, name="outbox")
+
+
+def _recover(services: Services) -> None:
+    if not services.settings.SMTP_HOST:
+        return
+    from storage.outbox import recover_unknown_at_startup
+
+    for result in recover_unknown_at_startup(services.engine):
+        log.warning("outbox row %s: outcome unknown after a restart", result.outbox_id)
+
+
+def _optional_sender() -> Any:
+    try:
+        from bot.sender import sender_tick  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return None
+    return sender_tick
+
+
+async def set_commands(application: Application) -> None:
+    """The command menu in French, and in English for owners whose Telegram is in English."""
+    await application.bot.set_my_commands(
+        [BotCommand(c, t(k, "fr")) for c, k in COMMANDS], scope=BotCommandScopeDefault()
+    )
+    await application.bot.set_my_commands(
+        [BotCommand(c, t(k, "en")) for c, k in COMMANDS_EN], scope=BotCommandScopeDefault(), language_code="en"
+    )
+
+
+async def post_shutdown(application: Application) -> None:
+    """Close the database."""
+    services = application.bot_data.get(common.SERVICES_KEY)
+    if isinstance(services, Services):
+        services.engine.dispose()
+
+
+def run_bot(settings: Settings) -> None:
+    """`relance run` with a token: long polling until SIGINT or SIGTERM, then a clean shutdown."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # httpx logs every request URL, and the URL contains the token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    application = build_application(settings)
+    application.bot_data["settings"] = settings
+    application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False, close_loop=False)

@@ -1,0 +1,226 @@
+"""Card rendering, chat-independent: a reminder as HTML text (Telegram's subset) plus button specs.
+
+Button data is short, prefixed and versioned: `r1:<action>:<reminder id>:<version>` (at most 64 bytes, Telegram's
+limit). The terminal shows the same card through `to_plain`.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.i18n import t
+from messages.formatting import format_amount
+from storage.reminders import ReminderView
+
+#: Telegram's limit for a message text.
+MAX_MESSAGE = 4096
+#: Telegram's limit for callback data, in bytes.
+MAX_CALLBACK_BYTES = 64
+PREFIX = "r1"
+_CALLBACK = re.compile(r"^r1:([a-z0-9]{1,8}):(\d{1,12}):(\d{1,9})$")
+
+#: Actions carried by card buttons.
+ACTIONS = frozenset(
+    {"send", "edit", "snz", "snz1", "snz3", "snz7", "snzd", "pay", "payf", "payp", "disp", "prom", "more", "back",
+     "undo"}
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """One inline button: its label and its callback data."""
+
+    label: str
+    data: str
+
+
+@dataclass(frozen=True, slots=True)
+class CardText:
+    """A rendered card: HTML text within Telegram's limit, and rows of buttons (empty when nothing is left to do)."""
+
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    cut: bool = False
+
+    @property
+    def plain(self) -> str:
+        """The text without HTML (for the terminal)."""
+        return to_plain(self.text)
+
+
+def callback(action: str, reminder_id: int, version: int) -> str:
+    """The callback data of a card button."""
+    data = f"{PREFIX}:{action}:{reminder_id}:{version}"
+    assert len(data.encode()) <= MAX_CALLBACK_BYTES and action in ACTIONS
+    return data
+
+
+def parse_callback(data: str | None) -> tuple[str, int, int] | None:
+    """(action, reminder id, version) from callback data, or None when it is not ours or malformed."""
+    if not data:
+        return None
+    m = _CALLBACK.match(data)
+    if not m or m[1] not in ACTIONS:
+        return None
+    return m[1], int(m[2]), int(m[3])
+
+
+def to_plain(text: str) -> str:
+    """HTML card text as plain text."""
+    return html.unescape(re.sub(r"</?(b|i|u|s|code|pre|a)( [^>]*)?>", "", text))
+
+
+def _h(value: Any) -> str:
+    return html.escape(str(value), quote=False)
+
+
+def step_label(step: str, lang: str) -> str:
+    """The owner-facing name of a ladder step."""
+    try:
+        return t(f"step.{step}", lang)
+    except KeyError:
+        return step
+
+
+def keyboard_for(kind: str, view: ReminderView, lang: str, *, cut: bool = False) -> tuple[tuple[Button, ...], ...]:
+    """The buttons of a card: main actions, the snooze choices, the payment choices, after an edit, or none."""
+    rid, ver = view.reminder_id, view.version
+
+    def b(key: str, action: str) -> Button:
+        return Button(t(key, lang), callback(action, rid, ver))
+
+    if kind == "none":
+        return ()
+    if kind == "snooze":
+        return (
+            (b("btn.snooze1", "snz1"), b("btn.snooze3", "snz3"), b("btn.snooze7", "snz7")),
+            (b("btn.snooze_date", "snzd"), b("btn.back", "back")),
+        )
+    if kind == "paid":
+        return ((b("btn.pay_full", "payf"), b("btn.pay_partial", "payp")), (b("btn.back", "back"),))
+    if kind == "edited":
+        return ((b("btn.send", "send"), b("btn.cancel", "undo")),)
+    rows: list[tuple[Button, ...]] = [
+        (b("btn.send", "send"), b("btn.edit", "edit"), b("btn.snooze", "snz")),
+        (b("btn.paid", "pay"), b("btn.dispute", "disp"), b("btn.promise", "prom")),
+    ]
+    if cut:
+        rows.append((b("btn.more", "more"),))
+    return tuple(rows)
+
+
+def render_card(
+    view: ReminderView,
+    draft: Any,
+    *,
+    lang: str,
+    tz: ZoneInfo,
+    today: date,
+    note: str | None = None,
+    keyboard: str = "main",
+) -> CardText:
+    """A reminder's card: client, step, invoices, recipients, the drafted message (cut to fit), a state note."""
+    del tz, today  # the view already carries days overdue; kept in the signature for callers' symmetry
+    kind = keyboard
+    head: list[str] = []
+    head.append(t("card.title", lang, client=_h(view.client_name), step=_h(step_label(view.step, lang))))
+    if view.promise_broken:
+        head.append(t("card.promise_broken", lang))
+    for inv in view.invoices:
+        if inv.days_overdue > 0:
+            late = t("card.late", lang, days=inv.days_overdue)
+        elif inv.days_overdue < 0:
+            late = t("card.not_yet_due", lang, days=-inv.days_overdue)
+        else:
+            late = ""
+        head.append(
+            t(
+                "card.invoice",
+                lang,
+                number=_h(inv.number),
+                balance=format_amount(inv.balance, inv.currency),
+                due=inv.due_date.strftime("%d/%m/%Y"),
+                late=late,
+            )
+        )
+    if len(view.invoices) > 1:
+        head.append(t("card.total", lang, total=format_amount(view.total)))
+    if view.client_emails:
+        head.append(t("card.to", lang, to=_h(", ".join(view.client_emails))))
+    elif draft is not None:
+        head.append(t("card.no_email", lang))
+    tail: list[str] = []
+    if note:
+        tail.append(note)
+    text = "\n".join(head)
+    cut = False
+    if draft is not None:
+        subject = t("card.subject", lang, subject=_h(draft.subject))
+        edited = view.edited_body is not None or view.edited_subject is not None
+        prefix = text + "\n\n" + subject + "\n\n"
+        suffix = ("\n\n" + t("card.edited", lang) if edited else "") + ("\n\n" + "\n".join(tail) if tail else "")
+        body = str(draft.text).strip()
+        room = MAX_MESSAGE - len(prefix) - len(suffix) - 2
+        escaped = _h(body)
+        if len(escaped) > room:
+            cut = True
+            marker = "\n" + t("card.cut", lang)
+            escaped = _cut(body, room - len(marker)) + marker
+        text = prefix + f"<i>{escaped}</i>" + suffix
+    elif tail:
+        text = text + "\n\n" + "\n".join(tail)
+    if len(text) > MAX_MESSAGE:  # a huge invoice list: keep the card valid rather than fail to send it
+        text = text[: MAX_MESSAGE - 1] + "…"
+        text = _close_tags(text)
+    buttons = keyboard_for(kind, view, lang, cut=cut) if draft is not None else ()
+    return CardText(text, buttons, cut)
+
+
+def _cut(body: str, room: int) -> str:
+    """The escaped body shortened to at most `room` characters, cut on a line or word boundary."""
+    out = ""
+    for word in re.split(r"(\s+)", body):
+        candidate = out + word
+        if len(_h(candidate)) > room:
+            break
+        out = candidate
+    return _h(out.rstrip())
+
+
+def _close_tags(text: str) -> str:
+    # Drop a tag cut in half, then close what is still open, so Telegram can parse the HTML.
+    text = re.sub(r"<[^>]*$", "", text)
+    text = re.sub(r"&[#a-z0-9]*$", "", text)
+    opened: list[str] = []
+    for m in re.finditer(r"<(/?)(b|i|code|pre)>", text):
+        if m[1]:
+            if opened and opened[-1] == m[2]:
+                opened.pop()
+        else:
+            opened.append(m[2])
+    return text + "".join(f"</{tag}>" for tag in reversed(opened))
+
+
+def split_message(text: str, limit: int = MAX_MESSAGE) -> list[str]:
+    """Plain text split into messages of at most `limit` characters, on line boundaries when possible."""
+    parts: list[str] = []
+    current = ""
+    for line in text.splitlines(keepends=True):
+        while len(line) > limit:
+            if current:
+                parts.append(current)
+                current = ""
+            parts.append(line[:limit])
+            line = line[limit:]
+        if len(current) + len(line) > limit:
+            parts.append(current)
+            current = ""
+        current += line
+    if current.strip():
+        parts.append(current)
+    return parts or [""]

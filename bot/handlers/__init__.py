@@ -1,0 +1,1 @@
+"""The Telegram side: one module per feature, each exposing thin handlers over bot.services."""

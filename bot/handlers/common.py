@@ -1,0 +1,205 @@
+"""Helpers shared by the handlers: the services, the owner's language, replying, showing and refreshing cards."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import ContextTypes, ConversationHandler
+
+from bot.cards import CardText, parse_callback
+from bot.i18n import lang_of, t
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+Context = ContextTypes.DEFAULT_TYPE
+SERVICES_KEY = "services"
+LANGS_KEY = "langs"
+#: user_data key of the question the bot is waiting an answer to: (kind, reminder id, version, chat id, message id).
+PENDING_KEY = "pending"
+
+
+def services_of(context: Context) -> Services:
+    """The Services object put in bot_data at start-up."""
+    services = context.bot_data.get(SERVICES_KEY)
+    assert isinstance(services, Services), "bot_data['services'] is set by post_init"
+    return services
+
+
+def lang(update: Update, context: Context | None = None) -> str:
+    """The owner's language (French unless their Telegram is in English); remembered for the digest job."""
+    user = update.effective_user
+    code = lang_of(user.language_code if user else None)
+    if context is not None and update.effective_chat is not None:
+        context.bot_data.setdefault(LANGS_KEY, {})[update.effective_chat.id] = code
+    return code
+
+
+def chat_lang(context: Context, chat_id: int) -> str:
+    """The language last seen for a chat (French by default)."""
+    langs: dict[int, str] = context.bot_data.get(LANGS_KEY, {})
+    return langs.get(chat_id, "fr")
+
+
+def actor(update: Update) -> str:
+    """The evidence-log actor for the owner who sent this update."""
+    user = update.effective_user
+    return f"owner:{user.id}" if user else "owner:?"
+
+
+def markup(card: CardText | None) -> InlineKeyboardMarkup | None:
+    """The inline keyboard of a card (None when it has no buttons)."""
+    if card is None or not card.buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in card.buttons]
+    )
+
+
+async def reply(update: Update, text: str, **kwargs: Any) -> Message | None:
+    """Send `text` to the chat of the update."""
+    chat = update.effective_chat
+    if chat is None:
+        return None
+    return await chat.send_message(text, **kwargs)
+
+
+async def edit_card(context: Context, chat_id: int, message_id: int, card: CardText) -> None:
+    """Show `card` in an existing message; "message is not modified" is not an error."""
+    try:
+        await context.bot.edit_message_text(
+            card.text, chat_id=chat_id, message_id=message_id, reply_markup=markup(card)
+        )
+    except BadRequest as exc:
+        if "not modified" not in str(exc).lower():
+            log.warning("could not edit card %s/%s: %s", chat_id, message_id, exc)
+    except TelegramError as exc:
+        log.warning("could not edit card %s/%s: %s", chat_id, message_id, exc)
+
+
+async def show_card(update: Update, context: Context, reminder_id: int, card: CardText | None) -> None:
+    """Edit the tapped card in place, then every other card of the same reminder (other owners' chats)."""
+    if card is None:
+        return
+    query = update.callback_query
+    here: tuple[int, int] | None = None
+    if query is not None and query.message is not None:
+        here = (query.message.chat.id, query.message.message_id)
+        await edit_card(context, here[0], here[1], card)
+    services = services_of(context)
+    for chat_id, message_id in services.cards_of(reminder_id):
+        if (chat_id, message_id) == here:
+            continue
+        other_lang = chat_lang(context, chat_id)
+        other = card if other_lang == lang(update) else services.card(reminder_id, other_lang)
+        if other is not None:
+            await edit_card(context, chat_id, message_id, other)
+
+
+def button(update: Update) -> tuple[str, int, int] | None:
+    """(action, reminder id, version) of the pressed button, or None for unknown or forged data."""
+    query = update.callback_query
+    return parse_callback(query.data if query else None)
+
+
+async def answer(update: Update, text: str | None = None, *, alert: bool = False) -> None:
+    """Answer the button press (stops the client's spinner); an expired query is not an error."""
+    query = update.callback_query
+    if query is None:
+        return
+    try:
+        await query.answer(text, show_alert=alert)
+    except BadRequest as exc:
+        log.info("callback answer failed: %s", exc)
+
+
+async def refuse_button(update: Update, context: Context) -> None:
+    """A press on data that is not ours or malformed: say so, do nothing."""
+    await answer(update, t("cb.unknown", lang(update, context)))
+
+
+async def check_button(update: Update, context: Context) -> tuple[str, int, int] | None:
+    """The pressed button if it still matches the database; else answer (and refresh the card) and return None."""
+    parsed = button(update)
+    code = lang(update, context)
+    if parsed is None:
+        await refuse_button(update, context)
+        return None
+    _, rid, version = parsed
+    services = services_of(context)
+    state = services.current(rid, version)
+    if state == "unknown":
+        await answer(update, t("cb.unknown", code))
+        return None
+    if state == "stale":
+        await answer(update, t("cb.already", code))
+        await show_card(update, context, rid, services.card(rid, code))
+        return None
+    return parsed
+
+
+async def ask(update: Update, context: Context, kind: str, prompt_key: str, state: int) -> int:
+    """Start a question after a card button: remember what it is about and send the prompt."""
+    parsed = await check_button(update, context)
+    if parsed is None:
+        return ConversationHandler.END
+    _, rid, version = parsed
+    await answer(update)
+    query = update.callback_query
+    assert query is not None and query.message is not None
+    if context.user_data is not None:
+        context.user_data[PENDING_KEY] = (kind, rid, version, query.message.chat.id, query.message.message_id)
+    await reply(update, t(prompt_key, lang(update, context)))
+    return state
+
+
+def pending(context: Context, kind: str) -> tuple[int, int, int, int] | None:
+    """(reminder id, version, chat id, message id) of the open question of `kind`, if any."""
+    data = context.user_data.get(PENDING_KEY) if context.user_data is not None else None
+    if not data or data[0] != kind:
+        return None
+    return data[1], data[2], data[3], data[4]
+
+
+def forget(context: Context) -> None:
+    """Close the open question."""
+    if context.user_data is not None:
+        context.user_data.pop(PENDING_KEY, None)
+
+
+async def cancel(update: Update, context: Context) -> int:
+    """/annuler: leave the current question; nothing is changed."""
+    forget(context)
+    await reply(update, t("ask.cancelled", lang(update, context)))
+    return ConversationHandler.END
+
+
+async def cancel_nothing(update: Update, context: Context) -> None:
+    """/annuler outside a question."""
+    await reply(update, t("ask.nothing", lang(update, context)))
+
+
+async def finish(update: Update, context: Context, outcome: Any, *, new_card: bool = False) -> int:
+    """End a question with the outcome of the action: reply, then refresh every card of the reminder.
+
+    With `new_card`, the updated card is also sent as a new message under the owner's reply (after an edit).
+    """
+    code = lang(update, context)
+    forget(context)
+    await reply(update, outcome.message)
+    if outcome.card is None or outcome.reminder_id is None:
+        return ConversationHandler.END
+    services = services_of(context)
+    for chat_id, message_id in services.cards_of(outcome.reminder_id):
+        other_lang = chat_lang(context, chat_id)
+        card = outcome.card if other_lang == code else services.card(outcome.reminder_id, other_lang)
+        if card is not None:
+            await edit_card(context, chat_id, message_id, card)
+    if new_card:
+        sent = await reply(update, outcome.card.text, reply_markup=markup(outcome.card))
+        if sent is not None:
+            services.register_cards([(outcome.reminder_id, sent.chat.id, sent.message_id)])
+    return ConversationHandler.END

@@ -1,0 +1,29 @@
+"""The ✅ Envoyer button: approve the reminder and deliver its e-mail, then show the card's new state."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import CallbackQueryHandler
+
+from bot.handlers.common import Context, actor, answer, check_button, lang, services_of, show_card
+from bot.i18n import t
+
+
+async def on_send(update: Update, context: Context) -> None:
+    """Answer at once, deliver (the version check in storage makes a double tap harmless), edit the card."""
+    parsed = await check_button(update, context)
+    if parsed is None:
+        return
+    _, rid, version = parsed
+    code = lang(update, context)
+    await answer(update, t("cb.sending", code))
+    outcome = await services_of(context).send(rid, version, actor=actor(update), lang=code)
+    if outcome.status == "failed" and outcome.card is None and update.effective_chat is not None:
+        await update.effective_chat.send_message(outcome.message)
+        return
+    if outcome.status == "failed" and update.effective_chat is not None:
+        await update.effective_chat.send_message(outcome.message)
+    await show_card(update, context, rid, outcome.card)
+
+
+HANDLERS = [CallbackQueryHandler(on_send, pattern=r"^r1:send:")]

@@ -1,0 +1,468 @@
+"""The owner-facing text of the bot and the terminal, French first and English second, in one catalogue.
+
+Values are `str.format` templates. In the chat they are sent with HTML parse mode, so every value substituted
+into them that comes from data (client names, reasons, subjects) must be escaped by the caller (cards.py does).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+FR: dict[str, str] = {
+    # access and errors
+    "private": "Ce bot est privé.",
+    "error": "Désolé, une erreur inattendue s'est produite. Elle a été notée ; réessayez dans un instant.",
+    "unknown_command": "Je ne connais pas cette commande. Tapez /aide pour la liste des commandes.",
+    "unknown_text": "Je n'attends pas de texte pour l'instant. Tapez /aide pour voir ce que je sais faire.",
+    # buttons
+    "btn.send": "✅ Envoyer",
+    "btn.edit": "✏️ Modifier",
+    "btn.snooze": "⏰ Reporter",
+    "btn.paid": "💶 Payée",
+    "btn.dispute": "⚖️ Litige",
+    "btn.promise": "🤝 Promesse",
+    "btn.more": "📄 Voir la suite",
+    "btn.back": "↩️ Retour",
+    "btn.cancel": "↩️ Annuler",
+    "btn.snooze1": "+1 j",
+    "btn.snooze3": "+3 j",
+    "btn.snooze7": "+7 j",
+    "btn.snooze_date": "📅 Autre date",
+    "btn.pay_full": "💶 Payée en totalité",
+    "btn.pay_partial": "💶 Paiement partiel",
+    # callback answers
+    "cb.already": "Déjà traité.",
+    "cb.unknown": "Ce bouton n'est pas reconnu ; rien n'a été fait.",
+    "cb.sending": "Envoi en cours…",
+    "cb.done": "C'est fait.",
+    "cb.snoozed": "Reportée au {day}.",
+    "cb.paid": "Paiement enregistré.",
+    "cb.choose": "Choisissez une option.",
+    # digest and cards
+    "digest.header": (
+        "☀️ <b>{count} relance(s) attendent votre accord</b>\nEn retard au total : {overdue} · encours : {open}"
+    ),
+    "digest.nothing": "☀️ Rien à relancer aujourd'hui. Encours : {open}, dont {overdue} en retard.",
+    "digest.paused": "⏸️ Les relances sont en pause (voir /parametres). Encours : {open}, dont {overdue} en retard.",
+    "digest.footer": "Empreinte du journal de preuves : <code>{head}</code>",
+    "step.pre_reminder": "Pré-relance",
+    "step.reminder_1": "Relance 1",
+    "step.reminder_2": "Relance 2",
+    "step.formal_notice": "Mise en demeure",
+    "step.promise_broken": "Promesse non tenue",
+    "card.title": "<b>{client}</b> · {step}",
+    "card.promise_broken": "🤝❌ La promesse de paiement n'a pas été tenue : étape suivante proposée.",
+    "card.invoice": "📄 {number} · {balance} · échéance {due}{late}",
+    "card.late": " · <b>{days} j de retard</b>",
+    "card.not_yet_due": " · dans {days} j",
+    "card.total": "Total dû : <b>{total}</b>",
+    "card.to": "✉️ À : {to}",
+    "card.no_email": "✉️ Aucune adresse e-mail connue pour ce client.",
+    "card.subject": "<b>Objet :</b> {subject}",
+    "card.edited": "✏️ Texte modifié par vous.",
+    "card.cut": "… (suite avec « Voir la suite »)",
+    "card.failed": "❌ Le dernier envoi a échoué : {reason}",
+    "state.sent": "✅ Envoyé le {day} à {time} à {to}",
+    "state.scheduled": "🕗 Approuvé : partira le {day} à {time} (plage d'envoi).",
+    "state.queued": "📤 Approuvé, envoi en cours…",
+    "state.unknown": "⚠️ Statut incertain : le serveur a peut-être reçu le message. Vérifiez avant de renvoyer.",
+    "state.snoozed": "⏰ Reportée au {day}.",
+    "state.cancelled": "✔️ Plus rien à relancer (payée, en litige ou promesse).",
+    "state.paid": "💶 Payée.",
+    "state.disputed": "⚖️ En litige : {reason}",
+    "state.promised": "🤝 Promesse de paiement au {day}.",
+    "state.other": "État : {state}",
+    "send.failed": "❌ L'envoi a échoué : {reason}\nLa relance reste en attente ; vous pouvez réessayer.",
+    "send.no_email": "Ce client n'a pas d'adresse e-mail : ajoutez-la (import CSV) avant d'envoyer.",
+    "send.no_sender": "Aucune adresse d'expédition : renseignez MAIL_FROM dans la configuration.",
+    # questions (conversations)
+    "ask.edit": (
+        "✏️ Envoyez le nouveau texte du message.\n"
+        "Une première ligne « Objet: … » remplace aussi l'objet. /annuler pour abandonner."
+    ),
+    "ask.dispute": "⚖️ En quelques mots, quel est le motif du litige ? /annuler pour abandonner.",
+    "ask.promise": (
+        "🤝 À quelle date le client a-t-il promis de payer ? (JJ/MM ou JJ/MM/AAAA) /annuler pour abandonner."
+    ),
+    "ask.snooze_date": "📅 Jusqu'à quelle date reporter ? (JJ/MM ou JJ/MM/AAAA) /annuler pour abandonner.",
+    "ask.amount": "💶 Quel montant avez-vous reçu ? (par exemple 450,00) /annuler pour abandonner.",
+    "ask.cancelled": "D'accord, rien n'a été modifié.",
+    "ask.nothing": "Il n'y a rien à annuler.",
+    "edit.saved": "✏️ Nouveau texte enregistré. Vérifiez-le puis envoyez :",
+    "edit.too_long": "Ce texte est trop long ({length} caractères) : {limit} au plus. Rien n'a été modifié.",
+    "edit.empty": "Le texte est vide. Envoyez le nouveau texte, ou /annuler.",
+    "edit.bad_subject": "L'objet doit tenir sur une ligne de {limit} caractères au plus. Rien n'a été modifié.",
+    "edit.undone": "Texte d'origine rétabli.",
+    "dispute.saved": "⚖️ Litige enregistré : les relances de ces factures sont suspendues jusqu'à sa clôture.",
+    "dispute.too_long": "Motif trop long ({length} caractères) : {limit} au plus. Rien n'a été modifié.",
+    "dispute.empty": "Indiquez un motif (quelques mots), ou /annuler.",
+    "promise.saved": "🤝 Promesse notée : pas de relance avant le {day}. Si rien n'arrive, je vous le signalerai.",
+    "snooze.saved": "⏰ Reportée au {day}.",
+    "date.invalid": "« {text} » n'est pas une date valide. Écrivez-la JJ/MM ou JJ/MM/AAAA, par exemple 05/12/2026.",
+    "date.past": "Le {day} est déjà passé : donnez une date à venir.",
+    "date.too_far": "Le {day} est trop loin (un an au plus).",
+    "amount.invalid": "« {text} » n'est pas un montant valide. Écrivez par exemple 450,00.",
+    "amount.not_positive": "Le montant doit être supérieur à zéro.",
+    "amount.too_much": "Ce montant dépasse ce qui reste dû ({owed}). Rien n'a été enregistré.",
+    "pay.saved": "💶 Paiement de {amount} enregistré. Reste dû : {left}.",
+    "pay.saved_full": "💶 Paiement de {amount} enregistré : facture(s) soldée(s), relances arrêtées.",
+    "action.failed": "Impossible : {reason}",
+    # commands
+    "start": (
+        "👋 Bonjour ! Je suis <b>Relance</b>, votre assistant pour les factures impayées.\n\n"
+        "Chaque matin à {digest_time}, je vous envoie les relances du jour. Pour chacune, un bouton suffit : "
+        "✅ Envoyer, ✏️ Modifier, ⏰ Reporter, 💶 Payée, ⚖️ Litige ou 🤝 Promesse.\n\n"
+        "<b>Premiers pas</b>\n"
+        "1. Envoyez /import puis votre fichier CSV de factures.\n"
+        "2. Tapez /digest pour voir les relances du jour.\n"
+        "3. Tapez /status pour le tableau de bord.\n\n"
+        "Toutes les commandes : /aide"
+    ),
+    "help": (
+        "<b>Commandes</b>\n"
+        "/digest : les relances du jour\n"
+        "/status : encours, retards, principaux débiteurs, 7 prochains jours, graphique\n"
+        "/factures [client] : les factures ouvertes\n"
+        "/client NOM : les factures et l'historique d'un client\n"
+        "/payee NUMERO [montant] : enregistrer un paiement\n"
+        "/import : importer un fichier CSV de factures\n"
+        "/preuves NUMERO : le dossier de preuves d'une facture (ZIP)\n"
+        "/parametres : heure du récapitulatif, pause\n"
+        "/annuler : abandonner la question en cours\n\n"
+        "<b>Boutons des relances</b>\n"
+        "✅ Envoyer l'e-mail · ✏️ Modifier le texte · ⏰ Reporter · 💶 Payée · ⚖️ Litige · 🤝 Promesse"
+    ),
+    "status.title": "📊 <b>Tableau de bord au {day}</b>",
+    "status.totals": (
+        "Encours : <b>{open}</b> ({open_count} facture(s))\nEn retard : <b>{overdue}</b> ({overdue_count} facture(s))"
+    ),
+    "status.counts": "Promesses en cours : {promised} · litiges : {disputed}",
+    "status.aging": "<b>Ancienneté des retards</b>",
+    "status.bucket": "{label} j : {amount} ({count})",
+    "status.top": "<b>Principaux débiteurs</b>",
+    "status.debtor": "{rank}. {name} : {amount} ({invoices} facture(s), {days} j)",
+    "status.none": "aucun",
+    "status.upcoming": "<b>7 prochains jours</b>",
+    "status.upcoming_line": "{day} · {client} · {step} · {amount}",
+    "status.recovered": "Encaissé ce mois-ci : <b>{amount}</b>",
+    "status.chart_caption": "Retards par ancienneté",
+    "chart.title": "Montants en retard par ancienneté",
+    "chart.xlabel": "Jours de retard",
+    "chart.ylabel": "Montant (€)",
+    "invoices.title": "<b>Factures ouvertes</b>{filter}",
+    "invoices.filter": " · « {text} »",
+    "invoices.line": "{number} · {client} · {balance} · échéance {due}{late} · {state}",
+    "invoices.none": "Aucune facture ouverte.",
+    "invoices.more": "… et {count} autre(s).",
+    "invstate.open": "ouverte",
+    "invstate.promised": "promesse",
+    "invstate.disputed": "litige",
+    "invstate.paid": "payée",
+    "invstate.written_off": "abandonnée",
+    "client.usage": "Usage : /client NOM (une partie du nom suffit).",
+    "client.none": "Aucun client ne correspond à « {text} ».",
+    "client.several": "Plusieurs clients correspondent : {names}. Précisez le nom.",
+    "client.title": "<b>{name}</b>\n✉️ {emails} · 📞 {phone}",
+    "client.invoices": "<b>Factures</b>",
+    "client.history": "<b>Historique des relances</b>",
+    "client.history_line": "{day} · {step} · {state}",
+    "client.no_history": "Aucune relance pour l'instant.",
+    "paid.usage": "Usage : /payee NUMERO [montant], par exemple /payee F-2026-042 ou /payee F-2026-042 450,00",
+    "paid.unknown": "Aucune facture n° {number}.",
+    "paid.nothing": "La facture {number} est déjà soldée.",
+    "import.ask": "📥 Envoyez-moi votre fichier CSV (5 Mo au plus). /annuler pour abandonner.",
+    "import.not_csv": "Ce fichier n'est pas un CSV (.csv attendu). Rien n'a été importé.",
+    "import.too_big": "Ce fichier fait {size} : 5 Mo au plus. Rien n'a été importé.",
+    "import.ok": (
+        "📥 Import terminé ({filename}) : {rows} ligne(s), {created} facture(s) créée(s), "
+        "{updated} mise(s) à jour, {unchanged} inchangée(s), {clients} nouveau(x) client(s)."
+    ),
+    "import.errors": "❌ Import refusé ({filename}) : rien n'a été enregistré. {count} erreur(s) :",
+    "import.error_line": "ligne {line}{column} : {reason}",
+    "import.more_errors": "… et {count} autre(s) erreur(s).",
+    "import.failed": "Le fichier n'a pas pu être lu : {reason}",
+    "settings.title": (
+        "⚙️ <b>Paramètres</b>\nRécapitulatif chaque jour à <b>{digest_time}</b>.\nRelances : <b>{state}</b>.\n\n"
+        "Pour changer l'heure : /parametres heure HH:MM"
+    ),
+    "settings.running": "actives",
+    "settings.paused": "en pause",
+    "settings.pause": "⏸️ Tout mettre en pause",
+    "settings.resume": "▶️ Reprendre les relances",
+    "settings.now_paused": "⏸️ Relances en pause : plus de récapitulatif ni d'envoi jusqu'à la reprise.",
+    "settings.now_running": "▶️ Relances reprises.",
+    "settings.time_set": "⏰ Récapitulatif désormais à {digest_time}.",
+    "settings.bad_time": "« {text} » n'est pas une heure valide. Écrivez HH:MM, par exemple 08:30.",
+    "evidence.usage": "Usage : /preuves NUMERO, par exemple /preuves F-2026-042",
+    "evidence.unavailable": "L'export des preuves n'est pas disponible dans cette version.",
+    "evidence.caption": "📁 Dossier de preuves de la facture {number}",
+    "evidence.failed": "Impossible de préparer le dossier : {reason}",
+    "commands.start": "Présentation et premiers pas",
+    "commands.help": "Toutes les commandes",
+    "commands.digest": "Les relances du jour",
+    "commands.status": "Tableau de bord",
+    "commands.invoices": "Factures ouvertes",
+    "commands.client": "Fiche d'un client",
+    "commands.paid": "Enregistrer un paiement",
+    "commands.import": "Importer un CSV de factures",
+    "commands.evidence": "Dossier de preuves d'une facture",
+    "commands.settings": "Heure du récapitulatif, pause",
+    "commands.cancel": "Abandonner la question en cours",
+    "reason.no_longer_current": "cette relance a changé entre-temps",
+    "reason.nothing_to_pay": "il ne reste rien à payer sur ces factures",
+    "reason.unknown_invoice": "facture inconnue",
+    "reason.not_open": "la facture n'est plus ouverte",
+    # terminal
+    "term.title": "Relance · mode terminal (base de démonstration : {db})",
+    "term.today": "Aujourd'hui : {day}",
+    "term.menu": "Actions : [e]nvoyer  [m]odifier  [r]eporter  [p]ayée  [l]itige  p[r]omesse  [s]uivante  [q]uitter",
+    "term.choose": "Relance n° (1-{count}), [t]ableau de bord, [q]uitter : ",
+    "term.action": "Action [e/m/r/p/l/o/s/q] : ",
+    "term.actions_help": (
+        "e = envoyer, m = modifier, r = reporter, p = payée, l = litige, o = promesse, s = suivante, q = quitter"
+    ),
+    "term.snooze": "Reporter de combien de jours (1, 3, 7) ou jusqu'à quelle date (JJ/MM) ? ",
+    "term.amount": "Montant reçu (Entrée = totalité) : ",
+    "term.reason": "Motif du litige : ",
+    "term.promise": "Date promise (JJ/MM ou JJ/MM/AAAA) : ",
+    "term.edit": "Nouveau texte (une ligne « Objet: … » en tête remplace l'objet ; terminez par une ligne « . ») :",
+    "term.eml": "✉️ E-mail écrit dans {path}",
+    "term.bye": "À bientôt !",
+    "term.no_more": "Plus rien à traiter aujourd'hui.",
+    "term.telegram": (
+        "Pour recevoir ces relances sur Telegram : créez un bot avec @BotFather, puis mettez dans .env\n"
+        "  TELEGRAM_BOT_TOKEN=<le jeton donné par BotFather>\n"
+        "  OWNER_CHAT_IDS=<votre identifiant Telegram (demandez-le à @userinfobot)>\n"
+        "et relancez `make run`. Voir README.md, « Using the Telegram bot »."
+    ),
+}
+
+EN: dict[str, str] = {
+    "private": "This bot is private.",
+    "error": "Sorry, something unexpected went wrong. It has been logged; please try again in a moment.",
+    "unknown_command": "I don't know that command. Type /help for the list of commands.",
+    "unknown_text": "I'm not expecting any text right now. Type /help to see what I can do.",
+    "btn.send": "✅ Send",
+    "btn.edit": "✏️ Edit",
+    "btn.snooze": "⏰ Snooze",
+    "btn.paid": "💶 Paid",
+    "btn.dispute": "⚖️ Dispute",
+    "btn.promise": "🤝 Promise",
+    "btn.more": "📄 Show the rest",
+    "btn.back": "↩️ Back",
+    "btn.cancel": "↩️ Cancel",
+    "btn.snooze1": "+1 d",
+    "btn.snooze3": "+3 d",
+    "btn.snooze7": "+7 d",
+    "btn.snooze_date": "📅 Other date",
+    "btn.pay_full": "💶 Paid in full",
+    "btn.pay_partial": "💶 Partial payment",
+    "cb.already": "Already handled.",
+    "cb.unknown": "This button is not recognised; nothing was done.",
+    "cb.sending": "Sending…",
+    "cb.done": "Done.",
+    "cb.snoozed": "Snoozed until {day}.",
+    "cb.paid": "Payment recorded.",
+    "cb.choose": "Pick an option.",
+    "digest.header": (
+        "☀️ <b>{count} reminder(s) await your approval</b>\nOverdue in total: {overdue} · outstanding: {open}"
+    ),
+    "digest.nothing": "☀️ Nothing to chase today. Outstanding: {open}, of which {overdue} overdue.",
+    "digest.paused": "⏸️ Reminders are paused (see /settings). Outstanding: {open}, of which {overdue} overdue.",
+    "digest.footer": "Evidence log fingerprint: <code>{head}</code>",
+    "step.pre_reminder": "Pre-reminder",
+    "step.reminder_1": "Reminder 1",
+    "step.reminder_2": "Reminder 2",
+    "step.formal_notice": "Formal notice",
+    "step.promise_broken": "Promise not kept",
+    "card.title": "<b>{client}</b> · {step}",
+    "card.promise_broken": "🤝❌ The promise to pay was not kept: next step proposed.",
+    "card.invoice": "📄 {number} · {balance} · due {due}{late}",
+    "card.late": " · <b>{days} d overdue</b>",
+    "card.not_yet_due": " · in {days} d",
+    "card.total": "Total due: <b>{total}</b>",
+    "card.to": "✉️ To: {to}",
+    "card.no_email": "✉️ No e-mail address known for this client.",
+    "card.subject": "<b>Subject:</b> {subject}",
+    "card.edited": "✏️ Text edited by you.",
+    "card.cut": "… (continued with “Show the rest”)",
+    "card.failed": "❌ The last attempt failed: {reason}",
+    "state.sent": "✅ Sent on {day} at {time} to {to}",
+    "state.scheduled": "🕗 Approved: leaves on {day} at {time} (sending window).",
+    "state.queued": "📤 Approved, sending…",
+    "state.unknown": "⚠️ Uncertain status: the server may have received it. Check before sending again.",
+    "state.snoozed": "⏰ Snoozed until {day}.",
+    "state.cancelled": "✔️ Nothing left to chase (paid, disputed or promised).",
+    "state.paid": "💶 Paid.",
+    "state.disputed": "⚖️ Disputed: {reason}",
+    "state.promised": "🤝 Promised payment by {day}.",
+    "state.other": "State: {state}",
+    "send.failed": "❌ Sending failed: {reason}\nThe reminder is still waiting; you can try again.",
+    "send.no_email": "This client has no e-mail address: add it (CSV import) before sending.",
+    "send.no_sender": "No sender address: set MAIL_FROM in the configuration.",
+    "ask.edit": (
+        "✏️ Send the new text of the message.\nA first line “Subject: …” also replaces the subject. /cancel to stop."
+    ),
+    "ask.dispute": "⚖️ In a few words, what is the dispute about? /cancel to stop.",
+    "ask.promise": "🤝 By which date did the client promise to pay? (DD/MM or DD/MM/YYYY) /cancel to stop.",
+    "ask.snooze_date": "📅 Snooze until which date? (DD/MM or DD/MM/YYYY) /cancel to stop.",
+    "ask.amount": "💶 How much did you receive? (e.g. 450.00) /cancel to stop.",
+    "ask.cancelled": "OK, nothing was changed.",
+    "ask.nothing": "There is nothing to cancel.",
+    "edit.saved": "✏️ New text saved. Check it, then send:",
+    "edit.too_long": "This text is too long ({length} characters): {limit} at most. Nothing was changed.",
+    "edit.empty": "The text is empty. Send the new text, or /cancel.",
+    "edit.bad_subject": "The subject must fit on one line of at most {limit} characters. Nothing was changed.",
+    "edit.undone": "Original text restored.",
+    "dispute.saved": "⚖️ Dispute recorded: reminders for these invoices stop until it is closed.",
+    "dispute.too_long": "Reason too long ({length} characters): {limit} at most. Nothing was changed.",
+    "dispute.empty": "Give a reason (a few words), or /cancel.",
+    "promise.saved": "🤝 Promise noted: no reminder before {day}. If nothing comes, I'll tell you.",
+    "snooze.saved": "⏰ Snoozed until {day}.",
+    "date.invalid": "“{text}” is not a valid date. Write DD/MM or DD/MM/YYYY, e.g. 05/12/2026.",
+    "date.past": "{day} is already past: give a future date.",
+    "date.too_far": "{day} is too far ahead (one year at most).",
+    "amount.invalid": "“{text}” is not a valid amount. Write e.g. 450.00.",
+    "amount.not_positive": "The amount must be greater than zero.",
+    "amount.too_much": "This amount is more than what is owed ({owed}). Nothing was recorded.",
+    "pay.saved": "💶 Payment of {amount} recorded. Still owed: {left}.",
+    "pay.saved_full": "💶 Payment of {amount} recorded: invoice(s) settled, reminders stopped.",
+    "action.failed": "Not possible: {reason}",
+    "start": (
+        "👋 Hello! I am <b>Relance</b>, your assistant for unpaid invoices.\n\n"
+        "Every morning at {digest_time} I send you today's reminders. One button each: "
+        "✅ Send, ✏️ Edit, ⏰ Snooze, 💶 Paid, ⚖️ Dispute or 🤝 Promise.\n\n"
+        "<b>First steps</b>\n"
+        "1. Send /import then your invoices CSV file.\n"
+        "2. Type /digest to see today's reminders.\n"
+        "3. Type /status for the dashboard.\n\n"
+        "All commands: /help"
+    ),
+    "help": (
+        "<b>Commands</b>\n"
+        "/digest: today's reminders\n"
+        "/status: outstanding, overdue, top debtors, next 7 days, chart\n"
+        "/invoices [client]: open invoices\n"
+        "/client NAME: a client's invoices and history\n"
+        "/paid NUMBER [amount]: record a payment\n"
+        "/import: import an invoices CSV file\n"
+        "/preuves NUMBER: the evidence file of an invoice (ZIP)\n"
+        "/settings: digest time, pause\n"
+        "/cancel: leave the current question\n\n"
+        "<b>Reminder buttons</b>\n"
+        "✅ Send the e-mail · ✏️ Edit the text · ⏰ Snooze · 💶 Paid · ⚖️ Dispute · 🤝 Promise"
+    ),
+    "status.title": "📊 <b>Dashboard on {day}</b>",
+    "status.totals": (
+        "Outstanding: <b>{open}</b> ({open_count} invoice(s))\nOverdue: <b>{overdue}</b> ({overdue_count} invoice(s))"
+    ),
+    "status.counts": "Open promises: {promised} · disputes: {disputed}",
+    "status.aging": "<b>Aging of overdue amounts</b>",
+    "status.bucket": "{label} d: {amount} ({count})",
+    "status.top": "<b>Top debtors</b>",
+    "status.debtor": "{rank}. {name}: {amount} ({invoices} invoice(s), {days} d)",
+    "status.none": "none",
+    "status.upcoming": "<b>Next 7 days</b>",
+    "status.upcoming_line": "{day} · {client} · {step} · {amount}",
+    "status.recovered": "Recovered this month: <b>{amount}</b>",
+    "status.chart_caption": "Overdue amounts by age",
+    "chart.title": "Overdue amounts by age",
+    "chart.xlabel": "Days overdue",
+    "chart.ylabel": "Amount (€)",
+    "invoices.title": "<b>Open invoices</b>{filter}",
+    "invoices.filter": " · “{text}”",
+    "invoices.line": "{number} · {client} · {balance} · due {due}{late} · {state}",
+    "invoices.none": "No open invoice.",
+    "invoices.more": "… and {count} more.",
+    "invstate.open": "open",
+    "invstate.promised": "promised",
+    "invstate.disputed": "disputed",
+    "invstate.paid": "paid",
+    "invstate.written_off": "written off",
+    "client.usage": "Usage: /client NAME (part of the name is enough).",
+    "client.none": "No client matches “{text}”.",
+    "client.several": "Several clients match: {names}. Be more specific.",
+    "client.title": "<b>{name}</b>\n✉️ {emails} · 📞 {phone}",
+    "client.invoices": "<b>Invoices</b>",
+    "client.history": "<b>Reminder history</b>",
+    "client.history_line": "{day} · {step} · {state}",
+    "client.no_history": "No reminder yet.",
+    "paid.usage": "Usage: /paid NUMBER [amount], e.g. /paid F-2026-042 or /paid F-2026-042 450.00",
+    "paid.unknown": "No invoice number {number}.",
+    "paid.nothing": "Invoice {number} is already settled.",
+    "import.ask": "📥 Send me your CSV file (5 MB at most). /cancel to stop.",
+    "import.not_csv": "This file is not a CSV (.csv expected). Nothing was imported.",
+    "import.too_big": "This file is {size}: 5 MB at most. Nothing was imported.",
+    "import.ok": (
+        "📥 Import done ({filename}): {rows} row(s), {created} invoice(s) created, "
+        "{updated} updated, {unchanged} unchanged, {clients} new client(s)."
+    ),
+    "import.errors": "❌ Import refused ({filename}): nothing was saved. {count} error(s):",
+    "import.error_line": "line {line}{column}: {reason}",
+    "import.more_errors": "… and {count} more error(s).",
+    "import.failed": "The file could not be read: {reason}",
+    "settings.title": (
+        "⚙️ <b>Settings</b>\nDigest every day at <b>{digest_time}</b>.\nReminders: <b>{state}</b>.\n\n"
+        "To change the time: /settings time HH:MM"
+    ),
+    "settings.running": "active",
+    "settings.paused": "paused",
+    "settings.pause": "⏸️ Pause everything",
+    "settings.resume": "▶️ Resume reminders",
+    "settings.now_paused": "⏸️ Reminders paused: no digest and no sending until you resume.",
+    "settings.now_running": "▶️ Reminders resumed.",
+    "settings.time_set": "⏰ Digest now at {digest_time}.",
+    "settings.bad_time": "“{text}” is not a valid time. Write HH:MM, e.g. 08:30.",
+    "evidence.usage": "Usage: /preuves NUMBER, e.g. /preuves F-2026-042",
+    "evidence.unavailable": "The evidence export is not available in this version.",
+    "evidence.caption": "📁 Evidence file for invoice {number}",
+    "evidence.failed": "Could not build the file: {reason}",
+    "commands.start": "Introduction and first steps",
+    "commands.help": "All commands",
+    "commands.digest": "Today's reminders",
+    "commands.status": "Dashboard",
+    "commands.invoices": "Open invoices",
+    "commands.client": "A client's file",
+    "commands.paid": "Record a payment",
+    "commands.import": "Import an invoices CSV",
+    "commands.evidence": "Evidence file of an invoice",
+    "commands.settings": "Digest time, pause",
+    "commands.cancel": "Leave the current question",
+    "reason.no_longer_current": "this reminder changed in the meantime",
+    "reason.nothing_to_pay": "nothing is left to pay on these invoices",
+    "reason.unknown_invoice": "unknown invoice",
+    "reason.not_open": "the invoice is no longer open",
+    "term.title": "Relance · terminal mode (demo database: {db})",
+    "term.today": "Today: {day}",
+    "term.menu": "Actions: [e] send  [m] edit  [r] snooze  [p] paid  [l] dispute  [o] promise  [s] next  [q] quit",
+    "term.choose": "Reminder no. (1-{count}), [t] dashboard, [q] quit: ",
+    "term.action": "Action [e/m/r/p/l/o/s/q]: ",
+    "term.actions_help": "e = send, m = edit, r = snooze, p = paid, l = dispute, o = promise, s = next, q = quit",
+    "term.snooze": "Snooze by how many days (1, 3, 7) or until which date (DD/MM)? ",
+    "term.amount": "Amount received (Enter = in full): ",
+    "term.reason": "Dispute reason: ",
+    "term.promise": "Promised date (DD/MM or DD/MM/YYYY): ",
+    "term.edit": "New text (a first line “Subject: …” replaces the subject; end with a line “.”):",
+    "term.eml": "✉️ E-mail written to {path}",
+    "term.bye": "See you soon!",
+    "term.no_more": "Nothing left to handle today.",
+    "term.telegram": (
+        "To get these reminders on Telegram: create a bot with @BotFather, then put in .env\n"
+        "  TELEGRAM_BOT_TOKEN=<the token BotFather gave you>\n"
+        "  OWNER_CHAT_IDS=<your Telegram user id (ask @userinfobot)>\n"
+        "and run `make run` again. See README.md, “Using the Telegram bot”."
+    ),
+}
+
+CATALOGUES = {"fr": FR, "en": EN}
+
+
+def lang_of(language_code: str | None) -> str:
+    """The catalogue for a Telegram language code: English for "en…", French otherwise."""
+    return "en" if language_code and language_code.lower().startswith("en") else "fr"
+
+
+def t(key: str, lang: str = "fr", /, **values: Any) -> str:
+    """The text for `key` in `lang` (French when missing), with `values` substituted."""
+    template = CATALOGUES.get(lang, FR).get(key) or FR[key]
+    return template.format(**values) if values else template
