@@ -275,40 +275,49 @@ def verify_chain(engine: Engine, *, expected_hashes: Iterable[str] = ()) -> Veri
         _TABLE.c.hash,
     ]
     stmt = select(*cols).order_by(_TABLE.c.seq)
+    with engine.connect() as conn:
+        result = conn.execution_options(stream_results=True, yield_per=_VERIFY_BATCH).execute(stmt)
+        try:
+            found = _walk(result, expected)
+        finally:
+            # Close the server-side cursor now, also when the walk stops at the first bad entry.
+            result.close()
+    return found
+
+
+def _walk(result: Iterable[Any], expected: set[str]) -> VerifyResult:
     count = 0
     running = GENESIS_HASH
     expected_seq = 1
     sha = hashlib.sha256
-    with engine.connect() as conn:
-        result = conn.execution_options(stream_results=True, yield_per=_VERIFY_BATCH).execute(stmt)
-        for seq, created_at, actor, kind, bid, cid, iid, rid, payload, prev, stored in result:
-            if seq != expected_seq:
-                if seq > expected_seq:
-                    reason = f"entry #{expected_seq} is missing (next entry found is #{seq})"
-                else:
-                    reason = f"entry #{seq} is out of order (expected #{expected_seq})"
-                return VerifyResult(False, count, running, expected_seq, reason)
-            if prev != running:
-                reason = f"entry #{seq} does not link to the previous entry (deleted, inserted or reordered entries)"
-                return VerifyResult(False, count, running, seq, reason)
-            canonical = canonical_entry(
-                seq=seq,
-                created_at=format_timestamp(created_at),
-                actor=actor,
-                kind=kind,
-                business_id=bid,
-                client_id=cid,
-                invoice_id=iid,
-                reminder_id=rid,
-                payload=payload,
-            )
-            digest = sha((running + canonical).encode("utf-8")).hexdigest()
-            if digest != stored:
-                return VerifyResult(False, count, running, seq, f"entry #{seq} was altered (its hash does not match)")
-            expected.discard(digest)
-            running = digest
-            count += 1
-            expected_seq += 1
+    for seq, created_at, actor, kind, bid, cid, iid, rid, payload, prev, stored in result:
+        if seq != expected_seq:
+            if seq > expected_seq:
+                reason = f"entry #{expected_seq} is missing (next entry found is #{seq})"
+            else:
+                reason = f"entry #{seq} is out of order (expected #{expected_seq})"
+            return VerifyResult(False, count, running, expected_seq, reason)
+        if prev != running:
+            reason = f"entry #{seq} does not link to the previous entry (deleted, inserted or reordered entries)"
+            return VerifyResult(False, count, running, seq, reason)
+        canonical = canonical_entry(
+            seq=seq,
+            created_at=format_timestamp(created_at),
+            actor=actor,
+            kind=kind,
+            business_id=bid,
+            client_id=cid,
+            invoice_id=iid,
+            reminder_id=rid,
+            payload=payload,
+        )
+        digest = sha((running + canonical).encode("utf-8")).hexdigest()
+        if digest != stored:
+            return VerifyResult(False, count, running, seq, f"entry #{seq} was altered (its hash does not match)")
+        expected.discard(digest)
+        running = digest
+        count += 1
+        expected_seq += 1
     if expected:
         missing = ", ".join(sorted(h[:16] + "…" for h in expected))
         return VerifyResult(False, count, running, None, f"published head hash(es) not found in the chain: {missing}")
