@@ -35,6 +35,7 @@ class RecordingRequest(BaseRequest):
 
     def __init__(self) -> None:
         self.calls: list[Call] = []
+        self.files: dict[str, bytes] = {}  # file_id -> content served by getFile and the file URL
         self._ids = itertools.count(1000)
 
     async def initialize(self) -> None:
@@ -60,6 +61,8 @@ class RecordingRequest(BaseRequest):
     ) -> tuple[int, bytes]:
         """Record the call and return a plausible result."""
         name = url.rsplit("/", 1)[-1]
+        if "/file/bot" in url:
+            return 200, self.files[name.removesuffix(".csv")]
         params: dict[str, Any] = {}
         if request_data is not None:
             params = {k: v for k, v in request_data.parameters.items()}
@@ -83,6 +86,11 @@ class RecordingRequest(BaseRequest):
                 "chat": {"id": chat_id, "type": "private"},
                 "text": params.get("text", ""),
             }
+        if name == "getFile":
+            file_id = str(params["file_id"])
+            data = self.files[file_id]
+            return {"file_id": file_id, "file_unique_id": file_id, "file_size": len(data),
+                    "file_path": f"documents/{file_id}.csv"}  # fmt: skip
         return True
 
     # --- reading what was sent ---

@@ -293,3 +293,49 @@ async def test_english_owner_gets_english_buttons(bot: BotHarness) -> None:
     cards = await _digest(bot)
     assert [b["text"] for b in cards[0][2]][:2] == ["✅ Send", "✏️ Edit"]
     assert json.dumps(bot.api.calls[0].params).count("await your approval") == 1
+
+
+async def test_status_totals_are_right_to_the_cent_and_chart_is_sent(bot: BotHarness) -> None:
+    """/status: open and overdue totals to the cent (with a partial payment), then a PNG chart as a photo."""
+    _seed(bot, "1200.00", "345.67", "0.01")
+    with write_session(bot.engine) as s:
+        business = s.get(Business, bot.services.business_id)
+        assert business is not None
+        make_invoice(s, make_client(s, business), due=date(2026, 12, 31), amount="1000.10", amount_paid="0.11")
+    await bot.owner.send("/status")
+    text = bot.api.of("sendMessage")[-1].params["text"]
+    assert "Encours : <b>2\u00a0545,67\u00a0€</b>" in text
+    assert "En retard : <b>1\u00a0545,68\u00a0€</b>" in text
+    photo = bot.api.of("sendPhoto")
+    assert len(photo) == 1 and photo[0].params.get("_files")
+
+
+async def test_import_refuses_non_csv_and_big_files_and_lists_errors_with_lines(bot: BotHarness) -> None:
+    """/import: a PDF and a 20 MB file are refused in French; a bad CSV is refused with its line numbers."""
+    await bot.owner.send("/import")
+    await bot.owner.send_document("facture.pdf", 1000)
+    assert "n'est pas un CSV" in bot.api.of("sendMessage")[-1].params["text"]
+    await bot.owner.send_document("grosses.csv", 20 * 1024 * 1024)
+    assert "5 Mo au plus" in bot.api.of("sendMessage")[-1].params["text"]
+    assert bot.api.of("getFile") == []
+    bot.api.files["bad"] = (
+        b"invoice_number,client_name,issue_date,due_date,amount\nF-1,ACME,01/10/2026,31/02/2026,abc\n"
+    )
+    await bot.owner.send_document("factures.csv", 70, file_id="bad")
+    reply = bot.api.of("sendMessage")[-1].params["text"]
+    assert "Import refusé" in reply and "ligne 2" in reply
+    with read_session(bot.engine) as s:
+        assert s.exec(select(Invoice)).all() == []
+
+
+async def test_settings_pause_stops_the_digest(bot: BotHarness) -> None:
+    """/parametres pause: the next /digest shows no card, only the paused line; a bad time is refused."""
+    _seed(bot, "1200.00")
+    await bot.owner.send("/parametres heure 25:99")
+    assert "n'est pas une heure valide" in bot.api.of("sendMessage")[-1].params["text"]
+    await bot.owner.send("/parametres")
+    await bot.owner.tap("s1:pause")
+    bot.api.clear()
+    await bot.owner.send("/digest")
+    assert [c.method for c in bot.api.calls] == ["sendMessage"]
+    assert "en pause" in bot.api.calls[0].params["text"]

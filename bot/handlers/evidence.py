@@ -1,0 +1,51 @@
+"""/preuves NUMERO: the invoice's evidence file (ZIP) sent as a document."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+from typing import Any
+
+from telegram import Update
+from telegram.ext import CommandHandler
+
+from bot.handlers.common import Context, lang, reply, services_of
+from bot.i18n import t
+
+
+def _builder() -> Any:
+    try:
+        from storage.export import build_evidence_zip  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return None
+    return build_evidence_zip
+
+
+async def on_evidence(update: Update, context: Context) -> None:
+    """Build the ZIP and send it."""
+    code = lang(update, context)
+    args = context.args or []
+    if not args:
+        await reply(update, t("evidence.usage", code))
+        return
+    number = args[0]
+    services = services_of(context)
+    if services.invoice_id_by_number(number) is None:
+        await reply(update, t("paid.unknown", code, number=html.escape(number, quote=False)))
+        return
+    build = _builder()
+    if build is None:
+        await reply(update, t("evidence.unavailable", code))
+        return
+    try:
+        data = await asyncio.to_thread(services.evidence_zip, build, number)
+    except Exception as exc:  # an export that fails must say why, not crash the chat
+        await reply(update, t("evidence.failed", code, reason=html.escape(str(exc)[:300], quote=False)))
+        return
+    if update.effective_chat is not None:
+        await update.effective_chat.send_document(
+            data, filename=f"preuves-{number}.zip", caption=t("evidence.caption", code, number=html.escape(number))
+        )
+
+
+HANDLERS = [CommandHandler(["preuves", "evidence"], on_evidence)]
