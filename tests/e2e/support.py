@@ -1,0 +1,141 @@
+"""Helpers for the end-to-end tests: the invoices CSV, reading amounts and digests off the chat, reading the DB."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from tests.e2e.fakebot import FakeBotAccount, StoredMessage
+
+OWNER = 111
+STRANGER = 999
+TODAY = date(2026, 11, 24)  # a Tuesday, a business day in France
+PRIVATE = "Ce bot est privé."
+
+# (number, client, e-mail, issued, due, amount, paid): overdue, partly paid, not yet due, fully paid.
+INVOICES = [
+    ("F-2026-101", "Boulangerie Martin", "compta@martin.example", date(2026, 10, 1), date(2026, 11, 14), "1234.56", ""),
+    ("F-2026-102", "Garage Dupont", "contact@dupont.example", date(2026, 9, 1), date(2026, 10, 20), "980.10", ""),
+    ("F-2026-103", "Boulangerie Martin", "compta@martin.example", date(2026, 11, 2), date(2026, 12, 15), "500.00", ""),
+    ("F-2026-104", "Cabinet Leroy", "leroy@cabinet-leroy.example", date(2026, 10, 5), date(2026, 11, 10), "2000.00",
+     "750.25"),
+    ("F-2026-105", "Fleurs Bernard", "bernard@fleurs.example", date(2026, 9, 15), date(2026, 10, 15), "300.00",
+     "300.00"),
+]  # fmt: skip
+
+
+def invoices_csv() -> bytes:
+    """The invoices above as the canonical CSV (French dates and decimal commas, `;` separated)."""
+    lines = ["invoice_number;client_name;client_email;issue_date;due_date;amount;paid_amount"]
+    for number, client, email, issued, due, amount, paid in INVOICES:
+        fields = [number, client, email, issued.strftime("%d/%m/%Y"), due.strftime("%d/%m/%Y")]
+        fields += [amount.replace(".", ","), paid.replace(".", ",")]
+        lines.append(";".join(fields))
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def expected_totals() -> tuple[Decimal, Decimal, int, int]:
+    """(open total, overdue total, open count, overdue count) computed from INVOICES alone."""
+    open_total = overdue_total = Decimal("0.00")
+    open_count = overdue_count = 0
+    for _, _, _, _, due, amount, paid in INVOICES:
+        balance = Decimal(amount) - Decimal(paid or "0")
+        if balance <= 0:
+            continue
+        open_total += balance
+        open_count += 1
+        if due < TODAY:
+            overdue_total += balance
+            overdue_count += 1
+    return open_total, overdue_total, open_count, overdue_count
+
+
+_AMOUNT = r"(-?\d[\d\s\u00a0\u202f.,]*)\s*€"
+
+
+def euros(text: str) -> Decimal:
+    """A French-formatted amount ("3 964,41 €") as a Decimal."""
+    digits = re.sub(r"[\s\u00a0\u202f€]", "", text).replace(".", "").replace(",", ".")
+    return Decimal(digits)
+
+
+def amount_after(label: str, text: str) -> Decimal:
+    """The first amount following `label` in `text` (e.g. "Encours : 3 964,41 €")."""
+    match = re.search(re.escape(label) + r"\s*:?\s*" + _AMOUNT, text)
+    if match is None:
+        raise AssertionError(f"no amount after {label!r} in {text!r}")
+    return euros(match.group(1))
+
+
+@dataclass
+class Digest:
+    """A digest as shown in the chat: its header and its cards."""
+
+    header: StoredMessage
+    cards: list[StoredMessage]
+
+    def card_for(self, invoice_number: str) -> StoredMessage:
+        """The card listing an invoice."""
+        for card in self.cards:
+            if invoice_number in card.shown:
+                return card
+        raise AssertionError(f"no card for {invoice_number}: {[c.shown[:80] for c in self.cards]}")
+
+
+_HEADER = re.compile(r"(\d+) relance\(s\) attendent|Rien à relancer")
+
+
+def find_digest(tg: FakeBotAccount, chat_id: int, after_message_id: int) -> Digest | None:
+    """The first complete digest the bot sent after a message id, or None while it is incomplete."""
+    messages = [m for m in tg.bot_messages(chat_id) if m.message_id > after_message_id]
+    for i, message in enumerate(messages):
+        match = _HEADER.search(message.shown)
+        if match is None:
+            continue
+        count = int(match.group(1)) if match.group(1) else 0
+        cards = [m for m in messages[i + 1 : i + 1 + count] if m.buttons]
+        return Digest(message, cards) if len(cards) == count else None
+    return None
+
+
+async def wait_digest(tg: FakeBotAccount, chat_id: int, after_message_id: int, timeout: float = 15.0) -> Digest:
+    """Wait for a complete digest after a message id."""
+    return await tg.wait_for(
+        lambda: find_digest(tg, chat_id, after_message_id), timeout=timeout, what="a complete digest"
+    )
+
+
+async def next_reply(tg: FakeBotAccount, after_message_id: int, chat_id: int = OWNER) -> StoredMessage:
+    """Wait for the first bot message after a message id."""
+    return await tg.wait_for(
+        lambda: next((m for m in tg.bot_messages(chat_id) if m.message_id > after_message_id), None),
+        what=f"a bot message after #{after_message_id}",
+    )
+
+
+def last_message_id(tg: FakeBotAccount, chat_id: int) -> int:
+    """The id of the last message in a chat (0 when empty)."""
+    history = tg.history(chat_id, include_deleted=True)
+    return history[-1].message_id if history else 0
+
+
+def reminder_id_of(card: StoredMessage) -> int:
+    """The reminder id carried by a card's buttons (r1:<action>:<id>:<version>)."""
+    for row in card.buttons:
+        for button in row:
+            if button.callback_data and button.callback_data.startswith("r1:"):
+                return int(button.callback_data.split(":")[2])
+    raise AssertionError(f"card {card.message_id} has no r1 button")
+
+
+def reminder_row(db_path: Path, reminder_id: int) -> dict[str, object]:
+    """The reminder's row, read straight from the SQLite file."""
+    with sqlite3.connect(db_path) as conn:
+        conn.row_factory = sqlite3.Row
+        row = conn.execute("SELECT * FROM reminder WHERE id = ?", (reminder_id,)).fetchone()
+    assert row is not None, f"no reminder {reminder_id}"
+    return dict(row)
