@@ -11,10 +11,11 @@ from __future__ import annotations
 import html as _html
 import re
 import traceback
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -194,14 +195,12 @@ class Renderer:
             assert match is not None
             tmpl = self._template(name)
             for ctx in sample_contexts(match.group("step"), match.group("lang")):
-                try:
-                    tmpl.render(ctx=ctx, subject="Sample subject")
-                except jinja2.TemplateError as exc:
-                    filename, lineno = _template_position(exc, tmpl)
-                    raise TemplateError(str(exc.message or exc), filename=filename, lineno=lineno) from None
-                except Exception as exc:  # a filter or attribute raising on a template's own mistake
-                    filename, lineno = _template_position(exc, tmpl)
-                    raise TemplateError(f"{type(exc).__name__}: {exc}", filename=filename, lineno=lineno) from None
+                _checked(tmpl, partial(tmpl.render, ctx=ctx, subject="Sample subject"))
+        from messages.letter import LETTER_TEMPLATE, letter_parts
+
+        letter = self._template(LETTER_TEMPLATE)
+        for ctx in sample_contexts("formal_notice", "fr"):
+            _checked(letter, partial(letter_parts, ctx, self))
 
     # --- rendering ----------------------------------------------------------------------------------------------
     def render(self, ctx: DraftContext, kind: str, *, step: str | None = None, subject: str = "") -> str:
@@ -222,7 +221,9 @@ class Renderer:
         if ctx.step == "formal_notice":
             from messages.letter import letter_filename, render_formal_notice_pdf
 
-            attachments.insert(0, Attachment(letter_filename(ctx), render_formal_notice_pdf(ctx), "application/pdf"))
+            attachments.insert(
+                0, Attachment(letter_filename(ctx), render_formal_notice_pdf(ctx, self), "application/pdf")
+            )
         return replace(draft, attachments=tuple(attachments)) if attachments else draft
 
     def render_sms(self, ctx: DraftContext) -> str:
@@ -250,6 +251,20 @@ def _invoice_pdfs(ctx: DraftContext) -> Iterable[Attachment]:
             path = Path(inv.pdf_path)
             if path.is_file():
                 yield Attachment(path.name, path.read_bytes(), "application/pdf")
+
+
+def _checked(tmpl: jinja2.Template, action: Callable[[], object]) -> None:
+    """Run `action`; turn any error into a TemplateError naming the template file and line."""
+    try:
+        action()
+    except TemplateError:
+        raise
+    except jinja2.TemplateError as exc:
+        filename, lineno = _template_position(exc, tmpl)
+        raise TemplateError(str(exc.message or exc), filename=filename, lineno=lineno) from None
+    except Exception as exc:  # a filter or attribute raising on a template's own mistake
+        filename, lineno = _template_position(exc, tmpl)
+        raise TemplateError(f"{type(exc).__name__}: {exc}", filename=filename, lineno=lineno) from None
 
 
 def _template_position(exc: BaseException, tmpl: jinja2.Template) -> tuple[str, int | None]:

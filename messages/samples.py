@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import lru_cache
 
+from dunning.penalties import RateTable, balance_events_from_payments, compute_penalties, load_rate_table
 from messages.context import DraftContext, InvoiceLine, Sender
 
 SAMPLE_SENDER = Sender(
@@ -25,20 +27,30 @@ SAMPLE_TODAY = date(2026, 5, 20)
 def sample_invoice(
     number: str, amount: str, due: date, today: date, *, paid: str = "0.00", b2b: bool = True
 ) -> InvoiceLine:
-    """An invoice line with plausible penalties for `today` (13.15 %/year)."""
+    """An invoice line with its penalties at `today` computed from the built-in rate table (a part payment, if
+    any, is dated ten days after the due date)."""
     days = max(0, (today - due).days)
-    balance = Decimal(amount) - Decimal(paid)
-    penalties = (balance * Decimal("0.1315") * days / 365).quantize(Decimal("0.01")) if b2b else Decimal("0.00")
+    total, part = Decimal(amount), Decimal(paid)
+    events = balance_events_from_payments(total, [(due + timedelta(days=10), part)] if part else [], start=due)
+    result = compute_penalties(
+        balance_events=events, due_date=due, today=today, rate_table=_rates(), is_consumer=not b2b
+    )
     return InvoiceLine(
         number=number,
         issue_date=due - timedelta(days=30),
         due_date=due,
-        amount=Decimal(amount),
-        amount_paid=Decimal(paid),
+        amount=total,
+        amount_paid=part,
         days_overdue=days,
-        penalties=penalties,
-        indemnity=Decimal("40.00") if b2b and days > 0 else Decimal("0.00"),
+        penalties=result.penalty,
+        indemnity=result.indemnity,
+        penalty_segments=result.segments,
     )
+
+
+@lru_cache(maxsize=1)
+def _rates() -> RateTable:
+    return load_rate_table()
 
 
 def sample_contexts(step: str, lang: str = "fr", today: date = SAMPLE_TODAY) -> list[DraftContext]:
