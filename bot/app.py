@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import warnings
 from typing import Any, cast
 
 from telegram import BotCommand, BotCommandScopeDefault, Update
@@ -18,6 +19,7 @@ from telegram.ext import (
     TypeHandler,
 )
 from telegram.request import BaseRequest
+from telegram.warnings import PTBUserWarning
 
 from bot.handlers import access, common, digest, dispute, edit, help, payment, promise, send, snooze
 from bot.i18n import t
@@ -74,15 +76,19 @@ def add_handlers(application: Application) -> None:
     states: dict[object, list[Any]] = {}
     for feature in asking:
         states.update(feature.STATES)
-    questions: ConversationHandler[Any] = ConversationHandler(
-        entry_points=[feature.ENTRY for feature in asking],
-        states=states,
-        fallbacks=[CommandHandler(["annuler", "cancel"], common.cancel)],
-        per_user=True,
-        per_chat=True,
-        allow_reentry=True,
-        name="questions",
-    )
+    with warnings.catch_warnings():
+        # PTB warns that button presses are not tracked per message: deliberate, a question belongs to the
+        # owner's chat (per user and chat), whichever card's button opened it.
+        warnings.simplefilter("ignore", PTBUserWarning)
+        questions: ConversationHandler[Any] = ConversationHandler(
+            entry_points=[feature.ENTRY for feature in asking],
+            states=states,
+            fallbacks=[CommandHandler(["annuler", "cancel"], common.cancel)],
+            per_user=True,
+            per_chat=True,
+            allow_reentry=True,
+            name="questions",
+        )
     application.add_handler(questions)
     features: list[Any] = [send, snooze, payment, edit, digest, help]
     for extra in ("status", "invoices", "imports", "settings_chat", "evidence"):
@@ -198,6 +204,8 @@ def run_bot(settings: Settings) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # httpx logs every request URL, and the URL contains the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     application = build_application(settings)
     application.bot_data["settings"] = settings
     application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False, close_loop=False)
