@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import warnings
 from typing import Any, cast
 
@@ -21,10 +22,10 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 from telegram.warnings import PTBUserWarning
 
-from bot.handlers import access, common, digest, dispute, edit, help, payment, promise, send, snooze
+from bot.handlers import access, common, delivery, digest, dispute, edit, help, payment, promise, send, snooze
 from bot.i18n import t
 from bot.services import Services
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
 
@@ -142,11 +143,31 @@ def open_services(settings: Settings) -> Services:
     from messages.eml_outbox import EmlDelivery
     from storage.db import make_engine
 
+    check_payment_details(settings)
     engine = make_engine(settings.DATABASE_URL)
-    delivery: Any = OutboxDelivery(settings) if settings.SMTP_HOST else EmlDelivery(settings.DATA_DIR / "outbox")
+    mail: Any = OutboxDelivery(settings) if settings.SMTP_HOST else EmlDelivery(settings.DATA_DIR / "outbox")
     drafter = TemplateDrafter(settings.TEMPLATES_DIR)
     drafter.check()  # a broken template is reported now, with file and line, never at send time
-    return Services(engine, settings, delivery=delivery, drafter=drafter)
+    return Services(engine, settings, delivery=mail, drafter=drafter)
+
+
+def check_payment_details(settings: Settings) -> None:
+    """IBAN and BIC, when given, must be valid (checked at start-up, never discovered in a client's e-mail)."""
+    from schwifty import BIC, IBAN
+    from schwifty.exceptions import SchwiftyException
+
+    if settings.COMPANY_IBAN:
+        try:
+            IBAN(settings.COMPANY_IBAN)
+        except SchwiftyException as exc:
+            raise SettingsError(f"COMPANY_IBAN: invalid IBAN ({exc})") from None
+    else:
+        log.warning("COMPANY_IBAN is not set: reminders will not say how to pay by transfer")
+    if settings.COMPANY_BIC:
+        try:
+            BIC(settings.COMPANY_BIC)
+        except SchwiftyException as exc:
+            raise SettingsError(f"COMPANY_BIC: invalid BIC ({exc})") from None
 
 
 async def post_init(application: Application) -> None:
@@ -156,30 +177,11 @@ async def post_init(application: Application) -> None:
         settings: Settings = application.bot_data["settings"]
         services = await asyncio.to_thread(open_services, settings)
         application.bot_data[common.SERVICES_KEY] = services
-    await asyncio.to_thread(_recover, services)
     await set_commands(application)
+    if services.settings.SMTP_HOST:
+        await delivery.start_sender(application, services)
     digest.schedule(application, services)
     digest.catch_up(application, services)
-    sender = _optional_sender()
-    if sender is not None and services.settings.SMTP_HOST and application.job_queue is not None:
-        application.job_queue.run_repeating(sender, interval=30, first=5, name="outbox")
-
-
-def _recover(services: Services) -> None:
-    if not services.settings.SMTP_HOST:
-        return
-    from storage.outbox import recover_unknown_at_startup
-
-    for result in recover_unknown_at_startup(services.engine):
-        log.warning("outbox row %s: outcome unknown after a restart", result.outbox_id)
-
-
-def _optional_sender() -> Any:
-    try:
-        from bot.sender import sender_tick  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return None
-    return sender_tick
 
 
 async def set_commands(application: Application) -> None:
@@ -206,6 +208,16 @@ def run_bot(settings: Settings) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    application = build_application(settings)
-    application.bot_data["settings"] = settings
+    try:
+        # Settings, payment details and templates are checked before connecting: a clear message, no traceback.
+        services = open_services(settings)
+    except Exception as exc:
+        from messages.render import TemplateError
+
+        if not isinstance(exc, (SettingsError, TemplateError)):
+            raise
+        where = f" ({exc.filename}, line {exc.lineno})" if isinstance(exc, TemplateError) and exc.filename else ""
+        print(f"relance: {exc}{where}", file=sys.stderr)
+        raise SystemExit(2) from None
+    application = build_application(settings, services=services)
     application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False, close_loop=False)
