@@ -1,0 +1,326 @@
+"""Build message contexts from the database: the reminder (or one invoice), its client, the business, payments
+and late-payment penalties; and render previews of any step in any format.
+
+Reads only. The owner's edits to a reminder are applied by the caller with `Draft.with_edits`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from datetime import date
+from decimal import Decimal
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, col, select
+
+from dunning.ladder import PRE_REMINDER, Ladder
+from dunning.penalties import (
+    ContractualRateError,
+    MissingRateError,
+    PenaltyResult,
+    RateTable,
+    balance_events_from_payments,
+    compute_penalties,
+    load_rate_table,
+)
+from dunning.policy import InvoiceSnapshot, next_step
+from dunning.states import InvoiceState, ReminderState
+from messages.context import LANGUAGES, DraftContext, InvoiceLine, Sender
+from messages.render import Renderer, default_renderer
+from storage.models import Business, Client, Invoice, Payment, Reminder, ReminderInvoice
+
+log = logging.getLogger(__name__)
+
+FORMATS = ("text", "html", "sms", "call", "letter")
+_SUBJECT_LABEL = {"fr": "Objet :", "en": "Subject:"}
+
+
+@lru_cache(maxsize=1)
+def default_rate_table() -> RateTable:
+    """The built-in rate table (loaded once)."""
+    return load_rate_table()
+
+
+def sender_of(business: Business) -> Sender:
+    """The sender block of `business`."""
+    return Sender(
+        name=business.name,
+        address=business.address,
+        siren=business.siren,
+        iban=business.iban,
+        bic=business.bic,
+        phone=business.phone,
+        email=business.email,
+        reply_to=business.reply_to,
+        formal_notice_days=business.formal_notice_days or 8,
+    )
+
+
+def _payments(session: Session, invoice_ids: Sequence[int]) -> dict[int, list[tuple[date, Decimal]]]:
+    out: dict[int, list[tuple[date, Decimal]]] = {i: [] for i in invoice_ids}
+    if not invoice_ids:
+        return out
+    rows = session.exec(select(Payment).where(col(Payment.invoice_id).in_(invoice_ids)).order_by(col(Payment.paid_on)))
+    for payment in rows:
+        out[payment.invoice_id].append((payment.paid_on, payment.amount))
+    return out
+
+
+def _penalties(
+    invoice: Invoice, payments: list[tuple[date, Decimal]], client: Client, today: date, rates: RateTable
+) -> PenaltyResult:
+    # Part of `amount_paid` may have no Payment row (an imported "paid_amount"): its date is unknown, so it is
+    # treated as paid from the start. That can only lower the claim, never inflate it.
+    recorded = sum((amount for _, amount in payments), Decimal("0.00"))
+    undated = max(Decimal("0.00"), invoice.amount_paid - recorded)
+    start = min(invoice.issue_date, invoice.due_date)
+    events = balance_events_from_payments(invoice.amount - undated, payments, start=start)
+    kwargs = {
+        "balance_events": events,
+        "due_date": invoice.due_date,
+        "today": today,
+        "rate_table": rates,
+        "is_consumer": client.is_consumer,
+    }
+    if client.contractual_rate is not None:
+        try:
+            return compute_penalties(**kwargs, contractual_rate=Decimal(client.contractual_rate))  # type: ignore[arg-type]
+        except ContractualRateError as exc:
+            # A clause below the legal floor is void: the statutory rate applies instead.
+            log.warning("client %s: %s; using the statutory rate", client.id, exc)
+    return compute_penalties(**kwargs)  # type: ignore[arg-type]
+
+
+def _lines(
+    session: Session, invoices: Sequence[Invoice], client: Client, today: date, rates: RateTable
+) -> tuple[tuple[InvoiceLine, ...], str | None]:
+    ids = [i.id for i in invoices if i.id is not None]
+    payments = _payments(session, ids)
+    missing: str | None = None
+    lines = []
+    for inv in sorted(invoices, key=lambda i: (i.due_date, i.number)):
+        try:
+            result = _penalties(inv, payments.get(inv.id or 0, []), client, today, rates)
+            penalties, indemnity, segments = result.penalty, result.indemnity, result.segments
+        except MissingRateError as exc:
+            # No figure rather than a guess: the templates then state the rule without an amount.
+            missing = missing or exc.half_year
+            late = (today - inv.due_date).days > 0
+            penalties, segments = Decimal("0.00"), ()
+            indemnity = Decimal("40.00") if late and not client.is_consumer else Decimal("0.00")
+        lines.append(
+            InvoiceLine(
+                number=inv.number,
+                issue_date=inv.issue_date,
+                due_date=inv.due_date,
+                amount=inv.amount,
+                amount_paid=inv.amount_paid,
+                currency=inv.currency,
+                days_overdue=max(0, (today - inv.due_date).days),
+                penalties=penalties,
+                indemnity=indemnity,
+                penalty_segments=segments,
+                pdf_path=inv.pdf_path,
+            )
+        )
+    return tuple(lines), missing
+
+
+def _context(
+    session: Session,
+    *,
+    business: Business,
+    client: Client,
+    invoices: Sequence[Invoice],
+    step: str,
+    today: date,
+    lang: str | None,
+    sender: Sender | None,
+    rate_table: RateTable | None,
+) -> DraftContext:
+    if not invoices:
+        raise LookupError("aucune facture à relancer / no invoice to chase")
+    lines, missing = _lines(session, invoices, client, today, rate_table or default_rate_table())
+    promised = [i.promised_until for i in invoices if i.state == InvoiceState.PROMISED and i.promised_until]
+    broken = [d for d in promised if d < today]
+    language = lang if lang in LANGUAGES else (client.language if client.language in LANGUAGES else "fr")
+    return DraftContext(
+        sender=sender or sender_of(business),
+        client_name=client.name,
+        step=step,
+        invoices=lines,
+        today=today,
+        client_language=language,
+        client_profile=client.profile,
+        is_consumer=client.is_consumer,
+        client_email=(client.email_list or [""])[0],
+        client_notes=client.notes,
+        promise_broken=bool(broken) or step == "promise_broken",
+        promised_date=max(broken) if broken else (max(promised) if promised else None),
+        payment_plan_offered=step == "payment_plan_offer",
+        rates_missing=missing,
+    )
+
+
+def draft_context(
+    session: Session,
+    *,
+    reminder_id: int,
+    today: date,
+    sender: Sender | None = None,
+    rate_table: RateTable | None = None,
+    lang: str | None = None,
+) -> DraftContext:
+    """The context of reminder `reminder_id`: its step, its client and every invoice it covers, at `today`."""
+    reminder = session.get(Reminder, reminder_id)
+    if reminder is None:
+        raise LookupError(f"rappel inconnu : {reminder_id} / unknown reminder: {reminder_id}")
+    client = session.get(Client, reminder.client_id)
+    business = session.get(Business, reminder.business_id)
+    assert client is not None and business is not None  # foreign keys
+    invoices = list(
+        session.exec(
+            select(Invoice)
+            .join(ReminderInvoice, col(ReminderInvoice.invoice_id) == col(Invoice.id))
+            .where(ReminderInvoice.reminder_id == reminder_id)
+        )
+    )
+    return _context(
+        session,
+        business=business,
+        client=client,
+        invoices=invoices,
+        step=reminder.step,
+        today=today,
+        lang=lang,
+        sender=sender,
+        rate_table=rate_table,
+    )
+
+
+def find_invoice(session: Session, *, business_id: int, invoice_number: str) -> Invoice:
+    """The invoice numbered `invoice_number`, or LookupError with a French/English message."""
+    invoice = session.exec(
+        select(Invoice).where(Invoice.business_id == business_id, Invoice.number == invoice_number.strip())
+    ).first()
+    if invoice is None:
+        raise LookupError(f"facture inconnue : {invoice_number} / unknown invoice: {invoice_number}")
+    return invoice
+
+
+def _last_sent(session: Session, invoice_id: int, tz: str) -> tuple[str | None, date | None]:
+    row = session.execute(
+        select(ReminderInvoice.step, Reminder.planned_date, Reminder.sent_at)  # type: ignore[call-overload]
+        .join(Reminder, col(Reminder.id) == col(ReminderInvoice.reminder_id))
+        .where(ReminderInvoice.invoice_id == invoice_id, Reminder.state == ReminderState.SENT)
+        .order_by(col(Reminder.sent_at).desc(), col(Reminder.id).desc())
+    ).first()
+    if row is None:
+        return None, None
+    step, planned, sent_at = row
+    return step, (sent_at.astimezone(ZoneInfo(tz)).date() if sent_at is not None else planned)
+
+
+def todays_step(
+    session: Session, invoice: Invoice, client: Client, ladder: Ladder, today: date, *, tz: str = "Europe/Paris"
+) -> str:
+    """The step the ladder proposes today for `invoice`; when nothing is due today, the step matching its age
+    (the latest step whose offset has passed, or the first one before the due date)."""
+    assert invoice.id is not None
+    last_step, last_on = _last_sent(session, invoice.id, tz)
+    snapshot = InvoiceSnapshot(
+        invoice_id=invoice.id,
+        client_id=client.id or 0,
+        due_date=invoice.due_date,
+        balance=invoice.balance,
+        state=invoice.state,
+        profile=client.profile,
+        last_step=last_step,
+        last_sent_on=last_on,
+        promised_until=invoice.promised_until,
+    )
+    due = next_step(snapshot, today, ladder)
+    if due is not None:
+        return due.step.name
+    if invoice.balance <= 0:
+        return "payment_thanks"
+    days = (today - invoice.due_date).days
+    steps = ladder.for_profile(client.profile).steps
+    passed = [s for s in steps if s.offset_days <= days and (s.offset_days < 0) == (days < 0)]
+    if passed:
+        return passed[-1].name
+    return steps[0].name if steps else PRE_REMINDER
+
+
+def invoice_context(
+    session: Session,
+    *,
+    business_id: int,
+    invoice_number: str,
+    today: date,
+    step: str | None = None,
+    lang: str | None = None,
+    sender: Sender | None = None,
+    rate_table: RateTable | None = None,
+) -> DraftContext:
+    """The context of one invoice at `step` (default: the step the ladder proposes today)."""
+    from storage.reminders import business_ladder
+
+    invoice = find_invoice(session, business_id=business_id, invoice_number=invoice_number)
+    client = session.get(Client, invoice.client_id)
+    business = session.get(Business, business_id)
+    assert client is not None and business is not None
+    chosen = step or todays_step(session, invoice, client, business_ladder(business), today, tz=business.timezone)
+    return _context(
+        session,
+        business=business,
+        client=client,
+        invoices=[invoice],
+        step=chosen,
+        today=today,
+        lang=lang,
+        sender=sender,
+        rate_table=rate_table,
+    )
+
+
+def render_preview(
+    session: Session,
+    *,
+    business_id: int,
+    invoice_number: str,
+    today: date,
+    step: str | None = None,
+    lang: str | None = None,
+    fmt: str = "text",
+    renderer: Renderer | None = None,
+) -> str | bytes:
+    """What `step` would say about an invoice: "text" (subject + body), "html", "sms", "call" (phone script) as
+    text, or "letter" as the formal-notice PDF bytes."""
+    if fmt not in FORMATS:
+        raise ValueError(f"format inconnu : {fmt} / unknown format: {fmt} (text, html, sms, call, letter)")
+    if lang is not None and lang not in LANGUAGES:
+        raise ValueError(f"langue inconnue : {lang} / unknown language: {lang} (fr, en)")
+    ctx = invoice_context(
+        session, business_id=business_id, invoice_number=invoice_number, today=today, step=step, lang=lang
+    )
+    r = renderer or default_renderer()
+    if fmt == "letter":
+        from messages.letter import render_formal_notice_pdf
+
+        return render_formal_notice_pdf(ctx, r)
+    if fmt == "sms":
+        return r.render_sms(ctx) + "\n"
+    if fmt == "call":
+        return r.render_call_script(ctx)
+    draft = r.render_email(ctx)
+    if fmt == "html":
+        return draft.html
+    return f"{_SUBJECT_LABEL[ctx.client_language]} {draft.subject}\n\n{draft.text}"
+
+
+def reminder_contexts(session: Session, reminder_ids: Iterable[int], *, today: date) -> list[DraftContext]:
+    """The contexts of several reminders (for digests and benches)."""
+    return [draft_context(session, reminder_id=rid, today=today) for rid in reminder_ids]
