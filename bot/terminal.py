@@ -99,9 +99,10 @@ class Terminal:
             if not pending:
                 self.say(t("term.no_more", self.lang))
                 break
-            for n, (_, card) in enumerate(pending, start=1):
-                self.show_card(n, card)
             self.say(RULE)
+            for n, (_, card) in enumerate(pending, start=1):
+                # A compact list; the whole card is shown once picked.
+                self.say(f"[{n}] " + card.plain.splitlines()[0])
             answer = self.ask(t("term.choose", self.lang, count=len(pending)))
             if answer is None or answer.strip().lower() in ("q", "quit", "quitter"):
                 break
@@ -111,6 +112,7 @@ class Terminal:
             if not answer.strip().isdigit() or not 1 <= int(answer) <= len(pending):
                 continue
             rid, card = pending[int(answer) - 1]
+            self.show_card(int(answer), card)
             if not self.act(rid, card):
                 break
             refreshed = self.services.card(rid, self.lang)
