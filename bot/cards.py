@@ -165,7 +165,7 @@ def render_card(
         prefix = text + "\n\n" + subject + "\n\n"
         suffix = ("\n\n" + t("card.edited", lang) if edited else "") + ("\n\n" + "\n".join(tail) if tail else "")
         body = str(draft.text).strip()
-        room = MAX_MESSAGE - len(prefix) - len(suffix) - 2
+        room = MAX_MESSAGE - len(prefix) - len(suffix) - len("<i></i>")
         escaped = _h(body)
         if len(escaped) > room:
             cut = True
