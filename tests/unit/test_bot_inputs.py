@@ -100,7 +100,8 @@ def test_callback_data_round_trip_and_limit() -> None:
 def _view(**kw: object) -> ReminderView:
     fields: dict[str, object] = dict(
         reminder_id=7, version=3, business_id=1, client_id=2, client_name="<b>ACME</b> & Fils",
-        client_emails=("a@x.fr",), client_phone="", client_language="fr", client_profile="standard", step="reminder_1", state="pending",
+        client_emails=("a@x.fr",), client_phone="", client_language="fr", client_profile="standard",
+        step="reminder_1", state="pending",
         planned_date=TODAY, snoozed_until=None, edited_subject=None, edited_body=None, sent_at=None, sent_to=None,
         promise_broken=False,
         invoices=(InvoiceLineView(1, "F-1", date(2026, 10, 1), date(2026, 11, 10), Decimal("1200.00"),
