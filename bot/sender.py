@@ -94,11 +94,13 @@ async def sender_tick(
         _tick_lock = asyncio.Lock()
     if _tick_lock.locked():
         return []
-    async with _tick_lock:
-        results = await deliver_due(engine, config, now=now or utcnow(), limit=limit)
     context = None if isinstance(context_or_engine, Engine) else context_or_engine
-    await _notify(results, context)
-    return results
+
+    async def tell(result: DeliveryResult) -> None:
+        await _notify([result], context)
+
+    async with _tick_lock:
+        return await deliver_due(engine, config, now=now or utcnow(), limit=limit, on_result=tell)
 
 
 async def recover_at_startup(engine: Engine, context: Any = None) -> list[DeliveryResult]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -379,20 +379,34 @@ async def _deliver_one(config: SmtpConfig, claim: _Claim) -> tuple[Outcome, str]
     return "sent", reply.line
 
 
-async def deliver_due(engine: Engine, config: SmtpConfig, *, now: datetime, limit: int = 50) -> list[DeliveryResult]:
+async def deliver_due(
+    engine: Engine,
+    config: SmtpConfig,
+    *,
+    now: datetime,
+    limit: int = 50,
+    on_result: Callable[[DeliveryResult], Awaitable[None]] | None = None,
+) -> list[DeliveryResult]:
     """Send the rows due at `now`, one at a time (claim, commit, send, record); return what happened to each.
 
-    Safe to run from several processes at once: a row is claimed by exactly one of them.
+    Safe to run from several processes at once: a row is claimed by exactly one of them. `on_result` is awaited
+    as soon as each outcome is committed (so the owner hears of it even if a later message hangs).
     """
     results = await asyncio.to_thread(_mark_unknown, engine, older_than=utcnow() - STALE_SENDING_AFTER)
+    if on_result is not None:
+        for result in results:
+            await on_result(result)
     for _ in range(limit):
         claim = await asyncio.to_thread(_claim_one, engine, now)
         if claim is None:
             break
         _checkpoint("after_commit")
         outcome, reply = await _deliver_one(config, claim)
-        results.append(await asyncio.to_thread(_record_outcome, engine, claim, outcome, reply, now))
+        result = await asyncio.to_thread(_record_outcome, engine, claim, outcome, reply, now)
         _checkpoint("after_update")
+        results.append(result)
+        if on_result is not None:
+            await on_result(result)
     return results
 
 
