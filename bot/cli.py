@@ -259,8 +259,13 @@ def preview_command(
         if exc.name != "storage.drafts":
             raise
         _fail("preview is not available in this version (storage.drafts is missing)", 1)
+    from messages.render import TemplateError
+
     with _environment() as env:
         day = _today(env.settings, today)
+        steps = [s.name for s in business_ladder(env.business).steps]
+        if step is not None and step not in steps:
+            _fail(f"--step: expected one of {', '.join(steps)}", 2)
         try:
             with write_session(env.engine) as session:
                 rendered = drafts.render_preview(
@@ -272,7 +277,7 @@ def preview_command(
                     lang=lang,
                     fmt=fmt,
                 )
-        except (LookupError, ValueError) as exc:
+        except (LookupError, ValueError, TemplateError) as exc:
             _fail(str(exc) or f"cannot preview invoice {invoice_no}", 1)
         data_dir = env.settings.DATA_DIR
     if isinstance(rendered, bytes):

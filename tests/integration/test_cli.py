@@ -223,3 +223,18 @@ def test_preview_rejects_bad_options(cli_env: Path) -> None:
     """preview refuses an unknown --format or --lang with exit 2 before touching the database."""
     assert _invoke("preview", "F-001", "--format", "fax").exit_code == 2
     assert _invoke("preview", "F-001", "--lang", "de").exit_code == 2
+
+
+def test_preview_text_letter_and_errors(cli_env: Path) -> None:
+    """preview prints the subject and body naming the invoice, writes the letter PDF, refuses unknown input."""
+    _invoke("import", "factures.csv")
+    text = _invoke("preview", "F-003", "--today", TODAY)
+    assert text.exit_code == 0, text.output
+    assert "F-003" in text.stdout and "2\u00a0500,00\u00a0€" in text.stdout
+    pdf = cli_env / "lettre.pdf"
+    letter = _invoke("preview", "F-003", "--format", "letter", "--step", "formal_notice", "--out", str(pdf))
+    assert letter.exit_code == 0, letter.output
+    assert pdf.read_bytes().startswith(b"%PDF")
+    assert _invoke("preview", "F-999", "--today", TODAY).exit_code == 1
+    unknown_step = _invoke("preview", "F-003", "--step", "reminder_9")
+    assert unknown_step.exit_code == 2 and "--step" in unknown_step.stderr
