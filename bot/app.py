@@ -153,21 +153,14 @@ def open_services(settings: Settings) -> Services:
 
 def check_payment_details(settings: Settings) -> None:
     """IBAN and BIC, when given, must be valid (checked at start-up, never discovered in a client's e-mail)."""
-    from schwifty import BIC, IBAN
-    from schwifty.exceptions import SchwiftyException
+    from messages.banking import validate_payment_details
 
-    if settings.COMPANY_IBAN:
-        try:
-            IBAN(settings.COMPANY_IBAN)
-        except SchwiftyException as exc:
-            raise SettingsError(f"COMPANY_IBAN: invalid IBAN ({exc})") from None
-    else:
+    try:
+        validate_payment_details(settings.COMPANY_IBAN, settings.COMPANY_BIC)
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
+    if not settings.COMPANY_IBAN:
         log.warning("COMPANY_IBAN is not set: reminders will not say how to pay by transfer")
-    if settings.COMPANY_BIC:
-        try:
-            BIC(settings.COMPANY_BIC)
-        except SchwiftyException as exc:
-            raise SettingsError(f"COMPANY_BIC: invalid BIC ({exc})") from None
 
 
 async def post_init(application: Application) -> None:

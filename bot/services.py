@@ -11,7 +11,7 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 from zoneinfo import ZoneInfo
@@ -945,15 +945,20 @@ class Services:
 
     def _not_before(self, business: Business, now: datetime) -> datetime:
         """When an approved e-mail may leave: now, or the next opening of the sending window."""
-        try:
-            from dunning.windows import next_send_time
-        except ImportError:
+        from dunning.windows import next_send_time
+
+        if self.settings.RELANCE_TODAY is not None:
+            # A fixed "today" (tests, demos) makes the wall clock fictional: windows would hold mail for no reason.
             return now
-        try:
-            result: datetime = next_send_time(now, business=business)  # type: ignore[call-arg,arg-type,unused-ignore]
-        except TypeError:
-            return now
-        return result if result.tzinfo is not None else result.replace(tzinfo=UTC)
+        weekdays = frozenset(int(d) for d in business.preferred_weekdays.split(",") if d.strip().isdigit())
+        result = next_send_time(
+            now,
+            tz=business.timezone,
+            window_start=time.fromisoformat(business.send_window_start),
+            window_end=time.fromisoformat(business.send_window_end),
+            preferred_weekdays=weekdays,
+        )
+        return result.astimezone(UTC)
 
     def _note(self, session: Session, reminder: Reminder, lang: str) -> str | None:
         """The state line of a card that no longer waits for the owner."""
