@@ -14,16 +14,11 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.fakebot import DEFAULT_TOKEN, FakeBotAccount, FakeTelegram
-from tests.e2e.support import OWNER, TODAY
+from tests.e2e.support import OWNER, RELANCE, bot_environment
 from tests.integration.smtp_server import ScriptedSmtpServer
 
-REPO = Path(__file__).resolve().parents[2]
-RELANCE = REPO / ".venv" / "bin" / "relance"
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
-# Variables of the developer's shell that must not leak into the bot under test.
-_SCRUBBED_PREFIXES = ("TELEGRAM_", "SMTP_", "MAIL_", "COMPANY_", "RELANCE_", "OWNER_", "LADDER_", "TEMPLATES_")
-_SCRUBBED = {"DATABASE_URL", "TIMEZONE", "DIGEST_TIME", "DATA_DIR", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"}
 
 
 def _unavailable(reason: str) -> None:
@@ -81,32 +76,8 @@ def bot_env(tmp_path: Path, tg: FakeBotAccount, smtp: ScriptedSmtpServer) -> Bot
         _unavailable(f"{RELANCE} is missing (run `make` to create the virtual environment)")
     if importlib.util.find_spec("bot.app") is None:
         _unavailable("bot/app.py (run_bot) is not there yet")
-    env = {k: v for k, v in os.environ.items() if k.upper() not in _SCRUBBED and not k.startswith(_SCRUBBED_PREFIXES)}
-    env = {k: v for k, v in env.items() if k.lower() not in ("http_proxy", "https_proxy", "all_proxy")}
+    env = bot_environment(tmp_path, api_url=tg.api_url, token=tg.token, smtp_port=smtp.port)
     db_path = tmp_path / "relance.db"
-    env.update(
-        {
-            "PYTHONUNBUFFERED": "1",
-            "NO_PROXY": "127.0.0.1,localhost",
-            "DATABASE_URL": f"sqlite:///{db_path}",
-            "DATA_DIR": str(tmp_path / "data"),
-            "TELEGRAM_BOT_TOKEN": tg.token,
-            "TELEGRAM_API_URL": tg.api_url,
-            "OWNER_CHAT_IDS": str(OWNER),
-            "TIMEZONE": "Europe/Paris",
-            "DIGEST_TIME": "08:30",
-            "RELANCE_TODAY": TODAY.isoformat(),
-            "SMTP_HOST": "127.0.0.1",
-            "SMTP_PORT": str(smtp.port),
-            "SMTP_SECURITY": "none",
-            "MAIL_FROM": "Atelier Durand <relances@atelier-durand.example>",
-            "COMPANY_NAME": "Atelier Durand",
-            "COMPANY_ADDRESS": "12 rue des Lilas, 69003 Lyon",
-            "COMPANY_PHONE": "04 72 00 00 00",
-            "COMPANY_IBAN": "FR7630006000011234567890189",
-            "COMPANY_BIC": "AGRIFRPP",
-        }
-    )
     return BotEnv(tmp_path, env, db_path)
 
 

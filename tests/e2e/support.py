@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 from dataclasses import dataclass
@@ -15,6 +16,41 @@ OWNER = 111
 STRANGER = 999
 TODAY = date(2026, 11, 24)  # a Tuesday, a business day in France
 PRIVATE = "Ce bot est privé."
+
+REPO = Path(__file__).resolve().parents[2]
+RELANCE = REPO / ".venv" / "bin" / "relance"
+# Variables of the developer's shell that must not leak into the bot under test.
+_SCRUBBED_PREFIXES = ("TELEGRAM_", "SMTP_", "MAIL_", "COMPANY_", "RELANCE_", "OWNER_", "LADDER_", "TEMPLATES_")
+_SCRUBBED = {"DATABASE_URL", "TIMEZONE", "DIGEST_TIME", "DATA_DIR", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"}
+
+
+def bot_environment(workdir: Path, *, api_url: str, token: str, smtp_port: int | None) -> dict[str, str]:
+    """The environment of `relance run` / `relance import` for a test: a SQLite file in `workdir`, no real network."""
+    env = {k: v for k, v in os.environ.items() if k.upper() not in _SCRUBBED and not k.startswith(_SCRUBBED_PREFIXES)}
+    env.update(
+        {
+            "PYTHONUNBUFFERED": "1",
+            "NO_PROXY": "127.0.0.1,localhost",
+            "DATABASE_URL": f"sqlite:///{workdir / 'relance.db'}",
+            "DATA_DIR": str(workdir / "data"),
+            "TELEGRAM_BOT_TOKEN": token,
+            "TELEGRAM_API_URL": api_url,
+            "OWNER_CHAT_IDS": str(OWNER),
+            "TIMEZONE": "Europe/Paris",
+            "DIGEST_TIME": "08:30",
+            "RELANCE_TODAY": TODAY.isoformat(),
+            "MAIL_FROM": "Atelier Durand <relances@atelier-durand.example>",
+            "COMPANY_NAME": "Atelier Durand",
+            "COMPANY_ADDRESS": "12 rue des Lilas, 69003 Lyon",
+            "COMPANY_PHONE": "04 72 00 00 00",
+            "COMPANY_IBAN": "FR7630006000011234567890189",
+            "COMPANY_BIC": "AGRIFRPP",
+        }
+    )
+    if smtp_port is not None:
+        env.update({"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp_port), "SMTP_SECURITY": "none"})
+    return env
+
 
 # (number, client, e-mail, issued, due, amount, paid): overdue, partly paid, not yet due, fully paid.
 INVOICES = [

@@ -195,6 +195,8 @@ class FakeBotAccount:
         self.username = username
         self.first_name = first_name
         self._lock: threading.RLock = server.lock
+        # Notified on every change (an update pushed, a call served): lets a benchmark wait without polling.
+        self._changed = threading.Condition(self._lock)
         self._updates: list[_Update] = []
         self._update_ids = itertools.count(100_001)
         self._users: dict[int, dict[str, Any]] = {}
@@ -336,6 +338,17 @@ class FakeBotAccount:
             found = self._messages.get(chat_id, {}).get(message_id)
             return copy.deepcopy(found) if found else None
 
+    def edit_count(self, chat_id: int, message_id: int) -> int:
+        """How many times the bot edited a message (cheap: no copy)."""
+        with self._lock:
+            found = self._messages.get(chat_id, {}).get(message_id)
+            return found.edits if found else 0
+
+    def wait_change(self, predicate: Callable[[], bool], timeout: float) -> bool:
+        """Block until `predicate()` holds, re-checked at each change of state; False on timeout (thread mode only)."""
+        with self._changed:
+            return self._changed.wait_for(predicate, timeout)
+
     def file_content(self, file_id: str) -> bytes:
         """The bytes of a stored file (a document or photo the bot sent)."""
         with self._lock:
@@ -420,6 +433,7 @@ class FakeBotAccount:
     def _push(self, kind: str, payload: dict[str, Any]) -> None:
         update_id = next(self._update_ids)
         self._updates.append(_Update(update_id, kind, {"update_id": update_id, **payload}))
+        self._changed.notify_all()
         self._wake()
 
     def _wake(self) -> None:
@@ -508,7 +522,9 @@ class FakeBotAccount:
             log.warning("fake Bot API: unknown method %s", method)
             raise TelegramError(404, "Not Found")
         with self._lock:
-            return handler(self, params, files)
+            result = handler(self, params, files)
+            self._changed.notify_all()
+            return result
 
     async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         offset = _int(params, "offset", required=False)
