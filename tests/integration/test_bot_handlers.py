@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlmodel import select
@@ -339,3 +339,35 @@ async def test_settings_pause_stops_the_digest(bot: BotHarness) -> None:
     await bot.owner.send("/digest")
     assert [c.method for c in bot.api.calls] == ["sendMessage"]
     assert "en pause" in bot.api.calls[0].params["text"]
+
+
+async def test_digest_job_goes_out_once_a_day_to_every_owner(bot: BotHarness) -> None:
+    """The daily job run three times on one day sends one digest; the footer shows the evidence head hash."""
+    from telegram.ext import CallbackContext
+
+    from bot.handlers.digest import digest_job
+    from storage.evidence import head_hash
+
+    _seed(bot, "1200.00")
+    context = CallbackContext(bot.app)
+    for _ in range(3):
+        await digest_job(context)
+    headers = [c for c in bot.api.of("sendMessage") if "attendent votre accord" in c.params["text"]]
+    assert len(headers) == 1 and headers[0].params["chat_id"] == 111
+    assert len(bot.cards()) == 1
+    with read_session(bot.engine) as s:
+        assert head_hash(s) in headers[0].params["text"]
+    assert not bot.services.digest_due_at_start(datetime(2026, 11, 24, 9, 0, tzinfo=bot.services.tz))
+
+
+async def test_send_failure_says_why_and_keeps_the_buttons(bot: BotHarness) -> None:
+    """A delivery failure is told to the owner with the reason; the card keeps its six buttons."""
+    _seed(bot, "1200.00")
+    bot.delivery.fail = "550 5.1.1 mailbox unavailable"
+    ((rid, message_id, buttons),) = await _digest(bot)
+    bot.api.clear()
+    await bot.owner.tap(_data(buttons, "send"), message_id)
+    assert any("550 5.1.1 mailbox unavailable" in t for t in bot.api.texts())
+    edit = bot.api.of("editMessageText")[-1]
+    assert len(bot.buttons(edit)) == 6
+    assert _reminder(bot, rid).state == ReminderState.PENDING
