@@ -7,6 +7,7 @@ Reads only. The owner's edits to a reminder are applied by the caller with `Draf
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import Decimal
@@ -37,10 +38,17 @@ FORMATS = ("text", "html", "sms", "call", "letter")
 _SUBJECT_LABEL = {"fr": "Objet :", "en": "Subject:"}
 
 
-@lru_cache(maxsize=1)
+@lru_cache(maxsize=4)
+def _rate_table(path: str | None) -> RateTable:
+    return load_rate_table(path or None)
+
+
 def default_rate_table() -> RateTable:
-    """The built-in rate table (loaded once)."""
-    return load_rate_table()
+    """The built-in rate table, extended by the owner's file named in the RATES_FILE environment variable (if set).
+
+    Call it at start-up so that a malformed file is reported then (RateTableError names the file and the line).
+    """
+    return _rate_table(os.environ.get("RATES_FILE", "").strip() or None)
 
 
 def sender_of(business: Business) -> Sender:

@@ -228,3 +228,16 @@ def test_hostile_client_data_from_the_database(engine: Engine) -> None:
         )
     assert isinstance(html, str)
     assert "{{ 7*7 }}" in html and "49" not in html and "\u202e" not in html
+
+
+def test_rates_file_from_the_environment(engine: Engine, tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    """RATES_FILE names the owner's table: with 2026-H2 added, November 2026 penalties are computed."""
+    from pathlib import Path
+
+    rates = Path(str(tmp_path)) / "rates.toml"
+    rates.write_text('[ecb]\n"2025-H2" = 2.15\n"2026-H2" = 2.15\n', encoding="utf-8")
+    monkeypatch.setenv("RATES_FILE", str(rates))
+    _, reminder_id = _seed(engine)
+    with read_session(engine) as s:
+        ctx = draft_context(s, reminder_id=reminder_id, today=date(2026, 11, 24))
+    assert ctx.rates_missing is None and ctx.total_penalties > 0
