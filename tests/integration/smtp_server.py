@@ -43,6 +43,13 @@ class _Handler:
     script: deque[str] = field(default_factory=deque)
     transactions: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    refused_recipients: set[str] = field(default_factory=set)
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any) -> str:
+        if address in self.refused_recipients:
+            return "550 5.1.1 Recipient address rejected: user unknown"
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 Ok"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         with self.lock:
@@ -88,6 +95,10 @@ class ScriptedSmtpServer:
                 raise ValueError(f"unknown action {action}")
         with self.handler.lock:
             self.handler.script.extend(actions)
+
+    def refuse_recipient(self, address: str) -> None:
+        """Answer 550 to RCPT TO for this address."""
+        self.handler.refused_recipients.add(address)
 
     @property
     def transactions(self) -> list[Received]:
