@@ -1,0 +1,258 @@
+"""Card taps through the fake Bot API server on loopback: tap-to-edited-card latency and card-action throughput.
+
+Targets (issue 3): p99 tap-to-edited-card latency <= 100 ms over 1,000 taps; card-action throughput at least half that
+of a bare python-telegram-bot bot (answer + edit, no database) against the same fake server, in the same run.
+
+The Relance bot runs as `relance run` (its real configuration, with PTB's AIORateLimiter) on a SQLite file filled
+with the CLI importer. The repeatable card action is "⏰ Reporter" (the snooze choices) then "↩️ Retour" (the main
+buttons): each tap checks the callback against the database, reads the card and edits it, and changes no state.
+The bare bot (`python -m bench.bench_bot bare ...`) is a separate process too: each tap is answered and the
+message is edited to the other of two texts. The primary ratio compares both with the same AIORateLimiter (Telegram's
+30 messages/s, the limit a real bot lives with); the ratio to a bare bot without a limiter is printed for context.
+
+Environment: BENCH_BOT_TAPS (default 1000), BENCH_BOT_ACTIONS (throughput actions per bot, default 600),
+BENCH_BOT_LANES (cards tapped in parallel, default 10).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from tests.e2e.fakebot import FakeBotAccount, FakeTelegram
+from tests.e2e.support import OWNER, RELANCE, TODAY, bot_environment, find_digest
+
+TARGET_P99_MS = 100.0
+TARGET_RATIO = 0.5
+RELANCE_TOKEN = "123456:BENCH-relance"
+BARE_TOKEN = "654321:BENCH-bare"
+BARE_UNLIMITED_TOKEN = "765432:BENCH-bare-unlimited"
+WAIT = 30.0
+
+
+@dataclass
+class Lane:
+    """One message tapped over and over, alternating between its callback datas."""
+
+    chat_id: int
+    message_id: int
+    datas: tuple[str, str]
+    taps: int = 0
+    edits_seen: int = 0
+    sent_at: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))
+    return ordered[index]
+
+
+def run_lanes(tg: FakeBotAccount, lanes: list[Lane], total: int) -> float:
+    """Tap every lane, and tap a lane again as soon as its message is edited, until `total` edits; returns seconds."""
+
+    def fire(lane: Lane) -> None:
+        lane.edits_seen = tg.edit_count(lane.chat_id, lane.message_id)
+        lane.sent_at = time.perf_counter()
+        tg.tap(lane.chat_id, lane.message_id, lane.datas[lane.taps % 2])
+        lane.taps += 1
+
+    start = time.perf_counter()
+    done = in_flight = 0
+    for lane in lanes[:total]:
+        fire(lane)
+        in_flight += 1
+    while done < total:
+        ready = tg.wait_change(
+            lambda: any(tg.edit_count(la.chat_id, la.message_id) > la.edits_seen for la in lanes if la.sent_at), WAIT
+        )
+        if not ready:
+            raise RuntimeError(f"no card edited within {WAIT}s after {done} actions; {tg.describe()}")
+        now = time.perf_counter()
+        for lane in lanes:
+            if lane.sent_at and tg.edit_count(lane.chat_id, lane.message_id) > lane.edits_seen:
+                lane.latencies.append(now - lane.sent_at)
+                lane.sent_at = 0.0
+                done += 1
+                in_flight -= 1
+                if done + in_flight < total:
+                    fire(lane)
+                    in_flight += 1
+    return time.perf_counter() - start
+
+
+def bench_csv(clients: int) -> bytes:
+    """One overdue invoice per client, each a card of its own in today's digest."""
+    lines = ["invoice_number;client_name;client_email;issue_date;due_date;amount"]
+    due = TODAY - timedelta(days=10)
+    for i in range(clients):
+        lines.append(
+            f"B-{i + 1:04d};Client {i + 1:03d};compta{i + 1}@client.example;{(due - timedelta(days=30)):%d/%m/%Y};"
+            f"{due:%d/%m/%Y};{100 + i},50"
+        )
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _stop(process: subprocess.Popen[bytes]) -> int:
+    process.send_signal(signal.SIGTERM)
+    try:
+        return process.wait(15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return -9
+
+
+def _wait_polling(tg: FakeBotAccount, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + WAIT
+    while not tg.is_polling:
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"the bot did not start:\n{log.read_text(errors='replace')[-3000:]}")
+        time.sleep(0.02)
+
+
+def relance_lanes(tg: FakeBotAccount, workdir: Path, lanes: int) -> tuple[subprocess.Popen[bytes], list[Lane]]:
+    """Import the invoices, start `relance run`, wait for the catch-up digest; one lane per card."""
+    env = bot_environment(workdir, api_url=tg.api_url, token=tg.token, smtp_port=None)
+    csv_path = workdir / "bench.csv"
+    csv_path.write_bytes(bench_csv(lanes))
+    subprocess.run([str(RELANCE), "import", str(csv_path)], env=env, cwd=workdir, check=True, capture_output=True)
+    log = workdir / "relance.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen([str(RELANCE), "run"], env=env, cwd=workdir, stdout=out, stderr=subprocess.STDOUT)
+    _wait_polling(tg, process, log)
+    if not tg.wait_change(lambda: find_digest(tg, OWNER, 0) is not None, WAIT):
+        raise RuntimeError(f"no digest: {tg.describe()}")
+    digest = find_digest(tg, OWNER, 0)
+    assert digest is not None
+    result = []
+    for card in digest.cards:
+        snooze = card.button("Reporter").callback_data
+        assert snooze is not None
+        # The Retour data lives on the snooze keyboard: open it once to read it.
+        count = tg.edit_count(OWNER, card.message_id)
+        tg.tap(OWNER, card.message_id, snooze)
+        tg.wait_change(lambda c=card, n=count: tg.edit_count(OWNER, c.message_id) > n, WAIT)  # type: ignore[misc]
+        menu = tg.message(OWNER, card.message_id)
+        assert menu is not None
+        back = menu.button("Retour").callback_data
+        assert back is not None
+        result.append(Lane(OWNER, card.message_id, (back, snooze)))
+    return process, result
+
+
+def bare_lanes(
+    tg: FakeBotAccount, workdir: Path, lanes: int, *, limiter: bool
+) -> tuple[subprocess.Popen[bytes], list[Lane]]:
+    """Start the bare PTB bot; /start makes it post one message with a button per lane."""
+    env = {**os.environ, "NO_PROXY": "127.0.0.1,localhost", "PYTHONUNBUFFERED": "1"}
+    log = workdir / f"bare-{tg.bot_id}.log"
+    args = [sys.executable, "-m", "bench.bench_bot", "bare", tg.api_url, tg.token, str(lanes), "1" if limiter else "0"]
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            args, env=env, cwd=Path(__file__).resolve().parents[1], stdout=out, stderr=subprocess.STDOUT
+        )
+    _wait_polling(tg, process, log)
+    tg.send_text(OWNER, "/start")
+    if not tg.wait_change(lambda: len(tg.bot_messages(OWNER)) >= lanes, WAIT):
+        raise RuntimeError(f"the bare bot did not post its messages:\n{log.read_text(errors='replace')[-3000:]}")
+    return process, [Lane(OWNER, m.message_id, ("tap", "tap")) for m in tg.bot_messages(OWNER)[:lanes]]
+
+
+def main() -> None:
+    """Measure tap latency (one card, sequential taps) and throughput (parallel cards) vs a bare PTB bot."""
+    taps = int(os.environ.get("BENCH_BOT_TAPS", "1000"))
+    actions = int(os.environ.get("BENCH_BOT_ACTIONS", "600"))
+    lanes = int(os.environ.get("BENCH_BOT_LANES", "10"))
+    if not RELANCE.is_file():
+        print(f"skipped: {RELANCE} is missing (run `make`)")
+        return
+    server = FakeTelegram()
+    relance = server.add_bot(RELANCE_TOKEN)
+    bare = server.add_bot(BARE_TOKEN, username="bare_bot")
+    unlimited = server.add_bot(BARE_UNLIMITED_TOKEN, username="bare_unlimited_bot")
+    for account in (relance, bare, unlimited):
+        account.add_chat(OWNER)
+    server.start_in_thread()
+    print(f"fake Bot API server on {server.url} (loopback, port {server.port})")
+    with tempfile.TemporaryDirectory(prefix="bench-bot-") as tmp:
+        workdir = Path(tmp)
+        process, cards = relance_lanes(relance, workdir, lanes)
+        try:
+            one = [Lane(c.chat_id, c.message_id, c.datas) for c in cards[:1]]
+            elapsed = run_lanes(relance, one, taps)
+            latencies = [x * 1000 for x in one[0].latencies]
+            p50, p99 = statistics.median(latencies), _percentile(latencies, 99)
+            verdict = "OK" if p99 <= TARGET_P99_MS else "MISSED"
+            print(f"tap -> edited card, {taps} sequential taps on one card ({elapsed:.1f} s):")
+            print(f"  p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {max(latencies):.1f} ms")
+            print(f"  p99 / target: {p99 / TARGET_P99_MS:.2f} (target p99 <= {TARGET_P99_MS:.0f} ms) {verdict}")
+            relance_s = run_lanes(relance, cards, actions)
+            errors = relance.errors()
+        finally:
+            code = _stop(process)
+        print(f"relance run stopped with exit code {code}; refused Bot API calls: {len(errors)}")
+        relance_rate = actions / relance_s
+        rates = {}
+        for account, limiter in ((bare, True), (unlimited, False)):
+            bare_process, bare_cards = bare_lanes(account, workdir, lanes, limiter=limiter)
+            try:
+                rates[limiter] = actions / run_lanes(account, bare_cards, actions)
+            finally:
+                _stop(bare_process)
+    server.stop()
+    ratio = relance_rate / rates[True]
+    verdict = "OK" if ratio >= TARGET_RATIO else "MISSED"
+    print(f"throughput, {actions} card actions over {lanes} cards in parallel:")
+    print(f"  relance (answer + DB check + card read + edit, AIORateLimiter): {relance_rate:.1f} actions/s")
+    print(f"  bare PTB bot (answer + edit, no database, AIORateLimiter):      {rates[True]:.1f} actions/s")
+    print(f"  bare PTB bot without a rate limiter:                            {rates[False]:.1f} actions/s")
+    print(f"  ratio relance / bare (same limiter): {ratio:.2f} (target >= {TARGET_RATIO}) {verdict}")
+    print(f"  ratio relance / bare without limiter (context): {relance_rate / rates[False]:.2f}")
+
+
+# ------------------------------------------------------------------------- the bare bot (a subprocess)
+
+
+def bare_bot(api_url: str, token: str, messages: int, limiter: bool) -> None:
+    """A bare PTB bot: /start posts `messages` messages with a button; a tap is answered and the text toggled."""
+    from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+    from telegram.ext import AIORateLimiter, ApplicationBuilder, CallbackQueryHandler, CommandHandler, ContextTypes
+
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("Toucher", callback_data="tap")]])
+
+    async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.effective_chat is not None
+        for i in range(messages):
+            await context.bot.send_message(update.effective_chat.id, f"Message {i}: A", reply_markup=keyboard)
+
+    async def tap(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        assert query is not None and query.message is not None
+        await query.answer()
+        text = getattr(query.message, "text", "") or ""
+        await query.edit_message_text(text[:-1] + ("B" if text.endswith("A") else "A"), reply_markup=keyboard)
+
+    builder = ApplicationBuilder().token(token).base_url(f"{api_url}/bot").base_file_url(f"{api_url}/file/bot")
+    if limiter:
+        builder = builder.rate_limiter(AIORateLimiter())
+    # Updates one at a time, like the Relance application (PTB's default).
+    application = builder.build()
+    application.add_handler(CommandHandler("start", start))
+    application.add_handler(CallbackQueryHandler(tap))
+    application.run_polling(allowed_updates=Update.ALL_TYPES, close_loop=False)
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["bare"]:
+        bare_bot(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5] == "1")
+    else:
+        main()
