@@ -17,15 +17,15 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine, Executable, bindparam, insert, select, update
 
 from dunning.states import ClientProfile, InvoiceState
 from storage.db import write_session
@@ -60,17 +60,109 @@ _PHONE = re.compile(r"\+?[0-9 ().\-]{4,40}")
 _GROUPED = re.compile(r"\d{1,3}(?:X\d{3})+")  # X stands for the thousands separator
 
 
+#: What the owner reads about a refused file: (French, English) per reason; both are shown, French first.
+MESSAGES: dict[str, tuple[str, str]] = {
+    "binary": (
+        "le fichier n'est pas un fichier CSV texte (contenu binaire)",
+        "the file is not a CSV text file (binary content)",
+    ),
+    "bad_bom": (
+        "le fichier commence par une marque UTF-8 mais n'est pas en UTF-8 valide ({detail})",
+        "the file starts with a UTF-8 mark but is not valid UTF-8 ({detail})",
+    ),
+    "encoding": (
+        "le fichier n'est ni en UTF-8 ni en CP1252 (contenu binaire ?)",
+        "the file is neither UTF-8 nor CP1252 text (binary content?)",
+    ),
+    "empty_amount": ("montant vide", "empty amount"),
+    "not_amount": ("« {value} » n'est pas un montant", "'{value}' is not an amount"),
+    "separators": (
+        "« {value} » : séparateurs de milliers et de décimales incohérents",
+        "'{value}': inconsistent thousands/decimal separators",
+    ),
+    "decimals": ("« {value} » : plus de 2 décimales", "'{value}': more than 2 decimal places"),
+    "negative": ("montant négatif ({value})", "negative amount ({value})"),
+    "empty_date": ("date vide", "empty date"),
+    "not_date": (
+        "« {value} » n'est pas une date (attendu jj/mm/aaaa ou aaaa-mm-jj)",
+        "'{value}' is not a date (expected dd/mm/yyyy or yyyy-mm-dd)",
+    ),
+    "bad_date": ("« {value} » n'est pas une date valide du calendrier", "'{value}' is not a valid calendar date"),
+    "year": ("« {value} » : année hors de la plage {low}-{high}", "'{value}': year out of range {low}-{high}"),
+    "not_email": ("« {value} » n'est pas une adresse e-mail", "'{value}' is not an e-mail address"),
+    "emails_too_long": (
+        "trop d'adresses e-mail (1000 caractères au plus)",
+        "too many e-mail addresses (1000 characters at most)",
+    ),
+    "empty_file": ("le fichier est vide", "the file is empty"),
+    "bad_header": ("en-tête CSV mal formé : {detail}", "malformed CSV header: {detail}"),
+    "unknown_columns": (
+        "colonne(s) inconnue(s) {names} ; colonnes possibles : {expected}",
+        "unknown column(s) {names}; expected columns: {expected}",
+    ),
+    "twice": ("colonne présente deux fois", "column given twice"),
+    "missing_columns": ("colonne(s) obligatoire(s) manquante(s) : {names}", "missing required column(s): {names}"),
+    "bad_csv_row": ("ligne CSV mal formée : {detail}", "malformed CSV row: {detail}"),
+    "width": (
+        "ligne mal formée : {width} champs attendus, {found} trouvés",
+        "malformed row: expected {width} fields, found {found}",
+    ),
+    "no_rows": ("le fichier a un en-tête mais aucune facture", "the file has a header but no invoice rows"),
+    "no_number": ("numéro de facture manquant", "missing invoice number"),
+    "long_number": ("numéro de facture de plus de 64 caractères", "invoice number longer than 64 characters"),
+    "duplicate": (
+        "numéro de facture {value} en double (déjà présent ligne {first})",
+        "duplicate invoice number {value} (first seen on line {first})",
+    ),
+    "no_client": ("nom du client manquant", "missing client name"),
+    "long_client": ("nom du client de plus de 200 caractères", "client name longer than 200 characters"),
+    "due_before_issue": (
+        "échéance {due} antérieure à la date de facture {issue}",
+        "due date {due} is before issue date {issue}",
+    ),
+    "zero": ("le montant doit être supérieur à 0", "amount must be greater than 0"),
+    "too_large": (
+        "montant trop élevé (il doit être inférieur à 100 000 000)",
+        "amount too large (must be below 100 000 000)",
+    ),
+    "overpaid": (
+        "montant payé {paid} supérieur au montant de la facture {amount}",
+        "paid amount {paid} is greater than the invoice amount {amount}",
+    ),
+    "currency": ("devise non prise en charge {value} (EUR uniquement)", "unsupported currency {value} (only EUR)"),
+    "phone": ("« {value} » n'est pas un numéro de téléphone", "'{value}' is not a phone number"),
+    "language": ("langue inconnue {value} (fr ou en)", "unknown language {value} (expected fr or en)"),
+    "profile": (
+        "profil inconnu {value} (attendu : {expected})",
+        "unknown profile {value} (expected one of {expected})",
+    ),
+    "client_conflict": (
+        "{client} a une autre valeur de {column} à la ligne {first} ({old})",
+        "{client} has a different {column} on line {first} ({old})",
+    ),
+    "unreadable": ("impossible de lire le fichier : {detail}", "cannot read the file: {detail}"),
+    "more_errors": ("... et {count} autre(s) erreur(s)", "... and {count} more error(s)"),
+}
+
+
+def message(code: str, **values: object) -> str:
+    """The reason `code` in French then English, e.g. "date vide / empty date"."""
+    french, english = MESSAGES[code]
+    return f"{french.format(**values)} / {english.format(**values)}"
+
+
 @dataclass(frozen=True, slots=True)
 class RowError:
-    """One problem in the file: 1-based physical line, column name ("" when it is about the whole line)."""
+    """One problem in the file: 1-based physical line, column name ("" when it is about the whole line), and the
+    reason, French first then English ("montant négatif (-5) / negative amount (-5)")."""
 
     line: int
     column: str
     reason: str
 
     def __str__(self) -> str:
-        where = f"line {self.line}" + (f", column {self.column}" if self.column else "")
-        return f"{where}: {self.reason}"
+        where = f"ligne {self.line}" + (f", colonne {self.column}" if self.column else "")
+        return f"{where} : {self.reason}"
 
 
 # The name used in the issue; kept as an alias (shadowing the builtin only inside modules that import it).
@@ -162,12 +254,12 @@ Progress = Callable[[str, int, int], None]
 def decode(data: bytes) -> tuple[str, str]:
     """Decode the file: UTF-8 (BOM stripped) or CP1252; raise ValueError for binary content."""
     if b"\x00" in data[:65536]:
-        raise ValueError("the file is not a CSV text file (binary content)")
+        raise ValueError(message("binary"))
     if data.startswith(b"\xef\xbb\xbf"):
         try:
             return data[3:].decode("utf-8"), "utf-8-sig"
         except UnicodeDecodeError as exc:
-            raise ValueError(f"the file starts with a UTF-8 mark but is not valid UTF-8 ({exc.reason})") from None
+            raise ValueError(message("bad_bom", detail=exc.reason)) from None
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
@@ -175,7 +267,7 @@ def decode(data: bytes) -> tuple[str, str]:
     try:
         text = data.decode("cp1252")
     except UnicodeDecodeError:
-        raise ValueError("the file is neither UTF-8 nor CP1252 text (binary content?)") from None
+        raise ValueError(message("encoding")) from None
     return text, "cp1252"
 
 
@@ -208,21 +300,21 @@ def parse_amount(raw: str) -> Decimal:
     """
     text = raw.strip()
     if not text:
-        raise ValueError("empty amount")
+        raise ValueError(message("empty_amount"))
     text = re.sub(r"(?i)\s*(€|eur)$", "", text)
     text = re.sub(r"^(?i:€|eur)\s*", "", text)
     negative = text.startswith("-") or (text.startswith("(") and text.endswith(")"))
     text = text.strip("()").lstrip("+-")
     text = _SPACES.sub("", text)
     if not text or not re.fullmatch(r"[\d.,]+", text) or not text[0].isdigit() or not text[-1].isdigit():
-        raise ValueError(f"'{raw.strip()}' is not an amount")
+        raise ValueError(message("not_amount", value=raw.strip()))
     integer, decimals = text, ""
     if "," in text and "." in text:
         dec_sep = "," if text.rfind(",") > text.rfind(".") else "."
         thou_sep = "." if dec_sep == "," else ","
         integer, _, decimals = text.rpartition(dec_sep)
         if dec_sep in integer or not _GROUPED.fullmatch(integer.replace(thou_sep, "X")):
-            raise ValueError(f"'{raw.strip()}': inconsistent thousands/decimal separators")
+            raise ValueError(message("separators", value=raw.strip()))
         integer = integer.replace(thou_sep, "")
     elif "," in text or "." in text:
         sep = "," if "," in text else "."
@@ -232,39 +324,40 @@ def parse_amount(raw: str) -> Decimal:
         elif all(len(p) == 3 for p in parts[1:]) and 1 <= len(parts[0]) <= 3:
             integer = "".join(parts)
         elif len(parts) == 2:
-            raise ValueError(f"'{raw.strip()}': more than 2 decimal places")
+            raise ValueError(message("decimals", value=raw.strip()))
         else:
-            raise ValueError(f"'{raw.strip()}': inconsistent thousands/decimal separators")
+            raise ValueError(message("separators", value=raw.strip()))
     if len(decimals) > 2:
-        raise ValueError(f"'{raw.strip()}': more than 2 decimal places")
+        raise ValueError(message("decimals", value=raw.strip()))
     try:
         value = Decimal(f"{integer}.{decimals or '0'}").quantize(_CENT)
     except InvalidOperation:
-        raise ValueError(f"'{raw.strip()}' is not an amount") from None
+        raise ValueError(message("not_amount", value=raw.strip())) from None
     if negative and value != 0:
-        raise ValueError(f"negative amount ({raw.strip()})")
+        raise ValueError(message("negative", value=raw.strip()))
     return value
 
 
+@lru_cache(maxsize=8192)
 def parse_date(raw: str) -> date:
     """Parse `dd/mm/yyyy` (also with `-` or `.`) or ISO `yyyy-mm-dd`; raise ValueError with a reason."""
     text = raw.strip()
     if not text:
-        raise ValueError("empty date")
+        raise ValueError(message("empty_date"))
     m = _ISO_DATE.fullmatch(text)
     if m:
         year, month, day = int(m[1]), int(m[2]), int(m[3])
     else:
         m = _FR_DATE.fullmatch(text)
         if not m:
-            raise ValueError(f"'{text}' is not a date (expected dd/mm/yyyy or yyyy-mm-dd)")
+            raise ValueError(message("not_date", value=text))
         day, month, year = int(m[1]), int(m[2]), int(m[3])
     try:
         value = date(year, month, day)
     except ValueError:
-        raise ValueError(f"'{text}' is not a valid calendar date") from None
+        raise ValueError(message("bad_date", value=text)) from None
     if not MIN_YEAR <= year <= MAX_YEAR:
-        raise ValueError(f"'{text}': year out of range {MIN_YEAR}-{MAX_YEAR}")
+        raise ValueError(message("year", value=text, low=MIN_YEAR, high=MAX_YEAR))
     return value
 
 
@@ -272,10 +365,10 @@ def _parse_emails(raw: str) -> str:
     parts = [p for p in re.split(r"[,;\s]+", raw.strip()) if p]
     for part in parts:
         if not _EMAIL.fullmatch(part):
-            raise ValueError(f"'{part}' is not an e-mail address")
+            raise ValueError(message("not_email", value=part))
     value = ",".join(parts)
     if len(value) > 1000:
-        raise ValueError("too many e-mail addresses (1000 characters at most)")
+        raise ValueError(message("emails_too_long"))
     return value
 
 
@@ -284,7 +377,7 @@ def parse_csv(data: bytes, *, progress: Progress | None = None) -> ParseResult:
     result = ParseResult()
     errors = result.errors
     if not data.strip():
-        errors.append(RowError(1, "", "the file is empty"))
+        errors.append(RowError(1, "", message("empty_file")))
         return result
     try:
         text, result.encoding = decode(data)
@@ -292,11 +385,15 @@ def parse_csv(data: bytes, *, progress: Progress | None = None) -> ParseResult:
         errors.append(RowError(1, "", str(exc)))
         return result
     if _looks_binary(text):
-        errors.append(RowError(1, "", "the file is not a CSV text file (binary content)"))
+        errors.append(RowError(1, "", message("binary")))
         return result
-    first_line = text.lstrip("\r\n").split("\n", 1)[0]
+    begin = 0
+    while begin < len(text) and text[begin] in "\r\n":
+        begin += 1
+    newline = text.find("\n", begin)
+    first_line = text[begin : newline if newline >= 0 else len(text)]  # no copy of the whole file
     result.delimiter = delimiter = sniff_delimiter(first_line)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    reader = csv.reader(_lines(text), delimiter=delimiter, strict=True)
 
     # Header
     header: list[str] | None = None
@@ -306,30 +403,26 @@ def parse_csv(data: bytes, *, progress: Progress | None = None) -> ParseResult:
             if any(cell.strip() for cell in row):
                 header = row
     except StopIteration:
-        errors.append(RowError(1, "", "the file is empty"))
+        errors.append(RowError(1, "", message("empty_file")))
         return result
     except csv.Error as exc:
-        errors.append(RowError(reader.line_num or 1, "", f"malformed CSV header: {exc}"))
+        errors.append(RowError(reader.line_num or 1, "", message("bad_header", detail=exc)))
         return result
     header_line = reader.line_num
     names = [normalize_header(h) for h in header]
     unknown = [h.strip() for h, n in zip(header, names, strict=True) if n not in COLUMNS]
     if unknown:
-        errors.append(
-            RowError(
-                header_line,
-                ", ".join(unknown),
-                f"unknown column(s) {', '.join(repr(u) for u in unknown)}; expected columns: {', '.join(COLUMNS)}",
-            )
-        )
+        listed = ", ".join(repr(u) for u in unknown)
+        reason = message("unknown_columns", names=listed, expected=", ".join(COLUMNS))
+        errors.append(RowError(header_line, ", ".join(unknown), reason))
     seen_cols: set[str] = set()
     for n in names:
         if n in seen_cols and n in COLUMNS:
-            errors.append(RowError(header_line, n, "column given twice"))
+            errors.append(RowError(header_line, n, message("twice")))
         seen_cols.add(n)
     missing = [c for c in REQUIRED_COLUMNS if c not in seen_cols]
     if missing:
-        errors.append(RowError(header_line, ", ".join(missing), f"missing required column(s): {', '.join(missing)}"))
+        errors.append(RowError(header_line, ", ".join(missing), message("missing_columns", names=", ".join(missing))))
     if errors:
         return result
     index = {n: i for i, n in enumerate(names)}
@@ -346,7 +439,7 @@ def parse_csv(data: bytes, *, progress: Progress | None = None) -> ParseResult:
         except StopIteration:
             break
         except csv.Error as exc:
-            errors.append(RowError(start, "", f"malformed CSV row: {exc}"))
+            errors.append(RowError(start, "", message("bad_csv_row", detail=exc)))
             break  # the reader cannot resynchronise after a broken quote
         if not row or not any(cell.strip() for cell in row):
             continue
@@ -354,17 +447,30 @@ def parse_csv(data: bytes, *, progress: Progress | None = None) -> ParseResult:
         if progress is not None and row_count % 2000 == 0:
             progress("parse", reader.line_num, total)
         if len(row) != width:
-            errors.append(RowError(start, "", f"malformed row: expected {width} fields, found {len(row)}"))
+            errors.append(RowError(start, "", message("width", width=width, found=len(row))))
             continue
         _parse_row(row, index, start, result, first_seen, clients)
     if progress is not None:
         progress("parse", total, total)
     if row_count == 0 and not errors:
-        errors.append(RowError(header_line, "", "the file has a header but no invoice rows"))
+        errors.append(RowError(header_line, "", message("no_rows")))
     if errors:
         result.invoices.clear()
         result.clients.clear()
     return result
+
+
+def _lines(text: str) -> Iterator[str]:
+    """The lines of `text`, ends kept (what csv.reader expects); lighter than io.StringIO, which holds a
+    4-bytes-per-character copy of the whole file."""
+    start, size = 0, len(text)
+    while start < size:
+        end = text.find("\n", start)
+        if end < 0:
+            yield text[start:]
+            return
+        yield text[start : end + 1]
+        start = end + 1
 
 
 def _cell(row: list[str], index: dict[str, int], name: str) -> str:
@@ -388,19 +494,19 @@ def _parse_row(
 
     number = _cell(row, index, "invoice_number")
     if not number:
-        err("invoice_number", "missing invoice number")
+        err("invoice_number", message("no_number"))
     elif len(number) > 64:
-        err("invoice_number", "invoice number longer than 64 characters")
+        err("invoice_number", message("long_number"))
     elif number in first_seen:
-        err("invoice_number", f"duplicate invoice number {number!r} (first seen on line {first_seen[number]})")
+        err("invoice_number", message("duplicate", value=repr(number), first=first_seen[number]))
     else:
         first_seen[number] = line
 
     client_name = " ".join(_cell(row, index, "client_name").split())
     if not client_name:
-        err("client_name", "missing client name")
+        err("client_name", message("no_client"))
     elif len(client_name) > 200:
-        err("client_name", "client name longer than 200 characters")
+        err("client_name", message("long_client"))
 
     dates: dict[str, date] = {}
     for col in ("issue_date", "due_date"):
@@ -409,15 +515,18 @@ def _parse_row(
         except ValueError as exc:
             err(col, str(exc))
     if len(dates) == 2 and dates["due_date"] < dates["issue_date"]:
-        err("due_date", f"due date {dates['due_date']:%d/%m/%Y} is before issue date {dates['issue_date']:%d/%m/%Y}")
+        err(
+            "due_date",
+            message("due_before_issue", due=f"{dates['due_date']:%d/%m/%Y}", issue=f"{dates['issue_date']:%d/%m/%Y}"),
+        )
 
     amount: Decimal | None = None
     try:
         amount = parse_amount(_cell(row, index, "amount"))
         if amount <= 0:
-            err("amount", "amount must be greater than 0")
+            err("amount", message("zero"))
         elif amount >= MAX_AMOUNT:
-            err("amount", "amount too large (must be below 100 000 000)")
+            err("amount", message("too_large"))
     except ValueError as exc:
         err("amount", str(exc))
 
@@ -427,7 +536,7 @@ def _parse_row(
         try:
             paid = parse_amount(raw_paid)
             if amount is not None and paid > amount:
-                err("paid_amount", f"paid amount {paid} is greater than the invoice amount {amount}")
+                err("paid_amount", message("overpaid", paid=paid, amount=amount))
         except ValueError as exc:
             err("paid_amount", str(exc))
 
@@ -435,7 +544,7 @@ def _parse_row(
     if currency == "€":
         currency = "EUR"
     if currency not in CURRENCIES:
-        err("currency", f"unsupported currency {currency!r} (only EUR)")
+        err("currency", message("currency", value=repr(currency)))
 
     client = ParsedClient(client_name, line)
     raw_email = _cell(row, index, "client_email")
@@ -449,25 +558,26 @@ def _parse_row(
         if _PHONE.fullmatch(raw_phone):
             client.phone = raw_phone
         else:
-            err("client_phone", f"'{raw_phone}' is not a phone number")
+            err("client_phone", message("phone", value=raw_phone))
     raw_lang = _cell(row, index, "client_language").lower()
     if raw_lang:
         if raw_lang in LANGUAGES:
             client.language = raw_lang
         else:
-            err("client_language", f"unknown language {raw_lang!r} (expected fr or en)")
+            err("client_language", message("language", value=repr(raw_lang)))
     raw_profile = normalize_header(_cell(row, index, "client_profile"))
     if raw_profile:
         if raw_profile in PROFILES:
             client.profile = raw_profile
         else:
-            err("client_profile", f"unknown profile {raw_profile!r} (expected one of {', '.join(sorted(PROFILES))})")
+            err("client_profile", message("profile", value=repr(raw_profile), expected=", ".join(sorted(PROFILES))))
 
     if client_name and len(errors) == n_before:
         known = clients.get(client_name)
         if known is None:
             clients[client_name] = client
         else:
+            client_name = known.name  # one string per client, not one per row
             for attr, col in (
                 ("emails", "client_email"),
                 ("phone", "client_phone"),
@@ -480,7 +590,12 @@ def _parse_row(
                 if old is None:
                     setattr(known, attr, new)
                 elif old != new:
-                    err(col, f"{client_name!r} has a different {col} on line {known.line} ({old!r})")
+                    err(
+                        col,
+                        message(
+                            "client_conflict", client=repr(client_name), column=col, first=known.line, old=repr(old)
+                        ),
+                    )
 
     if len(errors) == n_before and amount is not None:
         result.invoices.append(
@@ -519,7 +634,7 @@ def import_csv(
             data = path.read_bytes()
         except OSError as exc:
             report = ImportReport(name, "", dry_run=dry_run)
-            report.errors.append(RowError(0, "", f"cannot read the file: {exc.strerror or exc}"))
+            report.errors.append(RowError(0, "", message("unreadable", detail=exc.strerror or exc)))
             return report
     report = ImportReport(name, hashlib.sha256(data).hexdigest(), dry_run=dry_run)
     parsed = parse_csv(data, progress=progress)
@@ -647,9 +762,15 @@ def _apply(
         client_ids = {name: r.id for name, r in existing_clients.items()}
         client_ids.update({str(c["name"]): -1 for c in new_clients})
 
-    new_invoices: list[dict[str, object]] = []
-    changed_invoices: list[dict[str, object]] = []
-    payments: list[dict[str, object]] = []
+    invoice_update = (
+        update(it)
+        .where(it.c.id == bindparam("b_id"))
+        .values(**{k: bindparam(k) for k in _INVOICE_FIELDS}, updated_at=bindparam("updated_at"))
+    )
+    # Rows are written batch by batch as they are built, so memory stays flat whatever the file size.
+    new_invoices = _Batch(conn, insert(it), dry_run)
+    changed_invoices = _Batch(conn, invoice_update, dry_run)
+    payments = _Batch(conn, insert(pt), dry_run)
     total = len(parsed.invoices)
     for done, inv in enumerate(parsed.invoices, start=1):
         if progress is not None and done % 5000 == 0:
@@ -658,7 +779,7 @@ def _apply(
         prev = existing_invoices.get(inv.number)
         if prev is None:
             paid = inv.paid_amount or Decimal("0.00")
-            new_invoices.append(
+            new_invoices.add(
                 {
                     "business_id": business_id,
                     "client_id": client_id,
@@ -689,12 +810,12 @@ def _apply(
             "amount_paid": paid,
             "state": state,
         }
-        if all(values[k] == getattr(prev, k) for k in values):
+        if all(values[k] == getattr(prev, k) for k in _INVOICE_FIELDS):
             report.invoices_unchanged += 1
             continue
-        changed_invoices.append({"b_id": prev.id, **values, "updated_at": now})
+        changed_invoices.add({"b_id": prev.id, **values, "updated_at": now})
         if today is not None and paid > prev.amount_paid:
-            payments.append(
+            payments.add(
                 {
                     "invoice_id": prev.id,
                     "amount": paid - prev.amount_paid,
@@ -703,25 +824,36 @@ def _apply(
                     "created_at": now,
                 }
             )
-    report.invoices_created = len(new_invoices)
-    report.invoices_updated = len(changed_invoices)
-    report.payments_recorded = len(payments)
+    report.invoices_created = new_invoices.flush()
+    report.invoices_updated = changed_invoices.flush()
+    report.payments_recorded = payments.flush()
     if progress is not None:
         progress("write", total, total)
-    if dry_run:
-        return
-    for chunk in _chunks(new_invoices):
-        conn.execute(insert(it), chunk)
-    if changed_invoices:
-        stmt = (
-            update(it)
-            .where(it.c.id == bindparam("b_id"))
-            .values(**{k: bindparam(k) for k in changed_invoices[0] if k != "b_id"})
-        )
-        for chunk in _chunks(changed_invoices):
-            conn.execute(stmt, chunk)
-    for chunk in _chunks(payments):
-        conn.execute(insert(pt), chunk)
+
+
+_INVOICE_FIELDS = ("client_id", "issue_date", "due_date", "amount", "currency", "amount_paid", "state")
+
+
+class _Batch:
+    """Collects parameter rows for one statement and executes them BATCH at a time (counts only in a dry run)."""
+
+    def __init__(self, conn: Connection, statement: Executable, dry_run: bool) -> None:
+        self.conn, self.statement, self.dry_run = conn, statement, dry_run
+        self.rows: list[dict[str, object]] = []
+        self.count = 0
+
+    def add(self, row: dict[str, object]) -> None:
+        self.rows.append(row)
+        self.count += 1
+        if len(self.rows) >= BATCH:
+            self.flush()
+
+    def flush(self) -> int:
+        """Write what is pending; returns the number of rows added in all."""
+        if self.rows and not self.dry_run:
+            self.conn.execute(self.statement, self.rows)
+        self.rows = []
+        return self.count
 
 
 def _chunks(rows: list[dict[str, object]]) -> list[list[dict[str, object]]]:
@@ -732,5 +864,5 @@ def format_errors(errors: list[RowError], limit: int = 200) -> list[str]:
     """The errors as lines for a human, at most `limit` of them plus a count of the rest."""
     lines = [str(e) for e in errors[:limit]]
     if len(errors) > limit:
-        lines.append(f"... and {len(errors) - limit} more error(s)")
+        lines.append(message("more_errors", count=len(errors) - limit))
     return lines

@@ -304,4 +304,12 @@ def test_max_amount_boundary() -> None:
 
 def test_error_str_names_line_and_column() -> None:
     """The printed form of an error says line, column and reason."""
-    assert str(RowError(3, "amount", "negative amount (-1)")) == "line 3, column amount: negative amount (-1)"
+    assert str(RowError(3, "amount", "montant négatif (-1)")) == "ligne 3, colonne amount : montant négatif (-1)"
+
+
+def test_reasons_are_french_then_english() -> None:
+    """Every reason the owner reads is written in French first, then in English."""
+    error = _one_error(_csv("F-1,ACME,,01/01/2026,31/02/2026,10"))
+    assert error.reason == (
+        "« 31/02/2026 » n'est pas une date valide du calendrier / '31/02/2026' is not a valid calendar date"
+    )
