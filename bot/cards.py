@@ -27,7 +27,7 @@ _CALLBACK = re.compile(r"^r1:([a-z0-9]{1,8}):(\d{1,12}):(\d{1,9})$")
 #: Actions carried by card buttons.
 ACTIONS = frozenset(
     {"send", "edit", "snz", "snz1", "snz3", "snz7", "snzd", "pay", "payf", "payp", "disp", "prom", "more", "back",
-     "undo"}
+     "undo", "now", "resend"}
 )  # fmt: skip
 
 
@@ -103,6 +103,10 @@ def keyboard_for(kind: str, view: ReminderView, lang: str, *, cut: bool = False)
         )
     if kind == "paid":
         return ((b("btn.pay_full", "payf"), b("btn.pay_partial", "payp")), (b("btn.back", "back"),))
+    if kind == "scheduled":
+        return ((b("btn.send_now", "now"),),)
+    if kind == "unknown":
+        return ((b("btn.resend", "resend"),),)
     if kind == "edited":
         return ((b("btn.send", "send"), b("btn.cancel", "undo")),)
     rows: list[tuple[Button, ...]] = [
@@ -177,7 +181,7 @@ def render_card(
     if len(text) > MAX_MESSAGE:  # a huge invoice list: keep the card valid rather than fail to send it
         text = text[: MAX_MESSAGE - 1] + "…"
         text = _close_tags(text)
-    buttons = keyboard_for(kind, view, lang, cut=cut) if draft is not None else ()
+    buttons = keyboard_for(kind, view, lang, cut=cut) if draft is not None or kind in ("scheduled", "unknown") else ()
     return CardText(text, buttons, cut)
 
 

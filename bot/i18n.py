@@ -30,6 +30,8 @@ FR: dict[str, str] = {
     "btn.snooze_date": "📅 Autre date",
     "btn.pay_full": "💶 Payée en totalité",
     "btn.pay_partial": "💶 Paiement partiel",
+    "btn.send_now": "📤 Envoyer maintenant",
+    "btn.resend": "🔁 Renvoyer quand même",
     # callback answers
     "cb.already": "Déjà traité.",
     "cb.unknown": "Ce bouton n'est pas reconnu ; rien n'a été fait.",
@@ -257,6 +259,8 @@ EN: dict[str, str] = {
     "btn.snooze_date": "📅 Other date",
     "btn.pay_full": "💶 Paid in full",
     "btn.pay_partial": "💶 Partial payment",
+    "btn.send_now": "📤 Send now",
+    "btn.resend": "🔁 Send again anyway",
     "cb.already": "Already handled.",
     "cb.unknown": "This button is not recognised; nothing was done.",
     "cb.sending": "Sending…",

@@ -28,7 +28,7 @@ from dunning.states import InvoiceState, ReminderState
 from messages.formatting import format_amount
 from storage.db import read_session, write_session
 from storage.evidence import head_hash, record
-from storage.models import Business, Card, Client, DigestRun, Invoice, Reminder
+from storage.models import Business, Card, Client, DigestRun, Invoice, Outbox, Reminder
 from storage.reminders import (
     ActionError,
     ReminderView,
@@ -194,7 +194,7 @@ class OutboxDelivery:
         """Queue, then deliver what is due now and report this reminder's outcome."""
         from messages.mime import HeaderInjectionError, InvalidAddressError
         from storage.outbox import StaleReminderError as OutboxStale
-        from storage.outbox import deliver_due, queue_reminder
+        from storage.outbox import queue_reminder
 
         try:
             with write_session(engine) as session:
@@ -215,7 +215,7 @@ class OutboxDelivery:
             return DeliveryReport("failed", reason=str(exc))
         if request.not_before > request.now:
             return DeliveryReport("scheduled", request.recipients, not_before=request.not_before)
-        results = await deliver_due(engine, self.config, now=request.now, limit=10)
+        results = await self.deliver_now(engine, request.now)
         for result in results:
             if result.reminder_id != request.reminder_id:
                 continue
@@ -225,6 +225,12 @@ class OutboxDelivery:
                 return DeliveryReport("queued", result.recipients, not_before=result.next_attempt, reason=result.reply)
             return DeliveryReport(result.outcome, result.recipients, reason=result.reply)
         return DeliveryReport("queued", request.recipients)
+
+    async def deliver_now(self, engine: Engine, now: datetime) -> list[Any]:
+        """Deliver what is due now (this process's share; the sender tick does the rest)."""
+        from storage.outbox import deliver_due
+
+        return await deliver_due(engine, self.config, now=now, limit=10)
 
 
 def approve_and_mark_sent(session: Session, request: SendRequest, *, how: str, evidence: dict[str, Any]) -> None:
@@ -620,6 +626,42 @@ class Services:
             message = t("cb.done", lang) if report.status == "sent" else (note or t("state.queued", lang))
             return Outcome("done", message, card, reminder_id, path=report.path)
 
+    async def release(self, reminder_id: int, version: int, *, actor: str, lang: str, resend: bool) -> Outcome:
+        """Send now an e-mail waiting for the sending window, or (`resend`) one whose outcome is unknown."""
+        now = self.now()
+        try:
+            with write_session(self.engine) as session:
+                reminder = session.get(Reminder, reminder_id)
+                if reminder is None or reminder.business_id != self.business_id:
+                    return Outcome("unknown", t("cb.unknown", lang))
+                outbox = self._outbox(session, reminder)
+                wanted = "unknown" if resend else "queued"
+                if reminder.version != version or outbox is None or outbox.state != wanted:
+                    return self._stale(session, reminder_id, lang)
+                assert outbox.id is not None
+                if resend:
+                    from storage.outbox import resend_unknown
+
+                    resend_unknown(session, outbox.id, actor)
+                else:
+                    outbox.not_before = now
+                    outbox.updated_at = now
+                    session.add(outbox)
+                    record(session, actor=actor, kind="send_now_requested", business_id=self.business_id,
+                           reminder_id=reminder_id, payload={"outbox_id": outbox.id})  # fmt: skip
+        except Exception as exc:
+            from storage.outbox import OutboxError
+
+            if not isinstance(exc, OutboxError):
+                raise
+            with read_session(self.engine) as session:
+                return self._stale(session, reminder_id, lang)
+        flush = getattr(self.delivery, "deliver_now", None)
+        if flush is not None:
+            await flush(self.engine, now)
+        with read_session(self.engine) as session:
+            return Outcome("done", t("cb.sending", lang), self._card(session, reminder_id, lang), reminder_id)
+
     def snooze(self, reminder_id: int, version: int, *, actor: str, lang: str, days: int = 0,
                until: date | None = None) -> Outcome:  # fmt: skip
         """Put a reminder off by `days` (to the next business day) or until a date."""
@@ -975,12 +1017,34 @@ class Services:
         if state == ReminderState.SNOOZED and reminder.snoozed_until is not None:
             return t("state.snoozed", lang, day=reminder.snoozed_until.strftime("%d/%m/%Y"))
         if state in (ReminderState.APPROVED, ReminderState.SENDING):
+            outbox = self._outbox(session, reminder)
+            if outbox is not None and outbox.state == "unknown":
+                return t("state.unknown", lang)
+            if outbox is not None and outbox.state == "queued" and outbox.not_before > utcnow():
+                local = outbox.not_before.astimezone(self.tz)
+                return t("state.scheduled", lang, day=local.strftime("%d/%m"), time=local.strftime("%H:%M"))
             return t("state.queued", lang)
         if state == ReminderState.CANCELLED:
             return self._cancel_note(session, reminder, lang)
         if state in _AWAITING:
             return None
         return t("state.other", lang, state=_h(state))
+
+    def _outbox(self, session: Session, reminder: Reminder) -> Outbox | None:
+        return session.exec(select(Outbox).where(Outbox.reminder_id == reminder.id)).first()
+
+    def _outbox_keyboard(self, session: Session, reminder: Reminder) -> str:
+        """Buttons of an approved card: send now (waiting for the window) or send again (outcome unknown)."""
+        if reminder.state not in (ReminderState.APPROVED, ReminderState.SENDING):
+            return "none"
+        outbox = self._outbox(session, reminder)
+        if outbox is None:
+            return "none"
+        if outbox.state == "unknown":
+            return "unknown"
+        if outbox.state == "queued" and outbox.not_before > utcnow():
+            return "scheduled"
+        return "none"
 
     def _cancel_note(self, session: Session, reminder: Reminder, lang: str) -> str:
         # Cancelled reminders lose their invoice links; the client's invoices tell what happened.
@@ -1010,8 +1074,9 @@ class Services:
         assert reminder is not None
         state_note = self._note(session, reminder, lang)
         if state_note is not None:
+            kind = self._outbox_keyboard(session, reminder)
             return cards.render_card(view, None, lang=lang, tz=self.tz, today=day, note=note or state_note,
-                                     keyboard="none")  # fmt: skip
+                                     keyboard=kind)  # fmt: skip
         return cards.render_card(view, self._draft(session, view, day), lang=lang, tz=self.tz, today=day, note=note,
                                  keyboard=keyboard)  # fmt: skip
 

@@ -251,3 +251,21 @@ class BotHarness:
         if not markup:
             return []
         return [b for row in markup["inline_keyboard"] for b in row]
+
+
+async def start_harness(engine: Engine, settings: Settings, delivery: Any) -> BotHarness:
+    """An initialised in-process bot over `engine` with the given delivery (call `stop_harness` after)."""
+    from bot.app import build_application
+
+    services = Services(engine, settings, delivery=delivery)
+    api = RecordingRequest()
+    app = build_application(
+        settings, services=services, request=api, updates_request=RecordingRequest(), rate_limiter=False
+    )
+    await app.initialize()
+    return BotHarness(app, api, services, delivery, engine, Chat(app, OWNER), Chat(app, STRANGER))
+
+
+async def stop_harness(harness: BotHarness) -> None:
+    """Shut the application down."""
+    await harness.app.shutdown()

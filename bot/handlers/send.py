@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import CallbackQueryHandler
 
-from bot.handlers.common import Context, actor, answer, check_button, lang, services_of, show_card
+from bot.handlers.common import Context, actor, answer, button, check_button, lang, services_of, show_card
 from bot.i18n import t
 
 
@@ -26,4 +26,22 @@ async def on_send(update: Update, context: Context) -> None:
     await show_card(update, context, rid, outcome.card)
 
 
-HANDLERS = [CallbackQueryHandler(on_send, pattern=r"^r1:send:")]
+async def on_release(update: Update, context: Context) -> None:
+    """Envoyer maintenant (outside the sending window) or Renvoyer (outcome unknown): checked in the outbox."""
+    parsed = button(update)
+    code = lang(update, context)
+    if parsed is None:
+        await answer(update, t("cb.unknown", code))
+        return
+    action, rid, version = parsed
+    await answer(update, t("cb.sending", code))
+    outcome = await services_of(context).release(
+        rid, version, actor=actor(update), lang=code, resend=action == "resend"
+    )
+    await show_card(update, context, rid, outcome.card)
+
+
+HANDLERS = [
+    CallbackQueryHandler(on_send, pattern=r"^r1:send:"),
+    CallbackQueryHandler(on_release, pattern=r"^r1:(now|resend):"),
+]
