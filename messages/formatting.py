@@ -89,8 +89,9 @@ def format_amount(amount: Decimal, currency: str = "EUR", lang: str = "fr") -> s
 
 
 def format_amount_babel(amount: Decimal, currency: str = "EUR", lang: str = "fr") -> str:
-    """The reference: Babel's own formatting (narrow spaces replaced), for tests."""
+    """The reference: Babel's own formatting (narrow spaces replaced, no "-0,00 €"), for tests."""
     value = Decimal(amount).quantize(_CENT, rounding=ROUND_HALF_UP)
+    value = abs(value) if value == 0 else value
     return _babel_currency(value, currency, locale=_locale(lang)).replace(_NNBSP, NBSP)
 
 
