@@ -662,6 +662,7 @@ def import_csv(
                     "clients_updated": report.clients_updated,
                     "created": report.invoices_created,
                     "updated": report.invoices_updated,
+                    "payments": report.payments_recorded,
                 },
             )
         else:
