@@ -27,7 +27,7 @@ from messages.formatting import format_amount, format_date, format_rate, format_
 
 BUILTIN_DIR = Path(__file__).parent / "templates"
 KINDS = ("subject", "text", "html", "sms", "call")
-_NAME = re.compile(r"^(?P<lang>[a-z]{2})/(?P<step>[a-z][a-z0-9_]*)\.(?P<kind>subject|text|html|sms|call)\.j2$")
+_NAME = re.compile(r"^(?P<lang>fr|en)/(?P<step>[a-z][a-z0-9_]*)\.(?P<kind>subject|text|html|sms|call)\.j2$")
 #: Maximum length of one SMS (GSM 03.38 alphabet, single part).
 SMS_LIMIT = 160
 

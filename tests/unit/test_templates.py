@@ -367,3 +367,36 @@ def test_client_data_is_never_template_source(tmp_path: object) -> None:
     renderer = _override(tmp_path, "fr/reminder_1.subject.j2", "{{ ctx.client_name }} / {{ ctx.first.number }}\n")
     ctx = _ctx("reminder_1", client_name="{{ 7*7 }}{% raw %}")
     assert renderer.render_email(ctx).subject == "{{ 7*7 }}{% raw %} / F-2026-042"
+
+
+def test_template_for_unsupported_language_is_reported(tmp_path: object) -> None:
+    """A German override would never be used: the check reports it instead of ignoring it."""
+    renderer = _override(tmp_path, "de/reminder_1.text.j2", "Hallo\n")
+    with pytest.raises(TemplateError, match="unexpected file name"):
+        renderer.check()
+
+
+def test_sender_helpers() -> None:
+    """The city comes from the postal-code line, the IBAN is grouped by four, the SIREN by three."""
+    assert SAMPLE_SENDER.city == "Lyon"
+    assert SAMPLE_SENDER.iban_display == "FR76 3000 6000 0112 3456 7890 189"
+    assert SAMPLE_SENDER.siren_display == "123 456 789"
+    assert replace(SAMPLE_SENDER, address="").city == ""
+    assert replace(SAMPLE_SENDER, reply_to="").contact_email == SAMPLE_SENDER.email
+
+
+def test_plan_schedule_clamps_to_month_end() -> None:
+    """Instalments from 31 January fall on 28 February and 31 March, and add up to the balance."""
+    ctx = _ctx("payment_plan_offer", deadline=date(2026, 1, 31), plan_instalments=3)
+    days = [d for d, _ in ctx.plan_schedule]
+    assert days == [date(2026, 1, 31), date(2026, 2, 28), date(2026, 3, 31)]
+    assert sum(a for _, a in ctx.plan_schedule) == ctx.total_balance
+
+
+def test_context_totals() -> None:
+    """Totals add balances, penalties and indemnities; the oldest invoice gives max_days_overdue."""
+    ctx = sample_contexts("reminder_2")[1]
+    assert ctx.total_due == ctx.total_balance + ctx.total_penalties + ctx.total_indemnity
+    assert ctx.total_indemnity == Decimal("120.00")
+    assert ctx.max_days_overdue == 45
+    assert ctx.invoice_numbers == "F-2026-042, F-2026-037 et F-2026-021"
