@@ -27,7 +27,7 @@ _CALLBACK = re.compile(r"^r1:([a-z0-9]{1,8}):(\d{1,12}):(\d{1,9})$")
 #: Actions carried by card buttons.
 ACTIONS = frozenset(
     {"send", "edit", "snz", "snz1", "snz3", "snz7", "snzd", "pay", "payf", "payp", "disp", "prom", "more", "back",
-     "undo", "now", "resend"}
+     "undo", "now", "resend", "call", "pdf"}
 )  # fmt: skip
 
 
@@ -113,8 +113,15 @@ def keyboard_for(kind: str, view: ReminderView, lang: str, *, cut: bool = False)
         (b("btn.send", "send"), b("btn.edit", "edit"), b("btn.snooze", "snz")),
         (b("btn.paid", "pay"), b("btn.dispute", "disp"), b("btn.promise", "prom")),
     ]
+    extra: list[Button] = []
+    if view.client_profile == "key_account":
+        extra.append(b("btn.call", "call"))
+    if view.step == "formal_notice":
+        extra.append(b("btn.pdf", "pdf"))
     if cut:
-        rows.append((b("btn.more", "more"),))
+        extra.append(b("btn.more", "more"))
+    if extra:
+        rows.append(tuple(extra))
     return tuple(rows)
 
 
@@ -135,6 +142,8 @@ def render_card(
     head.append(t("card.title", lang, client=_h(view.client_name), step=_h(step_label(view.step, lang))))
     if view.promise_broken:
         head.append(t("card.promise_broken", lang))
+    if view.client_profile == "key_account" and view.awaiting_owner:
+        head.append(t("card.call_first", lang))
     for inv in view.invoices:
         if inv.days_overdue > 0:
             late = t("card.late", lang, days=inv.days_overdue)

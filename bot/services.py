@@ -575,6 +575,33 @@ class Services:
             draft = self._draft(session, view, self.today())
             return f"{draft.subject}\n\n{draft.text}"
 
+    def call_script(self, reminder_id: int) -> str | None:
+        """The phone-call script of a reminder (key accounts are called before any e-mail)."""
+        renderer = getattr(self.drafter, "renderer", None)
+        if renderer is None:
+            return None
+        from storage.drafts import draft_context
+
+        with read_session(self.engine) as session:
+            view = reminder_view(session, reminder_id, self.today())
+            if view is None or view.business_id != self.business_id:
+                return None
+            ctx = draft_context(session, reminder_id=reminder_id, today=self.today())
+            script: str = renderer.render_call_script(ctx)
+            return script
+
+    def letter_pdf(self, reminder_id: int) -> tuple[str, bytes] | None:
+        """The formal-notice letter (file name, PDF) of a reminder, for printing or registered mail."""
+        with read_session(self.engine) as session:
+            view = reminder_view(session, reminder_id, self.today())
+            if view is None or view.business_id != self.business_id:
+                return None
+            draft = self._draft(session, view, self.today())
+        for attachment in draft.attachments:
+            if attachment.mime_type == "application/pdf":
+                return attachment.filename, bytes(attachment.content)
+        return None
+
     # --- actions ---
 
     async def send(self, reminder_id: int, version: int, *, actor: str, lang: str) -> Outcome:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime
 
@@ -62,7 +63,7 @@ async def on_digest(update: Update, context: Context) -> None:
 
 
 async def on_card_nav(update: Update, context: Context) -> None:
-    """Voir la suite (the whole message in follow-up messages) and Retour (the card's main buttons)."""
+    """Voir la suite, Retour (main buttons), the call script (key accounts), the letter PDF (formal notice)."""
     parsed = await check_button(update, context)
     if parsed is None:
         return
@@ -72,6 +73,17 @@ async def on_card_nav(update: Update, context: Context) -> None:
     await answer(update)
     if action == "back":
         await show_card(update, context, rid, services.card(rid, code))
+        return
+    if action == "call":
+        script = await asyncio.to_thread(services.call_script, rid)
+        for part in split_message(script or ""):
+            if part.strip():
+                await reply(update, part, parse_mode=None)
+        return
+    if action == "pdf":
+        letter = await asyncio.to_thread(services.letter_pdf, rid)
+        if letter is not None and update.effective_chat is not None:
+            await update.effective_chat.send_document(letter[1], filename=letter[0])
         return
     full = services.full_text(rid)
     if full is not None:
@@ -99,5 +111,5 @@ def catch_up(application: Application, services: Services) -> None:
 
 HANDLERS = [
     CommandHandler("digest", on_digest),
-    CallbackQueryHandler(on_card_nav, pattern=r"^r1:(more|back):"),
+    CallbackQueryHandler(on_card_nav, pattern=r"^r1:(more|back|call|pdf):"),
 ]
