@@ -35,6 +35,7 @@ TARGET_RATIO = 0.5
 RELANCE_TOKEN = "123456:BENCH-relance"
 BARE_TOKEN = "654321:BENCH-bare"
 BARE_UNLIMITED_TOKEN = "765432:BENCH-bare-unlimited"
+RELANCE_UNLIMITED_TOKEN = "234567:BENCH-relance-unlimited"
 WAIT = 30.0
 
 
@@ -119,15 +120,24 @@ def _wait_polling(tg: FakeBotAccount, process: subprocess.Popen[bytes], log: Pat
         time.sleep(0.02)
 
 
-def relance_lanes(tg: FakeBotAccount, workdir: Path, lanes: int) -> tuple[subprocess.Popen[bytes], list[Lane]]:
-    """Import the invoices, start `relance run`, wait for the catch-up digest; one lane per card."""
+def relance_lanes(
+    tg: FakeBotAccount, workdir: Path, lanes: int, *, limiter: bool = True
+) -> tuple[subprocess.Popen[bytes], list[Lane]]:
+    """Import the invoices, start the bot, wait for the catch-up digest; one lane per card.
+
+    With `limiter` it is `relance run` itself; without, the same application built with rate_limiter=False.
+    """
+    workdir = workdir / ("relance" if limiter else "relance-unlimited")
+    workdir.mkdir()
     env = bot_environment(workdir, api_url=tg.api_url, token=tg.token, smtp_port=None)
     csv_path = workdir / "bench.csv"
     csv_path.write_bytes(bench_csv(lanes))
     subprocess.run([str(RELANCE), "import", str(csv_path)], env=env, cwd=workdir, check=True, capture_output=True)
     log = workdir / "relance.log"
+    command = [str(RELANCE), "run"] if limiter else [str(RELANCE.parent / "python"), "-m", "bench.bench_bot", "relance"]
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
     with log.open("wb") as out:
-        process = subprocess.Popen([str(RELANCE), "run"], env=env, cwd=workdir, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, env=env, cwd=workdir, stdout=out, stderr=subprocess.STDOUT)
     _wait_polling(tg, process, log)
     if not tg.wait_change(lambda: find_digest(tg, OWNER, 0) is not None, WAIT):
         raise RuntimeError(f"no digest: {tg.describe()}")
@@ -179,7 +189,8 @@ def main() -> None:
     relance = server.add_bot(RELANCE_TOKEN)
     bare = server.add_bot(BARE_TOKEN, username="bare_bot")
     unlimited = server.add_bot(BARE_UNLIMITED_TOKEN, username="bare_unlimited_bot")
-    for account in (relance, bare, unlimited):
+    relance_unlimited = server.add_bot(RELANCE_UNLIMITED_TOKEN, username="relance_unlimited_bot")
+    for account in (relance, bare, unlimited, relance_unlimited):
         account.add_chat(OWNER)
     server.start_in_thread()
     print(f"fake Bot API server on {server.url} (loopback, port {server.port})")
@@ -201,6 +212,17 @@ def main() -> None:
             code = _stop(process)
         print(f"relance run stopped with exit code {code}; refused Bot API calls: {len(errors)}")
         relance_rate = actions / relance_s
+        process, cards = relance_lanes(relance_unlimited, workdir, lanes, limiter=False)
+        try:
+            one = [Lane(c.chat_id, c.message_id, c.datas) for c in cards[:1]]
+            run_lanes(relance_unlimited, one, taps)
+            unlimited_ms = [x * 1000 for x in one[0].latencies]
+            print(f"same {taps} taps, relance without a rate limiter (the bot's own cost):")
+            print(f"  p50 {statistics.median(unlimited_ms):.1f} ms, p99 {_percentile(unlimited_ms, 99):.1f} ms")
+            relance_unlimited_s = run_lanes(relance_unlimited, cards, actions)
+        finally:
+            _stop(process)
+        relance_unlimited_rate = actions / relance_unlimited_s
         rates = {}
         for account, limiter in ((bare, True), (unlimited, False)):
             bare_process, bare_cards = bare_lanes(account, workdir, lanes, limiter=limiter)
@@ -214,9 +236,15 @@ def main() -> None:
     print(f"throughput, {actions} card actions over {lanes} cards in parallel:")
     print(f"  relance (answer + DB check + card read + edit, AIORateLimiter): {relance_rate:.1f} actions/s")
     print(f"  bare PTB bot (answer + edit, no database, AIORateLimiter):      {rates[True]:.1f} actions/s")
+    print(f"  relance without a rate limiter:                                 {relance_unlimited_rate:.1f} actions/s")
     print(f"  bare PTB bot without a rate limiter:                            {rates[False]:.1f} actions/s")
-    print(f"  ratio relance / bare (same limiter): {ratio:.2f} (target >= {TARGET_RATIO}) {verdict}")
-    print(f"  ratio relance / bare without limiter (context): {relance_rate / rates[False]:.2f}")
+    print(f"  ratio relance / bare, both with the limiter (as run): {ratio:.2f} (target >= {TARGET_RATIO}) {verdict}")
+    raw = relance_unlimited_rate / rates[False]
+    raw_verdict = "OK" if raw >= TARGET_RATIO else "MISSED"
+    print(
+        f"  ratio relance / bare, neither limited (the database's cost): {raw:.2f} "
+        f"(target >= {TARGET_RATIO}) {raw_verdict}"
+    )
 
 
 # ------------------------------------------------------------------------- the bare bot (a subprocess)
@@ -251,8 +279,26 @@ def bare_bot(api_url: str, token: str, messages: int, limiter: bool) -> None:
     application.run_polling(allowed_updates=Update.ALL_TYPES, close_loop=False)
 
 
+def relance_without_limiter() -> None:
+    """`relance run` as run_bot does it, but built with rate_limiter=False (cwd and environment as for the bot)."""
+    import logging
+
+    from telegram import Update
+
+    from bot.app import build_application
+    from bot.settings import load_settings
+
+    logging.basicConfig(level=logging.WARNING)
+    settings = load_settings()
+    application = build_application(settings, rate_limiter=False)
+    application.bot_data["settings"] = settings
+    application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False, close_loop=False)
+
+
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["bare"]:
+    if sys.argv[1:2] == ["relance"]:
+        relance_without_limiter()
+    elif sys.argv[1:2] == ["bare"]:
         bare_bot(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5] == "1")
     else:
         main()
