@@ -952,31 +952,13 @@ class Services:
         return text
 
     def evidence_zip(self, build: Any, number: str) -> bytes:
-        """The evidence ZIP of an invoice, from storage.export.build_evidence_zip (bytes, or a file it wrote)."""
-        import inspect
+        """The evidence ZIP of an invoice, built by storage.export.build_evidence_zip in a temporary folder."""
         import tempfile
         from pathlib import Path
 
-        params = inspect.signature(build).parameters
-        kwargs: dict[str, Any] = {}
-        for name in ("business_id",):
-            if name in params:
-                kwargs[name] = self.business_id
-        for name in ("today",):
-            if name in params:
-                kwargs[name] = self.today()
-        number_arg = next((n for n in ("invoice_number", "number", "invoice_no") if n in params), None)
-        if number_arg is not None:
-            kwargs[number_arg] = number
-        out_arg = next((n for n in ("out", "path", "out_path", "destination") if n in params), None)
-        args: list[Any] = [self.engine] if number_arg is not None else [self.engine, number]
-        if out_arg is None:
-            result = build(*args, **kwargs)
-            return bytes(result) if not isinstance(result, (str, Path)) else Path(result).read_bytes()
         with tempfile.TemporaryDirectory() as folder:
             target = Path(folder) / "preuves.zip"
-            kwargs[out_arg] = target
-            build(*args, **kwargs)
+            build(self.engine, business_id=self.business_id, invoice_number=number, today=self.today(), out_path=target)
             return target.read_bytes()
 
     def invoice_id_by_number(self, number: str) -> int | None:

@@ -386,3 +386,13 @@ async def test_key_account_card_offers_the_call_script(bot: BotHarness) -> None:
     await bot.owner.tap(_data(buttons, "call"), message_id)
     sent = bot.api.of("sendMessage")
     assert sent and "F-2026-900" in "".join(c.params["text"] for c in sent)
+
+
+async def test_evidence_command_sends_the_zip(bot: BotHarness) -> None:
+    """/preuves NUMERO sends a ZIP document; an unknown number is answered without a file."""
+    _seed(bot, "1200.00")
+    await bot.owner.send("/preuves F-9999")
+    assert "Aucune facture n° F-9999" in bot.api.of("sendMessage")[-1].params["text"]
+    await bot.owner.send("/preuves F-2026-001")
+    (doc,) = bot.api.of("sendDocument")
+    assert doc.params.get("_files")
