@@ -1,0 +1,472 @@
+"""The court-ready evidence file of one invoice: a ZIP with a French PDF summary, the e-mails, the SMTP replies,
+the invoice PDF, the chained log entries with a standalone verifier, and a numbered list of documents.
+
+Only data from the database goes in (never settings): no secret can end up in the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+import tomllib
+import zipfile
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fpdf import FPDF, XPos, YPos
+from sqlalchemy import Engine, func, or_
+from sqlmodel import Session, col, select
+
+from messages.formatting import format_amount
+from messages.letter import pdf_text
+from storage.db import read_session
+from storage.evidence import _TABLE as EVIDENCE
+from storage.evidence import format_timestamp, head_hash
+from storage.models import Business, Client, Invoice, Outbox, Payment, ReminderInvoice
+
+PARIS = ZoneInfo("Europe/Paris")
+_TEXTS_FILE = Path(__file__).with_name("export_fr.toml")
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class ExportError(Exception):
+    """The evidence file cannot be built (unknown invoice, ...)."""
+
+
+def _texts() -> dict[str, dict[str, str]]:
+    with _TEXTS_FILE.open("rb") as fh:
+        return tomllib.load(fh)
+
+
+def _safe(name: str) -> str:
+    return _SAFE.sub("-", name).strip("-") or "x"
+
+
+def _paris(moment: datetime) -> str:
+    return moment.astimezone(PARIS).strftime("%d/%m/%Y %H:%M:%S")
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%d/%m/%Y %H:%M:%S UTC")
+
+
+def _day(day: date) -> str:
+    return day.strftime("%d/%m/%Y")
+
+
+@dataclass
+class _Entry:
+    seq: int
+    created_at: datetime
+    actor: str
+    kind: str
+    business_id: int | None
+    client_id: int | None
+    invoice_id: int | None
+    reminder_id: int | None
+    payload_text: str
+    prev_hash: str
+    hash: str
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        return dict(json.loads(self.payload_text))
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "created_at": format_timestamp(self.created_at),
+            "actor": self.actor,
+            "kind": self.kind,
+            "business_id": self.business_id,
+            "client_id": self.client_id,
+            "invoice_id": self.invoice_id,
+            "reminder_id": self.reminder_id,
+            "payload": self.payload,
+            "payload_canonical": self.payload_text,
+            "prev_hash": self.prev_hash,
+            "hash": self.hash,
+        }
+
+
+def _entries(session: Session, invoice_id: int) -> list[_Entry]:
+    reminder_ids = select(ReminderInvoice.reminder_id).where(ReminderInvoice.invoice_id == invoice_id)
+    stmt = (
+        select(EVIDENCE)
+        .where(or_(EVIDENCE.c.invoice_id == invoice_id, EVIDENCE.c.reminder_id.in_(reminder_ids.scalar_subquery())))
+        .order_by(EVIDENCE.c.seq)
+    )
+    return [
+        _Entry(
+            r.seq,
+            r.created_at,
+            r.actor,
+            r.kind,
+            r.business_id,
+            r.client_id,
+            r.invoice_id,
+            r.reminder_id,
+            r.payload,
+            r.prev_hash,
+            r.hash,
+        )
+        for r in session.execute(stmt)
+    ]
+
+
+@dataclass
+class _Email:
+    filename: str
+    raw: bytes
+    subject: str
+    when: datetime
+    status: str
+    message_id: str
+    queued_seq: int
+
+
+def _emails(session: Session, entries: list[_Entry]) -> list[_Email]:
+    """Each e-mail queued for this invoice, its bytes taken from the log entry (so verify.py can match them)."""
+    states = {
+        o.message_id: o.state
+        for o in session.exec(
+            select(Outbox).where(col(Outbox.message_id).in_([e.payload.get("message_id", "") for e in entries]))
+        ).all()
+    }
+    accepted = {e.payload.get("message_id"): e.created_at for e in entries if e.kind == "smtp_accepted"}
+    emails: list[_Email] = []
+    seen: set[str] = set()
+    for entry in entries:
+        if entry.kind != "email_queued":
+            continue
+        payload = entry.payload
+        message_id = str(payload.get("message_id", ""))
+        raw_text = payload.get("raw_message")
+        if not raw_text or message_id in seen:
+            continue
+        seen.add(message_id)
+        status = states.get(message_id, "queued")
+        when = accepted.get(message_id, entry.created_at)
+        number = len(emails) + 1
+        stamp = when.astimezone(PARIS).strftime("%Y%m%d-%H%M")
+        emails.append(
+            _Email(
+                filename=f"courriels/{number:02d}-{stamp}.eml",
+                raw=str(raw_text).encode("ascii"),
+                subject=str(payload.get("subject", "")),
+                when=when,
+                status=status,
+                message_id=message_id,
+                queued_seq=entry.seq,
+            )
+        )
+    return emails
+
+
+def _penalties(
+    session: Session, invoice: Invoice, client: Client, today: date, rate_table: Any
+) -> tuple[Any | None, str | None]:
+    """(PenaltyResult, None) or (None, the reason they could not be computed)."""
+    try:
+        from dunning import penalties as pen
+    except ImportError:  # pragma: no cover - the module ships with Relance
+        return None, "module de calcul absent"
+    payments = session.exec(select(Payment).where(Payment.invoice_id == invoice.id)).all()
+    try:
+        table = rate_table if rate_table is not None else pen.load_rate_table()
+        events = pen.balance_events_from_payments(
+            invoice.amount, [(p.paid_on, p.amount) for p in payments], start=invoice.issue_date
+        )
+        result = pen.compute_penalties(
+            balance_events=events,
+            due_date=invoice.due_date,
+            today=today,
+            rate_table=table,
+            contractual_rate=Decimal(client.contractual_rate) if client.contractual_rate is not None else None,
+            is_consumer=client.is_consumer,
+        )
+    except pen.PenaltyError as exc:
+        return None, str(exc)
+    return result, None
+
+
+_DETAIL_KEYS = ("subject", "recipients", "reply", "message_id", "amount", "paid_on", "until", "reason", "to", "note")
+
+
+def _detail(entry: _Entry, names: dict[str, str]) -> str:
+    payload = entry.payload
+    parts = []
+    for key in _DETAIL_KEYS:
+        value = payload.get(key)
+        if value in (None, "", []):
+            continue
+        if isinstance(value, list):
+            value = ", ".join(str(v) for v in value)
+        parts.append(f"{names.get(key, key)} : {value}")
+    return " ; ".join(parts)[:400]
+
+
+class _Pdf(FPDF):
+    page_label = "Page {page}"
+
+    def footer(self) -> None:
+        self.set_y(-12)
+        self.set_font("Helvetica", size=8)
+        self.cell(0, 6, pdf_text(self.page_label.format(page=self.page_no())), align="C")
+
+
+def _summary_pdf(
+    *,
+    texts: dict[str, dict[str, str]],
+    business: Business,
+    client: Client,
+    invoice: Invoice,
+    today: date,
+    entries: list[_Entry],
+    penalty: Any | None,
+    penalty_error: str | None,
+    chain_total: int,
+    chain_head: str,
+    inventory: list[tuple[str, str]],
+) -> bytes:
+    t, x = texts["titles"], texts["text"]
+    pdf = _Pdf(format="A4")
+    pdf.core_fonts_encoding = "windows-1252"
+    pdf.page_label = x["page"]
+    pdf.set_auto_page_break(True, margin=18)
+    pdf.set_margins(18, 18, 18)
+    pdf.add_page()
+    width = pdf.w - pdf.l_margin - pdf.r_margin
+
+    def heading(text: str, size: float = 13) -> None:
+        pdf.ln(3)
+        pdf.set_font("Helvetica", "B", size)
+        pdf.multi_cell(width, 7, pdf_text(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.set_font("Helvetica", size=9.5)
+
+    def para(text: str, height: float = 5) -> None:
+        pdf.multi_cell(width, height, pdf_text(text), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+    heading(f"{t['document']} — {t['invoice']} n° {invoice.number}", 15)
+    para(x["intro"].format(number=invoice.number, business=business.name, client=client.name, today=_day(today)))
+    heading(t["amounts"].format(today=_day(today)))
+    rows = [
+        (x["issue_date"], _day(invoice.issue_date)),
+        (x["due_date"], _day(invoice.due_date)),
+        (x["amount"], format_amount(invoice.amount, invoice.currency)),
+        (x["paid"], format_amount(invoice.amount_paid, invoice.currency)),
+        (x["balance"], format_amount(invoice.balance, invoice.currency)),
+        (x["days_late"], str(max(0, (today - invoice.due_date).days))),
+    ]
+    if client.is_consumer:
+        rows.append((x["consumer"], ""))
+    elif penalty is not None:
+        rows += [
+            (x["penalty"], format_amount(penalty.penalty, invoice.currency)),
+            (x["indemnity"], format_amount(penalty.indemnity, invoice.currency)),
+            (x["total_claim"], format_amount(invoice.balance + penalty.total, invoice.currency)),
+        ]
+    for label, value in rows:
+        pdf.cell(width * 0.62, 5.5, pdf_text(label))
+        pdf.cell(width * 0.38, 5.5, pdf_text(value), align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    if penalty is None and not client.is_consumer:
+        heading(t["penalties_missing"], 11)
+        para(x["penalties_missing"].format(reason=penalty_error or "?"))
+
+    heading(t["timeline"])
+    para(x["times"])
+    labels = texts["kinds"]
+    for entry in entries:
+        pdf.set_font("Helvetica", "B", 9)
+        para(
+            f"#{entry.seq}  {_paris(entry.created_at)} (Paris) — {_utc(entry.created_at)} — "
+            f"{labels.get(entry.kind, entry.kind)}",
+            4.6,
+        )
+        pdf.set_font("Helvetica", size=8.5)
+        detail = _detail(entry, texts["fields"])
+        if detail:
+            para(detail, 4.2)
+        pdf.ln(1)
+
+    heading(t["chain"])
+    para(x["chain_entries"].format(count=len(entries)))
+    para(x["chain_head"].format(total=chain_total, head=chain_head))
+    para(x["chain_how"])
+
+    heading(t["inventory"])
+    for number, (label, path) in enumerate(inventory, 1):
+        para(texts["inventory"]["item"].format(number=number, label=label) + (f"  [{path}]" if path else ""))
+    return bytes(pdf.output())
+
+
+_VERIFY_PY = r'''#!/usr/bin/env python3
+"""Re-check the evidence entries of this file without any database (Python 3.8+, standard library only).
+
+Usage: python3 verify.py        (from the folder "chaine" of the evidence file)
+
+Each entry's hash is SHA-256 of the previous entry's hash followed by the entry's canonical JSON
+(keys sorted, no spaces, UTF-8). This script rebuilds the canonical JSON from the entry's fields, recomputes each
+hash from the entry's own content and its prev_hash, checks the links between entries with consecutive sequence
+numbers, and checks that each e-mail file matches the SHA-256 recorded in the log when it was approved.
+"""
+import hashlib
+import json
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+KEYS = ("actor", "business_id", "client_id", "created_at", "invoice_id", "kind", "payload", "reminder_id", "seq")
+
+
+def canonical(entry):
+    # The payload is included as stored (its own canonical JSON text); the other fields are dumped in key order.
+    parts = []
+    for key in KEYS:
+        value = entry["payload_canonical"] if key == "payload" else json.dumps(entry[key], ensure_ascii=False)
+        parts.append(json.dumps(key) + ":" + value)
+    return "{" + ",".join(parts) + "}"
+
+
+def main():
+    with open(os.path.join(HERE, "entrees.json"), encoding="utf-8") as fh:
+        data = json.load(fh)
+    errors = []
+    previous = None
+    for entry in data["entries"]:
+        seq = entry["seq"]
+        if json.loads(entry["payload_canonical"]) != entry["payload"]:
+            errors.append("entry %d: readable payload differs from the hashed payload" % seq)
+        digest = hashlib.sha256((entry["prev_hash"] + canonical(entry)).encode("utf-8")).hexdigest()
+        if digest != entry["hash"]:
+            errors.append("entry %d: hash does not match its content (altered)" % seq)
+        if previous is not None and previous["seq"] + 1 == seq and previous["hash"] != entry["prev_hash"]:
+            errors.append("entry %d: does not link to entry %d" % (seq, previous["seq"]))
+        previous = entry
+    by_seq = {e["seq"]: e for e in data["entries"]}
+    for email in data.get("emails", []):
+        path = os.path.join(HERE, "..", email["file"])
+        entry = by_seq.get(email["queued_seq"])
+        if entry is None:
+            errors.append("%s: its log entry is missing" % email["file"])
+            continue
+        with open(path, "rb") as fh:
+            digest = hashlib.sha256(fh.read()).hexdigest()
+        if digest != entry["payload"].get("raw_sha256"):
+            errors.append("%s: differs from the message recorded in entry %d" % (email["file"], entry["seq"]))
+    count = len(data["entries"])
+    if errors:
+        print("ECHEC / FAILED: %d problem(s) in %d entries" % (len(errors), count))
+        for line in errors:
+            print(" - " + line)
+        return 1
+    print("OK: %d entries verified, %d e-mail file(s) match the log" % (count, len(data.get("emails", []))))
+    print("last entry hash: %s" % (data["entries"][-1]["hash"] if count else "-"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+'''
+
+
+def build_evidence_zip(
+    engine: Engine,
+    *,
+    business_id: int,
+    invoice_number: str,
+    today: date,
+    out_path: Path | str,
+    rate_table: Any = None,
+) -> Path:
+    """Write the evidence ZIP of invoice `invoice_number` to `out_path` and return its path."""
+    texts = _texts()
+    with read_session(engine) as session:
+        invoice = session.exec(
+            select(Invoice).where(Invoice.business_id == business_id, Invoice.number == invoice_number)
+        ).first()
+        if invoice is None or invoice.id is None:
+            raise ExportError(f"invoice {invoice_number} not found")
+        business = session.get(Business, business_id)
+        client = session.get(Client, invoice.client_id)
+        assert business is not None and client is not None
+        entries = _entries(session, invoice.id)
+        emails = _emails(session, entries)
+        penalty, penalty_error = _penalties(session, invoice, client, today, rate_table)
+        chain_total = int(session.execute(select(func.count()).select_from(EVIDENCE)).scalar_one())
+        chain_head = head_hash(session)
+
+    inv = texts["inventory"]
+    status_text = texts["text"]
+    inventory: list[tuple[str, str]] = [(inv["summary"], "resume.pdf")]
+    invoice_pdf: tuple[str, bytes] | None = None
+    if invoice.pdf_path:
+        path = Path(invoice.pdf_path)
+        if path.is_file():
+            invoice_pdf = (f"facture/{_safe(path.name)}", path.read_bytes())
+            inventory.append((inv["invoice"].format(number=invoice.number), invoice_pdf[0]))
+    for email in emails:
+        status = status_text.get(f"email_status_{email.status}", email.status)
+        label = inv["email"].format(date=_paris(email.when), subject=email.subject, status=status)
+        inventory.append((label, email.filename))
+    smtp_lines = [
+        f"{_paris(e.created_at)} (Paris) / {_utc(e.created_at)}  {e.kind}  {e.payload.get('message_id', '')}  "
+        f"{e.payload.get('reply', '')}"
+        for e in entries
+        if e.kind.startswith("smtp_")
+    ]
+    inventory.append((inv["smtp"], "smtp/reponses-smtp.txt"))
+    inventory.append((inv["chain"], "chaine/entrees.json, chaine/verify.py"))
+
+    summary = _summary_pdf(
+        texts=texts,
+        business=business,
+        client=client,
+        invoice=invoice,
+        today=today,
+        entries=entries,
+        penalty=penalty,
+        penalty_error=penalty_error,
+        chain_total=chain_total,
+        chain_head=chain_head,
+        inventory=inventory,
+    )
+    chain_json = {
+        "format": "relance-evidence/1",
+        "hash": "sha256(prev_hash + canonical JSON of the entry)",
+        "invoice": invoice.number,
+        "exported_on": today.isoformat(),
+        "chain_head_at_export": chain_head,
+        "chain_length_at_export": chain_total,
+        "entries": [e.as_json() for e in entries],
+        "emails": [{"file": e.filename, "queued_seq": e.queued_seq, "message_id": e.message_id} for e in emails],
+    }
+    bordereau = [texts["titles"]["inventory"], f"{texts['titles']['invoice']} n° {invoice.number}", ""]
+    bordereau += [
+        inv["item"].format(number=n, label=label) + f"  [{path}]" for n, (label, path) in enumerate(inventory, 1)
+    ]
+    smtp_text = "\n".join(smtp_lines) if smtp_lines else texts["text"]["no_email"]
+
+    out = Path(out_path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("resume.pdf", summary)
+        zf.writestr("bordereau-des-pieces.txt", "\n".join(bordereau) + "\n")
+        if invoice_pdf is not None:
+            zf.writestr(invoice_pdf[0], invoice_pdf[1])
+        for email in emails:
+            zf.writestr(email.filename, email.raw)
+        zf.writestr("smtp/reponses-smtp.txt", smtp_text + "\n")
+        zf.writestr("chaine/entrees.json", json.dumps(chain_json, ensure_ascii=False, indent=2) + "\n")
+        zf.writestr("chaine/verify.py", _VERIFY_PY)
+        checksums = {name: hashlib.sha256(zf.read(name)).hexdigest() for name in zf.namelist()}
+        zf.writestr("SHA256SUMS.txt", "".join(f"{digest}  {name}\n" for name, digest in sorted(checksums.items())))
+    out.write_bytes(buffer.getvalue())
+    return out

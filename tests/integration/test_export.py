@@ -1,0 +1,175 @@
+"""The court-ready evidence ZIP: contents, French summary, standalone verification, no secret inside."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+from datetime import date
+from pathlib import Path
+
+import pypdfium2 as pdfium
+import pytest
+from sqlalchemy import Engine
+
+from bot.settings import load_settings
+from messages.delivery import SmtpConfig
+from storage.db import write_session
+from storage.export import ExportError, build_evidence_zip
+from storage.models import Business, Invoice
+from storage.outbox import deliver_due
+from storage.types import utcnow
+from tests.integration.delivery_helpers import PDF, queue, seed_reminder, smtp_config
+from tests.integration.smtp_server import ScriptedSmtpServer
+
+SMTP_SECRET = "Sm7p-Pa55w0rd-XYZZY"
+BOT_TOKEN = "123456:AAH-t0k3n-SECRET-never-exported"
+
+
+async def _invoice_with_history(engine: Engine, smtp: ScriptedSmtpServer, tmp_path: Path, due: date) -> int:
+    business_id, rid, iid = seed_reminder(engine, number="F-2026-042")
+    pdf = tmp_path / "F-2026-042.pdf"
+    pdf.write_bytes(PDF)
+    with write_session(engine) as s:
+        invoice = s.get(Invoice, iid)
+        assert invoice is not None
+        invoice.pdf_path = str(pdf)
+        invoice.due_date = due
+        invoice.issue_date = date(due.year, due.month, 1)
+        s.add(invoice)
+    queue(engine, rid)
+    smtp.script("450")
+    config = smtp_config(smtp.port)
+    await deliver_due(engine, config, now=utcnow())
+    await deliver_due(engine, config, now=utcnow().replace(year=utcnow().year + 1))
+    return business_id
+
+
+def _zip_text(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as zf:
+        return {name: zf.read(name) for name in zf.namelist()}
+
+
+async def test_zip_holds_every_document(engine: Engine, smtp_server: ScriptedSmtpServer, tmp_path: Path) -> None:
+    """The ZIP has the summary, the invoice PDF, the e-mail as sent, SMTP replies, entries, verify.py, bordereau."""
+    business_id = await _invoice_with_history(engine, smtp_server, tmp_path, date(2026, 3, 2))
+    out = build_evidence_zip(
+        engine,
+        business_id=business_id,
+        invoice_number="F-2026-042",
+        today=date(2026, 4, 15),
+        out_path=tmp_path / "d.zip",
+    )
+    files = _zip_text(out)
+    emls = [n for n in files if n.endswith(".eml")]
+    assert len(emls) == 1 and files[emls[0]] == smtp_server.accepted[0].data
+    assert files["facture/F-2026-042.pdf"] == PDF
+    smtp_text = files["smtp/reponses-smtp.txt"].decode()
+    assert "450 4.2.0" in smtp_text and "250 2.0.0" in smtp_text
+    bordereau = files["bordereau-des-pieces.txt"].decode()
+    assert "Pièce n° 1 : Résumé du dossier" in bordereau and "Facture n° F-2026-042" in bordereau
+    assert "Pièce n° 3 : Courriel du" in bordereau
+    entries = json.loads(files["chaine/entrees.json"])["entries"]
+    kinds = [e["kind"] for e in entries]
+    assert kinds == ["email_queued", "smtp_deferred", "smtp_accepted"]
+    pdf = pdfium.PdfDocument(files["resume.pdf"])
+    text = "".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
+    pdf.close()
+    assert "Dossier de preuves" in text and "F-2026-042" in text
+    assert "1 234,56" in text and "(Paris)" in text and "UTC" in text
+    assert "Pénalités de retard" in text and "Indemnité forfaitaire" in text and "40,00" in text
+    assert "Bordereau de pièces" in text
+
+
+async def test_missing_rate_is_a_labelled_section(
+    engine: Engine, smtp_server: ScriptedSmtpServer, tmp_path: Path
+) -> None:
+    """When the ECB rate of a half-year is not known, the summary says penalties were not computed (no guess)."""
+    business_id = await _invoice_with_history(engine, smtp_server, tmp_path, date(2026, 10, 15))
+    out = build_evidence_zip(
+        engine,
+        business_id=business_id,
+        invoice_number="F-2026-042",
+        today=date(2026, 11, 24),
+        out_path=tmp_path / "d.zip",
+    )
+    pdf = pdfium.PdfDocument(_zip_text(out)["resume.pdf"])
+    text = "".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
+    pdf.close()
+    assert "non calculées" in text
+
+
+async def test_verify_py_checks_entries_and_emails_without_database(
+    engine: Engine, smtp_server: ScriptedSmtpServer, tmp_path: Path
+) -> None:
+    """verify.py (stdlib only) passes on the file as exported and fails when an entry or an e-mail is altered."""
+    business_id = await _invoice_with_history(engine, smtp_server, tmp_path, date(2026, 3, 2))
+    out = build_evidence_zip(
+        engine,
+        business_id=business_id,
+        invoice_number="F-2026-042",
+        today=date(2026, 4, 15),
+        out_path=tmp_path / "d.zip",
+    )
+    folder = tmp_path / "unzipped"
+    with zipfile.ZipFile(out) as zf:
+        zf.extractall(folder)
+
+    def run() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-I", "verify.py"], cwd=folder / "chaine", capture_output=True, text=True, timeout=60
+        )
+
+    ok = run()
+    assert ok.returncode == 0 and ok.stdout.startswith("OK: 3 entries"), ok.stdout + ok.stderr
+    eml = next((folder / "courriels").glob("*.eml"))
+    original = eml.read_bytes()
+    eml.write_bytes(original.replace(b"F-2026-042", b"F-2026-043", 1))
+    assert run().returncode == 1
+    eml.write_bytes(original)
+    chain_file = folder / "chaine" / "entrees.json"
+    data = json.loads(chain_file.read_text())
+    data["entries"][1]["created_at"] = data["entries"][1]["created_at"].replace(":", ";", 1)
+    chain_file.write_text(json.dumps(data))
+    bad = run()
+    assert bad.returncode == 1 and "entry" in bad.stdout
+
+
+async def test_no_secret_in_the_zip(
+    engine: Engine, smtp_server: ScriptedSmtpServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With an SMTP password and a bot token configured and used, neither appears anywhere in the ZIP."""
+    monkeypatch.setenv("SMTP_PASSWORD", SMTP_SECRET)
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", BOT_TOKEN)
+    settings = load_settings(SMTP_HOST="127.0.0.1", SMTP_PORT=smtp_server.port, SMTP_SECURITY="none")
+    assert settings.SMTP_PASSWORD is not None and settings.bot_token == BOT_TOKEN
+    config = SmtpConfig.from_settings(settings)
+    business_id, rid, _ = seed_reminder(engine, number="F-2026-042")
+    queue(engine, rid)
+    (result,) = await deliver_due(engine, config, now=utcnow())
+    assert result.outcome == "sent"
+    out = build_evidence_zip(
+        engine,
+        business_id=business_id,
+        invoice_number="F-2026-042",
+        today=date(2026, 4, 15),
+        out_path=tmp_path / "d.zip",
+    )
+    blobs = [out.read_bytes(), *_zip_text(out).values()]
+    for secret in (SMTP_SECRET, BOT_TOKEN, BOT_TOKEN.split(":")[1]):
+        assert not any(secret.encode() in blob for blob in blobs)
+
+
+def test_unknown_invoice_is_an_error(engine: Engine, tmp_path: Path) -> None:
+    """Asking for an invoice that does not exist is a clear error, and no file is written."""
+    with write_session(engine) as s:
+        business = Business(slug="b", name="B")
+        s.add(business)
+        s.flush()
+        bid = business.id or 0
+    with pytest.raises(ExportError):
+        build_evidence_zip(
+            engine, business_id=bid, invoice_number="NOPE", today=date(2026, 1, 1), out_path=tmp_path / "x.zip"
+        )
+    assert not (tmp_path / "x.zip").exists()
