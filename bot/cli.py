@@ -21,6 +21,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.cli_evidence import evidence_command, verify_command
 from bot.console import (
     LABELS,
     money_str,
@@ -361,6 +362,10 @@ def run_command(today: TodayOption = None) -> None:
         with write_session(env.engine) as session:
             render_status(console, status_summary(session, business_id=env.business_id, today=day))
     render_telegram_help(console)
+
+
+app.command("verify")(verify_command)
+app.command("evidence")(evidence_command)
 
 
 def main() -> None:

@@ -1,0 +1,111 @@
+"""`relance verify` (re-check the evidence chain) and `relance evidence INVOICE_NO --out dossier.zip`.
+
+Registered on the typer app of bot/cli.py. Exit codes: 0 success, 1 chain broken or unknown invoice, 2 bad setting.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.settings import Settings, SettingsError, load_settings
+from storage.db import make_engine, write_session
+from storage.evidence import verify_chain
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    typer.echo(f"relance: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        raise _fail(str(exc), 2) from None
+
+
+def _engine(settings: Settings) -> Engine:
+    try:
+        return make_engine(settings.DATABASE_URL)
+    except SQLAlchemyError as exc:
+        safe = make_url(settings.DATABASE_URL).render_as_string(hide_password=True)
+        raise _fail(f"DATABASE_URL: cannot open the database {safe} ({type(exc).__name__})", 2) from None
+
+
+def verify_command(
+    head: Annotated[
+        list[str] | None,
+        typer.Option("--head", help="A head hash published earlier (digest footer) that must still be in the chain."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Recompute the evidence chain: exit 0 with the entry count and head hash, exit 1 naming the first bad entry."""
+    settings = _settings()
+    engine = _engine(settings)
+    try:
+        result = verify_chain(engine, expected_hashes=head or ())
+    finally:
+        engine.dispose()
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "ok": result.ok,
+                    "count": result.count,
+                    "head_hash": result.head_hash,
+                    "first_bad_seq": result.first_bad_seq,
+                    "reason": result.reason,
+                }
+            )
+        )
+    elif result.ok:
+        typer.echo(f"OK: {result.count} entries verified; head hash {result.head_hash}")
+    else:
+        where = f"first bad entry #{result.first_bad_seq}" if result.first_bad_seq is not None else "chain incomplete"
+        typer.echo(f"FAILED: {where}: {result.reason} ({result.count} entries verified before it)")
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+def evidence_command(
+    invoice_no: Annotated[str, typer.Argument(help="The invoice number, e.g. F-2026-042.")],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Where to write the ZIP (default preuves-NUMBER.zip).")
+    ] = None,
+    today: Annotated[
+        datetime | None,
+        typer.Option(
+            "--today", formats=["%Y-%m-%d"], help="Date of the penalties (default: today).", show_default=False
+        ),
+    ] = None,
+) -> None:
+    """Write the court-ready evidence file (ZIP) of one invoice."""
+    from storage.export import ExportError, build_evidence_zip
+    from storage.reminders import business_from_settings
+
+    settings = _settings()
+    day = today.date() if today else settings.RELANCE_TODAY or datetime.now(settings.tz).date()
+    target = out or Path(f"preuves-{invoice_no}.zip")
+    engine = _engine(settings)
+    try:
+        with write_session(engine) as session:
+            business = business_from_settings(session, settings)
+            business_id = business.id
+        assert business_id is not None
+        try:
+            path = build_evidence_zip(
+                engine, business_id=business_id, invoice_number=invoice_no, today=day, out_path=target
+            )
+        except ExportError as exc:
+            raise _fail(str(exc), 1) from None
+    finally:
+        engine.dispose()
+    typer.echo(f"{path} ({path.stat().st_size} bytes)")
