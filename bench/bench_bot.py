@@ -26,6 +26,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Any, cast
 
 from tests.e2e.fakebot import FakeBotAccount, FakeTelegram
 from tests.e2e.support import OWNER, RELANCE, TODAY, bot_environment, find_digest
@@ -271,7 +272,7 @@ def bare_bot(api_url: str, token: str, messages: int, limiter: bool) -> None:
 
     builder = ApplicationBuilder().token(token).base_url(f"{api_url}/bot").base_file_url(f"{api_url}/file/bot")
     if limiter:
-        builder = builder.rate_limiter(AIORateLimiter())
+        builder = builder.rate_limiter(cast(Any, AIORateLimiter()))  # PTB's generic limiter type is too narrow
     # Updates one at a time, like the Relance application (PTB's default).
     application = builder.build()
     application.add_handler(CommandHandler("start", start))

@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from .httpserver import UploadedFile
 from .models import ApiCall, StoredFile, StoredMessage, Tap, TelegramError
@@ -369,7 +369,12 @@ class FakeBotAccount:
             return len(self._updates)
 
     async def wait_for(
-        self, predicate: Callable[[], T], *, timeout: float = 10.0, interval: float = 0.005, what: str = ""
+        self,
+        predicate: Callable[[], T | Literal[False] | None],
+        *,
+        timeout: float = 10.0,
+        interval: float = 0.005,
+        what: str = "",
     ) -> T:
         """Poll `predicate` until it returns a truthy value (returned); AssertionError after `timeout` seconds."""
         deadline = time.monotonic() + timeout
@@ -382,7 +387,12 @@ class FakeBotAccount:
             await asyncio.sleep(interval)
 
     def wait_until(
-        self, predicate: Callable[[], T], *, timeout: float = 10.0, interval: float = 0.005, what: str = ""
+        self,
+        predicate: Callable[[], T | Literal[False] | None],
+        *,
+        timeout: float = 10.0,
+        interval: float = 0.005,
+        what: str = "",
     ) -> T:
         """Like `wait_for`, blocking (only when the server runs in its own thread)."""
         deadline = time.monotonic() + timeout
