@@ -281,7 +281,6 @@ def main() -> None:
         with read_session(engine) as session:
             prebuilt = invoice_snapshots(session, business_id)
         policy_only_s, _ = best_of(3, lambda: due_reminders(prebuilt, TODAY))
-        del prebuilt
         with read_session(engine) as session:
             same = sorted(proposed_snapshots(session, business_id)) == sorted(invoice_snapshots(session, business_id))
         engine.dispose()
