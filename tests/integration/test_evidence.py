@@ -68,7 +68,8 @@ def test_canonical_form_is_sorted_compact_json(engine: Engine) -> None:
         "payload": json.loads(stored.payload),
     }
     assert entry_canonical(stored) == canonical_json(as_dict)
-    assert stored.hash == entry.hash
+    assert stored.hash == entry.hash and entry.seq == stored.seq
+    assert entry_canonical(entry) == entry_canonical(stored)  # the returned object is a usable EvidenceEntry
     assert json.loads(stored.payload)["m"] == "1234.56"
     assert json.loads(stored.payload)["when"] == "2026-11-24T00:00:00.000000Z"
 
