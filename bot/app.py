@@ -22,7 +22,20 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 from telegram.warnings import PTBUserWarning
 
-from bot.handlers import access, common, delivery, digest, dispute, edit, help, payment, promise, send, snooze
+from bot.handlers import (
+    access,
+    common,
+    delivery,
+    digest,
+    dispute,
+    disputes,
+    edit,
+    help,
+    payment,
+    promise,
+    send,
+    snooze,
+)
 from bot.i18n import t
 from bot.services import Services
 from bot.settings import Settings, SettingsError
@@ -38,6 +51,8 @@ COMMANDS = [
     ("payee", "commands.paid"),
     ("import", "commands.import"),
     ("preuves", "commands.evidence"),
+    ("litiges", "commands.disputes"),
+    ("reprendre", "commands.resume"),
     ("parametres", "commands.settings"),
     ("aide", "commands.help"),
     ("annuler", "commands.cancel"),
@@ -51,6 +66,8 @@ COMMANDS_EN = [
     ("paid", "commands.paid"),
     ("import", "commands.import"),
     ("preuves", "commands.evidence"),
+    ("disputes", "commands.disputes"),
+    ("resume", "commands.resume"),
     ("settings", "commands.settings"),
     ("help", "commands.help"),
     ("cancel", "commands.cancel"),
@@ -91,7 +108,7 @@ def add_handlers(application: Application) -> None:
             name="questions",
         )
     application.add_handler(questions)
-    features: list[Any] = [send, snooze, payment, edit, digest, help]
+    features: list[Any] = [send, snooze, payment, edit, digest, disputes, help]
     for extra in ("status", "invoices", "imports", "settings_chat", "evidence"):
         module = _optional(extra)
         if module is not None:

@@ -237,3 +237,64 @@ def split_message(text: str, limit: int = MAX_MESSAGE) -> list[str]:
     if current.strip():
         parts.append(current)
     return parts or [""]
+
+
+# --- dispute cards (/litiges) ------------------------------------------------------------------------------------
+
+#: Dispute buttons carry the invoice id and the evidence sequence number of the dispute they were shown for:
+#: `d1:<action>:<invoice id>:<dispute seq>`, so a tap after the dispute was closed (or closed and reopened) is stale.
+DISPUTE_PREFIX = "d1"
+DISPUTE_ACTIONS = frozenset({"res", "off"})
+_DISPUTE_CALLBACK = re.compile(r"^d1:([a-z]{1,8}):(\d{1,12}):(\d{1,12})$")
+
+
+@dataclass(frozen=True, slots=True)
+class DisputeLine:
+    """One disputed invoice as /litiges shows it; `version` identifies the dispute (its evidence entry)."""
+
+    invoice_id: int
+    number: str
+    client_name: str
+    balance: Any
+    currency: str
+    reason: str
+    version: int
+    state: str = "disputed"
+
+
+def dispute_callback(action: str, invoice_id: int, version: int) -> str:
+    """The callback data of a dispute button."""
+    data = f"{DISPUTE_PREFIX}:{action}:{invoice_id}:{version}"
+    assert len(data.encode()) <= MAX_CALLBACK_BYTES and action in DISPUTE_ACTIONS
+    return data
+
+
+def parse_dispute_callback(data: str | None) -> tuple[str, int, int] | None:
+    """(action, invoice id, dispute version) from callback data, or None when it is not ours or malformed."""
+    m = _DISPUTE_CALLBACK.match(data or "")
+    if not m or m[1] not in DISPUTE_ACTIONS:
+        return None
+    return m[1], int(m[2]), int(m[3])
+
+
+def render_dispute(line: DisputeLine, lang: str, *, note: str | None = None) -> CardText:
+    """A disputed invoice with its two ways out; after a decision (or when no longer disputed), the note alone."""
+    text = t(
+        "disputes.line",
+        lang,
+        number=_h(line.number),
+        client=_h(line.client_name),
+        amount=format_amount(line.balance, line.currency),
+        reason=_h(line.reason or "—"),
+    )
+    if note is not None:
+        return CardText(text + "\n\n" + note)
+    if line.state != "disputed":
+        return CardText(text + "\n\n" + t("disputes.not_disputed", lang, state=t(f"invstate.{line.state}", lang)))
+    buttons = (
+        (
+            Button(t("btn.dispute_resume", lang), dispute_callback("res", line.invoice_id, line.version)),
+            Button(t("btn.dispute_write_off", lang), dispute_callback("off", line.invoice_id, line.version)),
+        ),
+    )
+    return CardText(text, buttons)

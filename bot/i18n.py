@@ -132,6 +132,8 @@ FR: dict[str, str] = {
         "/payee NUMERO [montant] : enregistrer un paiement\n"
         "/import : importer un fichier CSV de factures\n"
         "/preuves NUMERO : le dossier de preuves d'une facture (ZIP)\n"
+        "/litiges : les litiges en cours (reprendre les relances ou passer en perte)\n"
+        "/reprendre NUMERO : clore le litige d'une facture et reprendre ses relances\n"
         "/parametres : heure du récapitulatif, pause\n"
         "/annuler : abandonner la question en cours\n\n"
         "<b>Boutons des relances</b>\n"
@@ -202,6 +204,21 @@ FR: dict[str, str] = {
     "evidence.unavailable": "L'export des preuves n'est pas disponible dans cette version.",
     "evidence.caption": "📁 Dossier de preuves de la facture {number}",
     "evidence.failed": "Impossible de préparer le dossier : {reason}",
+    "btn.dispute_resume": "▶️ Reprendre les relances",
+    "btn.dispute_write_off": "🗑 Passer en perte",
+    "disputes.title": (
+        "⚖️ <b>{count} litige(s) en cours</b>\nPour chacun : reprendre les relances, ou passer la facture en perte."
+    ),
+    "disputes.none": "⚖️ Aucun litige en cours.",
+    "disputes.more": "… et {count} autre(s) : /reprendre NUMERO pour reprendre les relances d'une facture.",
+    "disputes.line": "⚖️ <b>{number}</b> · {client} · {amount}\nMotif : {reason}",
+    "disputes.resumed": "▶️ Litige clos : la facture {number} est de nouveau relancée.",
+    "disputes.written_off": "🗑 Facture {number} passée en perte : elle ne sera plus relancée.",
+    "disputes.not_disputed": "Cette facture n'est plus en litige (état : {state}).",
+    "resume.usage": "Usage : /reprendre NUMERO, par exemple /reprendre F-2026-042",
+    "resume.not_disputed": "La facture {number} n'est pas en litige : rien n'a été modifié.",
+    "commands.disputes": "Litiges en cours",
+    "commands.resume": "Reprendre les relances d'une facture en litige",
     "commands.start": "Présentation et premiers pas",
     "commands.help": "Toutes les commandes",
     "commands.digest": "Les relances du jour",
@@ -357,6 +374,8 @@ EN: dict[str, str] = {
         "/paid NUMBER [amount]: record a payment\n"
         "/import: import an invoices CSV file\n"
         "/preuves NUMBER: the evidence file of an invoice (ZIP)\n"
+        "/disputes: open disputes (resume the reminders or write off)\n"
+        "/resume NUMBER: close an invoice's dispute and resume its reminders\n"
         "/settings: digest time, pause\n"
         "/cancel: leave the current question\n\n"
         "<b>Reminder buttons</b>\n"
@@ -427,6 +446,19 @@ EN: dict[str, str] = {
     "evidence.unavailable": "The evidence export is not available in this version.",
     "evidence.caption": "📁 Evidence file for invoice {number}",
     "evidence.failed": "Could not build the file: {reason}",
+    "btn.dispute_resume": "▶️ Resume reminders",
+    "btn.dispute_write_off": "🗑 Write off",
+    "disputes.title": "⚖️ <b>{count} open dispute(s)</b>\nFor each: resume the reminders, or write the invoice off.",
+    "disputes.none": "⚖️ No open dispute.",
+    "disputes.more": "… and {count} more: /resume NUMBER resumes the reminders of an invoice.",
+    "disputes.line": "⚖️ <b>{number}</b> · {client} · {amount}\nReason: {reason}",
+    "disputes.resumed": "▶️ Dispute closed: invoice {number} is chased again.",
+    "disputes.written_off": "🗑 Invoice {number} written off: it will not be chased any more.",
+    "disputes.not_disputed": "This invoice is no longer disputed (state: {state}).",
+    "resume.usage": "Usage: /resume NUMBER, e.g. /resume F-2026-042",
+    "resume.not_disputed": "Invoice {number} is not disputed: nothing was changed.",
+    "commands.disputes": "Open disputes",
+    "commands.resume": "Resume reminders of a disputed invoice",
     "commands.start": "Introduction and first steps",
     "commands.help": "All commands",
     "commands.digest": "Today's reminders",

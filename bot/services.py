@@ -21,14 +21,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot import cards
-from bot.cards import CardText
+from bot.cards import CardText, DisputeLine
 from bot.i18n import t
 from dunning.calendar import next_business_day
 from dunning.states import InvoiceState, ReminderState
 from messages.formatting import format_amount
 from storage.db import read_session, write_session
 from storage.evidence import head_hash, record
-from storage.models import Business, Card, Client, DigestRun, Invoice, Outbox, Reminder
+from storage.models import Business, Card, Client, DigestRun, EvidenceEntry, Invoice, Outbox, Reminder
 from storage.reminders import (
     ActionError,
     ReminderView,
@@ -36,6 +36,7 @@ from storage.reminders import (
     UnknownReminderError,
     business_from_settings,
     business_ladder,
+    close_dispute,
     edit_draft,
     invoice_ids_of,
     open_dispute,
@@ -961,6 +962,67 @@ class Services:
             build(self.engine, business_id=self.business_id, invoice_number=number, today=self.today(), out_path=target)
             return target.read_bytes()
 
+    # --- disputes ---
+
+    def disputes(self, *, limit: int = 50) -> tuple[list[DisputeLine], int]:
+        """The disputed invoices (oldest due first, at most `limit`) and how many there are in all."""
+        with read_session(self.engine) as session:
+            stmt = (
+                select(Invoice, Client.name)
+                .join(Client, col(Client.id) == col(Invoice.client_id))
+                .where(Invoice.business_id == self.business_id, Invoice.state == InvoiceState.DISPUTED)
+                .order_by(col(Invoice.due_date), col(Invoice.number))
+            )
+            rows = session.exec(stmt).all()
+            lines = [self._dispute_line(session, inv, name) for inv, name in rows[:limit]]
+            return lines, len(rows)
+
+    def dispute_line(self, invoice_id: int) -> DisputeLine | None:
+        """One invoice as /litiges shows it (whatever its state now), or None if it is not this business's."""
+        with read_session(self.engine) as session:
+            inv = session.get(Invoice, invoice_id)
+            if inv is None or inv.business_id != self.business_id:
+                return None
+            client = session.get(Client, inv.client_id)
+            return self._dispute_line(session, inv, client.name if client else "")
+
+    def close_dispute(
+        self, invoice_id: int, version: int, *, outcome: Literal["resolved", "written_off"], actor: str, lang: str
+    ) -> Outcome:
+        """Close the dispute a /litiges button was shown for: back to the ladder ("resolved") or written off.
+
+        The invoice must still be in that same dispute (`version`), checked in the closing transaction, so a second
+        tap, or a tap after /reprendre, changes nothing and says "déjà traité".
+        """
+        with write_session(self.engine) as session:
+            inv = session.get(Invoice, invoice_id)
+            if inv is None or inv.business_id != self.business_id:
+                return Outcome("unknown", t("cb.unknown", lang))
+            client = session.get(Client, inv.client_id)
+            name = client.name if client else ""
+            if inv.state != InvoiceState.DISPUTED or self._dispute_version(session, invoice_id) != version:
+                return Outcome(
+                    "stale", t("cb.already", lang), cards.render_dispute(self._dispute_line(session, inv, name), lang)
+                )
+            line = self._dispute_line(session, inv, name)
+            close_dispute(session, business_id=self.business_id, invoice_id=invoice_id, actor=actor, outcome=outcome)
+        key = "disputes.resumed" if outcome == "resolved" else "disputes.written_off"
+        message = t(key, lang, number=_h(line.number))
+        return Outcome("done", message, cards.render_dispute(line, lang, note=message))
+
+    def resume_invoice(self, number: str, *, actor: str, lang: str) -> Outcome:
+        """`/reprendre NUMERO`: close the invoice's dispute as resolved; its reminders start again."""
+        with write_session(self.engine) as session:
+            inv = session.exec(
+                select(Invoice).where(Invoice.business_id == self.business_id, Invoice.number == number)
+            ).first()
+            if inv is None or inv.id is None:
+                return Outcome("invalid", t("paid.unknown", lang, number=_h(number)))
+            if inv.state != InvoiceState.DISPUTED:
+                return Outcome("invalid", t("resume.not_disputed", lang, number=_h(number)))
+            close_dispute(session, business_id=self.business_id, invoice_id=inv.id, actor=actor, outcome="resolved")
+        return Outcome("done", t("disputes.resumed", lang, number=_h(number)))
+
     def invoice_id_by_number(self, number: str) -> int | None:
         """The id of an invoice of this business by its number."""
         with read_session(self.engine) as session:
@@ -970,6 +1032,28 @@ class Services:
             return inv.id if inv is not None else None
 
     # --- internals ---
+
+    def _dispute_version(self, session: Session, invoice_id: int) -> int:
+        """The evidence sequence number of the invoice's latest dispute_opened entry (0 when there is none)."""
+        seq = session.exec(
+            select(func.max(EvidenceEntry.seq)).where(
+                EvidenceEntry.invoice_id == invoice_id, EvidenceEntry.kind == "dispute_opened"
+            )
+        ).first()
+        return int(seq or 0)
+
+    def _dispute_line(self, session: Session, inv: Invoice, client_name: str) -> DisputeLine:
+        assert inv.id is not None
+        return DisputeLine(
+            invoice_id=inv.id,
+            number=inv.number,
+            client_name=client_name,
+            balance=inv.balance,
+            currency=inv.currency,
+            reason=inv.dispute_reason or "",
+            version=self._dispute_version(session, inv.id),
+            state=inv.state,
+        )
 
     def _business(self, session: Session) -> Business:
         business = session.get(Business, self.business_id)
