@@ -155,17 +155,26 @@ def build_application(
 
 
 def open_services(settings: Settings) -> Services:
-    """The database (migrated), the delivery (SMTP outbox, or .eml files without SMTP_HOST) and the templates."""
-    from bot.services import OutboxDelivery, TemplateDrafter
+    """The database (migrated), the delivery (SMTP outbox, or .eml files without SMTP_HOST), rates and templates."""
+    from bot.services import OutboxDelivery, TemplateDrafter, load_rates, missing_half_year
     from messages.eml_outbox import EmlDelivery
     from storage.db import make_engine
 
     check_payment_details(settings)
+    rates = load_rates(settings)  # a bad RATES_FILE is reported now, naming the file and the field
+    drafter = TemplateDrafter(settings.TEMPLATES_DIR, rate_table=rates)
+    drafter.check()  # a broken template is reported now, with file and line, never at send time
     engine = make_engine(settings.DATABASE_URL)
     mail: Any = OutboxDelivery(settings) if settings.SMTP_HOST else EmlDelivery(settings.DATA_DIR / "outbox")
-    drafter = TemplateDrafter(settings.TEMPLATES_DIR)
-    drafter.check()  # a broken template is reported now, with file and line, never at send time
-    return Services(engine, settings, delivery=mail, drafter=drafter)
+    services = Services(engine, settings, delivery=mail, drafter=drafter)
+    half_year = missing_half_year(rates, services.today())
+    if half_year is not None:
+        log.warning(
+            "the ECB rate for %s is not in the rate table: penalties are stated without figures until you add it "
+            "to RATES_FILE (see README, Rate table)",
+            half_year,
+        )
+    return services
 
 
 def check_payment_details(settings: Settings) -> None:
@@ -219,7 +228,7 @@ def run_bot(settings: Settings) -> None:
     logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     try:
-        # Settings, payment details and templates are checked before connecting: a clear message, no traceback.
+        # Settings, payment details, rates and templates are checked before connecting: one clear line, no traceback.
         services = open_services(settings)
     except Exception as exc:
         from messages.render import TemplateError

@@ -51,6 +51,7 @@ from storage.types import utcnow
 
 if TYPE_CHECKING:
     from bot.settings import Settings
+    from dunning.penalties import RateTable
     from storage.importer import ImportReport
     from storage.queries import StatusSummary
 
@@ -70,6 +71,32 @@ def today_for(settings: Settings) -> date:
     if settings.RELANCE_TODAY is not None:
         return settings.RELANCE_TODAY
     return datetime.now(settings.tz).date()
+
+
+def load_rates(settings: Settings) -> RateTable:
+    """The penalty rate table: built-in, extended by RATES_FILE; a bad file is a SettingsError naming it and the field.
+
+    Called at start-up (bot/app.py, bot/terminal.py) so that a missing or malformed file stops the program with a
+    clear line, never a failed e-mail on the day a rate is first needed.
+    """
+    from bot.settings import SettingsError
+    from dunning.penalties import RateTableError
+    from storage.drafts import rate_table_for
+
+    try:
+        return rate_table_for(settings.RATES_FILE)
+    except RateTableError as exc:
+        raise SettingsError(f"RATES_FILE: {exc}") from None
+    except OSError as exc:
+        raise SettingsError(f"RATES_FILE: cannot read {settings.RATES_FILE}: {exc.strerror or exc}") from None
+
+
+def missing_half_year(rates: RateTable, today: date) -> str | None:
+    """The half-year of `today` (e.g. "2026-H2") when its ECB rate is not in `rates`, else None."""
+    from dunning.penalties import half_year_of
+
+    label = half_year_of(today)
+    return None if label in rates.ecb else label
 
 
 # --- drafts and delivery (replaceable) -----------------------------------------------------------------------
@@ -107,10 +134,11 @@ class PlainDraft:
 class TemplateDrafter:
     """The drafts of messages/ (Jinja templates, the owner's TEMPLATES_DIR first)."""
 
-    def __init__(self, templates_dir: Any = None) -> None:
+    def __init__(self, templates_dir: Any = None, *, rate_table: RateTable | None = None) -> None:
         from messages.render import Renderer, default_renderer
 
         self.renderer = Renderer(templates_dir) if templates_dir else default_renderer()
+        self.rate_table = rate_table  # None: storage.drafts' fallback (RATES_FILE from the environment)
 
     def check(self) -> None:
         """Fail now, naming file and line, if a template is broken (never at send time)."""
@@ -122,7 +150,7 @@ class TemplateDrafter:
             from storage.drafts import draft_context
         except ImportError:  # the context builder is not installed: a minimal draft keeps the bot usable
             return fallback_draft(view)
-        ctx = draft_context(session, reminder_id=view.reminder_id, today=today)
+        ctx = draft_context(session, reminder_id=view.reminder_id, today=today, rate_table=self.rate_table)
         draft = self.renderer.render_draft(ctx)
         if view.edited_subject is not None or view.edited_body is not None:
             draft = draft.with_edits(view.edited_subject, view.edited_body)
@@ -441,7 +469,9 @@ class Services:
         self.engine = engine
         self.settings = settings
         self.delivery = delivery
-        self.drafter: Drafter = drafter if drafter is not None else _default_drafter(settings)
+        #: Late-payment rates: the built-in table extended by RATES_FILE (checked at start-up by `load_rates`).
+        self.rate_table: RateTable = load_rates(settings)
+        self.drafter: Drafter = drafter if drafter is not None else _default_drafter(settings, self.rate_table)
         self._today = today  # a callable returning the business day (tests), else today_for(settings)
         with write_session(engine) as session:
             stored = session.exec(select(Business).where(Business.slug == "default")).first()
@@ -587,7 +617,7 @@ class Services:
             view = reminder_view(session, reminder_id, self.today())
             if view is None or view.business_id != self.business_id:
                 return None
-            ctx = draft_context(session, reminder_id=reminder_id, today=self.today())
+            ctx = draft_context(session, reminder_id=reminder_id, today=self.today(), rate_table=self.rate_table)
             script: str = renderer.render_call_script(ctx)
             return script
 
@@ -959,7 +989,8 @@ class Services:
 
         with tempfile.TemporaryDirectory() as folder:
             target = Path(folder) / "preuves.zip"
-            build(self.engine, business_id=self.business_id, invoice_number=number, today=self.today(), out_path=target)
+            build(self.engine, business_id=self.business_id, invoice_number=number, today=self.today(), out_path=target,
+                  rate_table=self.rate_table)  # fmt: skip
             return target.read_bytes()
 
     # --- disputes ---
@@ -1203,9 +1234,9 @@ def _h(text: str) -> str:
     return html.escape(text, quote=False)
 
 
-def _default_drafter(settings: Settings) -> Drafter:
+def _default_drafter(settings: Settings, rate_table: RateTable) -> Drafter:
     try:
-        return TemplateDrafter(settings.TEMPLATES_DIR)
+        return TemplateDrafter(settings.TEMPLATES_DIR, rate_table=rate_table)
     except ImportError:
         return _FallbackDrafter()
 

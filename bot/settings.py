@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     RELANCE_TODAY: date | None = None
     LADDER_FILE: Path | None = None
     TEMPLATES_DIR: Path | None = None
+    RATES_FILE: Path | None = None
     DATA_DIR: Path = Path("data")
 
     @field_validator("TIMEZONE")

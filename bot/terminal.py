@@ -16,7 +16,7 @@ from bot.cards import CardText, to_plain
 from bot.i18n import t
 from bot.reports import render_status
 from bot.services import InputError, Outcome, Services, parse_edit, parse_owner_amount, parse_owner_date, parse_reason
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 from storage.db import make_engine
 
 ACTOR = "owner:terminal"
@@ -24,10 +24,14 @@ RULE = "─" * 72
 
 
 def open_terminal_services(settings: Settings, today: date) -> Services:
-    """Services for the terminal: SMTP when configured, else .eml files under DATA_DIR/outbox."""
-    from bot.services import OutboxDelivery
+    """Services for the terminal: SMTP when configured, else .eml files under DATA_DIR/outbox.
+
+    Raise SettingsError (before touching the database) when RATES_FILE is missing or malformed.
+    """
+    from bot.services import OutboxDelivery, load_rates
     from messages.eml_outbox import EmlDelivery
 
+    load_rates(settings)
     engine = make_engine(settings.DATABASE_URL)
     delivery: Any = OutboxDelivery(settings) if settings.SMTP_HOST else EmlDelivery(settings.DATA_DIR / "outbox")
     return Services(engine, settings, delivery=delivery, today=lambda: today)
@@ -193,7 +197,12 @@ def run_terminal(settings: Settings, today: date, *, stdin: TextIO | None = None
     """`relance run` without a token: the demo (or your) database in the terminal; returns when done."""
     stdin = stdin or sys.stdin
     out = stdout or sys.stdout
-    services = open_terminal_services(settings, today)
+    try:
+        services = open_terminal_services(settings, today)
+    except SettingsError as exc:
+        # Same contract as the bot's start-up: one line naming the setting (and the file), exit code 2.
+        print(f"relance: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     try:
         interactive = stdin.isatty()
 

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
@@ -43,12 +44,22 @@ def _rate_table(path: str | None) -> RateTable:
     return load_rate_table(path or None)
 
 
-def default_rate_table() -> RateTable:
-    """The built-in rate table, extended by the owner's file named in the RATES_FILE environment variable (if set).
+def rate_table_for(rates_file: Path | str | None) -> RateTable:
+    """The built-in rate table extended by the owner's file (the RATES_FILE setting), read once per path.
 
-    Call it at start-up so that a malformed file is reported then (RateTableError names the file and the line).
+    Raise RateTableError naming the file and the field (or the TOML line), or OSError when it cannot be read:
+    callers load it at start-up (bot/app.py, bot/terminal.py) so a bad file never surfaces at send time.
     """
-    return _rate_table(os.environ.get("RATES_FILE", "").strip() or None)
+    return _rate_table(str(rates_file) if rates_file else None)
+
+
+def default_rate_table() -> RateTable:
+    """The table for callers that were given none: RATES_FILE from the process environment, if set.
+
+    A fallback only: the bot and the terminal pass `rate_table_for(settings.RATES_FILE)`, which also honours a
+    value written in `.env` (pydantic-settings reads `.env` without exporting it to the environment).
+    """
+    return rate_table_for(os.environ.get("RATES_FILE", "").strip() or None)
 
 
 def sender_of(business: Business) -> Sender:
@@ -304,6 +315,7 @@ def render_preview(
     lang: str | None = None,
     fmt: str = "text",
     renderer: Renderer | None = None,
+    rate_table: RateTable | None = None,
 ) -> str | bytes:
     """What `step` would say about an invoice: "text" (subject + body), "html", "sms", "call" (phone script) as
     text, or "letter" as the formal-notice PDF bytes."""
@@ -312,7 +324,13 @@ def render_preview(
     if lang is not None and lang not in LANGUAGES:
         raise ValueError(f"langue inconnue : {lang} / unknown language: {lang} (fr, en)")
     ctx = invoice_context(
-        session, business_id=business_id, invoice_number=invoice_number, today=today, step=step, lang=lang
+        session,
+        business_id=business_id,
+        invoice_number=invoice_number,
+        today=today,
+        step=step,
+        lang=lang,
+        rate_table=rate_table,
     )
     r = renderer or default_renderer()
     if fmt == "letter":
@@ -329,6 +347,8 @@ def render_preview(
     return f"{_SUBJECT_LABEL[ctx.client_language]} {draft.subject}\n\n{draft.text}"
 
 
-def reminder_contexts(session: Session, reminder_ids: Iterable[int], *, today: date) -> list[DraftContext]:
+def reminder_contexts(
+    session: Session, reminder_ids: Iterable[int], *, today: date, rate_table: RateTable | None = None
+) -> list[DraftContext]:
     """The contexts of several reminders (for digests and benches)."""
-    return [draft_context(session, reminder_id=rid, today=today) for rid in reminder_ids]
+    return [draft_context(session, reminder_id=rid, today=today, rate_table=rate_table) for rid in reminder_ids]
