@@ -88,10 +88,15 @@ def evidence_command(
     ] = None,
 ) -> None:
     """Write the court-ready evidence file (ZIP) of one invoice."""
+    from bot.services import load_rates
     from storage.export import ExportError, build_evidence_zip
     from storage.reminders import business_from_settings
 
     settings = _settings()
+    try:
+        rates = load_rates(settings)  # RATES_FILE (env or .env) extends the penalty rates, like the bot's /preuves
+    except SettingsError as exc:
+        raise _fail(str(exc), 2) from None
     day = today.date() if today else settings.RELANCE_TODAY or datetime.now(settings.tz).date()
     target = out or Path(f"preuves-{invoice_no}.zip")
     engine = _engine(settings)
@@ -102,7 +107,7 @@ def evidence_command(
         assert business_id is not None
         try:
             path = build_evidence_zip(
-                engine, business_id=business_id, invoice_number=invoice_no, today=day, out_path=target
+                engine, business_id=business_id, invoice_number=invoice_no, today=day, out_path=target, rate_table=rates
             )
         except ExportError as exc:
             raise _fail(str(exc), 1) from None

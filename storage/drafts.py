@@ -39,8 +39,9 @@ FORMATS = ("text", "html", "sms", "call", "letter")
 _SUBJECT_LABEL = {"fr": "Objet :", "en": "Subject:"}
 
 
-@lru_cache(maxsize=4)
-def _rate_table(path: str | None) -> RateTable:
+@lru_cache(maxsize=8)
+def _rate_table(path: str | None, resolved: str = "", mtime_ns: int = 0, size: int = 0) -> RateTable:
+    del resolved, mtime_ns, size  # the cache key only: another folder's file, or an edited one, is read again
     return load_rate_table(path or None)
 
 
@@ -50,7 +51,13 @@ def rate_table_for(rates_file: Path | str | None) -> RateTable:
     Raise RateTableError naming the file and the field (or the TOML line), or OSError when it cannot be read:
     callers load it at start-up (bot/app.py, bot/terminal.py) so a bad file never surfaces at send time.
     """
-    return _rate_table(str(rates_file) if rates_file else None)
+    if not rates_file:
+        return _rate_table(None)
+    path = Path(rates_file)
+    stat = path.stat()
+    # Keyed by the file itself (not the text of a relative path) and its version, so the cache never serves a
+    # table read from another folder or before the owner edited the file.
+    return _rate_table(str(path), str(path.resolve()), stat.st_mtime_ns, stat.st_size)
 
 
 def default_rate_table() -> RateTable:

@@ -144,3 +144,31 @@ def test_start_up_warns_when_the_current_half_year_is_missing(tmp_path: Path, ca
         services = open_services(settings.model_copy(update={"RATES_FILE": tmp_path / "taux.toml"}))
     services.engine.dispose()
     assert not any("2026-H2" in r.getMessage() for r in caplog.records)
+
+
+def test_evidence_cli_uses_rates_file_and_refuses_a_bad_one(
+    engine: Engine, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`relance evidence`: a bad RATES_FILE (set in .env) exits 2 naming it; a good one writes the ZIP."""
+    import zipfile
+
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("RELANCE_TODAY", TODAY.isoformat())
+    monkeypatch.delenv("RATES_FILE", raising=False)
+    settings = load_settings(DATABASE_URL=db_url)
+    _reminder_2(engine, settings)
+    (tmp_path / "taux.toml").write_text('[ecb]\n"2026-H2" = "x"\n', encoding="utf-8")
+    (tmp_path / ".env").write_text("RATES_FILE=taux.toml\n", encoding="utf-8")
+    runner = CliRunner()
+    bad = runner.invoke(app, ["evidence", "F-2026-100", "--out", "a.zip"])
+    assert bad.exit_code == 2 and "RATES_FILE: taux.toml" in bad.output
+    (tmp_path / "taux.toml").write_text(GOOD, encoding="utf-8")
+    ok = runner.invoke(app, ["evidence", "F-2026-100", "--out", "b.zip"])
+    assert ok.exit_code == 0, ok.output
+    with zipfile.ZipFile(tmp_path / "b.zip") as z:
+        assert z.testzip() is None and not (tmp_path / "a.zip").exists()
