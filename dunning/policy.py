@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from operator import itemgetter
 from typing import NamedTuple
 
 from dunning.calendar import is_business_day, next_business_day, previous_business_day
@@ -148,18 +149,12 @@ def due_reminders(
     # distinct combination (a million invoices typically have a few thousand), then attach each invoice.
     decided: dict[tuple[object, ...], tuple[Step, date, bool, int] | None] = {}
     make = DueInvoice._make
+    # The fields the decision depends on (all but the ids and the balance), read in one C call.
+    decision_key = itemgetter(2, 4, 5, 6, 7, 8, 9)
     for invoice in invoices:
         if invoice.balance <= 0:
             continue
-        key = (
-            invoice.due_date,
-            invoice.state,
-            invoice.profile,
-            invoice.last_step,
-            invoice.last_sent_on,
-            invoice.promised_until,
-            invoice.snoozed_until,
-        )
+        key = decision_key(invoice)
         try:
             decision = decided[key]
         except KeyError:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select as core_select
 from sqlalchemy import text
 from sqlmodel import Session, col, select
 
@@ -144,62 +145,106 @@ def business_ladder(business: Business) -> Ladder:
 # --- reading -------------------------------------------------------------------------------------------------
 
 
-def _sent_history(session: Session, business_id: int, tz: ZoneInfo) -> dict[int, tuple[str, date]]:
-    """For each invoice, the last step sent and the local day it was sent."""
-    rows = session.execute(
-        select(ReminderInvoice.invoice_id, ReminderInvoice.step, Reminder.sent_at)
-        .join(Reminder, col(Reminder.id) == col(ReminderInvoice.reminder_id))
-        .where(Reminder.business_id == business_id, Reminder.state == ReminderState.SENT)
-        .order_by(col(Reminder.sent_at))
-    ).all()
-    history: dict[int, tuple[str, date]] = {}
-    for invoice_id, step, sent_at in rows:
-        history[invoice_id] = (step, sent_at.astimezone(tz).date() if sent_at is not None else date.min)
-    return history
+def _fetch_raw(session: Session, stmt: Any) -> list[Any]:
+    """Run a Core statement on the DB-API cursor and return plain tuples (no Row objects, no type processors).
+
+    Used where a million rows are read: it halves the cost of reading them. Callers convert the raw values.
+    """
+    conn = session.connection()
+    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    params = compiled.construct_params()
+    args: Any = tuple(params[k] for k in compiled.positiontup) if compiled.positional else params
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(str(compiled), args)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
+class _RawDates:
+    """Turns raw date/timestamp values (ISO text on SQLite, objects on PostgreSQL) into dates, once per value."""
+
+    def __init__(self, tz: ZoneInfo) -> None:
+        self.tz = tz
+        self.dates: dict[Any, date | None] = {None: None}
+        self.days: dict[Any, date] = {}
+
+    def as_date(self, raw: Any) -> date | None:
+        try:
+            return self.dates[raw]
+        except KeyError:
+            value = self.dates[raw] = raw if isinstance(raw, date) else date.fromisoformat(raw)
+            return value
+
+    def local_day(self, raw: Any) -> date:
+        try:
+            return self.days[raw]
+        except KeyError:
+            stamp = raw if isinstance(raw, datetime) else datetime.fromisoformat(raw)
+            if stamp.tzinfo is None:
+                stamp = stamp.replace(tzinfo=UTC)  # stored as naive UTC on SQLite
+            day = self.days[raw] = stamp.astimezone(self.tz).date()
+            return day
 
 
 def invoice_snapshots(
     session: Session, business_id: int, *, exclude_clients: Iterable[int] = (), tz: str = "Europe/Paris"
 ) -> list[InvoiceSnapshot]:
-    """The policy's view of every unpaid invoice of the business (one query for invoices, one for history)."""
+    """The policy's view of every unpaid invoice of the business: one query for the invoices, one for the history
+    of steps sent. Read on the raw cursor, balances computed in SQL as cents: this runs over every open invoice."""
     excluded = set(exclude_clients)
-    history = _sent_history(session, business_id, ZoneInfo(tz))
-    rows = session.execute(
-        select(  # type: ignore[call-overload]
-            Invoice.id,
-            Invoice.client_id,
-            Invoice.due_date,
-            Invoice.amount,
-            Invoice.amount_paid,
-            Invoice.state,
-            Invoice.promised_until,
-            Client.profile,
-        )
-        .join(Client, col(Client.id) == col(Invoice.client_id))
-        .where(
-            Invoice.business_id == business_id,
-            col(Invoice.state).in_([InvoiceState.OPEN, InvoiceState.PROMISED]),
-        )
+    raw = _RawDates(ZoneInfo(tz))
+    it, ct = Invoice.__table__, Client.__table__  # type: ignore[attr-defined]
+    rt, rit = Reminder.__table__, ReminderInvoice.__table__  # type: ignore[attr-defined]
+    history: dict[int, tuple[str, date]] = {}
+    sent = _fetch_raw(
+        session,
+        core_select(rit.c.invoice_id, rit.c.step, rt.c.sent_at)
+        .join(rt, rt.c.id == rit.c.reminder_id)
+        .where(rt.c.business_id == business_id, rt.c.state == ReminderState.SENT.value)
+        .order_by(rt.c.sent_at),
     )
-    snapshots = []
-    for inv_id, client_id, due, amount, paid, state, promised_until, profile in rows:
-        if client_id in excluded:
-            continue
-        last = history.get(inv_id)
-        snapshots.append(
-            InvoiceSnapshot(
-                invoice_id=inv_id,
-                client_id=client_id,
-                due_date=due,
-                balance=amount - paid,
-                state=state,
-                profile=profile,
-                last_step=last[0] if last else None,
-                last_sent_on=last[1] if last else None,
-                promised_until=promised_until,
+    for invoice_id, step, sent_at in sent:  # oldest first: the last one wins
+        history[invoice_id] = (step, raw.local_day(sent_at) if sent_at is not None else date.min)
+    rows = _fetch_raw(
+        session,
+        core_select(
+            it.c.id,
+            it.c.client_id,
+            it.c.due_date,
+            it.c.amount - it.c.amount_paid,
+            it.c.state,
+            ct.c.profile,
+            it.c.promised_until,
+        )
+        .join(ct, ct.c.id == it.c.client_id)
+        .where(
+            it.c.business_id == business_id,
+            it.c.state.in_([InvoiceState.OPEN.value, InvoiceState.PROMISED.value]),
+            it.c.amount > it.c.amount_paid,
+        ),
+    )
+    make = InvoiceSnapshot._make
+    never = (None, None)
+    get_history, as_date = history.get, raw.as_date
+    return [
+        make(
+            (
+                inv_id,
+                client_id,
+                as_date(due),
+                Decimal(cents).scaleb(-2),
+                state,
+                profile,
+                *get_history(inv_id, never),
+                as_date(promised),
+                None,
             )
         )
-    return snapshots
+        for inv_id, client_id, due, cents, state, profile, promised in rows
+        if client_id not in excluded
+    ]
 
 
 def reminder_views(session: Session, reminder_ids: Sequence[int], today: date) -> list[ReminderView]:
