@@ -10,6 +10,7 @@ from operator import itemgetter
 from typing import NamedTuple
 
 from dunning.calendar import is_business_day, next_business_day, previous_business_day
+from dunning.gcpause import paused_gc
 from dunning.ladder import DEFAULT_LADDER, Ladder, Step
 from dunning.states import InvoiceState
 
@@ -130,25 +131,26 @@ def _for_profile(ladder: Ladder, profile: str) -> Ladder:
     return cached
 
 
-def _due_order(d: DueInvoice) -> tuple[date, int]:
-    inv = d.invoice
-    return (inv.due_date, inv.invoice_id)
-
-
 def due_reminders(
     invoices: Iterable[InvoiceSnapshot], today: date, ladder: Ladder = DEFAULT_LADDER
 ) -> list[DueReminder]:
     """The reminders due `today`: one per client, covering all their invoices with a step due, at the highest
-    of those steps (by position in the ladder). Sorted by client id."""
-    by_client: dict[int, list[DueInvoice]] = {}
+    of those steps (by position in the ladder). Sorted by client id; each reminder's invoices keep the order in
+    which they were given (the storage layer orders them for display)."""
     if not is_business_day(today):
         return []
+    with paused_gc():
+        return _due_reminders(invoices, today, ladder)
+
+
+def _due_reminders(invoices: Iterable[InvoiceSnapshot], today: date, ladder: Ladder) -> list[DueReminder]:
+    by_client: dict[int, list[DueInvoice]] = {}
     order = {s.name: i for i, s in enumerate(ladder.steps)}
     top: dict[int, int] = {}
     # The decision depends only on dates, states and the profile, which many invoices share: decide once per
     # distinct combination (a million invoices typically have a few thousand), then attach each invoice.
     decided: dict[tuple[object, ...], tuple[Step, date, bool, int] | None] = {}
-    make = DueInvoice._make
+    new = tuple.__new__
     # The fields the decision depends on (all but the ids and the balance), read in one C call.
     decision_key = itemgetter(2, 4, 5, 6, 7, 8, 9)
     for invoice in invoices:
@@ -173,11 +175,9 @@ def due_reminders(
             top[client_id] = decision[3]
         elif decision[3] > top[client_id]:
             top[client_id] = decision[3]
-        items.append(make((invoice, decision[0], decision[1], decision[2])))
+        items.append(new(DueInvoice, (invoice, decision[0], decision[1], decision[2])))
     result = []
     steps = ladder.steps
     for client_id in sorted(by_client):
-        items = by_client[client_id]
-        items.sort(key=_due_order)
-        result.append(DueReminder(client_id, steps[top[client_id]], tuple(items)))
+        result.append(DueReminder(client_id, steps[top[client_id]], tuple(by_client[client_id])))
     return result

@@ -15,6 +15,7 @@ from sqlalchemy import select as core_select
 from sqlalchemy import text
 from sqlmodel import Session, col, select
 
+from dunning.gcpause import paused_gc
 from dunning.ladder import DEFAULT_LADDER, Ladder, ladder_from_toml
 from dunning.policy import DueReminder, InvoiceSnapshot, due_reminders
 from dunning.states import OPEN_REMINDER_STATES, InvoiceState, ReminderState
@@ -157,35 +158,36 @@ def _fetch_raw(session: Session, stmt: Any) -> list[Any]:
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.execute(str(compiled), args)
-        return list(cursor.fetchall())
+        with paused_gc():  # rows are flat tuples: no cycles for the collector to find
+            return list(cursor.fetchall())
     finally:
         cursor.close()
 
 
-class _RawDates:
-    """Turns raw date/timestamp values (ISO text on SQLite, objects on PostgreSQL) into dates, once per value."""
+class _DateCache(dict[Any, "date | None"]):
+    """Raw date values (ISO text on SQLite, dates on PostgreSQL) to dates, parsed once per distinct value.
+
+    A dict subclass with __missing__, so a hit is a plain subscript (this runs twice per open invoice).
+    """
+
+    def __missing__(self, raw: Any) -> date | None:
+        value = self[raw] = None if raw is None else raw if isinstance(raw, date) else date.fromisoformat(raw)
+        return value
+
+
+class _LocalDays(dict[Any, date]):
+    """Raw timestamps (naive UTC text on SQLite, aware datetimes on PostgreSQL) to the owner's local day."""
 
     def __init__(self, tz: ZoneInfo) -> None:
+        super().__init__()
         self.tz = tz
-        self.dates: dict[Any, date | None] = {None: None}
-        self.days: dict[Any, date] = {}
 
-    def as_date(self, raw: Any) -> date | None:
-        try:
-            return self.dates[raw]
-        except KeyError:
-            value = self.dates[raw] = raw if isinstance(raw, date) else date.fromisoformat(raw)
-            return value
-
-    def local_day(self, raw: Any) -> date:
-        try:
-            return self.days[raw]
-        except KeyError:
-            stamp = raw if isinstance(raw, datetime) else datetime.fromisoformat(raw)
-            if stamp.tzinfo is None:
-                stamp = stamp.replace(tzinfo=UTC)  # stored as naive UTC on SQLite
-            day = self.days[raw] = stamp.astimezone(self.tz).date()
-            return day
+    def __missing__(self, raw: Any) -> date:
+        stamp = raw if isinstance(raw, datetime) else datetime.fromisoformat(raw)
+        if stamp.tzinfo is None:
+            stamp = stamp.replace(tzinfo=UTC)  # stored as naive UTC on SQLite
+        day = self[raw] = stamp.astimezone(self.tz).date()
+        return day
 
 
 def invoice_snapshots(
@@ -193,8 +195,13 @@ def invoice_snapshots(
 ) -> list[InvoiceSnapshot]:
     """The policy's view of every unpaid invoice of the business: one query for the invoices, one for the history
     of steps sent. Read on the raw cursor, balances computed in SQL as cents: this runs over every open invoice."""
-    excluded = set(exclude_clients)
-    raw = _RawDates(ZoneInfo(tz))
+    # One pause for the whole read: each re-enable costs a pass over every new tuple.
+    with paused_gc():
+        return _invoice_snapshots(session, business_id, set(exclude_clients), tz)
+
+
+def _invoice_snapshots(session: Session, business_id: int, excluded: set[int], tz: str) -> list[InvoiceSnapshot]:
+    dates, local_days = _DateCache(), _LocalDays(ZoneInfo(tz))
     it, ct = Invoice.__table__, Client.__table__  # type: ignore[attr-defined]
     rt, rit = Reminder.__table__, ReminderInvoice.__table__  # type: ignore[attr-defined]
     history: dict[int, tuple[str, date]] = {}
@@ -206,7 +213,7 @@ def invoice_snapshots(
         .order_by(rt.c.sent_at),
     )
     for invoice_id, step, sent_at in sent:  # oldest first: the last one wins
-        history[invoice_id] = (step, raw.local_day(sent_at) if sent_at is not None else date.min)
+        history[invoice_id] = (step, local_days[sent_at] if sent_at is not None else date.min)
     rows = _fetch_raw(
         session,
         core_select(
@@ -225,26 +232,31 @@ def invoice_snapshots(
             it.c.amount > it.c.amount_paid,
         ),
     )
-    make = InvoiceSnapshot._make
+    new, cls = tuple.__new__, InvoiceSnapshot
     never = (None, None)
-    get_history, as_date = history.get, raw.as_date
+    get_history = history.get
     return [
-        make(
-            (
-                inv_id,
-                client_id,
-                as_date(due),
-                Decimal(cents).scaleb(-2),
-                state,
-                profile,
-                *get_history(inv_id, never),
-                as_date(promised),
-                None,
-            )
-        )
+        new(cls, (inv_id, client_id, dates[due], Decimal(cents).scaleb(-2), state, profile,
+                  *get_history(inv_id, never), dates[promised], None))
         for inv_id, client_id, due, cents, state, profile, promised in rows
         if client_id not in excluded
-    ]
+    ]  # fmt: skip
+
+
+def due_today(
+    session: Session,
+    business_id: int,
+    today: date,
+    ladder: Ladder = DEFAULT_LADDER,
+    *,
+    exclude_clients: Iterable[int] = (),
+    tz: str = "Europe/Paris",
+) -> list[DueReminder]:
+    """What the policy says is due `today` for the business: read every unpaid invoice, decide, group by client."""
+    # One collector pause around the read and the policy: each re-enable costs a pass over every new tuple.
+    with paused_gc():
+        snapshots = invoice_snapshots(session, business_id, exclude_clients=exclude_clients, tz=tz)
+        return due_reminders(snapshots, today, ladder)
 
 
 def reminder_views(session: Session, reminder_ids: Sequence[int], today: date) -> list[ReminderView]:
@@ -364,9 +376,7 @@ def refresh_due(
         else:
             in_flight.add(r.client_id)
 
-    due = due_reminders(
-        invoice_snapshots(session, business.id, exclude_clients=in_flight, tz=business.timezone), today, ladder
-    )
+    due = due_today(session, business.id, today, ladder, exclude_clients=in_flight, tz=business.timezone)
     due_clients = set()
     for item in due:
         due_clients.add(item.client_id)
