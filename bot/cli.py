@@ -5,7 +5,6 @@ Exit codes: 0 success, 1 the input was refused (import errors, unknown invoice),
 
 from __future__ import annotations
 
-import importlib
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,7 +27,6 @@ from bot.console import (
     render_digest,
     render_import_report,
     render_status,
-    render_telegram_help,
 )
 from bot.settings import DEFAULT_DATABASE_URL, Settings, SettingsError, load_settings
 from dunning.calendar import is_business_day
@@ -254,19 +252,19 @@ def preview_command(
         _fail("--lang: expected fr or en", 2)
     if fmt not in ("text", "html", "sms", "call", "letter"):
         _fail("--format: expected text, html, sms, call or letter", 2)
-    try:
-        drafts = importlib.import_module("storage.drafts")
-    except ModuleNotFoundError as exc:
-        if exc.name != "storage.drafts":
-            raise
-        _fail("preview is not available in this version (storage.drafts is missing)", 1)
+    from bot.services import load_rates
     from messages.render import TemplateError
+    from storage import drafts
 
     with _environment() as env:
         day = _today(env.settings, today)
         steps = [s.name for s in business_ladder(env.business).steps]
         if step is not None and step not in steps:
             _fail(f"--step: expected one of {', '.join(steps)}", 2)
+        try:
+            rates = load_rates(env.settings)
+        except SettingsError as exc:
+            _fail(str(exc), 2)
         try:
             with write_session(env.engine) as session:
                 rendered = drafts.render_preview(
@@ -277,6 +275,7 @@ def preview_command(
                     step=step,
                     lang=lang,
                     fmt=fmt,
+                    rate_table=rates,
                 )
         except (LookupError, ValueError, TemplateError) as exc:
             _fail(str(exc) or f"cannot preview invoice {invoice_no}", 1)
@@ -328,7 +327,7 @@ def run_command(today: TodayOption = None) -> None:
     """Start the Telegram bot; without TELEGRAM_BOT_TOKEN, show the digest and status in the terminal (demo data)."""
     settings = _settings()
     if settings.bot_token:
-        from bot.app import run_bot  # type: ignore[import-not-found,unused-ignore]
+        from bot.app import run_bot
 
         run_bot(settings)
         return
@@ -347,21 +346,9 @@ def run_command(today: TodayOption = None) -> None:
                 # Nothing is proposed on week-ends and holidays; show the demo's next business day instead.
                 render_digest(console, [], day, business_day=False)
                 day = demo_anchor(day)
-        try:
-            terminal = importlib.import_module("bot.terminal")
-        except ModuleNotFoundError as exc:
-            if exc.name != "bot.terminal":
-                raise
-            terminal = None
-        if terminal is not None:
-            terminal.run_terminal(settings, today=day)
-            return
-        from storage.queries import status_summary
+    from bot.terminal import run_terminal
 
-        render_digest(console, _digest(env, day), day, business_day=is_business_day(day))
-        with write_session(env.engine) as session:
-            render_status(console, status_summary(session, business_id=env.business_id, today=day))
-    render_telegram_help(console)
+    run_terminal(settings, today=day)
 
 
 app.command("verify")(verify_command)

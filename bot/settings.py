@@ -21,7 +21,8 @@ class SettingsError(Exception):
 class Settings(BaseSettings):
     """Every setting of Relance; names are the environment variables (see `.env.example`)."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    # An empty value (e.g. `RELANCE_TODAY=` in .env) means "not set", as a newcomer editing .env expects.
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True)
 
     DATABASE_URL: str = DEFAULT_DATABASE_URL
     TELEGRAM_BOT_TOKEN: SecretStr | None = None

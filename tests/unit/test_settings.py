@@ -65,3 +65,13 @@ def test_secrets_are_hidden(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -
     s = load_settings()
     assert "SECRET-token-value" not in repr(s) and "hunter2-password" not in repr(s)
     assert s.bot_token == "123456:SECRET-token-value"
+
+
+def test_empty_values_mean_unset(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
+    """An empty line such as `RELANCE_TODAY=` in .env leaves the setting at its default instead of failing."""
+    from pathlib import Path
+
+    monkeypatch.chdir(str(tmp_path))
+    Path(str(tmp_path), ".env").write_text("RELANCE_TODAY=\nSMTP_PORT=\nTELEGRAM_BOT_TOKEN=\n", encoding="utf-8")
+    s = load_settings()
+    assert s.RELANCE_TODAY is None and s.SMTP_PORT == 587 and s.bot_token is None
