@@ -175,3 +175,46 @@ def reminder_row(db_path: Path, reminder_id: int) -> dict[str, object]:
         row = conn.execute("SELECT * FROM reminder WHERE id = ?", (reminder_id,)).fetchone()
     assert row is not None, f"no reminder {reminder_id}"
     return dict(row)
+
+
+# --- helpers for the card-action tests (tests/e2e/test_card_actions.py) -----------------------------------------
+
+
+def invoice_row(db_path: Path, number: str) -> dict[str, object]:
+    """An invoice's row by its number, read straight from the SQLite file (money columns are integer cents)."""
+    with sqlite3.connect(db_path) as conn:
+        conn.row_factory = sqlite3.Row
+        row = conn.execute("SELECT * FROM invoice WHERE number = ?", (number,)).fetchone()
+    assert row is not None, f"no invoice {number}"
+    return dict(row)
+
+
+def cents(value: object) -> Decimal:
+    """A Money column as read by sqlite3 (integer cents) as a Decimal amount in euros."""
+    assert isinstance(value, int), f"money columns hold integer cents, got {value!r}"
+    return Decimal(value) / 100
+
+
+def evidence_rows(db_path: Path) -> list[dict[str, object]]:
+    """The evidence log in sequence order, read straight from the SQLite file."""
+    with sqlite3.connect(db_path) as conn:
+        conn.row_factory = sqlite3.Row
+        rows = conn.execute("SELECT * FROM evidence ORDER BY seq").fetchall()
+    return [dict(r) for r in rows]
+
+
+def table_count(db_path: Path, table: str) -> int:
+    """How many rows a table holds."""
+    with sqlite3.connect(db_path) as conn:
+        (count,) = conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()  # the table name comes from the test itself
+    return int(count)
+
+
+async def reply_with(tg: FakeBotAccount, after_message_id: int, text: str, chat_id: int = OWNER) -> StoredMessage:
+    """Wait for the first bot message after a message id that shows `text`."""
+    return await tg.wait_for(
+        lambda: next(
+            (m for m in tg.bot_messages(chat_id) if m.message_id > after_message_id and text in m.shown), None
+        ),
+        what=f"a bot message showing {text!r} after #{after_message_id}",
+    )
