@@ -115,7 +115,28 @@ def _data_payload(raw: bytes) -> bytes:
     return _PERIOD_AT_LINE_START.sub(b"..", data) + b".\r\n"
 
 
+def _tls_failure(exc: BaseException) -> str | None:
+    """Say plainly when the TLS handshake failed (nothing was sent, not even the login), else None.
+
+    aiosmtplib wraps the ssl error of an implicit-TLS connection in SMTPConnectError and raises STARTTLS's as is.
+    Only OpenSSL's own words are kept (e.g. "unable to get local issuer certificate"): they hold no secret.
+    """
+    seen: BaseException | None = exc
+    depth = 0
+    while seen is not None and depth < 3:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            why = seen.verify_message or seen.reason or "verification failed"
+            return f"TLS certificate of the SMTP server not trusted: {why}"
+        if isinstance(seen, ssl.SSLError):
+            return f"TLS handshake with the SMTP server failed: {seen.reason or type(seen).__name__}"
+        seen = seen.__cause__ or seen.__context__
+        depth += 1
+    return None
+
+
 def _client(config: SmtpConfig) -> aiosmtplib.SMTP:
+    # The system's trusted CAs, certificate and host name always checked; a private CA is trusted through the
+    # standard SSL_CERT_FILE / SSL_CERT_DIR environment variables, which OpenSSL reads here.
     tls_context = ssl.create_default_context() if config.security != "none" else None
     return aiosmtplib.SMTP(
         hostname=config.host,
@@ -194,6 +215,9 @@ async def send_message(
             # The exception text is not echoed: some carry the server's banner or the login exchange.
             if data_written:
                 raise UncertainDeliveryError(f"connection lost after the message data ({type(exc).__name__})") from None
+            tls = _tls_failure(exc)
+            if tls is not None:
+                raise TemporaryDeliveryError(tls) from None
             raise TemporaryDeliveryError(f"connection failed before the message data ({type(exc).__name__})") from None
     finally:
         await _close(smtp)
