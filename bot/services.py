@@ -222,7 +222,6 @@ class OutboxDelivery:
     async def send(self, engine: Engine, request: SendRequest) -> DeliveryReport:
         """Queue, then deliver what is due now and report this reminder's outcome."""
         from messages.mime import HeaderInjectionError, InvalidAddressError
-        from storage.outbox import StaleReminderError as OutboxStale
         from storage.outbox import queue_reminder
 
         try:
@@ -238,7 +237,7 @@ class OutboxDelivery:
                     actor=request.actor,
                     not_before=request.not_before,
                 )
-        except OutboxStale:
+        except StaleReminderError:
             return DeliveryReport("stale")
         except (HeaderInjectionError, InvalidAddressError) as exc:
             return DeliveryReport("failed", reason=str(exc))

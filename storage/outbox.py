@@ -32,6 +32,7 @@ from messages.mime import DraftLike, HeaderInjectionError, build_message, envelo
 from storage.db import write_session
 from storage.evidence import record
 from storage.models import Outbox, Reminder, ReminderInvoice
+from storage.reminders import StaleReminderError
 from storage.types import utcnow
 
 __all__ = [
@@ -72,11 +73,11 @@ def _checkpoint(name: str) -> None:
 
 
 class OutboxError(Exception):
-    """An outbox operation was refused; the message says why."""
+    """An outbox operation was refused; the message says why.
 
-
-class StaleReminderError(OutboxError):
-    """The reminder is no longer waiting for approval, or changed since the card was shown."""
+    A reminder that is no longer waiting for approval is not an outbox error but the one StaleReminderError of
+    storage.reminders, so every caller handles a stale card the same way whatever refused it.
+    """
 
 
 class AlreadyQueuedError(StaleReminderError):

@@ -23,6 +23,7 @@ from typing import Any
 
 from storage import outbox
 from storage.db import make_engine
+from storage.reminders import StaleReminderError
 from storage.types import utcnow
 from tests.integration.delivery_helpers import queue, smtp_config
 
@@ -37,7 +38,7 @@ def _race(db_url: str, port: int, reminder_id: int, attempts: int, go_file: str)
         try:
             queue(engine, reminder_id)
             key = "queued"
-        except outbox.StaleReminderError:
+        except StaleReminderError:
             key = "refused"
         with lock:
             counts[key] += 1

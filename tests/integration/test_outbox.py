@@ -19,11 +19,11 @@ from storage.outbox import (
     AlreadyQueuedError,
     HeaderInjectionError,
     NotUncertainError,
-    StaleReminderError,
     deliver_due,
     recover_unknown_at_startup,
     resend_unknown,
 )
+from storage.reminders import StaleReminderError
 from storage.types import utcnow
 from tests.integration.delivery_helpers import make_draft, queue, seed_reminder, smtp_config
 from tests.integration.smtp_server import ScriptedSmtpServer
@@ -85,6 +85,19 @@ def test_stale_version_is_refused(engine: Engine) -> None:
     with pytest.raises(StaleReminderError):
         queue(engine, rid, expected_version=7)
     assert _reminder(engine, rid).state == "pending"
+
+
+def test_outbox_refusals_are_the_reminders_stale_error(engine: Engine) -> None:
+    """There is one StaleReminderError: a second approval raises storage.reminders' class (an ActionError)."""
+    from storage import outbox
+    from storage.reminders import ActionError
+
+    assert outbox.StaleReminderError is StaleReminderError
+    _, rid, _ = seed_reminder(engine)
+    queue(engine, rid)
+    with pytest.raises(StaleReminderError) as info:
+        queue(engine, rid)
+    assert isinstance(info.value, AlreadyQueuedError) and isinstance(info.value, ActionError)
 
 
 @pytest.mark.parametrize("state", ["snoozed", "sent", "cancelled", "skipped"])
