@@ -14,6 +14,22 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEFAULT_DATABASE_URL = "sqlite:///data/relance.db"
 
 
+# Day names accepted in PREFERRED_WEEKDAYS (French and English, full or short), to Python's weekday numbers.
+_WEEKDAYS = {
+    name: number
+    for number, names in enumerate(
+        [
+            ("lundi", "lun", "monday", "mon"),
+            ("mardi", "mar", "tuesday", "tue"),
+            ("mercredi", "mer", "wednesday", "wed"),
+            ("jeudi", "jeu", "thursday", "thu"),
+            ("vendredi", "ven", "friday", "fri"),
+        ]
+    )
+    for name in names
+}
+
+
 class SettingsError(Exception):
     """A setting has a bad value; the message names the variable and what is expected."""
 
@@ -43,6 +59,9 @@ class Settings(BaseSettings):
     COMPANY_IBAN: str = ""
     COMPANY_BIC: str = ""
     COMPANY_PHONE: str = ""
+    SEND_WINDOW: str = "08:00-18:00"
+    PREFERRED_WEEKDAYS: str = ""
+    FORMAL_NOTICE_DAYS: int = Field(default=8, ge=1, le=60)
     RELANCE_TODAY: date | None = None
     LADDER_FILE: Path | None = None
     TEMPLATES_DIR: Path | None = None
@@ -64,6 +83,24 @@ class Settings(BaseSettings):
         if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value.strip()):
             raise ValueError("a time of day as HH:MM, e.g. 08:30")
         return value.strip()
+
+    @field_validator("SEND_WINDOW")
+    @classmethod
+    def _send_window(cls, value: str) -> str:
+        match = re.fullmatch(r"\s*([01]\d|2[0-3]):([0-5]\d)\s*-\s*([01]\d|2[0-3]):([0-5]\d)\s*", value)
+        if not match or match.group(1, 2) >= match.group(3, 4):
+            raise ValueError("a window of the day as HH:MM-HH:MM with the start before the end, e.g. 08:00-18:00")
+        return f"{match.group(1)}:{match.group(2)}-{match.group(3)}:{match.group(4)}"
+
+    @field_validator("PREFERRED_WEEKDAYS")
+    @classmethod
+    def _weekdays(cls, value: str) -> str:
+        days = []
+        for part in filter(None, (p.strip().lower() for p in value.split(","))):
+            if part not in _WEEKDAYS:
+                raise ValueError("comma-separated days such as mardi,mercredi (or tue,wed), empty for any day")
+            days.append(_WEEKDAYS[part])
+        return ",".join(str(d) for d in sorted(set(days)))
 
     @field_validator("OWNER_CHAT_IDS")
     @classmethod
@@ -94,6 +131,12 @@ class Settings(BaseSettings):
     def owner_ids(self) -> list[int]:
         """The owners' Telegram user ids."""
         return [int(p) for p in (p.strip() for p in self.OWNER_CHAT_IDS.split(",")) if p]
+
+    @property
+    def send_window(self) -> tuple[str, str]:
+        """The opening and closing times of the sending window, as HH:MM."""
+        start, end = self.SEND_WINDOW.split("-")
+        return start, end
 
     @property
     def tz(self) -> ZoneInfo:

@@ -117,6 +117,10 @@ def business_from_settings(session: Session, settings: Settings) -> Business:
         "owner_chat_ids": ",".join(str(i) for i in settings.owner_ids),
         "timezone": settings.TIMEZONE,
         "digest_time": settings.DIGEST_TIME,
+        "send_window_start": settings.send_window[0],
+        "send_window_end": settings.send_window[1],
+        "preferred_weekdays": settings.PREFERRED_WEEKDAYS,
+        "formal_notice_days": settings.FORMAL_NOTICE_DAYS,
     }
     if settings.LADDER_FILE is not None:
         fields["ladder_toml"] = Path(settings.LADDER_FILE).read_text(encoding="utf-8")

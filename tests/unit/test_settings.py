@@ -75,3 +75,26 @@ def test_empty_values_mean_unset(monkeypatch: pytest.MonkeyPatch, tmp_path: obje
     Path(str(tmp_path), ".env").write_text("RELANCE_TODAY=\nSMTP_PORT=\nTELEGRAM_BOT_TOKEN=\n", encoding="utf-8")
     s = load_settings()
     assert s.RELANCE_TODAY is None and s.SMTP_PORT == 587 and s.bot_token is None
+
+
+def test_sending_window_and_weekdays(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
+    """SEND_WINDOW and PREFERRED_WEEKDAYS are parsed; day names become weekday numbers (Monday is 0)."""
+    monkeypatch.chdir(str(tmp_path))
+    monkeypatch.setenv("SEND_WINDOW", "09:30 - 17:00")
+    monkeypatch.setenv("PREFERRED_WEEKDAYS", "Mercredi, tue")
+    s = load_settings()
+    assert s.send_window == ("09:30", "17:00")
+    assert s.PREFERRED_WEEKDAYS == "1,2"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("SEND_WINDOW", "18:00-08:00"), ("SEND_WINDOW", "8h-18h"), ("PREFERRED_WEEKDAYS", "samedi"),
+     ("FORMAL_NOTICE_DAYS", "0")],
+)  # fmt: skip
+def test_bad_window_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: object, name: str, value: str) -> None:
+    """A reversed window, a week-end day or a zero-day deadline is refused, naming the variable."""
+    monkeypatch.chdir(str(tmp_path))
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError, match=name):
+        load_settings()
