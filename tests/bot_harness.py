@@ -182,8 +182,20 @@ class Chat:
             }
         )  # fmt: skip
 
-    async def tap(self, data: str, message_id: int = 1) -> None:
-        """The user presses an inline button with `data` on message `message_id`."""
+    async def tap(self, data: str, message_id: int = 1, *, shown: dict[str, Any] | None = None) -> None:
+        """The user presses an inline button with `data` on message `message_id`.
+
+        `shown` replaces fields of the message the callback carries (Telegram sends the message as it is now:
+        "text", "entities", "reply_markup"); by default it reads "card".
+        """
+        message: dict[str, Any] = {
+            "message_id": message_id,
+            "date": int(datetime.now(UTC).timestamp()),
+            "chat": {"id": self.user_id, "type": "private"},
+            "from": {"id": BOT_ID, "is_bot": True, "first_name": "Relance"},
+            "text": "card",
+        }
+        message.update(shown or {})
         await self.feed(
             {
                 "callback_query": {
@@ -191,13 +203,7 @@ class Chat:
                     "from": self._user(),
                     "chat_instance": "ci",
                     "data": data,
-                    "message": {
-                        "message_id": message_id,
-                        "date": int(datetime.now(UTC).timestamp()),
-                        "chat": {"id": self.user_id, "type": "private"},
-                        "from": {"id": BOT_ID, "is_bot": True, "first_name": "Relance"},
-                        "text": "card",
-                    },
+                    "message": message,
                 }
             }
         )

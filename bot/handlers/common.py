@@ -74,10 +74,24 @@ async def edit_card(context: Context, chat_id: int, message_id: int, card: CardT
             card.text, chat_id=chat_id, message_id=message_id, reply_markup=markup(card)
         )
     except BadRequest as exc:
-        if "not modified" not in str(exc).lower():
+        if "not modified" in str(exc).lower():
+            log.debug("card %s/%s already up to date", chat_id, message_id)
+        else:
             log.warning("could not edit card %s/%s: %s", chat_id, message_id, exc)
     except TelegramError as exc:
         log.warning("could not edit card %s/%s: %s", chat_id, message_id, exc)
+
+
+def shows(message: object, card: CardText) -> bool:
+    """True when `message`, as Telegram handed it to us, already shows exactly `card` (text, formatting, buttons).
+
+    PTB rebuilds the HTML from Telegram's entities, escaping quotes that our cards leave as they are; any other
+    difference (or a message we cannot read) counts as "changed", so the worst case is an edit Telegram declines.
+    """
+    if not isinstance(message, Message) or message.text is None:
+        return False
+    shown = message.text_html.replace("&quot;", '"').replace("&#x27;", "'")
+    return shown == card.text and message.reply_markup == markup(card)
 
 
 async def show_card(update: Update, context: Context, reminder_id: int, card: CardText | None) -> None:
@@ -88,7 +102,10 @@ async def show_card(update: Update, context: Context, reminder_id: int, card: Ca
     here: tuple[int, int] | None = None
     if query is not None and query.message is not None:
         here = (query.message.chat.id, query.message.message_id)
-        await edit_card(context, here[0], here[1], card)
+        # A stale tap on a card that already shows the current state (a double tap, an old client view): the
+        # callback carries the message as it is now, so there is nothing to edit.
+        if not shows(query.message, card):
+            await edit_card(context, here[0], here[1], card)
     services = services_of(context)
     for chat_id, message_id in services.cards_of(reminder_id):
         if (chat_id, message_id) == here:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlmodel import select
 
@@ -396,3 +398,69 @@ async def test_evidence_command_sends_the_zip(bot: BotHarness) -> None:
     await bot.owner.send("/preuves F-2026-001")
     (doc,) = bot.api.of("sendDocument")
     assert doc.params.get("_files")
+
+
+def _as_telegram_shows(text_html: str, keyboard: Any) -> dict[str, Any]:
+    """The message fields Telegram puts in a callback for a card showing `text_html` and `keyboard` now.
+
+    Telegram parses the HTML into plain text and entities, and adds an "email" entity on each address it spots.
+    """
+    from tests.e2e.fakebot.telegram_html import parse_html, strip_text, utf16_len
+
+    parsed = strip_text(parse_html(text_html))
+    entities = list(parsed.entities)
+    for match in re.finditer(r"[\w.+-]+@[\w-]+(\.[\w-]+)+", parsed.text):
+        entities.append(
+            {"type": "email", "offset": utf16_len(parsed.text[: match.start()]), "length": utf16_len(match[0])}
+        )
+    shown: dict[str, Any] = {"text": parsed.text, "entities": entities}
+    if isinstance(keyboard, str):
+        keyboard = json.loads(keyboard)
+    if keyboard:
+        shown["reply_markup"] = keyboard
+    return shown
+
+
+async def test_stale_tap_on_a_card_already_showing_the_outcome_edits_nothing(bot: BotHarness) -> None:
+    """A second Envoyer whose callback carries the card already edited to "Envoyé": answered, no edit of that card."""
+    _seed(bot, "1200.00")
+    ((_, message_id, buttons),) = await _digest(bot)
+    await bot.owner.tap(_data(buttons, "send"), message_id)
+    sent_card = bot.api.of("editMessageText")[-1].params
+    assert "✅ Envoyé le" in sent_card["text"]
+    bot.api.clear()
+    await bot.owner.tap(
+        _data(buttons, "send"), message_id, shown=_as_telegram_shows(sent_card["text"], sent_card.get("reply_markup"))
+    )
+    assert [a.params.get("text") for a in bot.api.of("answerCallbackQuery")] == ["Déjà traité."]
+    assert bot.api.of("editMessageText") == []
+    assert len(bot.delivery.sent) == 1
+
+
+async def test_stale_tap_edits_the_card_only_when_it_shows_something_else(bot: BotHarness) -> None:
+    """After a change elsewhere, an old button on a card already current edits nothing; on the old card, one edit."""
+    from bot.handlers.common import markup
+
+    _seed(bot, "1200.00")
+    ((rid, message_id, buttons),) = await _digest(bot)
+    old_card = bot.cards()[-1].params
+    with write_session(bot.engine) as s:  # another process acted, leaving the card's text as it was
+        r = s.get(Reminder, rid)
+        assert r is not None
+        r.version += 1
+        s.add(r)
+    current = bot.services.card(rid, "fr")
+    assert current is not None and current.text == old_card["text"]
+    keyboard = markup(current)
+    assert keyboard is not None and "'" in current.plain  # buttons and an apostrophe: the comparison is not trivial
+    bot.api.clear()
+    await bot.owner.tap(_data(buttons, "snz"), message_id, shown=_as_telegram_shows(current.text, keyboard.to_dict()))
+    assert [a.params.get("text") for a in bot.api.of("answerCallbackQuery")] == ["Déjà traité."]
+    assert bot.api.of("editMessageText") == []
+    bot.api.clear()
+    await bot.owner.tap(
+        _data(buttons, "snz"), message_id, shown=_as_telegram_shows(old_card["text"], old_card["reply_markup"])
+    )
+    (edit,) = bot.api.of("editMessageText")
+    assert int(edit.params["message_id"]) == message_id
+    assert _data(bot.buttons(edit), "snz").endswith(f":{rid}:1")
