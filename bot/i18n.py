@@ -94,7 +94,10 @@ FR: dict[str, str] = {
     "ask.cancelled": "D'accord, rien n'a été modifié.",
     "ask.nothing": "Il n'y a rien à annuler.",
     "edit.saved": "✏️ Nouveau texte enregistré. Vérifiez-le puis envoyez :",
-    "edit.too_long": "Ce texte est trop long ({length} caractères) : {limit} au plus. Rien n'a été modifié.",
+    "edit.too_long": (
+        "Ce texte est trop long ({length} caractères) : {limit} au plus. Rien n'a été modifié. "
+        "Appuyez de nouveau sur ✏️ Modifier pour envoyer un texte plus court, en un seul message."
+    ),
     "edit.empty": "Le texte est vide. Envoyez le nouveau texte, ou /annuler.",
     "edit.bad_subject": "L'objet doit tenir sur une ligne de {limit} caractères au plus. Rien n'a été modifié.",
     "edit.undone": "Texte d'origine rétabli.",
@@ -337,7 +340,10 @@ EN: dict[str, str] = {
     "ask.cancelled": "OK, nothing was changed.",
     "ask.nothing": "There is nothing to cancel.",
     "edit.saved": "✏️ New text saved. Check it, then send:",
-    "edit.too_long": "This text is too long ({length} characters): {limit} at most. Nothing was changed.",
+    "edit.too_long": (
+        "This text is too long ({length} characters): {limit} at most. Nothing was changed. "
+        "Tap ✏️ Modifier again to send a shorter text, in a single message."
+    ),
     "edit.empty": "The text is empty. Send the new text, or /cancel.",
     "edit.bad_subject": "The subject must fit on one line of at most {limit} characters. Nothing was changed.",
     "edit.undone": "Original text restored.",

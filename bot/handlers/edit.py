@@ -12,6 +12,7 @@ from bot.handlers.common import (
     ask,
     check_button,
     finish,
+    forget,
     lang,
     pending,
     reply,
@@ -39,6 +40,11 @@ async def on_text(update: Update, context: Context) -> int:
         edit = parse_edit(update.message.text)
     except InputError as exc:
         await reply(update, exc.text(code))
+        if exc.key == "edit.too_long":
+            # Telegram apps split a long text into several messages: close the question so that the parts that
+            # follow are not taken, one by one, as the new draft.
+            forget(context)
+            return ConversationHandler.END
         return ASK_TEXT
     outcome = services_of(context).edit(rid, version, edit=edit, actor=actor(update), lang=code)
     return await finish(update, context, outcome, new_card=outcome.ok)
