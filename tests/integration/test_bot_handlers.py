@@ -228,14 +228,17 @@ async def test_partial_payment_bad_inputs_are_answered_in_french_and_change_noth
 
 
 async def test_edit_bad_inputs_then_new_text_with_subject(bot: BotHarness) -> None:
-    """Modifier: a 10,000-character text is refused; "Objet: ..." + body replaces both and shows Envoyer/Annuler."""
+    """Modifier: a 10,000-character text is refused and closes the question (a text sent next is not taken);
+    after a new tap, "Objet: ..." + body replaces both and shows Envoyer/Annuler."""
     _seed(bot, "1200.00")
     ((rid, message_id, buttons),) = await _digest(bot)
     await bot.owner.tap(_data(buttons, "edit"), message_id)
     bot.api.clear()
     await bot.owner.send("x" * 10_000)
     assert "trop long" in bot.api.of("sendMessage")[-1].params["text"]
+    await bot.owner.send("la fin du long texte")
     assert _reminder(bot, rid).edited_body is None
+    await bot.owner.tap(_data(buttons, "edit"), message_id)
     await bot.owner.send("Objet: Facture F-2026-001, petit rappel\nBonjour,\nMerci de régler la facture.")
     r = _reminder(bot, rid)
     assert r.edited_subject == "Facture F-2026-001, petit rappel"
