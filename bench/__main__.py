@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -20,12 +21,18 @@ def main(argv: list[str]) -> int:
     if unknown:
         print(f"unknown benchmark(s): {', '.join(unknown)}; available: {', '.join(available())}", file=sys.stderr)
         return 1
-    for name in names:
-        module = importlib.import_module(f"bench.bench_{name.removeprefix('bench_')}")
-        print(f"== {module.__name__} ==", flush=True)
-        start = time.perf_counter()
-        module.main()
-        print(f"== {module.__name__}: {time.perf_counter() - start:.1f} s in all ==\n", flush=True)
+    if len(names) > 1:
+        # One fresh process per benchmark: peak-memory figures (ru_maxrss) are inherited through fork and kept
+        # as a maximum over children, so a benchmark run after a larger one would report the other's peak.
+        status = 0
+        for name in names:
+            status |= subprocess.call([sys.executable, "-m", "bench", name])
+        return status
+    module = importlib.import_module(f"bench.bench_{names[0].removeprefix('bench_')}")
+    print(f"== {module.__name__} ==", flush=True)
+    start = time.perf_counter()
+    module.main()
+    print(f"== {module.__name__}: {time.perf_counter() - start:.1f} s in all ==\n", flush=True)
     return 0
 
 

@@ -154,9 +154,9 @@ class EvidenceEntry(SQLModel, table=True):
     seq: int | None = Field(default=None, primary_key=True)
     created_at: datetime = _stamp()
     actor: str = Field(max_length=64)  # "owner:<telegram id>", "system", "cli", "stranger:<id>"
-    kind: str = Field(max_length=40, index=True)
+    kind: str = Field(max_length=40)  # not indexed: nothing reads the log by kind alone, and appends stay cheap
     business_id: int | None = Field(default=None, foreign_key="business.id")
-    client_id: int | None = Field(default=None, index=True)
+    client_id: int | None = None  # not indexed, like kind
     invoice_id: int | None = Field(default=None, index=True)
     reminder_id: int | None = Field(default=None, index=True)
     payload: str = Field(sa_column=Column(Text, nullable=False))  # canonical JSON
