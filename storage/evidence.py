@@ -144,6 +144,26 @@ def head_hash(session: Session) -> str:
     return _last(session)[1]
 
 
+# On PostgreSQL the lock and the read go in one round trip: two statements of one simple query, each with its own
+# snapshot, so the read sees the entry committed by the writer that held the lock before us.
+_PG_LOCK_AND_LAST = f"SELECT pg_advisory_xact_lock({_PG_LOCK_KEY}); {_LAST_SQL}"
+
+
+def _lock_and_last(session: Session) -> tuple[int, str]:
+    """Take the append lock for this transaction, then read the chain's last sequence number and hash."""
+    if session.get_bind().dialect.name != "postgresql":
+        _lock(session)
+        return _last(session)
+    cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(_PG_LOCK_AND_LAST)
+        cursor.nextset()
+        row = cursor.fetchone()
+    finally:
+        cursor.close()
+    return (int(row[0]), str(row[1])) if row else (0, GENESIS_HASH)
+
+
 def _lock(session: Session) -> None:
     if session.get_bind().dialect.name == "postgresql":
         # Serialise appends across processes until this transaction ends (released at commit or rollback).
@@ -172,8 +192,7 @@ def record(
     if not isinstance(payload, Mapping):
         raise TypeError("evidence payload must be a dict")
     payload_text = canonical_json(dict(payload))
-    _lock(session)
-    last_seq, prev_hash = _last(session)
+    last_seq, prev_hash = _lock_and_last(session)
     seq = last_seq + 1
     created_at = utcnow()
     digest = compute_hash(

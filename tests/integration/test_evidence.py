@@ -155,3 +155,19 @@ def test_published_head_must_still_be_in_chain(engine: Engine) -> None:
     assert verify_chain(engine, expected_hashes=[published]).ok
     bad = verify_chain(engine, expected_hashes=["ab" * 32])
     assert not bad.ok and "not found" in bad.reason
+
+
+def test_concurrent_appends_keep_one_valid_chain(engine: Engine) -> None:
+    """Eight threads appending at once (each its own connection and transaction) leave one unbroken chain."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def append(worker: int) -> None:
+        for i in range(25):
+            with write_session(engine) as s:
+                record(s, actor="system", kind="digest_sent", payload={"worker": worker, "i": i})
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(append, range(8)))
+    result = verify_chain(engine)
+    assert result.ok, result.reason
+    assert result.count == 200
