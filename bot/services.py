@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -453,6 +454,10 @@ def parse_reason(text: str) -> str:
 # --- the services ---------------------------------------------------------------------------------------------
 
 
+#: Rendered drafts kept per process (each a few kilobytes): enough for a busy morning's cards in every language.
+_DRAFT_CACHE_SIZE = 512
+
+
 class Services:
     """The use cases of one business, over one database, with a delivery and a drafter."""
 
@@ -472,6 +477,7 @@ class Services:
         self.rate_table: RateTable = load_rates(settings)
         self.drafter: Drafter = drafter if drafter is not None else _default_drafter(settings, self.rate_table)
         self._today = today  # a callable returning the business day (tests), else today_for(settings)
+        self._drafts: OrderedDict[tuple[ReminderView, date], DraftLike] = OrderedDict()  # see _draft
         with write_session(engine) as session:
             stored = session.exec(select(Business).where(Business.slug == "default")).first()
             if stored is not None and "DIGEST_TIME" not in settings.model_fields_set:
@@ -1091,11 +1097,24 @@ class Services:
         return business
 
     def _draft(self, session: Session, view: ReminderView, day: date) -> DraftLike:
+        # The view holds everything a draft depends on that can change while the bot runs (the reminder's version,
+        # state and edits, the client's name, addresses, language and profile, each invoice's amounts, payments,
+        # state and step); sender, templates and rates are fixed at start-up. So (view, day) keys the rendered
+        # draft: a card redrawn without any change (menus, stale taps) costs no template rendering.
+        key = (view, day)
+        cached = self._drafts.get(key)
+        if cached is not None:
+            self._drafts.move_to_end(key)
+            return cached
         try:
-            return self.drafter.draft(session, view, today=day)
+            draft = self.drafter.draft(session, view, today=day)
         except Exception:  # a draft that cannot be rendered must not hide the card
             log.exception("draft of reminder %s could not be rendered", view.reminder_id)
             return fallback_draft(view)
+        self._drafts[key] = draft
+        if len(self._drafts) > _DRAFT_CACHE_SIZE:
+            self._drafts.popitem(last=False)
+        return draft
 
     def _totals(self, session: Session, day: date) -> tuple[Decimal, Decimal]:
         rows = session.exec(

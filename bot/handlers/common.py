@@ -94,8 +94,14 @@ def shows(message: object, card: CardText) -> bool:
     return shown == card.text and message.reply_markup == markup(card)
 
 
-async def show_card(update: Update, context: Context, reminder_id: int, card: CardText | None) -> None:
-    """Edit the tapped card in place, then every other card of the same reminder (other owners' chats)."""
+async def show_card(
+    update: Update, context: Context, reminder_id: int, card: CardText | None, *, everywhere: bool = True
+) -> None:
+    """Edit the tapped card in place, then every other card of the same reminder (other owners' chats).
+
+    `everywhere=False` is for menus (Reporter, Payée, Retour): they change this chat's buttons only, not the
+    reminder, so the other owners' cards keep their own buttons.
+    """
     if card is None:
         return
     query = update.callback_query
@@ -106,6 +112,8 @@ async def show_card(update: Update, context: Context, reminder_id: int, card: Ca
         # callback carries the message as it is now, so there is nothing to edit.
         if not shows(query.message, card):
             await edit_card(context, here[0], here[1], card)
+    if not everywhere:
+        return
     services = services_of(context)
     for chat_id, message_id in services.cards_of(reminder_id):
         if (chat_id, message_id) == here:

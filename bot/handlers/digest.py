@@ -72,7 +72,7 @@ async def on_card_nav(update: Update, context: Context) -> None:
     services = services_of(context)
     await answer(update)
     if action == "back":
-        await show_card(update, context, rid, services.card(rid, code))
+        await show_card(update, context, rid, services.card(rid, code), everywhere=False)
         return
     if action == "call":
         script = await asyncio.to_thread(services.call_script, rid)

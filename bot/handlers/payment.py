@@ -34,7 +34,7 @@ async def on_paid(update: Update, context: Context) -> None:
     services = services_of(context)
     if action == "pay":
         await answer(update, t("cb.choose", code))
-        await show_card(update, context, rid, services.card(rid, code, keyboard="paid"))
+        await show_card(update, context, rid, services.card(rid, code, keyboard="paid"), everywhere=False)
         return
     outcome = services.pay(rid, version, actor=actor(update), lang=code)
     await answer(update, outcome.message if len(outcome.message) <= 190 else t("cb.paid", code))

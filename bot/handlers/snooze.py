@@ -35,7 +35,7 @@ async def on_snooze(update: Update, context: Context) -> None:
     services = services_of(context)
     if action == "snz":
         await answer(update, t("cb.choose", code))
-        await show_card(update, context, rid, services.card(rid, code, keyboard="snooze"))
+        await show_card(update, context, rid, services.card(rid, code, keyboard="snooze"), everywhere=False)
         return
     outcome = services.snooze(rid, version, actor=actor(update), lang=code, days=_DAYS[action])
     await answer(update, outcome.message)

@@ -467,3 +467,25 @@ async def test_stale_tap_edits_the_card_only_when_it_shows_something_else(bot: B
     (edit,) = bot.api.of("editMessageText")
     assert int(edit.params["message_id"]) == message_id
     assert _data(bot.buttons(edit), "snz").endswith(f":{rid}:1")
+
+
+async def test_menus_change_only_the_tapped_card(bot: BotHarness) -> None:
+    """Opening Reporter on one owner's card edits that card only; the other owner's card keeps its buttons,
+    while an action that changes the reminder (+3 j) refreshes both."""
+    from tests.bot_harness import Chat
+
+    _seed(bot, "1200.00")
+    bot.services.owner_ids = frozenset({111, 222})
+    partner = Chat(bot.app, 222)
+    ((rid, message_id, buttons),) = await _digest(bot)
+    await partner.send("/digest")
+    with read_session(bot.engine) as s:
+        cards = {(c.chat_id, c.message_id) for c in s.exec(select(Card).where(Card.reminder_id == rid)).all()}
+    assert {chat for chat, _ in cards} == {111, 222}
+    bot.api.clear()
+    await bot.owner.tap(_data(buttons, "snz"), message_id)
+    assert [c.params["chat_id"] for c in bot.api.of("editMessageText")] == [111]
+    menu = bot.buttons(bot.api.of("editMessageText")[0])
+    bot.api.clear()
+    await bot.owner.tap(next(b["callback_data"] for b in menu if b["text"].startswith("+3")), message_id)
+    assert sorted(c.params["chat_id"] for c in bot.api.of("editMessageText")) == [111, 222]
