@@ -267,20 +267,23 @@ def reminder_views(session: Session, reminder_ids: Sequence[int], today: date) -
     """Views of the given reminders, in the given order (unknown ids are left out)."""
     if not reminder_ids:
         return []
-    reminders = {r.id: r for r in session.exec(select(Reminder).where(col(Reminder.id).in_(list(reminder_ids)))).all()}
-    clients = {
-        c.id: c
-        for c in session.exec(select(Client).where(col(Client.id).in_({r.client_id for r in reminders.values()}))).all()
-    }
-    lines: dict[int, list[InvoiceLineView]] = defaultdict(list)
+    # One statement for the reminders, their clients and their invoices (a card is redrawn on every tap).
     rows = session.exec(
-        select(ReminderInvoice, Invoice)
-        .join(Invoice, col(Invoice.id) == col(ReminderInvoice.invoice_id))
-        .where(col(ReminderInvoice.reminder_id).in_(list(reminders)))
+        select(Reminder, Client, ReminderInvoice, Invoice)
+        .join(Client, col(Client.id) == col(Reminder.client_id))
+        .outerjoin(ReminderInvoice, col(ReminderInvoice.reminder_id) == col(Reminder.id))
+        .outerjoin(Invoice, col(Invoice.id) == col(ReminderInvoice.invoice_id))
+        .where(col(Reminder.id).in_(list(reminder_ids)))
         .order_by(col(Invoice.due_date), col(Invoice.id))
     ).all()
-    for link, inv in rows:
-        assert inv.id is not None
+    reminders: dict[int | None, Reminder] = {}
+    clients: dict[int | None, Client] = {}
+    lines: dict[int, list[InvoiceLineView]] = defaultdict(list)
+    for reminder, client, link, inv in rows:
+        reminders[reminder.id] = reminder
+        clients[client.id] = client
+        if link is None or inv is None or inv.id is None:
+            continue
         lines[link.reminder_id].append(
             InvoiceLineView(
                 invoice_id=inv.id,
