@@ -10,6 +10,7 @@ from typing import Any, cast
 
 from telegram import BotCommand, BotCommandScopeDefault, Update
 from telegram.constants import ParseMode
+from telegram.error import InvalidToken, NetworkError, TimedOut
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -239,4 +240,35 @@ def run_bot(settings: Settings) -> None:
         print(f"relance: {exc}{where}", file=sys.stderr)
         raise SystemExit(2) from None
     application = build_application(settings, services=services)
-    application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False, close_loop=False)
+    # PTB logs the start-up failure with its whole traceback before raising it; the owner gets one line below.
+    logging.getLogger("telegram.ext").addFilter(_drop_bootstrap_traceback)
+    try:
+        application.run_polling(
+            allowed_updates=Update.ALL_TYPES,
+            drop_pending_updates=False,
+            close_loop=False,
+            bootstrap_retries=3,  # a network hiccup at boot is retried a few times, a wrong URL is reported
+        )
+    except InvalidToken:
+        print(
+            "relance: the Bot API server refused TELEGRAM_BOT_TOKEN (invalid or revoked token): "
+            "check it with @BotFather",
+            file=sys.stderr,
+        )
+        raise SystemExit(2) from None
+    except (NetworkError, TimedOut) as exc:
+        # The exception text never holds the token (httpx's messages name the error, not the URL).
+        print(
+            f"relance: cannot reach the Telegram Bot API at {settings.TELEGRAM_API_URL} ({exc}); "
+            "check TELEGRAM_API_URL and the network, then run again",
+            file=sys.stderr,
+        )
+        raise SystemExit(1) from None
+
+
+def _drop_bootstrap_traceback(record: logging.LogRecord) -> bool:
+    """Keep PTB's start-up retry messages but without the traceback (the cause is printed in one line)."""
+    if record.getMessage().startswith("Network Retry Loop"):
+        record.exc_info = None
+        record.exc_text = None
+    return True
