@@ -11,6 +11,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
 from bot.i18n import t
 
@@ -37,6 +38,9 @@ def aging_chart_png(buckets: Sequence[tuple[str, Decimal]], *, lang: str = "fr")
     axes.set_xlabel(t("chart.xlabel", lang))
     axes.set_ylabel(t("chart.ylabel", lang))
     axes.set_ylim(0, max([*heights, 1.0]) * 1.2)
+    # Axis ticks with the owner's thousands separator (20 000 in French, 20,000 in English).
+    separator = "\u00a0" if lang == "fr" else ","
+    axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _pos: f"{value:,.0f}".replace(",", separator)))
     axes.spines[["top", "right"]].set_visible(False)
     figure.tight_layout()
     buffer = io.BytesIO()
