@@ -182,6 +182,7 @@ def _context(
         client_profile=client.profile,
         is_consumer=client.is_consumer,
         client_email=(client.email_list or [""])[0],
+        client_address=client.address,
         client_notes=client.notes,
         promise_broken=bool(broken) or step == "promise_broken",
         promised_date=max(broken) if broken else (max(promised) if promised else None),

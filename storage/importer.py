@@ -3,8 +3,9 @@
 Canonical columns (header names are case-insensitive; spaces and hyphens count as underscores; any order):
 
 required  invoice_number, client_name, issue_date, due_date, amount
-optional  client_email, client_phone, client_language (fr|en), client_profile (standard|loyal|late_payer|
-          key_account|in_difficulty), currency (EUR only), paid_amount
+optional  client_email, client_phone, client_address (postal address, lines separated by newlines or " / "),
+          client_language (fr|en), client_profile (standard|loyal|late_payer|key_account|in_difficulty),
+          currency (EUR only), paid_amount
 
 A blank optional cell means "not given": a new client or invoice gets the default, an existing one keeps its value.
 The file is read as UTF-8 (with or without BOM) or, failing that, CP1252; the delimiter is `,`, `;` or a tab,
@@ -36,6 +37,7 @@ REQUIRED_COLUMNS = ("invoice_number", "client_name", "issue_date", "due_date", "
 OPTIONAL_COLUMNS = (
     "client_email",
     "client_phone",
+    "client_address",
     "client_language",
     "client_profile",
     "currency",
@@ -49,6 +51,8 @@ CURRENCIES = frozenset({"EUR"})
 LANGUAGES = frozenset({"fr", "en"})
 PROFILES = frozenset(p.value for p in ClientProfile)
 MIN_YEAR, MAX_YEAR = 1990, 2100
+MAX_ADDRESS = 300  # characters, all lines together (it must fit the recipient block of a letter)
+MAX_ADDRESS_LINES = 6
 BATCH = 5000
 
 _CENT = Decimal("0.01")
@@ -130,6 +134,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "paid amount {paid} is greater than the invoice amount {amount}",
     ),
     "currency": ("devise non prise en charge {value} (EUR uniquement)", "unsupported currency {value} (only EUR)"),
+    "address": (
+        "adresse postale trop longue ou de plus de 6 lignes ({limit} caractères au plus)",
+        "postal address too long or over 6 lines ({limit} characters at most)",
+    ),
     "phone": ("« {value} » n'est pas un numéro de téléphone", "'{value}' is not a phone number"),
     "language": ("langue inconnue {value} (fr ou en)", "unknown language {value} (expected fr or en)"),
     "profile": (
@@ -177,6 +185,7 @@ class ParsedClient:
     line: int
     emails: str | None = None
     phone: str | None = None
+    address: str | None = None
     language: str | None = None
     profile: str | None = None
 
@@ -359,6 +368,15 @@ def parse_date(raw: str) -> date:
     if not MIN_YEAR <= year <= MAX_YEAR:
         raise ValueError(message("year", value=text, low=MIN_YEAR, high=MAX_YEAR))
     return value
+
+
+def _parse_address(raw: str) -> str | None:
+    """A postal address as lines (newlines or " / " separate them); None when too long for a letter."""
+    lines = [part.strip() for part in re.split(r"\r?\n|\s/\s", raw) if part.strip()]
+    text = "\n".join(lines)
+    if len(text) > MAX_ADDRESS or len(lines) > MAX_ADDRESS_LINES:
+        return None
+    return text
 
 
 def _parse_emails(raw: str) -> str:
@@ -559,6 +577,13 @@ def _parse_row(
             client.phone = raw_phone
         else:
             err("client_phone", message("phone", value=raw_phone))
+    raw_address = _cell(row, index, "client_address")
+    if raw_address:
+        address = _parse_address(raw_address)
+        if address is None:
+            err("client_address", message("address", limit=MAX_ADDRESS))
+        else:
+            client.address = address
     raw_lang = _cell(row, index, "client_language").lower()
     if raw_lang:
         if raw_lang in LANGUAGES:
@@ -581,6 +606,7 @@ def _parse_row(
             for attr, col in (
                 ("emails", "client_email"),
                 ("phone", "client_phone"),
+                ("address", "client_address"),
                 ("language", "client_language"),
                 ("profile", "client_profile"),
             ):
@@ -689,7 +715,7 @@ def _apply(
     existing_clients = {
         r.name: r
         for r in conn.execute(
-            select(ct.c.id, ct.c.name, ct.c.emails, ct.c.phone, ct.c.language, ct.c.profile).where(
+            select(ct.c.id, ct.c.name, ct.c.emails, ct.c.phone, ct.c.address, ct.c.language, ct.c.profile).where(
                 ct.c.business_id == business_id
             )
         )
@@ -705,6 +731,7 @@ def _apply(
                     "name": pc.name,
                     "emails": pc.emails or "",
                     "phone": pc.phone or "",
+                    "address": pc.address or "",
                     "language": pc.language or "fr",
                     "profile": pc.profile or ClientProfile.STANDARD.value,
                     "is_consumer": False,
@@ -716,6 +743,7 @@ def _apply(
         values = {
             "emails": pc.emails if pc.emails is not None else old.emails,
             "phone": pc.phone if pc.phone is not None else old.phone,
+            "address": pc.address if pc.address is not None else old.address,
             "language": pc.language if pc.language is not None else old.language,
             "profile": pc.profile if pc.profile is not None else old.profile,
         }
@@ -750,6 +778,7 @@ def _apply(
                 .values(
                     emails=bindparam("emails"),
                     phone=bindparam("phone"),
+                    address=bindparam("address"),
                     language=bindparam("language"),
                     profile=bindparam("profile"),
                 )

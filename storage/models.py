@@ -59,6 +59,7 @@ class Client(SQLModel, table=True):
     name: str = Field(max_length=200)
     emails: str = Field(default="", max_length=1000)  # comma-separated; the first is the main address
     phone: str = Field(default="", max_length=40)
+    address: str = Field(default="", max_length=300)  # postal address, one line per line (for letters)
     language: str = Field(default="fr", max_length=2)  # fr | en
     profile: str = Field(default="standard", max_length=20)  # dunning.ClientProfile
     is_consumer: bool = False

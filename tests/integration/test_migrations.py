@@ -26,6 +26,6 @@ def test_migrations_are_idempotent_on_an_existing_database(db_url: str) -> None:
     first.dispose()
     again = make_engine(db_url)
     with again.connect() as conn:
-        assert MigrationContext.configure(conn).get_current_revision() == "0003"
+        assert MigrationContext.configure(conn).get_current_revision() == "0004"
     again.dispose()
     assert "ix_evidence_invoice_id" in indexes and "ix_evidence_kind" not in indexes
