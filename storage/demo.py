@@ -31,6 +31,7 @@ class _DemoClient:
     profile: str
     language: str = "fr"
     notes: str = ""
+    address: str = ""
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,13 @@ CLIENTS = (
     ),
     _DemoClient("Groupe Vasseur Distribution SA", "ap@vasseur.example.com", "01 55 00 70 07", "key_account"),
     _DemoClient("Studio Lumière SAS", "hello@studio-lumiere.example.com", "09 70 00 80 08", "standard", language="en"),
-    _DemoClient("Menuiserie Faure SARL", "contact@menuiserie-faure.example.fr", "02 99 00 90 09", "standard"),
+    _DemoClient(
+        "Menuiserie Faure SARL",
+        "contact@menuiserie-faure.example.fr",
+        "02 99 00 90 09",
+        "standard",
+        address="Zone artisanale des Landes\n4 rue des Charpentiers\n35510 Cesson-Sévigné",
+    ),
     _DemoClient("Imprimerie Roussel SARL", "gestion@imprimerie-roussel.example.fr", "03 20 00 11 10", "late_payer"),
 )
 
@@ -120,6 +127,7 @@ def _fill(session: Session, business_id: int, tz: ZoneInfo, anchor: date) -> Non
             language=c.language,
             profile=c.profile,
             notes=c.notes,
+            address=c.address,
         )
         session.add(client)
         clients.append(client)
