@@ -40,6 +40,7 @@ from storage.reminders import (
     close_dispute,
     edit_draft,
     invoice_ids_of,
+    lock_awaiting,
     open_dispute,
     pending_views,
     record_payment,
@@ -47,6 +48,7 @@ from storage.reminders import (
     refresh_due,
     reminder_view,
     snooze,
+    undo_edit,
 )
 from storage.types import utcnow
 
@@ -289,15 +291,7 @@ def approve_and_mark_sent(session: Session, request: SendRequest, *, how: str, e
 
 def lock_current(session: Session, reminder_id: int, business_id: int, version: int) -> Reminder:
     """The reminder, locked for this transaction, if it still waits for the owner at `version`; else raise."""
-    stmt = select(Reminder).where(Reminder.id == reminder_id, Reminder.business_id == business_id)
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    reminder = session.exec(stmt).first()
-    if reminder is None:
-        raise UnknownReminderError(f"reminder {reminder_id} not found")
-    if reminder.version != version or reminder.state not in _AWAITING:
-        raise StaleReminderError(f"reminder {reminder_id} changed")
-    return reminder
+    return lock_awaiting(session, reminder_id, business_id, version)
 
 
 # --- results --------------------------------------------------------------------------------------------------
@@ -838,20 +832,8 @@ class Services:
         """Drop the owner's edits: the drafted text of the templates comes back."""
 
         def apply(session: Session) -> None:
-            reminder = lock_current(session, reminder_id, self.business_id, version)
-            reminder.edited_subject = None
-            reminder.edited_body = None
-            reminder.version += 1
-            reminder.updated_at = utcnow()
-            session.add(reminder)
-            record(
-                session,
-                actor=actor,
-                kind="draft_edit_undone",
-                business_id=self.business_id,
-                client_id=reminder.client_id,
-                reminder_id=reminder_id,
-                payload={},
+            undo_edit(
+                session, reminder_id=reminder_id, business_id=self.business_id, actor=actor, expected_version=version
             )
 
         return self._act(reminder_id, version, lang, apply, t("edit.undone", lang))

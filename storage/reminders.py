@@ -502,6 +502,12 @@ def _change_state(
 # --- owner actions -------------------------------------------------------------------------------------------
 
 
+def lock_awaiting(session: Session, reminder_id: int, business_id: int, expected_version: int | None) -> Reminder:
+    """The reminder, locked for this transaction, if it still waits for the owner (at `expected_version` when
+    given); else StaleReminderError or UnknownReminderError. Every owner action starts here."""
+    return _load_for_action(session, reminder_id, business_id, expected_version, states=_AWAITING_OWNER)
+
+
 def _load_for_action(
     session: Session, reminder_id: int, business_id: int, expected_version: int | None, *, states: Iterable[str]
 ) -> Reminder:
@@ -564,6 +570,28 @@ def edit_draft(
         client_id=reminder.client_id,
         reminder_id=reminder.id,
         payload={"subject": subject, "body": body},
+    )
+    return reminder
+
+
+def undo_edit(
+    session: Session, *, reminder_id: int, business_id: int, actor: str, expected_version: int | None = None
+) -> Reminder:
+    """Drop the owner's edits of a reminder waiting for the owner: the drafted text of the templates comes back."""
+    reminder = lock_awaiting(session, reminder_id, business_id, expected_version)
+    reminder.edited_subject = None
+    reminder.edited_body = None
+    reminder.version += 1
+    reminder.updated_at = utcnow()
+    session.add(reminder)
+    record(
+        session,
+        actor=actor,
+        kind="draft_edit_undone",
+        business_id=business_id,
+        client_id=reminder.client_id,
+        reminder_id=reminder_id,
+        payload={},
     )
     return reminder
 

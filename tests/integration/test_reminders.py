@@ -192,3 +192,22 @@ def test_business_follows_the_settings(engine: Engine, monkeypatch: pytest.Monke
     with write_session(engine) as s:
         again = business_from_settings(s, load_settings())
         assert again.id == b.id and again.formal_notice_days == 8
+
+
+def test_undo_edit_restores_the_template_text(engine: Engine) -> None:
+    """Undoing an edit clears the owner's subject and body, bumps the version and logs draft_edit_undone."""
+    from storage.reminders import undo_edit
+
+    bid, _, _ = _setup(engine, date(2026, 11, 10))
+    (rid,) = _refresh(engine, bid, TUE)
+    with write_session(engine) as s:
+        edited = edit_draft(s, reminder_id=rid, business_id=bid, subject="Objet", body="Texte", actor="owner:111")
+        version = edited.version
+    with write_session(engine) as s:
+        undo_edit(s, reminder_id=rid, business_id=bid, actor="owner:111", expected_version=version)
+    with pytest.raises(StaleReminderError), write_session(engine) as s:
+        undo_edit(s, reminder_id=rid, business_id=bid, actor="owner:111", expected_version=version)
+    with read_session(engine) as s:
+        r = s.get(Reminder, rid)
+        assert r is not None and r.edited_subject is None and r.edited_body is None and r.version == version + 1
+        assert [e.kind for e in s.exec(select(EvidenceEntry)).all()][-1] == "draft_edit_undone"
