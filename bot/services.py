@@ -266,7 +266,7 @@ class OutboxDelivery:
 
 def approve_and_mark_sent(session: Session, request: SendRequest, *, how: str, evidence: dict[str, Any]) -> None:
     """For deliveries that complete at once (files, tests): check the card's version, mark the reminder sent."""
-    reminder = lock_current(session, request.reminder_id, request.business_id, request.expected_version)
+    reminder = lock_awaiting(session, request.reminder_id, request.business_id, request.expected_version)
     reminder.state = ReminderState.SENT
     reminder.sent_at = request.now
     reminder.sent_to = how
@@ -287,11 +287,6 @@ def approve_and_mark_sent(session: Session, request: SendRequest, *, how: str, e
             **evidence,
         },
     )
-
-
-def lock_current(session: Session, reminder_id: int, business_id: int, version: int) -> Reminder:
-    """The reminder, locked for this transaction, if it still waits for the owner at `version`; else raise."""
-    return lock_awaiting(session, reminder_id, business_id, version)
 
 
 # --- results --------------------------------------------------------------------------------------------------
@@ -746,7 +741,7 @@ class Services:
         message: list[str] = []
 
         def apply(session: Session) -> None:
-            lock_current(session, reminder_id, self.business_id, version)
+            lock_awaiting(session, reminder_id, self.business_id, version)
             ids = invoice_ids_of(session, reminder_id)
             owed = sum(
                 (i.balance for i in session.exec(select(Invoice).where(col(Invoice.id).in_(ids))).all()),
@@ -775,7 +770,7 @@ class Services:
             version,
             lang,
             lambda s: (
-                lock_current(s, reminder_id, self.business_id, version),
+                lock_awaiting(s, reminder_id, self.business_id, version),
                 open_dispute(
                     s,
                     business_id=self.business_id,
@@ -795,7 +790,7 @@ class Services:
             version,
             lang,
             lambda s: (
-                lock_current(s, reminder_id, self.business_id, version),
+                lock_awaiting(s, reminder_id, self.business_id, version),
                 record_promise(
                     s,
                     business_id=self.business_id,

@@ -702,6 +702,24 @@ def record_payment(
     return payments
 
 
+def _mark_invoice(
+    session: Session, inv: Invoice, state: InvoiceState, *, actor: str, kind: str, payload: dict[str, Any]
+) -> None:
+    """Change an invoice's state and log it in the same transaction (the evidence names the invoice)."""
+    inv.state = state
+    inv.updated_at = utcnow()
+    session.add(inv)
+    record(
+        session,
+        actor=actor,
+        kind=kind,
+        business_id=inv.business_id,
+        client_id=inv.client_id,
+        invoice_id=inv.id,
+        payload={"number": inv.number, **payload},
+    )
+
+
 def open_dispute(
     session: Session, *, business_id: int, invoice_ids: Sequence[int], reason: str, actor: str
 ) -> list[Invoice]:
@@ -711,18 +729,9 @@ def open_dispute(
         raise ActionError("a reason is needed")
     invoices = _invoices(session, business_id, invoice_ids)
     for inv in invoices:
-        inv.state = InvoiceState.DISPUTED
         inv.dispute_reason = reason[:500]
-        inv.updated_at = utcnow()
-        session.add(inv)
-        record(
-            session,
-            actor=actor,
-            kind="dispute_opened",
-            business_id=business_id,
-            client_id=inv.client_id,
-            invoice_id=inv.id,
-            payload={"number": inv.number, "reason": reason},
+        _mark_invoice(
+            session, inv, InvoiceState.DISPUTED, actor=actor, kind="dispute_opened", payload={"reason": reason}
         )
     _withdraw_from_open_reminders(session, [i.id for i in invoices if i.id is not None], actor, "disputed")
     return invoices
@@ -735,18 +744,8 @@ def close_dispute(
     (inv,) = _invoices(session, business_id, [invoice_id])
     if inv.state != InvoiceState.DISPUTED:
         raise ActionError("this invoice is not disputed")
-    inv.state = InvoiceState.WRITTEN_OFF if outcome == "written_off" else InvoiceState.OPEN
-    inv.updated_at = utcnow()
-    session.add(inv)
-    record(
-        session,
-        actor=actor,
-        kind="dispute_closed",
-        business_id=business_id,
-        client_id=inv.client_id,
-        invoice_id=inv.id,
-        payload={"number": inv.number, "outcome": outcome},
-    )
+    state = InvoiceState.WRITTEN_OFF if outcome == "written_off" else InvoiceState.OPEN
+    _mark_invoice(session, inv, state, actor=actor, kind="dispute_closed", payload={"outcome": outcome})
     return inv
 
 
@@ -760,18 +759,14 @@ def record_promise(
     for inv in invoices:
         if inv.state not in (InvoiceState.OPEN, InvoiceState.PROMISED):
             raise ActionError(f"invoice {inv.number} is {inv.state}")
-        inv.state = InvoiceState.PROMISED
         inv.promised_until = until
-        inv.updated_at = utcnow()
-        session.add(inv)
-        record(
+        _mark_invoice(
             session,
+            inv,
+            InvoiceState.PROMISED,
             actor=actor,
             kind="promise_recorded",
-            business_id=business_id,
-            client_id=inv.client_id,
-            invoice_id=inv.id,
-            payload={"number": inv.number, "until": until.isoformat()},
+            payload={"until": until.isoformat()},
         )
     _withdraw_from_open_reminders(session, [i.id for i in invoices if i.id is not None], actor, "promised")
     return invoices
