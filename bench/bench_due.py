@@ -257,7 +257,7 @@ def main() -> None:
         bare_s, bare_rows = best_of(3, bare)
 
         def bare_no_gc() -> int:
-            from dunning.gcpause import paused_gc
+            from storage.gcpause import paused_gc
 
             with paused_gc():
                 return bare()

@@ -90,6 +90,7 @@ def _optional(name: str) -> Any:
 
 def add_handlers(application: Application) -> None:
     """Every handler, in order: the owner gate first, the questions, the card buttons, commands, fallbacks."""
+    # The gate only decides (in memory); strangers' refusals go out off the owner's path (see handlers/access.py).
     application.add_handler(TypeHandler(Update, access.owner_gate), group=-1)
     asking: list[Any] = [edit, dispute, promise, snooze, payment]
     states: dict[object, list[Any]] = {}
@@ -215,7 +216,8 @@ async def set_commands(application: Application) -> None:
 
 
 async def post_shutdown(application: Application) -> None:
-    """Close the database."""
+    """Write the day's count of refused strangers, then close the database."""
+    await access.close(application)
     services = application.bot_data.get(common.SERVICES_KEY)
     if isinstance(services, Services):
         services.engine.dispose()

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from bot.i18n import t
 from messages.formatting import format_amount
+from services.core import DisputeLine
 from storage.reminders import ReminderView
 
 #: Telegram's limit for a message text.
@@ -109,6 +110,12 @@ def keyboard_for(kind: str, view: ReminderView, lang: str, *, cut: bool = False)
         return ((b("btn.resend", "resend"),),)
     if kind == "edited":
         return ((b("btn.send", "send"), b("btn.cancel", "undo")),)
+    if kind == "broken":
+        # The draft cannot be rendered: every way out but sending (fail closed).
+        return (
+            (b("btn.snooze", "snz"), b("btn.paid", "pay")),
+            (b("btn.dispute", "disp"), b("btn.promise", "prom")),
+        )
     rows: list[tuple[Button, ...]] = [
         (b("btn.send", "send"), b("btn.edit", "edit"), b("btn.snooze", "snz")),
         (b("btn.paid", "pay"), b("btn.dispute", "disp"), b("btn.promise", "prom")),
@@ -190,7 +197,8 @@ def render_card(
     if len(text) > MAX_MESSAGE:  # a huge invoice list: keep the card valid rather than fail to send it
         text = text[: MAX_MESSAGE - 1] + "…"
         text = _close_tags(text)
-    buttons = keyboard_for(kind, view, lang, cut=cut) if draft is not None or kind in ("scheduled", "unknown") else ()
+    shown = draft is not None or kind in ("scheduled", "unknown", "broken")
+    buttons = keyboard_for(kind, view, lang, cut=cut) if shown else ()
     return CardText(text, buttons, cut)
 
 
@@ -246,20 +254,6 @@ def split_message(text: str, limit: int = MAX_MESSAGE) -> list[str]:
 DISPUTE_PREFIX = "d1"
 DISPUTE_ACTIONS = frozenset({"res", "off"})
 _DISPUTE_CALLBACK = re.compile(r"^d1:([a-z]{1,8}):(\d{1,12}):(\d{1,12})$")
-
-
-@dataclass(frozen=True, slots=True)
-class DisputeLine:
-    """One disputed invoice as /litiges shows it; `version` identifies the dispute (its evidence entry)."""
-
-    invoice_id: int
-    number: str
-    client_name: str
-    balance: Any
-    currency: str
-    reason: str
-    version: int
-    state: str = "disputed"
 
 
 def dispute_callback(action: str, invoice_id: int, version: int) -> str:

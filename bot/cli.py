@@ -20,6 +20,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.business import apply_settings, find_business
 from bot.cli_evidence import evidence_command, verify_command
 from bot.console import (
     LABELS,
@@ -31,9 +32,9 @@ from bot.console import (
 from bot.settings import DEFAULT_DATABASE_URL, Settings, SettingsError, load_settings
 from dunning.calendar import is_business_day
 from dunning.ladder import LadderError
-from storage.db import make_engine, write_session
+from storage.db import make_engine, read_session, write_session
 from storage.models import Business, Invoice
-from storage.reminders import ReminderView, business_from_settings, business_ladder, refresh_due
+from storage.reminders import ReminderView, business_ladder, refresh_due
 
 app = typer.Typer(
     name="relance",
@@ -104,16 +105,26 @@ class _Env:
 
 @contextmanager
 def _environment(settings: Settings | None = None, url: str | None = None) -> Iterator[_Env]:
-    """Settings, an engine on the database and the install's business (created from the settings on first use)."""
+    """Settings, an engine on the database and the install's business.
+
+    The business is only read: its configuration is brought in line with the settings by `relance run` and
+    `relance config apply` alone (reading commands change nothing). On a fresh database it is created from the
+    settings, as on first use.
+    """
     settings = settings or _settings()
     engine = _engine(url or settings.DATABASE_URL)
     try:
         try:
-            with write_session(engine) as session:
-                business = business_from_settings(session, settings)
-                business_ladder(business)  # a broken ladder file is a setting error, reported now
+            with read_session(engine) as session:
+                business = find_business(session)
+            if business is None:
+                with write_session(engine) as session:
+                    business = apply_settings(session, settings, actor="cli")[0]
+            business_ladder(business)  # a broken ladder is a setting error, reported now
         except (OSError, LadderError) as exc:
             _fail(f"LADDER_FILE: {exc}", 2)
+        except SettingsError as exc:
+            _fail(str(exc), 2)
         yield _Env(settings, engine, business)
     finally:
         engine.dispose()
@@ -133,11 +144,16 @@ def import_command(
     today: TodayOption = None,
 ) -> None:
     """Import invoices from a CSV file: all or nothing, re-importing the same file changes nothing."""
-    from storage.importer import import_csv
+    from bot.business import load_rates
+    from services.imports import import_csv
 
     console = _console()
     with _environment() as env:
         day = _today(env.settings, today)
+        try:
+            rates = load_rates(env.settings, env.business.rates_toml)
+        except SettingsError as exc:
+            _fail(str(exc), 2)
         size = file.stat().st_size if file.is_file() else 0
         kwargs: dict[str, Any] = {
             "business_id": env.business_id,
@@ -146,6 +162,8 @@ def import_command(
             "dry_run": dry_run,
             "actor": "cli",
             "today": day,
+            "rate_table": rates,
+            "pdf_store": env.settings.DATA_DIR / "invoices" / str(env.business_id),
         }
         if size >= PROGRESS_MIN_BYTES and console.is_terminal:
             columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -227,7 +245,7 @@ def status_command(today: TodayOption = None, as_json: JsonOption = False) -> No
 
     with _environment() as env:
         day = _today(env.settings, today)
-        with write_session(env.engine) as session:
+        with read_session(env.engine) as session:
             summary = status_summary(session, business_id=env.business_id, today=day)
     if as_json:
         typer.echo(json.dumps(summary.to_json(), ensure_ascii=False, indent=2))
@@ -252,9 +270,9 @@ def preview_command(
         _fail("--lang: expected fr or en", 2)
     if fmt not in ("text", "html", "sms", "call", "letter"):
         _fail("--format: expected text, html, sms, call or letter", 2)
-    from bot.services import load_rates
+    from bot.business import load_rates, renderer_for
     from messages.render import TemplateError
-    from storage import drafts
+    from services import drafts
 
     with _environment() as env:
         day = _today(env.settings, today)
@@ -262,11 +280,12 @@ def preview_command(
         if step is not None and step not in steps:
             _fail(f"--step: expected one of {', '.join(steps)}", 2)
         try:
-            rates = load_rates(env.settings)
+            rates = load_rates(env.settings, env.business.rates_toml)
+            renderer = renderer_for(env.settings)
         except SettingsError as exc:
             _fail(str(exc), 2)
         try:
-            with write_session(env.engine) as session:
+            with read_session(env.engine) as session:
                 rendered = drafts.render_preview(
                     session,
                     business_id=env.business_id,
@@ -276,6 +295,7 @@ def preview_command(
                     lang=lang,
                     fmt=fmt,
                     rate_table=rates,
+                    renderer=renderer,
                 )
         except (LookupError, ValueError, TemplateError) as exc:
             _fail(str(exc) or f"cannot preview invoice {invoice_no}", 1)
@@ -349,6 +369,31 @@ def run_command(today: TodayOption = None) -> None:
     from bot.terminal import run_terminal
 
     run_terminal(settings, today=day)
+
+
+config_app = typer.Typer(help="The business's configuration.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("apply")
+def config_apply_command() -> None:
+    """Bring the business in line with the settings (environment and .env); each changed field is logged."""
+    settings = _settings()
+    engine = _engine(settings.DATABASE_URL)
+    try:
+        with write_session(engine) as session:
+            business, changed = apply_settings(session, settings, actor="cli")
+            business_ladder(business)  # a broken ladder is refused before anything is kept
+    except (OSError, LadderError) as exc:
+        _fail(f"LADDER_FILE: {exc}", 2)
+    except SettingsError as exc:
+        _fail(str(exc), 2)
+    finally:
+        engine.dispose()
+    if changed:
+        typer.echo(f"{len(changed)} field(s) changed: {', '.join(changed)}")
+    else:
+        typer.echo("nothing to change: the business already matches the settings")
 
 
 app.command("verify")(verify_command)

@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.settings import Settings, SettingsError, load_settings
-from storage.db import make_engine, write_session
+from storage.db import make_engine, read_session
 from storage.evidence import verify_chain
 
 
@@ -34,7 +34,7 @@ def _settings() -> Settings:
 
 def _engine(settings: Settings) -> Engine:
     try:
-        return make_engine(settings.DATABASE_URL)
+        return make_engine(settings.DATABASE_URL, admin_url=settings.DATABASE_ADMIN_URL)
     except SQLAlchemyError as exc:
         safe = make_url(settings.DATABASE_URL).render_as_string(hide_password=True)
         raise _fail(f"DATABASE_URL: cannot open the database {safe} ({type(exc).__name__})", 2) from None
@@ -88,23 +88,26 @@ def evidence_command(
     ] = None,
 ) -> None:
     """Write the court-ready evidence file (ZIP) of one invoice."""
-    from bot.services import load_rates
-    from storage.export import ExportError, build_evidence_zip
-    from storage.reminders import business_from_settings
+    from bot.business import find_business, load_rates
+    from services.export import ExportError, build_evidence_zip
 
     settings = _settings()
-    try:
-        rates = load_rates(settings)  # RATES_FILE (env or .env) extends the penalty rates, like the bot's /preuves
-    except SettingsError as exc:
-        raise _fail(str(exc), 2) from None
     day = today.date() if today else settings.RELANCE_TODAY or datetime.now(settings.tz).date()
     target = out or Path(f"preuves-{invoice_no}.zip")
     engine = _engine(settings)
     try:
-        with write_session(engine) as session:
-            business = business_from_settings(session, settings)
-            business_id = business.id
+        # Reading changes nothing: the business is looked up, never brought in line with the settings here.
+        with read_session(engine) as session:
+            business = find_business(session)
+            if business is None:
+                raise _fail("no business in this database yet: run `relance import` or `relance run` first", 1)
+            business_id, business_rates = business.id, business.rates_toml
         assert business_id is not None
+        try:
+            # RATES_FILE (env or .env) and the rates added from the chat extend the table, like the bot's /preuves
+            rates = load_rates(settings, business_rates)
+        except SettingsError as exc:
+            raise _fail(str(exc), 2) from None
         try:
             path = build_evidence_zip(
                 engine, business_id=business_id, invoice_number=invoice_no, today=day, out_path=target, rate_table=rates

@@ -67,6 +67,11 @@ FR: dict[str, str] = {
     "card.edited": "✏️ Texte modifié par vous.",
     "card.cut": "… (suite avec « Voir la suite »)",
     "card.failed": "❌ Le dernier envoi a échoué : {reason}",
+    "card.draft_broken": (
+        "⛔ Le message n'a pas pu être rédigé, il ne peut donc pas être envoyé : {reason}\n"
+        "Corrigez le modèle, puis /digest."
+    ),
+    "draft.broken": "⛔ Rien n'a été envoyé : le message n'a pas pu être rédigé ({reason}).",
     "state.sent": "✅ Envoyé le {day} à {time} à {to}",
     "state.scheduled": "🕗 Approuvé : partira le {day} à {time} (plage d'envoi).",
     "state.queued": "📤 Approuvé, envoi en cours…",
@@ -317,6 +322,10 @@ EN: dict[str, str] = {
     "card.edited": "✏️ Text edited by you.",
     "card.cut": "… (continued with “Show the rest”)",
     "card.failed": "❌ The last attempt failed: {reason}",
+    "card.draft_broken": (
+        "⛔ The message could not be drafted, so it cannot be sent: {reason}\nFix the template, then /digest."
+    ),
+    "draft.broken": "⛔ Nothing was sent: the message could not be drafted ({reason}).",
     "state.sent": "✅ Sent on {day} at {time} to {to}",
     "state.scheduled": "🕗 Approved: leaves on {day} at {time} (sending window).",
     "state.queued": "📤 Approved, sending…",

@@ -1,6 +1,6 @@
 """The outbox sender: a JobQueue callback that delivers due e-mails and tells the chat side what became of them.
 
-Thin on purpose: claiming, sending and recording live in storage.outbox. The chat side registers a callback with
+Thin on purpose: claiming, sending and recording live in services.outbox. The chat side registers a callback with
 `on_delivery_outcome` to edit the reminder's card ("Envoyé le ...") or warn the owner (failure, statut incertain).
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from messages.delivery import SmtpConfig
-from storage.outbox import DeliveryResult, deliver_due, recover_unknown_at_startup
+from services.outbox import DeliveryResult, deliver_due, recover_unknown_at_startup
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)

@@ -14,33 +14,35 @@ from typing import Any, TextIO
 
 from bot.cards import CardText, to_plain
 from bot.i18n import t
+from bot.presenter import Presenter, Shown, text
 from bot.reports import render_status
-from bot.services import InputError, Outcome, Services, parse_edit, parse_owner_amount, parse_owner_date, parse_reason
 from bot.settings import Settings, SettingsError
+from services.core import InputError, Services, parse_edit, parse_owner_amount, parse_owner_date, parse_reason
 from storage.db import make_engine
 
 ACTOR = "owner:terminal"
 RULE = "─" * 72
 
 
-def open_terminal_services(settings: Settings, today: date) -> Services:
-    """Services for the terminal: SMTP when configured, else .eml files under DATA_DIR/outbox.
+def open_terminal_services(settings: Settings, today: date) -> Presenter:
+    """Services for the terminal: SMTP when configured, else .eml files under DATA_DIR/outbox; the settings are
+    applied to the business as `relance run` does (it is `relance run` without a token).
 
     Raise SettingsError (before touching the database) when RATES_FILE is missing or malformed.
     """
-    from bot.services import OutboxDelivery, load_rates
-    from messages.eml_outbox import EmlDelivery
+    from bot.business import build_context, load_rates, renderer_for
 
     load_rates(settings)
-    engine = make_engine(settings.DATABASE_URL)
-    delivery: Any = OutboxDelivery(settings) if settings.SMTP_HOST else EmlDelivery(settings.DATA_DIR / "outbox")
-    return Services(engine, settings, delivery=delivery, today=lambda: today)
+    renderer = renderer_for(settings)
+    renderer.check()  # a broken template stops the demo now, with its file and line, never at send time
+    engine = make_engine(settings.DATABASE_URL, admin_url=settings.DATABASE_ADMIN_URL)
+    return Presenter(Services(build_context(engine, settings, today=today, apply=True, renderer=renderer)))
 
 
 class Terminal:
     """One terminal session over the services; `read` and `out` are replaceable for tests."""
 
-    def __init__(self, services: Services, *, read: Callable[[str], str], out: TextIO, lang: str = "fr") -> None:
+    def __init__(self, services: Presenter, *, read: Callable[[str], str], out: TextIO, lang: str = "fr") -> None:
         self.services = services
         self.read = read
         self.out = out
@@ -63,7 +65,7 @@ class Terminal:
         """Print today's header and return the cards."""
         data = self.services.digest(claim=False)
         assert data is not None
-        header, cards = data.render(self.lang)
+        header, cards = self.services.render_digest(data, self.lang)
         self.say(header)
         return cards
 
@@ -77,7 +79,7 @@ class Terminal:
         self.say(RULE)
         self.say(render_status(self.services.status(), self.lang))
 
-    def report(self, outcome: Outcome) -> None:
+    def report(self, outcome: Shown) -> None:
         """Print what an action did, and the card's new state."""
         self.say(outcome.message)
         if outcome.path:
@@ -176,11 +178,11 @@ class Terminal:
                 self.say(refreshed.plain)
         return True
 
-    def _with_input(self, parse: Callable[[], Any], apply: Callable[[Any], Outcome]) -> None:
+    def _with_input(self, parse: Callable[[], Any], apply: Callable[[Any], Shown]) -> None:
         try:
             value = parse()
         except InputError as exc:
-            self.say(exc.text(self.lang))
+            self.say(text(exc.msg, self.lang))
             return
         self.report(apply(value))
 

@@ -1,7 +1,7 @@
 """Late-payment penalties and the fixed recovery indemnity (art. L441-10 and D441-5 Code de commerce).
 
-Pure: plain values in, plain values out; `today` is an argument. The only reads are of the rate tables, which
-ship as data (`dunning/data/rates.toml`) and can be extended by the owner.
+Pure: plain values in, plain values out; `today` is an argument. The rate table ships as data
+(`dunning/rates_data.py`); an owner's additions are read from their file by `services.rates` and merged here.
 
 How the computation works, and the choices it makes:
 
@@ -31,8 +31,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from importlib import resources
-from pathlib import Path
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 CENT = Decimal("0.01")
@@ -113,7 +112,8 @@ class RateTable:
         return RateTable({**self.ecb, **other.ecb}, {**self.legal, **other.legal})
 
 
-def _parse_rates(text: str, source: str) -> RateTable:
+def parse_rate_table(text: str, source: str) -> RateTable:
+    """A rate table from TOML text ([ecb] and [legal] tables of half-year keys); RateTableError names `source`."""
     try:
         data = tomllib.loads(text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as exc:
@@ -140,17 +140,19 @@ def _parse_rates(text: str, source: str) -> RateTable:
     return RateTable(tables["ecb"], tables["legal"])
 
 
-def load_rate_table(path: Path | str | None = None, extra_text: str | None = None) -> RateTable:
-    """The built-in rate table, extended by the owner's file `path` and then by `extra_text` (same TOML format).
+@lru_cache(maxsize=1)
+def builtin_rate_table() -> RateTable:
+    """The shipped rate table (dunning/rates_data.py)."""
+    from dunning.rates_data import BUILTIN_RATES_TOML
 
-    Later sources win for a half-year they both define, so an owner can add a new half-year or correct one.
-    """
-    builtin = resources.files("dunning").joinpath("data/rates.toml").read_text(encoding="utf-8")
-    table = _parse_rates(builtin, "dunning/data/rates.toml")
-    if path is not None:
-        table = table.merged(_parse_rates(Path(path).read_text(encoding="utf-8"), str(path)))
+    return parse_rate_table(BUILTIN_RATES_TOML, "built-in rate table")
+
+
+def rate_table_with(extra_text: str | None = None, source: str = "rates") -> RateTable:
+    """The built-in table extended (or corrected) by `extra_text` in the same TOML format; later sources win."""
+    table = builtin_rate_table()
     if extra_text is not None:
-        table = table.merged(_parse_rates(extra_text, "rates"))
+        table = table.merged(parse_rate_table(extra_text, source))
     return table
 
 

@@ -10,7 +10,6 @@ from operator import itemgetter
 from typing import NamedTuple
 
 from dunning.calendar import is_business_day, next_business_day, previous_business_day
-from dunning.gcpause import paused_gc
 from dunning.ladder import DEFAULT_LADDER, Ladder, Step
 from dunning.states import InvoiceState
 
@@ -139,8 +138,9 @@ def due_reminders(
     which they were given (the storage layer orders them for display)."""
     if not is_business_day(today):
         return []
-    with paused_gc():
-        return _due_reminders(invoices, today, ladder)
+    # The caller (storage.reminders.due_today) pauses the cyclic collector around reading and deciding: a
+    # process-wide switch has no place in the pure policy.
+    return _due_reminders(invoices, today, ladder)
 
 
 def _due_reminders(invoices: Iterable[InvoiceSnapshot], today: date, ladder: Ladder) -> list[DueReminder]:

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
 
-from dunning.penalties import RateTable, balance_events_from_payments, compute_penalties, load_rate_table
+from dunning.penalties import RateTable, balance_events_from_payments, builtin_rate_table, compute_penalties
 from messages.context import DraftContext, InvoiceLine, Sender
 
 SAMPLE_SENDER = Sender(
@@ -50,7 +50,7 @@ def sample_invoice(
 
 @lru_cache(maxsize=1)
 def _rates() -> RateTable:
-    return load_rate_table()
+    return builtin_rate_table()
 
 
 def sample_contexts(step: str, lang: str = "fr", today: date = SAMPLE_TODAY) -> list[DraftContext]:

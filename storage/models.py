@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, Column, Index, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlmodel import Field, SQLModel
 
+from storage.names import client_name_key
 from storage.types import Money, UTCDateTime, utcnow
 
 
@@ -41,6 +43,11 @@ class Business(SQLModel, table=True):
     send_window_end: str = Field(default="18:00", max_length=5)
     preferred_weekdays: str = Field(default="", max_length=20)  # e.g. "1,2" (Tue, Wed; Monday is 0); empty = any
     formal_notice_days: int = 8  # deadline given in the mise en demeure
+    # JSON: the value of each setting when it was last applied, so that a value the owner changed in the chat
+    # stays until the setting itself gets a new value (bot/business.py).
+    settings_applied: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # TOML: late-payment rates the owner added from the chat (/taux), merged over the shipped table and RATES_FILE.
+    rates_toml: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = _stamp()
 
     @property
@@ -49,14 +56,24 @@ class Business(SQLModel, table=True):
         return [int(p) for p in (p.strip() for p in self.owner_chat_ids.split(",")) if p]
 
 
+def _name_key_default(context: DefaultExecutionContext) -> str:
+    return client_name_key(str(context.get_current_parameters()["name"]))
+
+
 class Client(SQLModel, table=True):
     """A debtor of the business."""
 
-    __table_args__ = (UniqueConstraint("business_id", "name", name="uq_client_business_name"),)
+    __table_args__ = (
+        UniqueConstraint("business_id", "name", name="uq_client_business_name"),
+        # One client per spelling-insensitive name (case, quotes, spaces): see storage.names.client_name_key.
+        Index("uq_client_business_name_key", "business_id", "name_key", unique=True),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     business_id: int = Field(foreign_key="business.id", index=True)
     name: str = Field(max_length=200)
+    # Filled from `name` on insert when not given (ORM and Core inserts alike), so no writer can forget it.
+    name_key: str | None = Field(default=None, sa_column=Column(String(200), nullable=False, default=_name_key_default))
     emails: str = Field(default="", max_length=1000)  # comma-separated; the first is the main address
     phone: str = Field(default="", max_length=40)
     address: str = Field(default="", max_length=300)  # postal address, one line per line (for letters)
@@ -94,6 +111,7 @@ class Invoice(SQLModel, table=True):
     promised_until: date | None = None
     dispute_reason: str | None = Field(default=None, max_length=500)
     pdf_path: str | None = Field(default=None, max_length=500)
+    pdf_sha256: str | None = Field(default=None, max_length=64)  # of the PDF at pdf_path, as imported
     created_at: datetime = _stamp()
     updated_at: datetime = _stamp()
 
@@ -151,12 +169,15 @@ class EvidenceEntry(SQLModel, table=True):
     """One append-only, hash-chained entry of the evidence log."""
 
     __tablename__ = "evidence"
+    # Each business has its own chain: this index finds a chain's head and walks it in order.
+    __table_args__ = (UniqueConstraint("business_id", "chain_seq", name="uq_evidence_business_chain_seq"),)
 
-    seq: int | None = Field(default=None, primary_key=True)
+    seq: int | None = Field(default=None, primary_key=True)  # insertion order over all businesses (not hashed)
+    chain_seq: int  # position in its business's chain, from 1: the "seq" of the hashed canonical form
     created_at: datetime = _stamp()
     actor: str = Field(max_length=64)  # "owner:<telegram id>", "system", "cli", "stranger:<id>"
     kind: str = Field(max_length=40)  # not indexed: nothing reads the log by kind alone, and appends stay cheap
-    business_id: int | None = Field(default=None, foreign_key="business.id")
+    business_id: int = Field(foreign_key="business.id")
     client_id: int | None = None  # not indexed, like kind
     invoice_id: int | None = Field(default=None, index=True)
     reminder_id: int | None = Field(default=None, index=True)
@@ -200,9 +221,16 @@ class DigestRun(SQLModel, table=True):
 class Card(SQLModel, table=True):
     """A chat message that shows a reminder, so the bot can refresh it when the reminder changes."""
 
-    __table_args__ = (UniqueConstraint("chat_id", "message_id", name="uq_card_chat_message"),)
+    # The same message id in two chats, from two bots or in two businesses is two cards.
+    __table_args__ = (
+        UniqueConstraint(
+            "business_id", "channel", "chat_id", "message_id", name="uq_card_business_channel_chat_message"
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
+    business_id: int = Field(foreign_key="business.id")
+    channel: str = Field(default="telegram", max_length=64)  # the chat adapter (and bot) that shows the card
     reminder_id: int = Field(foreign_key="reminder.id", index=True)
     chat_id: int = Field(sa_type=BigInteger)
     message_id: int = Field(sa_type=BigInteger)

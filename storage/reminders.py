@@ -7,26 +7,21 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select as core_select
 from sqlalchemy import text
 from sqlmodel import Session, col, select
 
-from dunning.gcpause import paused_gc
 from dunning.ladder import DEFAULT_LADDER, Ladder, ladder_from_toml
 from dunning.policy import DueReminder, InvoiceSnapshot, due_reminders
 from dunning.states import OPEN_REMINDER_STATES, InvoiceState, ReminderState
 from storage.evidence import record
+from storage.gcpause import paused_gc
 from storage.models import Business, Client, Invoice, Payment, Reminder, ReminderInvoice
 from storage.types import utcnow
 
-if TYPE_CHECKING:
-    from bot.settings import Settings
-
-DEFAULT_SLUG = "default"
 _PG_REFRESH_LOCK = 0x52454C42
 _AWAITING_OWNER = (ReminderState.PENDING, ReminderState.FAILED)
 
@@ -100,44 +95,6 @@ class ReminderView:
 
 
 # --- business and ladder -------------------------------------------------------------------------------------
-
-
-def business_from_settings(session: Session, settings: Settings) -> Business:
-    """The install's single business, created from the settings on first use and kept in step with them."""
-    business = session.exec(select(Business).where(Business.slug == DEFAULT_SLUG)).first()
-    fields: dict[str, Any] = {
-        "name": settings.COMPANY_NAME,
-        "address": settings.COMPANY_ADDRESS,
-        "siren": settings.COMPANY_SIREN,
-        "iban": settings.COMPANY_IBAN,
-        "bic": settings.COMPANY_BIC,
-        "phone": settings.COMPANY_PHONE,
-        "email": settings.MAIL_FROM or "",
-        "reply_to": settings.MAIL_REPLY_TO or "",
-        "owner_chat_ids": ",".join(str(i) for i in settings.owner_ids),
-        "timezone": settings.TIMEZONE,
-        "digest_time": settings.DIGEST_TIME,
-        "send_window_start": settings.send_window[0],
-        "send_window_end": settings.send_window[1],
-        "preferred_weekdays": settings.PREFERRED_WEEKDAYS,
-        "formal_notice_days": settings.FORMAL_NOTICE_DAYS,
-    }
-    if settings.LADDER_FILE is not None:
-        fields["ladder_toml"] = Path(settings.LADDER_FILE).read_text(encoding="utf-8")
-    if business is None:
-        business = Business(slug=DEFAULT_SLUG, **fields)
-        session.add(business)
-        session.flush()
-        return business
-    changed = False
-    for name, value in fields.items():
-        if getattr(business, name) != value:
-            setattr(business, name, value)
-            changed = True
-    if changed:
-        session.add(business)
-        session.flush()
-    return business
 
 
 def business_ladder(business: Business) -> Ladder:

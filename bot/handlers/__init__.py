@@ -1,1 +1,2 @@
-"""The Telegram side: one module per feature, each exposing thin handlers over bot.services."""
+"""The Telegram side: one module per feature, each exposing thin handlers over the presenter (bot/presenter.py),
+which calls the chat-free use cases (services/) and renders their results."""

@@ -11,7 +11,7 @@ from telegram.ext import ContextTypes, ConversationHandler
 
 from bot.cards import CardText, parse_callback
 from bot.i18n import lang_of, t
-from bot.services import Services
+from bot.presenter import Presenter
 
 log = logging.getLogger(__name__)
 
@@ -22,10 +22,10 @@ LANGS_KEY = "langs"
 PENDING_KEY = "pending"
 
 
-def services_of(context: Context) -> Services:
-    """The Services object put in bot_data at start-up."""
+def services_of(context: Context) -> Presenter:
+    """The Presenter object put in bot_data at start-up."""
     services = context.bot_data.get(SERVICES_KEY)
-    assert isinstance(services, Services), "bot_data['services'] is set by post_init"
+    assert isinstance(services, Presenter), "bot_data['services'] is set by post_init"
     return services
 
 

@@ -11,7 +11,7 @@ from telegram.ext import Application
 
 from bot.handlers.common import LANGS_KEY, SERVICES_KEY, markup
 from bot.i18n import t
-from bot.services import Services
+from bot.presenter import Presenter
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +21,7 @@ def listener(application: Application) -> Any:
 
     async def on_outcome(result: Any, context: Any) -> None:
         del context  # the application is known; recovery at start-up passes no context
-        services: Services = application.bot_data[SERVICES_KEY]
+        services: Presenter = application.bot_data[SERVICES_KEY]
         langs: dict[int, str] = application.bot_data.get(LANGS_KEY, {})
         reason = html.escape(str(result.reply)[:300], quote=False)
         for chat_id, message_id in services.cards_of(result.reminder_id):
@@ -52,13 +52,13 @@ def listener(application: Application) -> Any:
     return on_outcome
 
 
-async def start_sender(application: Application, services: Services) -> None:
+async def start_sender(application: Application, services: Presenter) -> None:
     """With SMTP configured: listen to outcomes, mark interrupted e-mails unknown, tick the outbox on the JobQueue."""
     from bot.sender import on_delivery_outcome, recover_at_startup, schedule_sender
-    from messages.delivery import SmtpConfig
+    from bot.settings import smtp_config
 
     on_delivery_outcome(listener(application))
     await recover_at_startup(services.engine)
     if application.job_queue is not None:
-        config = SmtpConfig.from_settings(services.settings)
+        config = smtp_config(services.settings)
         schedule_sender(application.job_queue, engine=services.engine, config=config)

@@ -22,19 +22,19 @@ from bot.handlers.common import (
     services_of,
     show_card,
 )
-from bot.services import Services
+from bot.presenter import Presenter
 
 log = logging.getLogger(__name__)
 
 
-async def send_digest(context: Context, services: Services, chat_ids: list[int], *, claim: bool) -> bool:
+async def send_digest(context: Context, services: Presenter, chat_ids: list[int], *, claim: bool) -> bool:
     """Build the digest (once a day when `claim`) and send it to each chat; False when already sent today."""
     data = services.digest(claim=claim)
     if data is None:
         return False
     shown: list[tuple[int, int, int]] = []
     for chat_id in chat_ids:
-        header, cards = data.render(chat_lang(context, chat_id))
+        header, cards = services.render_digest(data, chat_lang(context, chat_id))
         try:
             await context.bot.send_message(chat_id, header)
             for reminder_id, card in cards:
@@ -92,7 +92,7 @@ async def on_card_nav(update: Update, context: Context) -> None:
             await reply(update, part, parse_mode=None)
 
 
-def schedule(application: Application, services: Services) -> None:
+def schedule(application: Application, services: Presenter) -> None:
     """The daily digest at the business's digest time, in its time zone (the JobQueue wakes the bot)."""
     queue = application.job_queue
     assert queue is not None, "python-telegram-bot[job-queue] is required"
@@ -102,7 +102,7 @@ def schedule(application: Application, services: Services) -> None:
     queue.run_daily(digest_job, time=at, name="digest")
 
 
-def catch_up(application: Application, services: Services) -> None:
+def catch_up(application: Application, services: Presenter) -> None:
     """If the bot was down at digest time, send today's digest now (once: DigestRun)."""
     if services.digest_due_at_start(datetime.now(services.tz)):
         assert application.job_queue is not None

@@ -6,7 +6,8 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler, ConversationHandler, MessageHandler, filters
 
 from bot.handlers.common import Context, actor, ask, finish, lang, pending, reply, services_of
-from bot.services import InputError, parse_reason
+from bot.presenter import text
+from services.core import InputError, parse_reason
 
 ASK_REASON = 40
 
@@ -26,7 +27,7 @@ async def on_reason(update: Update, context: Context) -> int:
     try:
         reason = parse_reason(update.message.text)
     except InputError as exc:
-        await reply(update, exc.text(code))
+        await reply(update, text(exc.msg, code))
         return ASK_REASON
     outcome = services_of(context).dispute(rid, version, reason=reason, actor=actor(update), lang=code)
     return await finish(update, context, outcome)

@@ -19,7 +19,8 @@ from bot.handlers.common import (
     services_of,
     show_card,
 )
-from bot.services import InputError, parse_edit
+from bot.presenter import text
+from services.core import InputError, parse_edit
 
 ASK_TEXT = 30
 
@@ -39,7 +40,7 @@ async def on_text(update: Update, context: Context) -> int:
     try:
         edit = parse_edit(update.message.text)
     except InputError as exc:
-        await reply(update, exc.text(code))
+        await reply(update, text(exc.msg, code))
         if exc.key == "edit.too_long":
             # Telegram apps split a long text into several messages: close the question so that the parts that
             # follow are not taken, one by one, as the new draft.

@@ -15,7 +15,7 @@ from bot.i18n import t
 
 def _builder() -> Any:
     try:
-        from storage.export import build_evidence_zip  # type: ignore[import-not-found,unused-ignore]
+        from services.export import build_evidence_zip  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
         return None
     return build_evidence_zip

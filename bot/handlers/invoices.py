@@ -11,8 +11,9 @@ from telegram.ext import CommandHandler
 from bot.cards import step_label
 from bot.handlers.common import Context, actor, lang, reply, services_of
 from bot.i18n import t
-from bot.services import InputError, parse_owner_amount
+from bot.presenter import text
 from messages.formatting import format_amount
+from services.core import InputError, parse_owner_amount
 
 MAX_LINES = 40
 
@@ -122,7 +123,7 @@ async def on_paid(update: Update, context: Context) -> None:
         try:
             amount = parse_owner_amount(" ".join(args[1:]))
         except InputError as exc:
-            await reply(update, exc.text(code))
+            await reply(update, text(exc.msg, code))
             return
     outcome = services_of(context).pay_invoice(number, amount, actor=actor(update), lang=code)
     await reply(update, outcome.message)

@@ -19,7 +19,8 @@ from bot.handlers.common import (
     show_card,
 )
 from bot.i18n import t
-from bot.services import InputError, parse_owner_amount
+from bot.presenter import text
+from services.core import InputError, parse_owner_amount
 
 ASK_AMOUNT = 20
 
@@ -56,7 +57,7 @@ async def on_amount(update: Update, context: Context) -> int:
     try:
         amount = parse_owner_amount(update.message.text)
     except InputError as exc:
-        await reply(update, exc.text(code))
+        await reply(update, text(exc.msg, code))
         return ASK_AMOUNT
     outcome = services_of(context).pay(rid, version, actor=actor(update), lang=code, amount=amount)
     if outcome.status == "invalid":

@@ -6,7 +6,8 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler, ConversationHandler, MessageHandler, filters
 
 from bot.handlers.common import Context, actor, ask, finish, lang, pending, reply, services_of
-from bot.services import InputError, parse_owner_date
+from bot.presenter import text
+from services.core import InputError, parse_owner_date
 
 ASK_DATE = 50
 
@@ -27,7 +28,7 @@ async def on_date(update: Update, context: Context) -> int:
     try:
         until = parse_owner_date(update.message.text, services.today(), allow_today=True)
     except InputError as exc:
-        await reply(update, exc.text(code))
+        await reply(update, text(exc.msg, code))
         return ASK_DATE
     outcome = services.promise(rid, version, until=until, actor=actor(update), lang=code)
     return await finish(update, context, outcome)

@@ -8,7 +8,8 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot.handlers import digest
 from bot.handlers.common import Context, actor, answer, lang, reply, services_of
 from bot.i18n import t
-from bot.services import InputError
+from bot.presenter import text
+from services.core import InputError
 
 _PAUSE = "s1:pause"
 _RESUME = "s1:resume"
@@ -35,15 +36,15 @@ async def on_settings(update: Update, context: Context) -> None:
         try:
             value = services.set_digest_time(args[1], actor=actor(update))
         except InputError as exc:
-            await reply(update, exc.text(code))
+            await reply(update, text(exc.msg, code))
             return
         application: Application = context.application
         if application.job_queue is not None:
             digest.schedule(application, services)
         await reply(update, t("settings.time_set", code, digest_time=value))
         return
-    text, keyboard = _panel(context, code)
-    await reply(update, text, reply_markup=keyboard)
+    panel, keyboard = _panel(context, code)
+    await reply(update, panel, reply_markup=keyboard)
 
 
 async def on_toggle(update: Update, context: Context) -> None:

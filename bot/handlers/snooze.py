@@ -19,7 +19,8 @@ from bot.handlers.common import (
     show_card,
 )
 from bot.i18n import t
-from bot.services import InputError, parse_owner_date
+from bot.presenter import text
+from services.core import InputError, parse_owner_date
 
 ASK_DATE = 10
 _DAYS = {"snz1": 1, "snz3": 3, "snz7": 7}
@@ -58,7 +59,7 @@ async def on_date(update: Update, context: Context) -> int:
     try:
         until = parse_owner_date(update.message.text, services.today())
     except InputError as exc:
-        await reply(update, exc.text(code))
+        await reply(update, text(exc.msg, code))
         return ASK_DATE
     outcome = services.snooze(rid, version, actor=actor(update), lang=code, until=until)
     return await finish(update, context, outcome)

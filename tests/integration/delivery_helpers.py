@@ -10,7 +10,7 @@ from messages.delivery import SmtpConfig
 from messages.render import Attachment, Draft
 from storage.db import write_session
 from storage.models import Outbox
-from storage.outbox import queue_reminder
+from services.outbox import queue_reminder
 from storage.types import utcnow
 from tests.factories import make_business, make_client, make_invoice, make_reminder
 

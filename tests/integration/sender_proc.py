@@ -5,7 +5,7 @@ python -m tests.integration.sender_proc race DB_URL SMTP_PORT REMINDER_ID ATTEMP
     prints a JSON summary.
 python -m tests.integration.sender_proc serve
     reads JSON lines {"db_url", "port", "crash_at"} on stdin; for each, forks a sender that runs deliver_due and
-    kills itself with SIGKILL when it reaches `crash_at` (storage.outbox.crash_hook); answers one JSON line
+    kills itself with SIGKILL when it reaches `crash_at` (services.outbox.crash_hook); answers one JSON line
     {"pid", "signal", "exit"}. Forking from this small single-threaded server keeps each trial fast.
 """
 

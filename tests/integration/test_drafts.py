@@ -9,9 +9,9 @@ import pypdfium2 as pdfium
 import pytest
 from sqlalchemy import Engine
 
-from dunning.penalties import load_rate_table
+from services.rates import load_rate_table
 from storage.db import read_session, write_session
-from storage.drafts import draft_context, invoice_context, render_preview
+from services.drafts import draft_context, invoice_context, render_preview
 from storage.models import Payment, Reminder
 from tests.factories import make_business, make_client, make_invoice, make_reminder
 

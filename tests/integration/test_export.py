@@ -14,11 +14,11 @@ import pytest
 from sqlalchemy import Engine
 
 from bot.settings import load_settings
-from messages.delivery import SmtpConfig
+from bot.settings import smtp_config as smtp_config_from_settings
 from storage.db import write_session
-from storage.export import ExportError, build_evidence_zip
+from services.export import ExportError, build_evidence_zip
 from storage.models import Business, Invoice
-from storage.outbox import deliver_due
+from services.outbox import deliver_due
 from storage.types import utcnow
 from tests.integration.delivery_helpers import PDF, queue, seed_reminder, smtp_config
 from tests.integration.smtp_server import ScriptedSmtpServer
@@ -144,7 +144,7 @@ async def test_no_secret_in_the_zip(
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", BOT_TOKEN)
     settings = load_settings(SMTP_HOST="127.0.0.1", SMTP_PORT=smtp_server.port, SMTP_SECURITY="none")
     assert settings.SMTP_PASSWORD is not None and settings.bot_token == BOT_TOKEN
-    config = SmtpConfig.from_settings(settings)
+    config = smtp_config_from_settings(settings)
     business_id, rid, _ = seed_reminder(engine, number="F-2026-042")
     queue(engine, rid)
     (result,) = await deliver_due(engine, config, now=utcnow())

@@ -19,8 +19,8 @@ from dunning.penalties import (
     balance_events_from_payments,
     compute_penalties,
     half_year_of,
-    load_rate_table,
 )
+from services.rates import load_rate_table
 
 TABLE = load_rate_table()
 D = Decimal

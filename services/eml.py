@@ -8,8 +8,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from bot.services import DeliveryReport, SendRequest, approve_and_mark_sent
 from messages.mime import build_message, make_message_id
+from services.delivery import DeliveryReport, SendRequest, approve_and_mark_sent
 from storage.db import write_session
 from storage.reminders import StaleReminderError, UnknownReminderError
 

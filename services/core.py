@@ -1,8 +1,10 @@
-"""The chat-independent use cases shared by the Telegram bot and the terminal: digest, cards, actions, figures.
+"""The use cases of one business, chat-free: the day's digest, every reminder action (send, release, snooze, pay,
+dispute, promise, edit, undo), the queries behind /status, /factures and /client, disputes and settings changes.
 
-Each public method of `Services` opens one session (one transaction for a change, with its evidence entry) and
-returns plain data or owner-facing text; the adapters (bot/handlers, bot/terminal.py) only read input and show
-output. Delivery of e-mails and rendering of drafts sit behind small Protocols so tests can replace them.
+Each public method opens one session (one transaction for a change, with its evidence entry) and returns plain
+results: an `Outcome` whose message is a catalogue key with its values (`Msg`) and whose card is the data a card
+shows (`CardState`). The chat adapters (bot/presenter.py for Telegram and the terminal) turn them into text and
+buttons in the owner's language.
 """
 
 from __future__ import annotations
@@ -14,19 +16,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, func
+from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot import cards
-from bot.cards import CardText, DisputeLine
-from bot.i18n import t
 from dunning.calendar import next_business_day
 from dunning.states import InvoiceState, ReminderState
-from messages.formatting import format_amount
+from messages.render import TemplateError
+from services.context import BusinessContext
+from services.delivery import DeliveryReport, DraftLike, SendRequest
+from services.drafts import draft_context
 from storage.db import read_session, write_session
 from storage.evidence import head_hash, record
 from storage.models import Business, Card, Client, DigestRun, EvidenceEntry, Invoice, Outbox, Reminder
@@ -35,7 +37,6 @@ from storage.reminders import (
     ReminderView,
     StaleReminderError,
     UnknownReminderError,
-    business_from_settings,
     business_ladder,
     close_dispute,
     edit_draft,
@@ -53,9 +54,7 @@ from storage.reminders import (
 from storage.types import utcnow
 
 if TYPE_CHECKING:
-    from bot.settings import Settings
-    from dunning.penalties import RateTable
-    from storage.importer import ImportReport
+    from services.imports import ImportReport
     from storage.queries import StatusSummary
 
 log = logging.getLogger(__name__)
@@ -69,238 +68,71 @@ _AWAITING = (ReminderState.PENDING, ReminderState.FAILED)
 _SUBJECT_LINE = re.compile(r"^\s*(objet|subject)\s*:\s*(.*)$", re.IGNORECASE)
 
 
-def today_for(settings: Settings) -> date:
-    """The business day: RELANCE_TODAY when set (tests, demos), else the current date in the business time zone."""
-    if settings.RELANCE_TODAY is not None:
-        return settings.RELANCE_TODAY
-    return datetime.now(settings.tz).date()
-
-
-def load_rates(settings: Settings) -> RateTable:
-    """The penalty rate table: built-in, extended by RATES_FILE; a bad file is a SettingsError naming it and the field.
-
-    Called at start-up (bot/app.py, bot/terminal.py) so that a missing or malformed file stops the program with a
-    clear line, never a failed e-mail on the day a rate is first needed.
-    """
-    from bot.settings import SettingsError
-    from dunning.penalties import RateTableError
-    from storage.drafts import rate_table_for
-
-    try:
-        return rate_table_for(settings.RATES_FILE)
-    except RateTableError as exc:
-        raise SettingsError(f"RATES_FILE: {exc}") from None
-    except OSError as exc:
-        raise SettingsError(f"RATES_FILE: cannot read {settings.RATES_FILE}: {exc.strerror or exc}") from None
-
-
-def missing_half_year(rates: RateTable, today: date) -> str | None:
-    """The half-year of `today` (e.g. "2026-H2") when its ECB rate is not in `rates`, else None."""
-    from dunning.penalties import half_year_of
-
-    label = half_year_of(today)
-    return None if label in rates.ecb else label
-
-
-# --- drafts and delivery (replaceable) -----------------------------------------------------------------------
-
-
-class DraftLike(Protocol):
-    """A rendered e-mail (messages.render.Draft has this shape)."""
-
-    @property
-    def subject(self) -> str: ...
-    @property
-    def text(self) -> str: ...
-    @property
-    def html(self) -> str: ...
-    @property
-    def attachments(self) -> Sequence[Any]: ...
-
-
-class Drafter(Protocol):
-    """Renders the e-mail of a reminder, the owner's edits applied."""
-
-    def draft(self, session: Session, view: ReminderView, *, today: date) -> DraftLike: ...
-
-
-@dataclass(frozen=True, slots=True)
-class PlainDraft:
-    """A draft built without templates (used when no template renderer is available)."""
-
-    subject: str
-    text: str
-    html: str = ""
-    attachments: tuple[Any, ...] = ()
-
-
-class TemplateDrafter:
-    """The drafts of messages/ (Jinja templates, the owner's TEMPLATES_DIR first)."""
-
-    def __init__(self, templates_dir: Any = None, *, rate_table: RateTable | None = None) -> None:
-        from messages.render import Renderer, default_renderer
-
-        self.renderer = Renderer(templates_dir) if templates_dir else default_renderer()
-        self.rate_table = rate_table  # None: storage.drafts' fallback (RATES_FILE from the environment)
-
-    def check(self) -> None:
-        """Fail now, naming file and line, if a template is broken (never at send time)."""
-        self.renderer.check()
-
-    def draft(self, session: Session, view: ReminderView, *, today: date) -> DraftLike:
-        """The reminder's e-mail as the templates write it, then the owner's edits."""
-        try:
-            from storage.drafts import draft_context
-        except ImportError:  # the context builder is not installed: a minimal draft keeps the bot usable
-            return fallback_draft(view)
-        ctx = draft_context(session, reminder_id=view.reminder_id, today=today, rate_table=self.rate_table)
-        draft = self.renderer.render_draft(ctx)
-        if view.edited_subject is not None or view.edited_body is not None:
-            draft = draft.with_edits(view.edited_subject, view.edited_body)
-        return draft
-
-
-def fallback_draft(view: ReminderView) -> PlainDraft:
-    """A plain draft from the view alone (subject with the invoice numbers), the owner's edits applied."""
-    lang = view.client_language if view.client_language in ("fr", "en") else "fr"
-    numbers = ", ".join(i.number for i in view.invoices)
-    lines = [
-        f"{i.number} : {format_amount(i.balance, i.currency, lang)}, {i.due_date.strftime('%d/%m/%Y')}"
-        for i in view.invoices
-    ]
-    if lang == "en":
-        subject = f"Your invoice {numbers}"
-        text = "Hello,\n\nMay we remind you that the following is still unpaid:\n" + "\n".join(lines) + "\n"
-    else:
-        subject = f"Suivi de votre facture n° {numbers}"
-        text = "Bonjour,\n\nSauf erreur de notre part, il reste à régler :\n" + "\n".join(lines) + "\n"
-    return PlainDraft(
-        subject=view.edited_subject if view.edited_subject is not None else subject,
-        text=view.edited_body if view.edited_body is not None else text,
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class SendRequest:
-    """What the owner approved: one reminder at the version shown on the card, and its e-mail."""
-
-    reminder_id: int
-    expected_version: int
-    business_id: int
-    draft: DraftLike
-    mail_from: str
-    reply_to: str | None
-    recipients: tuple[str, ...]
-    actor: str
-    now: datetime
-    not_before: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveryReport:
-    """What became of an approved reminder: sent, waiting for the sending window, failed, unknown, or stale."""
-
-    status: Literal["sent", "scheduled", "queued", "failed", "unknown", "stale"]
-    recipients: tuple[str, ...] = ()
-    sent_at: datetime | None = None
-    not_before: datetime | None = None
-    reason: str = ""
-    path: str | None = None  # where a file delivery wrote the message
-
-
-class Delivery(Protocol):
-    """Approves a reminder (version-checked, at most once) and delivers its e-mail."""
-
-    async def send(self, engine: Engine, request: SendRequest) -> DeliveryReport: ...
-
-
-class OutboxDelivery:
-    """The real path: queue in the outbox (same transaction as the approval), then deliver over SMTP at once."""
-
-    def __init__(self, settings: Settings) -> None:
-        from messages.delivery import SmtpConfig
-
-        self.config = SmtpConfig.from_settings(settings)
-
-    async def send(self, engine: Engine, request: SendRequest) -> DeliveryReport:
-        """Queue, then deliver what is due now and report this reminder's outcome."""
-        from messages.mime import HeaderInjectionError, InvalidAddressError
-        from storage.outbox import queue_reminder
-
-        try:
-            with write_session(engine) as session:
-                queue_reminder(
-                    session,
-                    reminder_id=request.reminder_id,
-                    expected_version=request.expected_version,
-                    draft=request.draft,
-                    mail_from=request.mail_from,
-                    reply_to=request.reply_to,
-                    recipients=list(request.recipients),
-                    actor=request.actor,
-                    not_before=request.not_before,
-                )
-        except StaleReminderError:
-            return DeliveryReport("stale")
-        except (HeaderInjectionError, InvalidAddressError) as exc:
-            return DeliveryReport("failed", reason=str(exc))
-        if request.not_before > request.now:
-            return DeliveryReport("scheduled", request.recipients, not_before=request.not_before)
-        results = await self.deliver_now(engine, request.now)
-        for result in results:
-            if result.reminder_id != request.reminder_id:
-                continue
-            if result.outcome == "sent":
-                return DeliveryReport("sent", result.recipients, sent_at=result.sent_at, reason=result.reply)
-            if result.outcome == "retry":
-                return DeliveryReport("queued", result.recipients, not_before=result.next_attempt, reason=result.reply)
-            return DeliveryReport(result.outcome, result.recipients, reason=result.reply)
-        return DeliveryReport("queued", request.recipients)
-
-    async def deliver_now(self, engine: Engine, now: datetime) -> list[Any]:
-        """Deliver what is due now (this process's share; the sender tick does the rest)."""
-        from storage.outbox import deliver_due
-
-        return await deliver_due(engine, self.config, now=now, limit=10)
-
-
-def approve_and_mark_sent(session: Session, request: SendRequest, *, how: str, evidence: dict[str, Any]) -> None:
-    """For deliveries that complete at once (files, tests): check the card's version, mark the reminder sent."""
-    reminder = lock_awaiting(session, request.reminder_id, request.business_id, request.expected_version)
-    reminder.state = ReminderState.SENT
-    reminder.sent_at = request.now
-    reminder.sent_to = how
-    reminder.version += 1
-    reminder.updated_at = utcnow()
-    session.add(reminder)
-    record(
-        session,
-        actor=request.actor,
-        kind="email_delivered",
-        business_id=request.business_id,
-        client_id=reminder.client_id,
-        reminder_id=reminder.id,
-        payload={
-            "subject": request.draft.subject,
-            "text": request.draft.text,
-            "recipients": list(request.recipients),
-            **evidence,
-        },
-    )
-
-
 # --- results --------------------------------------------------------------------------------------------------
+
+
+class Msg:
+    """A message for the owner: a catalogue key and its values (Decimal amounts, dates, plain strings)."""
+
+    __slots__ = ("key", "values")
+
+    def __init__(self, key: str, **values: Any) -> None:
+        self.key = key
+        self.values = values
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Msg) and (self.key, self.values) == (other.key, other.values)
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+    def __repr__(self) -> str:
+        return f"Msg({self.key!r}, {self.values!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class DraftFailure:
+    """A draft that could not be rendered: what is wrong (template file and line). Nothing can be sent."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class CardState:
+    """What a reminder's card shows: the reminder, its draft (None once handled), a note, which buttons."""
+
+    view: ReminderView
+    draft: DraftLike | DraftFailure | None
+    note: Msg | None
+    keyboard: str
+    tz: ZoneInfo
+    today: date
+
+
+@dataclass(frozen=True, slots=True)
+class DisputeLine:
+    """A disputed invoice as /litiges lists it; `version` ties its buttons to this very dispute."""
+
+    invoice_id: int
+    number: str
+    client_name: str
+    balance: Decimal
+    currency: str
+    reason: str
+    version: int
+    state: str
 
 
 @dataclass
 class Outcome:
-    """The result of an owner action: what to answer, and the card to show now."""
+    """The result of an owner action: what to answer, and the card (or dispute line) to show now."""
 
     status: Literal["done", "stale", "unknown", "invalid", "failed"]
-    message: str = ""
-    card: CardText | None = None
+    message: Msg | None = None
+    card: CardState | None = None
     reminder_id: int | None = None
     path: str | None = None
+    dispute: DisputeLine | None = None
 
     @property
     def ok(self) -> bool:
@@ -310,32 +142,17 @@ class Outcome:
 
 @dataclass
 class DigestData:
-    """Everything a digest shows, read in one transaction; rendered per language by `render`."""
+    """Everything a digest shows, read in one transaction."""
 
     day: date
     views: list[ReminderView]
-    drafts: dict[int, DraftLike]
+    drafts: dict[int, DraftLike | DraftFailure]
     open_total: Decimal
     overdue_total: Decimal
     head: str
     paused: bool
     tz: ZoneInfo
     notes: dict[int, str] = field(default_factory=dict)
-
-    def render(self, lang: str) -> tuple[str, list[tuple[int, CardText]]]:
-        """The header message and one card per reminder."""
-        amounts = {"open": format_amount(self.open_total), "overdue": format_amount(self.overdue_total)}
-        footer = t("digest.footer", lang, head=self.head)
-        if self.paused:
-            return t("digest.paused", lang, **amounts) + "\n" + footer, []
-        if not self.views:
-            return t("digest.nothing", lang, **amounts) + "\n" + footer, []
-        header = t("digest.header", lang, count=len(self.views), **amounts) + "\n" + footer
-        rendered = [
-            (v.reminder_id, cards.render_card(v, self.drafts.get(v.reminder_id), lang=lang, tz=self.tz, today=self.day))
-            for v in self.views
-        ]
-        return header, rendered
 
 
 @dataclass(frozen=True, slots=True)
@@ -357,9 +174,10 @@ class InputError(ValueError):
         self.key = key
         self.values = values
 
-    def text(self, lang: str) -> str:
-        """The owner-facing explanation."""
-        return t(self.key, lang, **self.values)
+    @property
+    def msg(self) -> Msg:
+        """The owner-facing explanation, as a catalogue message."""
+        return Msg(self.key, **self.values)
 
 
 _DATE = re.compile(r"^\s*(\d{1,2})\s*[/.-]\s*(\d{1,2})(?:\s*[/.-]\s*(\d{2}|\d{4}))?\s*$")
@@ -397,7 +215,7 @@ def parse_owner_date(text: str, today: date, *, allow_today: bool = False) -> da
 
 def parse_owner_amount(text: str) -> Decimal:
     """A positive amount written the French or English way (`1 234,56`, `450.00 €`); raise InputError."""
-    from storage.importer import parse_amount
+    from services.imports import parse_amount
 
     shown = text.strip()[:40]
     stripped = text.strip()
@@ -448,46 +266,28 @@ _DRAFT_CACHE_SIZE = 512
 
 
 class Services:
-    """The use cases of one business, over one database, with a delivery and a drafter."""
+    """The use cases of one business (its context: database, clock, policy, identity, drafter, delivery)."""
 
-    def __init__(
-        self,
-        engine: Engine,
-        settings: Settings,
-        *,
-        delivery: Delivery,
-        drafter: Drafter | None = None,
-        today: Any = None,
-    ) -> None:
-        self.engine = engine
-        self.settings = settings
-        self.delivery = delivery
-        #: Late-payment rates: the built-in table extended by RATES_FILE (checked at start-up by `load_rates`).
-        self.rate_table: RateTable = load_rates(settings)
-        self.drafter: Drafter = drafter if drafter is not None else _default_drafter(settings, self.rate_table)
-        self._today = today  # a callable returning the business day (tests), else today_for(settings)
+    def __init__(self, ctx: BusinessContext) -> None:
+        self.ctx = ctx
+        self.engine = ctx.engine
+        self.business_id = ctx.business_id
+        self.owner_ids = ctx.owner_ids
+        self.tz = ctx.tz
+        self.delivery = ctx.delivery
+        self.drafter = ctx.drafter
+        self.rate_table = ctx.rate_table
         self._drafts: OrderedDict[tuple[ReminderView, date], DraftLike] = OrderedDict()  # see _draft
-        with write_session(engine) as session:
-            stored = session.exec(select(Business).where(Business.slug == "default")).first()
-            if stored is not None and "DIGEST_TIME" not in settings.model_fields_set:
-                # The owner's choice in /parametres survives restarts unless DIGEST_TIME is set explicitly.
-                settings = settings.model_copy(update={"DIGEST_TIME": stored.digest_time})
-                self.settings = settings
-            business = business_from_settings(session, settings)
-            assert business.id is not None
-            self.business_id: int = business.id
-            self.owner_ids: frozenset[int] = frozenset(business.owner_ids)
-            self.tz = ZoneInfo(business.timezone)
 
     # --- clock ---
 
     def today(self) -> date:
         """The business day (the one function every use case asks)."""
-        return self._today() if self._today is not None else today_for(self.settings)
+        return self.ctx.clock.today()
 
     def now(self) -> datetime:
         """The current moment, aware, UTC."""
-        return utcnow()
+        return self.ctx.clock.now()
 
     def is_owner(self, user_id: int | None) -> bool:
         """True for the business's owners."""
@@ -536,7 +336,7 @@ class Services:
                         business_id=self.business_id,
                         payload={"day": day, "reminders": [v.reminder_id for v in views]},
                     )
-                head = head_hash(session)
+                head = head_hash(session, business_id=self.business_id)
                 if claim:
                     run.head_hash = head
                     session.add(run)
@@ -547,7 +347,9 @@ class Services:
 
     def digest_due_at_start(self, now_local: datetime) -> bool:
         """True when today's digest time has passed and no digest went out today (the bot was down)."""
-        if self.settings.RELANCE_TODAY is None and now_local.time() < self.settings.digest_time:
+        with read_session(self.engine) as session:
+            digest_time = time.fromisoformat(self._business(session).digest_time)
+        if not self.ctx.clock.fixed and now_local.time() < digest_time:
             return False
         with read_session(self.engine) as session:
             run = session.exec(
@@ -555,18 +357,25 @@ class Services:
             ).first()
         return run is None
 
-    def register_cards(self, shown: Sequence[tuple[int, int, int]]) -> None:
-        """Remember which chat message shows which reminder: (reminder_id, chat_id, message_id)."""
+    def register_cards(self, shown: Sequence[tuple[int, int, int]], *, channel: str = "telegram") -> None:
+        """Remember which chat message shows which reminder: (reminder_id, chat_id, message_id) in `channel`."""
         if not shown:
             return
         with write_session(self.engine) as session:
             for reminder_id, chat_id, message_id in shown:
-                session.add(Card(reminder_id=reminder_id, chat_id=chat_id, message_id=message_id))
+                session.add(
+                    Card(business_id=self.business_id, channel=channel, reminder_id=reminder_id, chat_id=chat_id,
+                         message_id=message_id)
+                )  # fmt: skip
 
-    def cards_of(self, reminder_id: int) -> list[tuple[int, int]]:
-        """The (chat_id, message_id) of every card showing a reminder."""
+    def cards_of(self, reminder_id: int, *, channel: str = "telegram") -> list[tuple[int, int]]:
+        """The (chat_id, message_id) of every card of this business showing a reminder in `channel`."""
         with read_session(self.engine) as session:
-            rows = session.exec(select(Card).where(Card.reminder_id == reminder_id).order_by(col(Card.id))).all()
+            rows = session.exec(
+                select(Card)
+                .where(Card.business_id == self.business_id, Card.channel == channel, Card.reminder_id == reminder_id)
+                .order_by(col(Card.id))
+            ).all()
             return [(c.chat_id, c.message_id) for c in rows]
 
     def pending(self) -> list[ReminderView]:
@@ -576,10 +385,10 @@ class Services:
 
     # --- cards ---
 
-    def card(self, reminder_id: int, lang: str, *, keyboard: str = "main", note: str | None = None) -> CardText | None:
+    def card(self, reminder_id: int, *, keyboard: str = "main", note: Msg | None = None) -> CardState | None:
         """The current card of a reminder (None if unknown)."""
         with read_session(self.engine) as session:
-            return self._card(session, reminder_id, lang, keyboard=keyboard, note=note)
+            return self._card(session, reminder_id, keyboard=keyboard, note=note)
 
     def current(self, reminder_id: int, version: int) -> Literal["current", "stale", "unknown"]:
         """Whether a card's button (reminder id and version) still matches the database."""
@@ -598,6 +407,8 @@ class Services:
             if view is None or view.business_id != self.business_id:
                 return None
             draft = self._draft(session, view, self.today())
+            if isinstance(draft, DraftFailure):
+                return None
             return f"{draft.subject}\n\n{draft.text}"
 
     def call_script(self, reminder_id: int) -> str | None:
@@ -605,7 +416,6 @@ class Services:
         renderer = getattr(self.drafter, "renderer", None)
         if renderer is None:
             return None
-        from storage.drafts import draft_context
 
         with read_session(self.engine) as session:
             view = reminder_view(session, reminder_id, self.today())
@@ -622,6 +432,8 @@ class Services:
             if view is None or view.business_id != self.business_id:
                 return None
             draft = self._draft(session, view, self.today())
+        if isinstance(draft, DraftFailure):
+            return None
         for attachment in draft.attachments:
             if attachment.mime_type == "application/pdf":
                 return attachment.filename, bytes(attachment.content)
@@ -629,22 +441,26 @@ class Services:
 
     # --- actions ---
 
-    async def send(self, reminder_id: int, version: int, *, actor: str, lang: str) -> Outcome:
+    async def send(self, reminder_id: int, version: int, *, actor: str) -> Outcome:
         """Approve and deliver a reminder's e-mail (never twice: the version and the outbox guard it)."""
         day = self.today()
         with read_session(self.engine) as session:
             view = reminder_view(session, reminder_id, day)
             if view is None or view.business_id != self.business_id:
-                return Outcome("unknown", t("cb.unknown", lang))
+                return Outcome("unknown", Msg("cb.unknown"))
             if view.version != version or not view.awaiting_owner:
-                return self._stale(session, reminder_id, lang)
+                return self._stale(session, reminder_id)
             if not view.client_emails:
-                return Outcome("failed", t("send.no_email", lang), reminder_id=reminder_id)
+                return Outcome("failed", Msg("send.no_email"), reminder_id=reminder_id)
             business = self._business(session)
-            mail_from = self.settings.MAIL_FROM or business.email or getattr(self.delivery, "default_sender", "")
+            mail_from = self.ctx.mail_from or business.email or getattr(self.delivery, "default_sender", "")
             if not mail_from:
-                return Outcome("failed", t("send.no_sender", lang), reminder_id=reminder_id)
+                return Outcome("failed", Msg("send.no_sender"), reminder_id=reminder_id)
             draft = self._draft(session, view, day)
+            if isinstance(draft, DraftFailure):
+                # Fail closed: nothing is sent when the draft cannot be rendered as the templates say.
+                card = self._card(session, reminder_id)
+                return Outcome("failed", Msg("draft.broken", reason=draft.reason), card, reminder_id)
         now = self.now()
         request = SendRequest(
             reminder_id=reminder_id,
@@ -652,7 +468,7 @@ class Services:
             business_id=self.business_id,
             draft=draft,
             mail_from=mail_from,
-            reply_to=self.settings.MAIL_REPLY_TO or business.reply_to or None,
+            reply_to=self.ctx.reply_to or business.reply_to or None,
             recipients=view.client_emails,
             actor=actor,
             now=now,
@@ -664,35 +480,35 @@ class Services:
             report = DeliveryReport("stale")
         with read_session(self.engine) as session:
             if report.status == "stale":
-                return self._stale(session, reminder_id, lang)
+                return self._stale(session, reminder_id)
             if report.status in ("failed",):
-                card = self._card(session, reminder_id, lang, note=t("card.failed", lang, reason=_h(report.reason)))
-                return Outcome("failed", t("send.failed", lang, reason=_h(report.reason)), card, reminder_id)
+                card = self._card(session, reminder_id, note=Msg("card.failed", reason=report.reason))
+                return Outcome("failed", Msg("send.failed", reason=report.reason), card, reminder_id)
             note = None
             if report.status == "scheduled" and report.not_before is not None:
                 local = report.not_before.astimezone(self.tz)
-                note = t("state.scheduled", lang, day=local.strftime("%d/%m"), time=local.strftime("%H:%M"))
+                note = Msg("state.scheduled", day=local.strftime("%d/%m"), time=local.strftime("%H:%M"))
             elif report.status == "unknown":
-                note = t("state.unknown", lang)
-            card = self._card(session, reminder_id, lang, note=note)
-            message = t("cb.done", lang) if report.status == "sent" else (note or t("state.queued", lang))
+                note = Msg("state.unknown")
+            card = self._card(session, reminder_id, note=note)
+            message = Msg("cb.done") if report.status == "sent" else (note or Msg("state.queued"))
             return Outcome("done", message, card, reminder_id, path=report.path)
 
-    async def release(self, reminder_id: int, version: int, *, actor: str, lang: str, resend: bool) -> Outcome:
+    async def release(self, reminder_id: int, version: int, *, actor: str, resend: bool) -> Outcome:
         """Send now an e-mail waiting for the sending window, or (`resend`) one whose outcome is unknown."""
         now = self.now()
         try:
             with write_session(self.engine) as session:
                 reminder = session.get(Reminder, reminder_id)
                 if reminder is None or reminder.business_id != self.business_id:
-                    return Outcome("unknown", t("cb.unknown", lang))
+                    return Outcome("unknown", Msg("cb.unknown"))
                 outbox = self._outbox(session, reminder)
                 wanted = "unknown" if resend else "queued"
                 if reminder.version != version or outbox is None or outbox.state != wanted:
-                    return self._stale(session, reminder_id, lang)
+                    return self._stale(session, reminder_id)
                 assert outbox.id is not None
                 if resend:
-                    from storage.outbox import resend_unknown
+                    from services.outbox import resend_unknown
 
                     resend_unknown(session, outbox.id, actor)
                 else:
@@ -702,19 +518,19 @@ class Services:
                     record(session, actor=actor, kind="send_now_requested", business_id=self.business_id,
                            reminder_id=reminder_id, payload={"outbox_id": outbox.id})  # fmt: skip
         except Exception as exc:
-            from storage.outbox import OutboxError
+            from services.outbox import OutboxError
 
             if not isinstance(exc, OutboxError):
                 raise
             with read_session(self.engine) as session:
-                return self._stale(session, reminder_id, lang)
+                return self._stale(session, reminder_id)
         flush = getattr(self.delivery, "deliver_now", None)
         if flush is not None:
             await flush(self.engine, now)
         with read_session(self.engine) as session:
-            return Outcome("done", t("cb.sending", lang), self._card(session, reminder_id, lang), reminder_id)
+            return Outcome("done", Msg("cb.sending"), self._card(session, reminder_id), reminder_id)
 
-    def snooze(self, reminder_id: int, version: int, *, actor: str, lang: str, days: int = 0,
+    def snooze(self, reminder_id: int, version: int, *, actor: str, days: int = 0,
                until: date | None = None) -> Outcome:  # fmt: skip
         """Put a reminder off by `days` (to the next business day) or until a date."""
         day = self.today()
@@ -722,7 +538,6 @@ class Services:
         return self._act(
             reminder_id,
             version,
-            lang,
             lambda s: snooze(
                 s,
                 reminder_id=reminder_id,
@@ -732,13 +547,13 @@ class Services:
                 actor=actor,
                 expected_version=version,
             ),
-            t("snooze.saved", lang, day=target.strftime("%d/%m/%Y")),
+            Msg("snooze.saved", day=target.strftime("%d/%m/%Y")),
         )
 
-    def pay(self, reminder_id: int, version: int, *, actor: str, lang: str, amount: Decimal | None = None) -> Outcome:
+    def pay(self, reminder_id: int, version: int, *, actor: str, amount: Decimal | None = None) -> Outcome:
         """Record a payment of the reminder's invoices: in full, or a partial amount (oldest invoice first)."""
         day = self.today()
-        message: list[str] = []
+        message: list[Msg] = []
 
         def apply(session: Session) -> None:
             lock_awaiting(session, reminder_id, self.business_id, version)
@@ -748,27 +563,26 @@ class Services:
                 Decimal("0.00"),
             )
             if amount is not None and amount > owed:
-                raise InputError("amount.too_much", owed=format_amount(owed))
+                raise InputError("amount.too_much", owed=owed)
             record_payment(session, business_id=self.business_id, invoice_ids=ids, amount=amount, paid_on=day,
                            actor=actor)  # fmt: skip
             paid = owed if amount is None else amount
             left = owed - paid
             if left > 0:
-                message.append(t("pay.saved", lang, amount=format_amount(paid), left=format_amount(left)))
+                message.append(Msg("pay.saved", amount=paid, left=left))
             else:
-                message.append(t("pay.saved_full", lang, amount=format_amount(paid)))
+                message.append(Msg("pay.saved_full", amount=paid))
 
-        outcome = self._act(reminder_id, version, lang, apply, "")
+        outcome = self._act(reminder_id, version, apply, None)
         if outcome.ok and message:
             outcome.message = message[0]
         return outcome
 
-    def dispute(self, reminder_id: int, version: int, *, reason: str, actor: str, lang: str) -> Outcome:
+    def dispute(self, reminder_id: int, version: int, *, reason: str, actor: str) -> Outcome:
         """Put the reminder's invoices in dispute: they leave the ladder until the owner closes it."""
         return self._act(
             reminder_id,
             version,
-            lang,
             lambda s: (
                 lock_awaiting(s, reminder_id, self.business_id, version),
                 open_dispute(
@@ -779,16 +593,15 @@ class Services:
                     actor=actor,
                 ),
             ),
-            t("dispute.saved", lang),
+            Msg("dispute.saved"),
         )
 
-    def promise(self, reminder_id: int, version: int, *, until: date, actor: str, lang: str) -> Outcome:
+    def promise(self, reminder_id: int, version: int, *, until: date, actor: str) -> Outcome:
         """Record the client's promise to pay by `until`: reminders pause until then."""
         day = self.today()
         return self._act(
             reminder_id,
             version,
-            lang,
             lambda s: (
                 lock_awaiting(s, reminder_id, self.business_id, version),
                 record_promise(
@@ -800,15 +613,14 @@ class Services:
                     actor=actor,
                 ),
             ),
-            t("promise.saved", lang, day=until.strftime("%d/%m/%Y")),
+            Msg("promise.saved", day=until.strftime("%d/%m/%Y")),
         )
 
-    def edit(self, reminder_id: int, version: int, *, edit: ParsedEdit, actor: str, lang: str) -> Outcome:
+    def edit(self, reminder_id: int, version: int, *, edit: ParsedEdit, actor: str) -> Outcome:
         """Replace the drafted text (and the subject when given); the card then offers Envoyer / Annuler."""
         outcome = self._act(
             reminder_id,
             version,
-            lang,
             lambda s: edit_draft(
                 s,
                 reminder_id=reminder_id,
@@ -818,12 +630,12 @@ class Services:
                 actor=actor,
                 expected_version=version,
             ),
-            t("edit.saved", lang),
+            Msg("edit.saved"),
             keyboard="edited",
         )
         return outcome
 
-    def undo_edit(self, reminder_id: int, version: int, *, actor: str, lang: str) -> Outcome:
+    def undo_edit(self, reminder_id: int, version: int, *, actor: str) -> Outcome:
         """Drop the owner's edits: the drafted text of the templates comes back."""
 
         def apply(session: Session) -> None:
@@ -831,7 +643,7 @@ class Services:
                 session, reminder_id=reminder_id, business_id=self.business_id, actor=actor, expected_version=version
             )
 
-        return self._act(reminder_id, version, lang, apply, t("edit.undone", lang))
+        return self._act(reminder_id, version, apply, Msg("edit.undone"))
 
     # --- commands ---
 
@@ -895,7 +707,7 @@ class Services:
             )
             return client, invoices, reminders
 
-    def pay_invoice(self, number: str, amount: Decimal | None, *, actor: str, lang: str) -> Outcome:
+    def pay_invoice(self, number: str, amount: Decimal | None, *, actor: str) -> Outcome:
         """Record a payment on an invoice by its number (`/payee`)."""
         try:
             with write_session(self.engine) as session:
@@ -903,13 +715,13 @@ class Services:
                     select(Invoice).where(Invoice.business_id == self.business_id, Invoice.number == number)
                 ).first()
                 if inv is None:
-                    return Outcome("invalid", t("paid.unknown", lang, number=_h(number)))
+                    return Outcome("invalid", Msg("paid.unknown", number=number))
                 assert inv.id is not None
                 owed = inv.balance
                 if owed <= 0:
-                    return Outcome("invalid", t("paid.nothing", lang, number=_h(number)))
+                    return Outcome("invalid", Msg("paid.nothing", number=number))
                 if amount is not None and amount > owed:
-                    return Outcome("invalid", t("amount.too_much", lang, owed=format_amount(owed)))
+                    return Outcome("invalid", Msg("amount.too_much", owed=owed))
                 record_payment(
                     session, business_id=self.business_id, invoice_ids=[inv.id], amount=amount, paid_on=self.today(),
                     actor=actor,
@@ -917,14 +729,16 @@ class Services:
                 paid = owed if amount is None else amount
                 left = owed - paid
         except ActionError as exc:
-            return Outcome("failed", t("action.failed", lang, reason=_h(str(exc))))
+            return Outcome("failed", Msg("action.failed", reason=str(exc)))
         if left > 0:
-            return Outcome("done", t("pay.saved", lang, amount=format_amount(paid), left=format_amount(left)))
-        return Outcome("done", t("pay.saved_full", lang, amount=format_amount(paid)))
+            return Outcome("done", Msg("pay.saved", amount=paid, left=left))
+        return Outcome("done", Msg("pay.saved_full", amount=paid))
 
     def import_file(self, data: bytes, filename: str, *, actor: str) -> ImportReport:
         """The same all-or-nothing import as the CLI."""
-        from storage.importer import import_csv
+        from pathlib import Path
+
+        from services.imports import import_csv
 
         return import_csv(
             self.engine,
@@ -933,6 +747,8 @@ class Services:
             filename=filename,
             actor=actor,
             today=self.today(),
+            rate_table=self.rate_table,
+            pdf_store=Path(self.ctx.data_dir) / "invoices" / str(self.business_id),
         )
 
     def business(self) -> Business:
@@ -961,11 +777,10 @@ class Services:
             session.add(business)
             record(session, actor=actor, kind="settings_changed", business_id=self.business_id,
                    payload={"digest_time": text})  # fmt: skip
-        self.settings = self.settings.model_copy(update={"DIGEST_TIME": text})
         return text
 
     def evidence_zip(self, build: Any, number: str) -> bytes:
-        """The evidence ZIP of an invoice, built by storage.export.build_evidence_zip in a temporary folder."""
+        """The evidence ZIP of an invoice, built by services.export.build_evidence_zip in a temporary folder."""
         import tempfile
         from pathlib import Path
 
@@ -1000,7 +815,7 @@ class Services:
             return self._dispute_line(session, inv, client.name if client else "")
 
     def close_dispute(
-        self, invoice_id: int, version: int, *, outcome: Literal["resolved", "written_off"], actor: str, lang: str
+        self, invoice_id: int, version: int, *, outcome: Literal["resolved", "written_off"], actor: str
     ) -> Outcome:
         """Close the dispute a /litiges button was shown for: back to the ladder ("resolved") or written off.
 
@@ -1010,31 +825,29 @@ class Services:
         with write_session(self.engine) as session:
             inv = session.get(Invoice, invoice_id)
             if inv is None or inv.business_id != self.business_id:
-                return Outcome("unknown", t("cb.unknown", lang))
+                return Outcome("unknown", Msg("cb.unknown"))
             client = session.get(Client, inv.client_id)
             name = client.name if client else ""
             if inv.state != InvoiceState.DISPUTED or self._dispute_version(session, invoice_id) != version:
-                return Outcome(
-                    "stale", t("cb.already", lang), cards.render_dispute(self._dispute_line(session, inv, name), lang)
-                )
+                return Outcome("stale", Msg("cb.already"), dispute=self._dispute_line(session, inv, name))
             line = self._dispute_line(session, inv, name)
             close_dispute(session, business_id=self.business_id, invoice_id=invoice_id, actor=actor, outcome=outcome)
         key = "disputes.resumed" if outcome == "resolved" else "disputes.written_off"
-        message = t(key, lang, number=_h(line.number))
-        return Outcome("done", message, cards.render_dispute(line, lang, note=message))
+        message = Msg(key, number=line.number)
+        return Outcome("done", message, dispute=line)
 
-    def resume_invoice(self, number: str, *, actor: str, lang: str) -> Outcome:
+    def resume_invoice(self, number: str, *, actor: str) -> Outcome:
         """`/reprendre NUMERO`: close the invoice's dispute as resolved; its reminders start again."""
         with write_session(self.engine) as session:
             inv = session.exec(
                 select(Invoice).where(Invoice.business_id == self.business_id, Invoice.number == number)
             ).first()
             if inv is None or inv.id is None:
-                return Outcome("invalid", t("paid.unknown", lang, number=_h(number)))
+                return Outcome("invalid", Msg("paid.unknown", number=number))
             if inv.state != InvoiceState.DISPUTED:
-                return Outcome("invalid", t("resume.not_disputed", lang, number=_h(number)))
+                return Outcome("invalid", Msg("resume.not_disputed", number=number))
             close_dispute(session, business_id=self.business_id, invoice_id=inv.id, actor=actor, outcome="resolved")
-        return Outcome("done", t("disputes.resumed", lang, number=_h(number)))
+        return Outcome("done", Msg("disputes.resumed", number=number))
 
     def invoice_id_by_number(self, number: str) -> int | None:
         """The id of an invoice of this business by its number."""
@@ -1073,7 +886,7 @@ class Services:
         assert business is not None
         return business
 
-    def _draft(self, session: Session, view: ReminderView, day: date) -> DraftLike:
+    def _draft(self, session: Session, view: ReminderView, day: date) -> DraftLike | DraftFailure:
         # The view holds everything a draft depends on that can change while the bot runs (the reminder's version,
         # state and edits, the client's name, addresses, language and profile, each invoice's amounts, payments,
         # state and step); sender, templates and rates are fixed at start-up. So (view, day) keys the rendered
@@ -1085,9 +898,11 @@ class Services:
             return cached
         try:
             draft = self.drafter.draft(session, view, today=day)
-        except Exception:  # a draft that cannot be rendered must not hide the card
+        except Exception as exc:
+            # Fail closed: the card shows what is wrong (TemplateError names the file and the line) and offers no
+            # way to send; never a generic text in place of the owner's templates.
             log.exception("draft of reminder %s could not be rendered", view.reminder_id)
-            return fallback_draft(view)
+            return DraftFailure(str(exc) if isinstance(exc, TemplateError) else f"{type(exc).__name__}: {exc}")
         self._drafts[key] = draft
         if len(self._drafts) > _DRAFT_CACHE_SIZE:
             self._drafts.popitem(last=False)
@@ -1108,7 +923,7 @@ class Services:
         """When an approved e-mail may leave: now, or the next opening of the sending window."""
         from dunning.windows import next_send_time
 
-        if self.settings.RELANCE_TODAY is not None:
+        if self.ctx.clock.fixed:
             # A fixed "today" (tests, demos) makes the wall clock fictional: windows would hold mail for no reason.
             return now
         weekdays = frozenset(int(d) for d in business.preferred_weekdays.split(",") if d.strip().isdigit())
@@ -1121,33 +936,32 @@ class Services:
         )
         return result.astimezone(UTC)
 
-    def _note(self, session: Session, reminder: Reminder, lang: str) -> str | None:
+    def _note(self, session: Session, reminder: Reminder) -> Msg | None:
         """The state line of a card that no longer waits for the owner."""
         state = reminder.state
         if state == ReminderState.SENT and reminder.sent_at is not None:
             local = reminder.sent_at.astimezone(self.tz)
-            return t(
+            return Msg(
                 "state.sent",
-                lang,
                 day=local.strftime("%d/%m"),
                 time=local.strftime("%H:%M"),
-                to=_h(reminder.sent_to or ""),
+                to=reminder.sent_to or "",
             )
         if state == ReminderState.SNOOZED and reminder.snoozed_until is not None:
-            return t("state.snoozed", lang, day=reminder.snoozed_until.strftime("%d/%m/%Y"))
+            return Msg("state.snoozed", day=reminder.snoozed_until.strftime("%d/%m/%Y"))
         if state in (ReminderState.APPROVED, ReminderState.SENDING):
             outbox = self._outbox(session, reminder)
             if outbox is not None and outbox.state == "unknown":
-                return t("state.unknown", lang)
+                return Msg("state.unknown")
             if outbox is not None and outbox.state == "queued" and outbox.not_before > utcnow():
                 local = outbox.not_before.astimezone(self.tz)
-                return t("state.scheduled", lang, day=local.strftime("%d/%m"), time=local.strftime("%H:%M"))
-            return t("state.queued", lang)
+                return Msg("state.scheduled", day=local.strftime("%d/%m"), time=local.strftime("%H:%M"))
+            return Msg("state.queued")
         if state == ReminderState.CANCELLED:
-            return self._cancel_note(session, reminder, lang)
+            return self._cancel_note(session, reminder)
         if state in _AWAITING:
             return None
-        return t("state.other", lang, state=_h(state))
+        return Msg("state.other", state=state)
 
     def _outbox(self, session: Session, reminder: Reminder) -> Outbox | None:
         return session.exec(select(Outbox).where(Outbox.reminder_id == reminder.id)).first()
@@ -1165,7 +979,7 @@ class Services:
             return "scheduled"
         return "none"
 
-    def _cancel_note(self, session: Session, reminder: Reminder, lang: str) -> str:
+    def _cancel_note(self, session: Session, reminder: Reminder) -> Msg:
         # Cancelled reminders lose their invoice links; the client's invoices tell what happened.
         invoices = session.exec(
             select(Invoice)
@@ -1175,67 +989,51 @@ class Services:
         ).all()
         for inv in invoices:
             if inv.state == InvoiceState.DISPUTED:
-                return t("state.disputed", lang, reason=_h(inv.dispute_reason or ""))
+                return Msg("state.disputed", reason=inv.dispute_reason or "")
             if inv.state == InvoiceState.PROMISED and inv.promised_until is not None:
-                return t("state.promised", lang, day=inv.promised_until.strftime("%d/%m/%Y"))
+                return Msg("state.promised", day=inv.promised_until.strftime("%d/%m/%Y"))
             if inv.state == InvoiceState.PAID:
-                return t("state.paid", lang)
-        return t("state.cancelled", lang)
+                return Msg("state.paid")
+        return Msg("state.cancelled")
 
     def _card(
-        self, session: Session, reminder_id: int, lang: str, *, keyboard: str = "main", note: str | None = None
-    ) -> CardText | None:
+        self, session: Session, reminder_id: int, *, keyboard: str = "main", note: Msg | None = None
+    ) -> CardState | None:
         day = self.today()
         view = reminder_view(session, reminder_id, day)
         if view is None or view.business_id != self.business_id:
             return None
         reminder = session.get(Reminder, reminder_id)
         assert reminder is not None
-        state_note = self._note(session, reminder, lang)
+        state_note = self._note(session, reminder)
         if state_note is not None:
             kind = self._outbox_keyboard(session, reminder)
-            return cards.render_card(view, None, lang=lang, tz=self.tz, today=day, note=note or state_note,
-                                     keyboard=kind)  # fmt: skip
-        return cards.render_card(view, self._draft(session, view, day), lang=lang, tz=self.tz, today=day, note=note,
-                                 keyboard=keyboard)  # fmt: skip
+            return CardState(view, None, note or state_note, kind, self.tz, day)
+        draft = self._draft(session, view, day)
+        if isinstance(draft, DraftFailure):
+            # Fail closed: the card says what is wrong and offers no way to send.
+            return CardState(view, draft, note, "broken", self.tz, day)
+        return CardState(view, draft, note, keyboard, self.tz, day)
 
-    def _stale(self, session: Session, reminder_id: int, lang: str) -> Outcome:
-        return Outcome("stale", t("cb.already", lang), self._card(session, reminder_id, lang), reminder_id)
+    def _stale(self, session: Session, reminder_id: int) -> Outcome:
+        return Outcome("stale", Msg("cb.already"), self._card(session, reminder_id), reminder_id)
 
     def _act(
-        self, reminder_id: int, version: int, lang: str, apply: Any, message: str, *, keyboard: str = "main"
+        self, reminder_id: int, version: int, apply: Any, message: Msg | None, *, keyboard: str = "main"
     ) -> Outcome:
         """Run one change in one transaction; stale, unknown and refused changes leave everything as it was."""
         try:
             with write_session(self.engine) as session:
                 apply(session)
                 session.flush()
-                card = self._card(session, reminder_id, lang, keyboard=keyboard)
+                card = self._card(session, reminder_id, keyboard=keyboard)
             return Outcome("done", message, card, reminder_id)
         except UnknownReminderError:
-            return Outcome("unknown", t("cb.unknown", lang))
+            return Outcome("unknown", Msg("cb.unknown"))
         except StaleReminderError:
             with read_session(self.engine) as session:
-                return self._stale(session, reminder_id, lang)
+                return self._stale(session, reminder_id)
         except InputError as exc:
-            return Outcome("invalid", exc.text(lang), reminder_id=reminder_id)
+            return Outcome("invalid", exc.msg, reminder_id=reminder_id)
         except ActionError as exc:
-            return Outcome("failed", t("action.failed", lang, reason=_h(str(exc))), reminder_id=reminder_id)
-
-
-def _h(text: str) -> str:
-    import html
-
-    return html.escape(text, quote=False)
-
-
-def _default_drafter(settings: Settings, rate_table: RateTable) -> Drafter:
-    try:
-        return TemplateDrafter(settings.TEMPLATES_DIR, rate_table=rate_table)
-    except ImportError:
-        return _FallbackDrafter()
-
-
-class _FallbackDrafter:
-    def draft(self, session: Session, view: ReminderView, *, today: date) -> DraftLike:
-        return fallback_draft(view)
+            return Outcome("failed", Msg("action.failed", reason=str(exc)), reminder_id=reminder_id)

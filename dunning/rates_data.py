@@ -1,3 +1,9 @@
+"""The shipped late-payment rate table, as data (TOML text parsed by `dunning.penalties.builtin_rate_table`).
+
+Kept as a Python string so that the pure policy package reads no file.
+"""
+
+BUILTIN_RATES_TOML = """\
 # Rate tables for late-payment penalties (art. L441-10 Code de commerce), in percent.
 #
 # [ecb]: the ECB main refinancing rate in force on the first day of each half-year
@@ -8,7 +14,7 @@
 #
 # A half-year that is missing is an explicit error naming it: Relance never guesses a rate. To add a half-year,
 # put the same tables in your own file with only the new lines and name it in the RATES_FILE environment
-# variable (or pass it to dunning.penalties.load_rate_table); its lines extend (or correct) these.
+# variable (read by services.rates.load_rate_table); its lines extend (or correct) these.
 # Write rates as decimal numbers (3.15 means 3.15 %); they are read exactly, never as binary floats.
 
 [ecb]
@@ -25,3 +31,4 @@
 [legal]
 "2025-H1" = 3.71
 "2026-H1" = 2.62
+"""

@@ -104,7 +104,7 @@ def _entries(session: Session, invoice_id: int) -> list[_Entry]:
     )
     return [
         _Entry(
-            r.seq,
+            r.chain_seq,  # the entry's place in its business's chain: the number its hash covers
             r.created_at,
             r.actor,
             r.kind,
@@ -173,13 +173,11 @@ def _penalties(
     session: Session, invoice: Invoice, client: Client, today: date, rate_table: Any
 ) -> tuple[Any | None, str | None]:
     """(PenaltyResult, None) or (None, the reason they could not be computed)."""
-    try:
-        from dunning import penalties as pen
-    except ImportError:  # pragma: no cover - the module ships with Relance
-        return None, "module de calcul absent"
+    from dunning import penalties as pen
+
     payments = session.exec(select(Payment).where(Payment.invoice_id == invoice.id)).all()
     try:
-        table = rate_table if rate_table is not None else pen.load_rate_table()
+        table = rate_table if rate_table is not None else pen.builtin_rate_table()
         events = pen.balance_events_from_payments(
             invoice.amount, [(p.paid_on, p.amount) for p in payments], start=invoice.issue_date
         )
@@ -399,8 +397,12 @@ def build_evidence_zip(
         entries = _entries(session, invoice.id)
         emails = _emails(session, entries)
         penalty, penalty_error = _penalties(session, invoice, client, today, rate_table)
-        chain_total = int(session.execute(select(func.count()).select_from(EVIDENCE)).scalar_one())
-        chain_head = head_hash(session)
+        chain_total = int(
+            session.execute(
+                select(func.count()).select_from(EVIDENCE).where(EVIDENCE.c.business_id == business_id)
+            ).scalar_one()
+        )
+        chain_head = head_hash(session, business_id=business_id)
 
     inv = texts["inventory"]
     status_text = texts["text"]

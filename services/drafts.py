@@ -7,12 +7,9 @@ Reads only. The owner's edits to a reminder are applied by the caller with `Draf
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import Decimal
-from functools import lru_cache
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
@@ -24,8 +21,8 @@ from dunning.penalties import (
     PenaltyResult,
     RateTable,
     balance_events_from_payments,
+    builtin_rate_table,
     compute_penalties,
-    load_rate_table,
 )
 from dunning.policy import InvoiceSnapshot, next_step
 from dunning.states import InvoiceState, ReminderState
@@ -37,36 +34,6 @@ log = logging.getLogger(__name__)
 
 FORMATS = ("text", "html", "sms", "call", "letter")
 _SUBJECT_LABEL = {"fr": "Objet :", "en": "Subject:"}
-
-
-@lru_cache(maxsize=8)
-def _rate_table(path: str | None, resolved: str = "", mtime_ns: int = 0, size: int = 0) -> RateTable:
-    del resolved, mtime_ns, size  # the cache key only: another folder's file, or an edited one, is read again
-    return load_rate_table(path or None)
-
-
-def rate_table_for(rates_file: Path | str | None) -> RateTable:
-    """The built-in rate table extended by the owner's file (the RATES_FILE setting), read once per path.
-
-    Raise RateTableError naming the file and the field (or the TOML line), or OSError when it cannot be read:
-    callers load it at start-up (bot/app.py, bot/terminal.py) so a bad file never surfaces at send time.
-    """
-    if not rates_file:
-        return _rate_table(None)
-    path = Path(rates_file)
-    stat = path.stat()
-    # Keyed by the file itself (not the text of a relative path) and its version, so the cache never serves a
-    # table read from another folder or before the owner edited the file.
-    return _rate_table(str(path), str(path.resolve()), stat.st_mtime_ns, stat.st_size)
-
-
-def default_rate_table() -> RateTable:
-    """The table for callers that were given none: RATES_FILE from the process environment, if set.
-
-    A fallback only: the bot and the terminal pass `rate_table_for(settings.RATES_FILE)`, which also honours a
-    value written in `.env` (pydantic-settings reads `.env` without exporting it to the environment).
-    """
-    return rate_table_for(os.environ.get("RATES_FILE", "").strip() or None)
 
 
 def sender_of(business: Business) -> Sender:
@@ -168,7 +135,9 @@ def _context(
 ) -> DraftContext:
     if not invoices:
         raise LookupError("aucune facture à relancer / no invoice to chase")
-    lines, missing = _lines(session, invoices, client, today, rate_table or default_rate_table())
+    lines, missing = _lines(
+        session, invoices, client, today, rate_table if rate_table is not None else builtin_rate_table()
+    )
     promised = [i.promised_until for i in invoices if i.state == InvoiceState.PROMISED and i.promised_until]
     broken = [d for d in promised if d < today]
     language = lang if lang in LANGUAGES else (client.language if client.language in LANGUAGES else "fr")

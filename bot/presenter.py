@@ -1,0 +1,180 @@
+"""Turns the chat-free results of `services.core` into what an owner reads: text in their language (Telegram's HTML
+subset) and cards with buttons. Telegram's handlers and the terminal both go through it.
+
+`Presenter` wraps one business's `Services`: each action takes the owner's language, calls the use case, and
+renders its `Outcome`; queries that return plain data pass straight through.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from bot import cards
+from bot.cards import CardText
+from bot.i18n import t
+from messages.formatting import format_amount
+from services.core import CardState, DigestData, DisputeLine, DraftFailure, Msg, Outcome, ParsedEdit, Services
+
+
+def _value(value: Any) -> str:
+    """One value of a message, shown the French way (amounts, dates) and escaped for Telegram's HTML."""
+    if isinstance(value, Decimal):
+        return format_amount(value)
+    if isinstance(value, datetime):
+        return value.strftime("%d/%m/%Y %H:%M")
+    if isinstance(value, date):
+        return value.strftime("%d/%m/%Y")
+    return html.escape(str(value), quote=False)
+
+
+def text(msg: Msg | None, lang: str) -> str:
+    """A catalogue message in the owner's language ('' for none)."""
+    if msg is None:
+        return ""
+    return t(msg.key, lang, **{k: _value(v) for k, v in msg.values.items()})
+
+
+def card_text(state: CardState | None, lang: str, *, note: str | None = None) -> CardText | None:
+    """A reminder's card (text and buttons) from what the service says it shows; `note` overrides its note."""
+    if state is None:
+        return None
+    shown = note if note is not None else (text(state.note, lang) or None)
+    if isinstance(state.draft, DraftFailure):
+        broken = t("card.draft_broken", lang, reason=html.escape(state.draft.reason, quote=False))
+        shown = broken if shown is None else f"{shown}\n{broken}"
+        return cards.render_card(state.view, None, lang=lang, tz=state.tz, today=state.today, note=shown,
+                                 keyboard="broken")  # fmt: skip
+    return cards.render_card(state.view, state.draft, lang=lang, tz=state.tz, today=state.today, note=shown,
+                             keyboard=state.keyboard)  # fmt: skip
+
+
+def dispute_text(line: DisputeLine, lang: str, *, note: Msg | None = None) -> CardText:
+    """A /litiges line with its buttons (or the note alone after a decision)."""
+    return cards.render_dispute(line, lang, note=text(note, lang) if note is not None else None)
+
+
+def render_digest(data: DigestData, lang: str) -> tuple[str, list[tuple[int, CardText]]]:
+    """The digest's header message and one card per reminder."""
+    amounts = {"open": format_amount(data.open_total), "overdue": format_amount(data.overdue_total)}
+    footer = t("digest.footer", lang, head=data.head)
+    if data.paused:
+        return t("digest.paused", lang, **amounts) + "\n" + footer, []
+    if not data.views:
+        return t("digest.nothing", lang, **amounts) + "\n" + footer, []
+    header = t("digest.header", lang, count=len(data.views), **amounts) + "\n" + footer
+    rendered: list[tuple[int, CardText]] = []
+    for view in data.views:
+        draft = data.drafts.get(view.reminder_id)
+        state = CardState(view, draft, None, "main", data.tz, data.day)
+        shown = card_text(state, lang)
+        assert shown is not None
+        rendered.append((view.reminder_id, shown))
+    return header, rendered
+
+
+@dataclass
+class Shown:
+    """An outcome as the owner sees it: the answer, and the card to show now."""
+
+    status: Literal["done", "stale", "unknown", "invalid", "failed"]
+    message: str = ""
+    card: CardText | None = None
+    reminder_id: int | None = None
+    path: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the action was carried out."""
+        return self.status == "done"
+
+
+def show(outcome: Outcome, lang: str) -> Shown:
+    """An outcome in the owner's language."""
+    card: CardText | None
+    if outcome.dispute is not None:
+        note = outcome.message if outcome.status == "done" else None
+        card = dispute_text(outcome.dispute, lang, note=note)
+    else:
+        card = card_text(outcome.card, lang)
+    return Shown(outcome.status, text(outcome.message, lang), card, outcome.reminder_id, outcome.path)
+
+
+class Presenter:
+    """One business's use cases, answered in the owner's language."""
+
+    def __init__(self, core: Services, *, channel: str = "telegram") -> None:
+        self.core = core
+        #: The chat adapter and bot showing the cards ("telegram:<bot id>"): two bots on one database never mix
+        #: their message ids.
+        self.channel = channel
+
+    def __getattr__(self, name: str) -> Any:
+        # Queries returning plain data (today, status, pending, cards_of, disputes, …) need no rendering.
+        return getattr(self.core, name)
+
+    def register_cards(self, shown: list[tuple[int, int, int]]) -> None:
+        """Remember the cards this adapter showed: (reminder_id, chat_id, message_id)."""
+        self.core.register_cards(shown, channel=self.channel)
+
+    def cards_of(self, reminder_id: int) -> list[tuple[int, int]]:
+        """The (chat_id, message_id) of this adapter's cards of a reminder."""
+        return self.core.cards_of(reminder_id, channel=self.channel)
+
+    def card(self, reminder_id: int, lang: str, *, keyboard: str = "main", note: str | None = None) -> CardText | None:
+        """The current card of a reminder (None if unknown)."""
+        return card_text(self.core.card(reminder_id, keyboard=keyboard), lang, note=note)
+
+    def render_digest(self, data: DigestData, lang: str) -> tuple[str, list[tuple[int, CardText]]]:
+        """The digest's header message and cards."""
+        return render_digest(data, lang)
+
+    async def send(self, reminder_id: int, version: int, *, actor: str, lang: str) -> Shown:
+        """✅ Envoyer."""
+        return show(await self.core.send(reminder_id, version, actor=actor), lang)
+
+    async def release(self, reminder_id: int, version: int, *, actor: str, lang: str, resend: bool) -> Shown:
+        """Send now (waiting for the window) or send again (outcome unknown)."""
+        return show(await self.core.release(reminder_id, version, actor=actor, resend=resend), lang)
+
+    def snooze(self, reminder_id: int, version: int, *, actor: str, lang: str, days: int = 0,
+               until: date | None = None) -> Shown:  # fmt: skip
+        """⏰ Reporter."""
+        return show(self.core.snooze(reminder_id, version, actor=actor, days=days, until=until), lang)
+
+    def pay(self, reminder_id: int, version: int, *, actor: str, lang: str, amount: Decimal | None = None) -> Shown:
+        """💶 Payée."""
+        return show(self.core.pay(reminder_id, version, actor=actor, amount=amount), lang)
+
+    def dispute(self, reminder_id: int, version: int, *, reason: str, actor: str, lang: str) -> Shown:
+        """⚖️ Litige."""
+        return show(self.core.dispute(reminder_id, version, reason=reason, actor=actor), lang)
+
+    def promise(self, reminder_id: int, version: int, *, until: date, actor: str, lang: str) -> Shown:
+        """🤝 Promesse."""
+        return show(self.core.promise(reminder_id, version, until=until, actor=actor), lang)
+
+    def edit(self, reminder_id: int, version: int, *, edit: ParsedEdit, actor: str, lang: str) -> Shown:
+        """✏️ Modifier."""
+        return show(self.core.edit(reminder_id, version, edit=edit, actor=actor), lang)
+
+    def undo_edit(self, reminder_id: int, version: int, *, actor: str, lang: str) -> Shown:
+        """Annuler after an edit."""
+        return show(self.core.undo_edit(reminder_id, version, actor=actor), lang)
+
+    def pay_invoice(self, number: str, amount: Decimal | None, *, actor: str, lang: str) -> Shown:
+        """/payee NUMERO [montant]."""
+        return show(self.core.pay_invoice(number, amount, actor=actor), lang)
+
+    def close_dispute(
+        self, invoice_id: int, version: int, *, outcome: Literal["resolved", "written_off"], actor: str, lang: str
+    ) -> Shown:
+        """Reprendre / Passer en perte from /litiges."""
+        return show(self.core.close_dispute(invoice_id, version, outcome=outcome, actor=actor), lang)
+
+    def resume_invoice(self, number: str, *, actor: str, lang: str) -> Shown:
+        """/reprendre NUMERO."""
+        return show(self.core.resume_invoice(number, actor=actor), lang)

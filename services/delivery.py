@@ -1,0 +1,174 @@
+"""Drafting and delivering a reminder's e-mail, behind two small Protocols the use cases depend on.
+
+`Drafter` renders a reminder's e-mail (templates, then the owner's edits); `Delivery` approves a reminder at the
+version the owner saw and hands its e-mail on: to the outbox and the SMTP server (`OutboxDelivery`) or to a
+`.eml` file (`services.eml.EmlDelivery`, terminal mode and installs without SMTP).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Literal, Protocol
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from dunning.penalties import RateTable
+from dunning.states import ReminderState
+from messages.delivery import SmtpConfig
+from messages.render import Renderer
+from services.drafts import draft_context
+from storage.db import write_session
+from storage.evidence import record
+from storage.reminders import ReminderView, StaleReminderError, lock_awaiting
+from storage.types import utcnow
+
+
+class DraftLike(Protocol):
+    """A rendered e-mail (messages.render.Draft has this shape)."""
+
+    @property
+    def subject(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def html(self) -> str: ...
+    @property
+    def attachments(self) -> Sequence[Any]: ...
+
+
+class Drafter(Protocol):
+    """Renders the e-mail of a reminder, the owner's edits applied."""
+
+    def draft(self, session: Session, view: ReminderView, *, today: date) -> DraftLike: ...
+
+
+class TemplateDrafter:
+    """The drafts of messages/ (Jinja templates, the owner's TEMPLATES_DIR first)."""
+
+    def __init__(self, renderer: Renderer, *, rate_table: RateTable) -> None:
+        self.renderer = renderer
+        self.rate_table = rate_table
+
+    def check(self) -> None:
+        """Fail now, naming file and line, if a template is broken (never at send time)."""
+        self.renderer.check()
+
+    def draft(self, session: Session, view: ReminderView, *, today: date) -> DraftLike:
+        """The reminder's e-mail as the templates write it, then the owner's edits."""
+        ctx = draft_context(session, reminder_id=view.reminder_id, today=today, rate_table=self.rate_table)
+        draft = self.renderer.render_draft(ctx)
+        if view.edited_subject is not None or view.edited_body is not None:
+            draft = draft.with_edits(view.edited_subject, view.edited_body)
+        return draft
+
+
+@dataclass(frozen=True, slots=True)
+class SendRequest:
+    """What the owner approved: one reminder at the version shown on the card, and its e-mail."""
+
+    reminder_id: int
+    expected_version: int
+    business_id: int
+    draft: DraftLike
+    mail_from: str
+    reply_to: str | None
+    recipients: tuple[str, ...]
+    actor: str
+    now: datetime
+    not_before: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryReport:
+    """What became of an approved reminder: sent, waiting for the sending window, failed, unknown, or stale."""
+
+    status: Literal["sent", "scheduled", "queued", "failed", "unknown", "stale"]
+    recipients: tuple[str, ...] = ()
+    sent_at: datetime | None = None
+    not_before: datetime | None = None
+    reason: str = ""
+    path: str | None = None  # where a file delivery wrote the message
+
+
+class Delivery(Protocol):
+    """Approves a reminder (version-checked, at most once) and delivers its e-mail."""
+
+    async def send(self, engine: Engine, request: SendRequest) -> DeliveryReport: ...
+
+
+class OutboxDelivery:
+    """The real path: queue in the outbox (same transaction as the approval), then deliver over SMTP at once."""
+
+    def __init__(self, config: SmtpConfig | None) -> None:
+        self.config = config
+
+    async def send(self, engine: Engine, request: SendRequest) -> DeliveryReport:
+        """Queue, then deliver what is due now and report this reminder's outcome."""
+        from messages.mime import HeaderInjectionError, InvalidAddressError
+        from services.outbox import queue_reminder
+
+        try:
+            with write_session(engine) as session:
+                queue_reminder(
+                    session,
+                    reminder_id=request.reminder_id,
+                    expected_version=request.expected_version,
+                    draft=request.draft,
+                    mail_from=request.mail_from,
+                    reply_to=request.reply_to,
+                    recipients=list(request.recipients),
+                    actor=request.actor,
+                    not_before=request.not_before,
+                )
+        except StaleReminderError:
+            return DeliveryReport("stale")
+        except (HeaderInjectionError, InvalidAddressError) as exc:
+            return DeliveryReport("failed", reason=str(exc))
+        if request.not_before > request.now:
+            return DeliveryReport("scheduled", request.recipients, not_before=request.not_before)
+        results = await self.deliver_now(engine, request.now)
+        for result in results:
+            if result.reminder_id != request.reminder_id:
+                continue
+            if result.outcome == "sent":
+                return DeliveryReport("sent", result.recipients, sent_at=result.sent_at, reason=result.reply)
+            if result.outcome == "retry":
+                return DeliveryReport("queued", result.recipients, not_before=result.next_attempt, reason=result.reply)
+            return DeliveryReport(result.outcome, result.recipients, reason=result.reply)
+        return DeliveryReport("queued", request.recipients)
+
+    async def deliver_now(self, engine: Engine, now: datetime) -> list[Any]:
+        """Deliver what is due now (this process's share; the sender tick does the rest)."""
+        from services.outbox import deliver_due
+
+        if self.config is None:
+            return []
+        return await deliver_due(engine, self.config, now=now, limit=10)
+
+
+def approve_and_mark_sent(session: Session, request: SendRequest, *, how: str, evidence: dict[str, Any]) -> None:
+    """For deliveries that complete at once (files, tests): check the card's version, mark the reminder sent."""
+    reminder = lock_awaiting(session, request.reminder_id, request.business_id, request.expected_version)
+    reminder.state = ReminderState.SENT
+    reminder.sent_at = request.now
+    reminder.sent_to = how
+    reminder.version += 1
+    reminder.updated_at = utcnow()
+    session.add(reminder)
+    record(
+        session,
+        actor=request.actor,
+        kind="email_delivered",
+        business_id=request.business_id,
+        client_id=reminder.client_id,
+        reminder_id=reminder.id,
+        payload={
+            "subject": request.draft.subject,
+            "text": request.draft.text,
+            "recipients": list(request.recipients),
+            **evidence,
+        },
+    )
