@@ -34,7 +34,7 @@ CHILD = r"""
 import json, sys, time
 from storage.db import make_engine, write_session
 from storage.models import Business
-from storage.importer import import_csv
+from services.imports import import_csv
 path, url = sys.argv[1], sys.argv[2]
 engine = make_engine(url)
 with write_session(engine) as s:

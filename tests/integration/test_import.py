@@ -11,7 +11,7 @@ from sqlalchemy import Engine, func
 from sqlmodel import select
 
 from storage.db import read_session, write_session
-from storage.importer import import_csv
+from services.imports import import_csv
 from storage.models import Business, Client, EvidenceEntry, Invoice, Payment
 
 HEADER = "invoice_number;client_name;client_email;issue_date;due_date;amount;client_profile;paid_amount"

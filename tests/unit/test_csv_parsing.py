@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from storage.importer import (
+from services.imports import (
     MAX_AMOUNT,
     RowError,
     parse_amount,
@@ -168,7 +168,7 @@ def test_multiline_quoted_field_keeps_line_numbers() -> None:
         ("F-1,ACME,,01/02/2026,15/01/2026,10", "due_date", "before issue date"),
         ("F-1,ACME,,01/01/2026,31/02/2026,10", "due_date", "not a valid calendar date"),
         ("F-1,ACME,,,31/01/2026,10", "issue_date", "empty date"),
-        ("F-1,ACME,compta.example.fr,01/01/2026,31/01/2026,10", "client_email", "not an e-mail"),
+        ("F-1,ACME,compta.example.fr,01/01/2026,31/01/2026,10", "client_email", "not a valid e-mail address"),
         (",ACME,,01/01/2026,31/01/2026,10", "invoice_number", "missing invoice number"),
         ("F-1,,,01/01/2026,31/01/2026,10", "client_name", "missing client name"),
         ("F-1,ACME,,01/01/2026,31/01/2026", "", "expected 6 fields, found 5"),
