@@ -9,20 +9,32 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 from sqlmodel import Session
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
-def make_engine(url: str, *, migrate: bool = True, **kwargs: Any) -> Engine:
-    """Open the database at `url`, creating the SQLite folder and bringing the schema up to date."""
+def make_engine(url: str, *, migrate: bool = True, admin_url: str | None = None, **kwargs: Any) -> Engine:
+    """Open the database at `url`, creating the SQLite folder and bringing the schema up to date.
+
+    With `admin_url` (PostgreSQL: the tables' owner), the migrations run on a short-lived connection as that role,
+    so the role of `url`, which runs the bot, needs no right to change the schema or the evidence log.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = _sqlite_engine(url, **kwargs)
     else:
         engine = create_engine(url, pool_pre_ping=True, **kwargs)
     if migrate:
-        upgrade(engine)
+        if admin_url:
+            admin = make_engine(admin_url, migrate=False, poolclass=NullPool)
+            try:
+                upgrade(admin)
+            finally:
+                admin.dispose()
+        else:
+            upgrade(engine)
     return engine
 
 

@@ -1,12 +1,16 @@
 """The append-only, hash-chained evidence log: every step of a claim, provable in court.
 
-Each entry's hash is SHA-256 of the previous entry's hash followed by the entry's canonical JSON:
+Each business has its own chain. An entry's hash is SHA-256 of the previous entry's hash (in the same business's
+chain) followed by the entry's canonical JSON:
 
     {"actor":..,"business_id":..,"client_id":..,"created_at":"YYYY-MM-DDTHH:MM:SS.ffffffZ","invoice_id":..,
      "kind":..,"payload":<payload canonical JSON>,"reminder_id":..,"seq":N}
 
-(keys sorted, no spaces, UTF-8, non-ASCII kept as is). The first entry's previous hash is 64 zeros. The database
-refuses UPDATE, DELETE and TRUNCATE on the table (migration 0002), and appends are serialised so the chain never forks.
+where "seq" is the entry's position in its business's chain (column `chain_seq`, from 1; the column `seq` is only
+the insertion order over the whole table). Keys sorted, no spaces, UTF-8, non-ASCII kept as is. The first entry's
+previous hash is 64 zeros. The database refuses UPDATE, DELETE and TRUNCATE on the table (migration 0002) and any
+INSERT that is not the next entry of its business's chain (0005); appends of one business are serialised (one lock
+per business) so its chain never forks, while two businesses append independently.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, text
+from sqlalchemy import Engine, insert, select
 from sqlalchemy.orm.attributes import manager_of_class
 from sqlmodel import Session
 
@@ -30,7 +34,8 @@ from storage.types import utcnow
 
 GENESIS_HASH = "0" * 64
 _ZERO = timedelta(0)
-# Any constant works: it only has to be the same for every writer of the log.
+# Any constant works: it only has to be the same for every writer of the log. The lock is the pair
+# (this key, business id): one lock per chain.
 _PG_LOCK_KEY = 0x52454C41
 _TABLE = EvidenceEntry.__table__  # type: ignore[attr-defined]
 _VERIFY_BATCH = 5000
@@ -126,37 +131,47 @@ def compute_hash(prev_hash: str, canonical: str) -> str:
 
 
 # Built once: an append is on the path of every owner action, so it avoids rebuilding statements each time.
-_LAST_SQL = "SELECT seq, hash FROM evidence ORDER BY seq DESC LIMIT 1"  # plain SQL: no compilation step at all
+# Plain SQL (no compilation step); the business id is formatted in as an int, never as text from outside.
+_LAST_SQL = "SELECT chain_seq, hash FROM evidence WHERE business_id = {} ORDER BY chain_seq DESC LIMIT 1"
 _INSERT = insert(_TABLE)
-_PG_LOCK = text("SELECT pg_advisory_xact_lock(:k)")
 _MANAGER = manager_of_class(EvidenceEntry)
 
 
-def _last(session: Session) -> tuple[int, str]:
+def _business(business_id: int) -> int:
+    # bool is an int, and a None or a str here would be a caller's bug: refuse before touching the database.
+    if type(business_id) is not int or business_id <= 0:
+        raise ValueError(f"evidence business_id must be a positive integer, not {business_id!r}")
+    return business_id
+
+
+def _last(session: Session, business_id: int) -> tuple[int, str]:
     # Straight on the transaction's connection: no autoflush of the caller's pending changes (they are flushed at
     # commit, in the same transaction), and nothing of the ORM is needed to read two columns.
-    row = session.connection().exec_driver_sql(_LAST_SQL).first()
+    row = session.connection().exec_driver_sql(_LAST_SQL.format(_business(business_id))).first()
     return (int(row[0]), str(row[1])) if row else (0, GENESIS_HASH)
 
 
-def head_hash(session: Session) -> str:
-    """The hash of the latest entry (64 zeros when the log is empty): the value to copy outside the database."""
-    return _last(session)[1]
+def head_hash(session: Session, *, business_id: int) -> str:
+    """The hash of the business's latest entry (64 zeros when its chain is empty): the value to copy outside."""
+    return _last(session, business_id)[1]
 
 
 # On PostgreSQL the lock and the read go in one round trip: two statements of one simple query, each with its own
-# snapshot, so the read sees the entry committed by the writer that held the lock before us.
-_PG_LOCK_AND_LAST = f"SELECT pg_advisory_xact_lock({_PG_LOCK_KEY}); {_LAST_SQL}"
+# snapshot, so the read sees the entry committed by the writer that held the lock before us. The two-key form of
+# the advisory lock gives each business its own lock: appends of two businesses never wait for each other.
+_PG_LOCK_AND_LAST = "SELECT pg_advisory_xact_lock(" + str(_PG_LOCK_KEY) + ", {0}); " + _LAST_SQL.replace("{}", "{0}")
 
 
-def _lock_and_last(session: Session) -> tuple[int, str]:
-    """Take the append lock for this transaction, then read the chain's last sequence number and hash."""
+def _lock_and_last(session: Session, business_id: int) -> tuple[int, str]:
+    """Take the business's append lock for this transaction, then read its chain's last number and hash."""
     if session.get_bind().dialect.name != "postgresql":
-        _lock(session)
-        return _last(session)
+        # On SQLite, write_session() began with BEGIN IMMEDIATE: this transaction already holds the only write lock.
+        # Should a caller append from a deferred transaction, the unique (business_id, chain_seq) and the insert
+        # trigger still stop a fork (the second writer fails instead of linking to the same previous entry).
+        return _last(session, business_id)
     cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        cursor.execute(_PG_LOCK_AND_LAST)
+        cursor.execute(_PG_LOCK_AND_LAST.format(_business(business_id)))
         cursor.nextset()
         row = cursor.fetchone()
     finally:
@@ -164,27 +179,21 @@ def _lock_and_last(session: Session) -> tuple[int, str]:
     return (int(row[0]), str(row[1])) if row else (0, GENESIS_HASH)
 
 
-def _lock(session: Session) -> None:
-    if session.get_bind().dialect.name == "postgresql":
-        # Serialise appends across processes until this transaction ends (released at commit or rollback).
-        session.connection().execute(_PG_LOCK, {"k": _PG_LOCK_KEY})
-    # On SQLite, write_session() began with BEGIN IMMEDIATE: this transaction already holds the only write lock.
-    # Should a caller append from a deferred transaction, the primary key on seq still stops a fork of the chain
-    # (the second writer fails instead of linking to the same previous entry).
-
-
 def record(
     session: Session,
     *,
     actor: str,
     kind: str,
+    business_id: int,
     payload: dict[str, Any],
-    business_id: int | None = None,
     client_id: int | None = None,
     invoice_id: int | None = None,
     reminder_id: int | None = None,
 ) -> EvidenceEntry:
-    """Append one entry in the caller's transaction (the caller commits it together with the change it records)."""
+    """Append one entry to the business's chain in the caller's transaction (committed with the change it records).
+
+    The returned entry's `seq` is None: the database assigns that insertion number; `chain_seq` is its place.
+    """
     if not actor or len(actor) > 64:
         raise ValueError("evidence actor must be 1 to 64 characters")
     if not kind or len(kind) > 40:
@@ -192,7 +201,7 @@ def record(
     if not isinstance(payload, Mapping):
         raise TypeError("evidence payload must be a dict")
     payload_text = canonical_json(dict(payload))
-    last_seq, prev_hash = _lock_and_last(session)
+    last_seq, prev_hash = _lock_and_last(session, business_id)
     seq = last_seq + 1
     created_at = utcnow()
     digest = compute_hash(
@@ -210,7 +219,7 @@ def record(
         ),
     )
     values: dict[str, Any] = {
-        "seq": seq,
+        "chain_seq": seq,
         "created_at": created_at,
         "actor": actor,
         "kind": kind,
@@ -240,22 +249,24 @@ def _detached_entry(values: dict[str, Any]) -> EvidenceEntry:
 
 
 def build_rows(
-    items: Iterable[Mapping[str, Any]], *, start_seq: int = 1, prev_hash: str = GENESIS_HASH
+    items: Iterable[Mapping[str, Any]], *, business_id: int, start_seq: int = 1, prev_hash: str = GENESIS_HASH
 ) -> Iterator[dict[str, Any]]:
-    """Rows with correct seq, prev_hash and hash for a bulk insert (imports, tests, benchmarks).
+    """Rows of one business's chain with correct chain_seq, prev_hash and hash for a bulk insert (tests, benchmarks).
 
-    Each item has actor, kind, payload (a dict) and optionally created_at and the four references.
+    Each item has actor, kind, payload (a dict) and optionally created_at and the three other references. The
+    rows must follow the chain's current head (`start_seq`, `prev_hash`): the database refuses anything else.
     """
+    _business(business_id)
     seq = start_seq
     for item in items:
         created_at = item.get("created_at") or utcnow()
         payload_text = canonical_json(dict(item["payload"]))
         row = {
-            "seq": seq,
+            "chain_seq": seq,
             "created_at": created_at,
             "actor": item["actor"],
             "kind": item["kind"],
-            "business_id": item.get("business_id"),
+            "business_id": business_id,
             "client_id": item.get("client_id"),
             "invoice_id": item.get("invoice_id"),
             "reminder_id": item.get("reminder_id"),
@@ -270,7 +281,7 @@ def build_rows(
 
 def _hashed_fields(row: Mapping[str, Any]) -> dict[str, Any]:
     return {
-        "seq": row["seq"],
+        "seq": row["chain_seq"],
         "created_at": format_timestamp(row["created_at"]),
         "actor": row["actor"],
         "kind": row["kind"],
@@ -290,7 +301,7 @@ def entry_canonical(entry: EvidenceEntry | Mapping[str, Any]) -> str:
 
 @dataclass(frozen=True, slots=True)
 class VerifyResult:
-    """The outcome of re-checking the whole chain."""
+    """The outcome of re-checking one business's whole chain (sequence numbers are its chain_seq)."""
 
     ok: bool
     count: int
@@ -299,15 +310,15 @@ class VerifyResult:
     reason: str
 
 
-def verify_chain(engine: Engine, *, expected_hashes: Iterable[str] = ()) -> VerifyResult:
-    """Recompute every hash in sequence order, streaming (constant memory), and report the first break.
+def verify_chain(engine: Engine, *, business_id: int, expected_hashes: Iterable[str] = ()) -> VerifyResult:
+    """Recompute every hash of the business's chain in order, streaming (constant memory); report the first break.
 
     `expected_hashes` are head hashes published earlier (digest footers): each must still be in the chain,
     which catches a log rewritten from some point on with freshly computed hashes.
     """
     expected = {h.strip().lower() for h in expected_hashes if h.strip()}
     cols = [
-        _TABLE.c.seq,
+        _TABLE.c.chain_seq,
         _TABLE.c.created_at,
         _TABLE.c.actor,
         _TABLE.c.kind,
@@ -319,7 +330,7 @@ def verify_chain(engine: Engine, *, expected_hashes: Iterable[str] = ()) -> Veri
         _TABLE.c.prev_hash,
         _TABLE.c.hash,
     ]
-    stmt = select(*cols).order_by(_TABLE.c.seq)
+    stmt = select(*cols).where(_TABLE.c.business_id == _business(business_id)).order_by(_TABLE.c.chain_seq)
     with engine.connect() as conn:
         result = conn.execution_options(stream_results=True, yield_per=_VERIFY_BATCH).execute(stmt)
         try:
@@ -367,3 +378,10 @@ def _walk(result: Iterable[Any], expected: set[str]) -> VerifyResult:
         missing = ", ".join(sorted(h[:16] + "…" for h in expected))
         return VerifyResult(False, count, running, None, f"published head hash(es) not found in the chain: {missing}")
     return VerifyResult(True, count, running, None, "ok")
+
+
+def verify_all(engine: Engine) -> dict[int, VerifyResult]:
+    """Every business's chain verified, by business id (a business without entries has a valid empty chain)."""
+    with engine.connect() as conn:
+        ids = [int(i) for i in conn.exec_driver_sql("SELECT id FROM business ORDER BY id").scalars()]
+    return {business_id: verify_chain(engine, business_id=business_id) for business_id in ids}
