@@ -148,6 +148,9 @@ class Chat:
         """Process one update."""
         payload["update_id"] = next(self._ids)
         await self.app.process_update(Update.de_json(payload, self.app.bot))
+        from bot.handlers.access import settle
+
+        await settle(self.app)  # a stranger's refusal is sent off the update's path: wait for it
 
     async def send(self, text: str) -> None:
         """The user types `text` (commands included)."""
