@@ -15,7 +15,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from messages.formatting import format_amount, format_date
-from storage.importer import ImportReport, format_errors
+from services.imports import ImportReport, format_errors
 from storage.queries import StatusSummary
 from storage.reminders import ReminderView
 

@@ -10,7 +10,7 @@ from bot.i18n import t
 from messages.formatting import format_amount
 
 if TYPE_CHECKING:
-    from storage.importer import ImportReport
+    from services.imports import ImportReport
     from storage.queries import StatusSummary
 
 MAX_ERRORS = 20
