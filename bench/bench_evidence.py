@@ -108,18 +108,25 @@ def _items(n: int) -> Iterator[dict[str, Any]]:
         }
 
 
-def _fill(engine: Engine, n: int) -> float:
+def _fill(engine: Engine, n: int) -> tuple[int, float]:
+    """Bulk-build one business's chain of `n` entries; returns the business id and the time taken."""
+    with write_session(engine) as s:
+        business = Business(slug="chain", name="Chain SARL")
+        s.add(business)
+        s.flush()
+        assert business.id is not None
+        business_id = business.id
     start = time.perf_counter()
     batch: list[dict[str, Any]] = []
     with engine.begin() as conn:
-        for row in build_rows(_items(n)):
+        for row in build_rows(_items(n), business_id=business_id):
             batch.append(row)
             if len(batch) == 20_000:
                 conn.execute(insert(_TABLE), batch)
                 batch = []
         if batch:
             conn.execute(insert(_TABLE), batch)
-    return time.perf_counter() - start
+    return business_id, time.perf_counter() - start
 
 
 _VERIFY_CHILD = """
@@ -128,7 +135,7 @@ from storage.db import make_engine
 from storage.evidence import verify_chain
 engine = make_engine(sys.argv[1], migrate=False)
 start = time.perf_counter()
-result = verify_chain(engine)
+result = verify_chain(engine, business_id=int(sys.argv[2]))
 elapsed = time.perf_counter() - start
 peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(result.ok, result.count, f"{elapsed:.3f}", peak_kb)
@@ -138,10 +145,10 @@ print(result.ok, result.count, f"{elapsed:.3f}", peak_kb)
 def bench_verify(url: str, n: int, label: str) -> None:
     """Fill a chain of `n` entries, then time `verify_chain` in a fresh process and read its peak RSS."""
     engine = make_engine(url)
-    fill = _fill(engine, n)
+    business_id, fill = _fill(engine, n)
     engine.dispose()
     out = subprocess.run(
-        [sys.executable, "-c", _VERIFY_CHILD, url],
+        [sys.executable, "-c", _VERIFY_CHILD, url, str(business_id)],
         capture_output=True,
         text=True,
         check=True,
