@@ -10,16 +10,20 @@ outside Windows-1252 (in a client name, say) are transliterated or replaced by "
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.utils import parseaddr
 from typing import TYPE_CHECKING
 
 from fpdf import FPDF, FontFace, XPos, YPos
+from fpdf.enums import MethodReturnValue
 
 from messages.context import DraftContext
-from messages.formatting import format_amount, format_short_date
+from messages.formatting import address_lines, format_amount, format_short_date
 
 if TYPE_CHECKING:
     from messages.render import Renderer
@@ -45,12 +49,38 @@ LETTER_BLOCKS = (
     "signature_hint",
     "sender_ids",
 )
+#: Optional blocks: an owner's template written before they existed still passes the check (they print nothing).
+OPTIONAL_LETTER_BLOCKS = ("sender_contact",)
 #: Page geometry, in millimetres (A4 portrait).
 MARGIN = 20.0
+TOP = 18.0
+BOTTOM = 20.0  # the page footer sits 10-14 mm from the bottom edge
+SENDER_W = 85.0
 RECIPIENT_X = 110.0  # a French window envelope (DL, window on the right)
 RECIPIENT_Y = 45.0
-BODY_SIZE = 10.0
-LINE = 5.0
+PLACE_Y = 66.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Style:
+    """Type sizes (points) and vertical spacing (millimetres) of the letter's text."""
+
+    body: float  # body text size
+    line: float  # body leading
+    gap: float  # between paragraphs
+    small: float  # the penalty computation
+    small_line: float
+    table_line: float
+    signature_room: float  # left blank for the handwritten signature
+
+
+#: The usual look: 10 pt on 12.75 pt leading.
+REGULAR = _Style(body=10.0, line=4.5, gap=2.0, small=8.5, small_line=3.9, table_line=4.0, signature_room=13.0)
+#: Used only when it makes a letter that would take two pages fit on one (a letter with three or four invoices):
+#: one page is easier to read, to print and to prove than two, and 9.5 pt is still a comfortable size.
+COMPACT = _Style(body=9.5, line=4.1, gap=1.5, small=8.0, small_line=3.5, table_line=3.6, signature_room=12.0)
+BODY_SIZE = REGULAR.body
+LINE = REGULAR.line
 _ENCODING = "windows-1252"
 #: Latin letters that Unicode does not decompose into a base letter plus an accent.
 _NO_DECOMPOSITION = str.maketrans({"Ł": "L", "ł": "l", "Đ": "D", "đ": "d", "Ħ": "H", "ħ": "h", "ı": "i", "Ŧ": "T"})
@@ -87,11 +117,15 @@ def letter_parts(ctx: DraftContext, renderer: Renderer | None = None) -> dict[st
     from messages.render import TemplateError, default_renderer
 
     tmpl = (renderer or default_renderer())._template(LETTER_TEMPLATE)
-    context = tmpl.new_context({"ctx": ctx, "subject": ""})
+    # `contact_email` is the bare address: the sender's e-mail setting may be a mail header "Name <address>".
+    context = tmpl.new_context({"ctx": ctx, "subject": "", "contact_email": bare_email(ctx.sender.contact_email)})
     parts = {}
-    for name in LETTER_BLOCKS:
+    for name in LETTER_BLOCKS + OPTIONAL_LETTER_BLOCKS:
         block = tmpl.blocks.get(name)
         if block is None:
+            if name in OPTIONAL_LETTER_BLOCKS:
+                parts[name] = ""
+                continue
             raise TemplateError(f"the letter template must define the block '{name}'", filename=tmpl.filename)
         parts[name] = "".join(block(context)).strip()
     return parts
@@ -123,8 +157,8 @@ def render_formal_notice_pdf(ctx: DraftContext, renderer: Renderer | None = None
     sender = ctx.sender
     pdf = _Letter(orientation="P", unit="mm", format="A4")
     pdf.core_fonts_encoding = _ENCODING
-    pdf.set_margins(MARGIN, MARGIN, MARGIN)
-    pdf.set_auto_page_break(True, margin=22)
+    pdf.set_margins(MARGIN, TOP, MARGIN)
+    pdf.set_auto_page_break(True, margin=BOTTOM)
     pdf.set_creation_date(datetime(ctx.today.year, ctx.today.month, ctx.today.day, tzinfo=UTC))
     pdf.set_title(pdf_text(parts["object"]))
     pdf.set_author(pdf_text(sender.name))
@@ -132,68 +166,145 @@ def render_formal_notice_pdf(ctx: DraftContext, renderer: Renderer | None = None
     pdf.alias_nb_pages()
     pdf.add_page()
 
-    # Sender block, top left.
+    # Letterhead, top left: who writes, where to find them, and the SIREN a court will ask for.
     pdf.set_font("Helvetica", "B", 11)
-    _para(pdf, _short(sender.name, 120), width=85, align="L")
+    _para(pdf, _short(sender.name, 120), width=SENDER_W, height=5, align="L")
     pdf.set_font("Helvetica", size=9)
-    for line in [*sender.address_lines, parts["sender_ids"], sender.phone, sender.email]:
-        if line:
-            _para(pdf, _short(line, 80), width=85, height=4.2, align="L")
+    for line in sender_lines(ctx, parts)[1:]:
+        _para(pdf, _short(line, 80), width=SENDER_W, height=4.1, align="L")
 
     # Recipient block, in the envelope window.
     pdf.set_xy(RECIPIENT_X, max(pdf.get_y() + 4, RECIPIENT_Y))
+    name, *address = recipient_lines(ctx)
     pdf.set_font("Helvetica", "B", 10.5)
-    _para(pdf, _short(ctx.client_name, 120), width=pdf.w - MARGIN - RECIPIENT_X, x=RECIPIENT_X, align="L")
+    _para(pdf, _short(name, 120), width=pdf.w - MARGIN - RECIPIENT_X, x=RECIPIENT_X, height=4.8, align="L")
     pdf.set_font("Helvetica", size=10)
-    recipient_lines = [p.strip() for p in ctx.client_address.splitlines() if p.strip()] or (
-        [ctx.client_email] if ctx.client_email else []
-    )
-    for line in recipient_lines[:6]:
-        _para(pdf, _short(line, 80), width=pdf.w - MARGIN - RECIPIENT_X, x=RECIPIENT_X, align="L")
+    for line in address:
+        _para(pdf, _short(line, 80), width=pdf.w - MARGIN - RECIPIENT_X, x=RECIPIENT_X, height=4.8, align="L")
+    pdf.set_y(max(pdf.get_y() + 5, PLACE_Y))
 
-    # Place and date, mention, object.
-    pdf.set_y(max(pdf.get_y() + 10, 78))
-    pdf.set_font("Helvetica", size=BODY_SIZE)
-    pdf.cell(0, LINE, pdf_text(parts["place_date"]), align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.ln(4)
-    pdf.set_font("Helvetica", "B", BODY_SIZE)
-    _para(pdf, parts["mention"], align="L")
-    pdf.ln(2)
-    _para(pdf, parts["object"], align="L")
-    pdf.ln(4)
-    pdf.set_font("Helvetica", size=BODY_SIZE)
-    _para(pdf, parts["salutation"])
-    pdf.ln(2)
-    _paragraphs(pdf, parts["intro"])
+    body = [p for name in BODY_BLOCKS for p in _split_paragraphs(parts[name])]
+    style = COMPACT if _fits_only_compact(pdf, ctx, parts, body) else REGULAR
 
-    _invoice_table(pdf, ctx, parts["table_headers"].split("|"))
+    # Place and date under the window, then the mention and the object.
+    pdf.set_font("Helvetica", size=style.body)
+    pdf.cell(0, style.line, pdf_text(parts["place_date"]), align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.ln(3)
+    pdf.set_font("Helvetica", "B", style.body)
+    _para(pdf, parts["mention"], height=style.line, align="L")
+    pdf.ln(1)
+    _para(pdf, parts["object"], height=style.line, align="L")
+    pdf.ln(3)
+    pdf.set_font("Helvetica", size=style.body)
+    _para(pdf, parts["salutation"], height=style.line)
+    pdf.ln(1.5)
+    _paragraphs(pdf, parts["intro"], style)
 
-    if ctx.b2b or parts["computation_note"]:
-        pdf.set_font("Helvetica", "B", 9.5)
-        _para(pdf, parts["computation_title"])
-        pdf.set_font("Helvetica", size=8.5)
-        for line in parts["computation"].splitlines():
-            if line.strip():
-                _para(pdf, line.strip(), height=4.2, align="L")
-        _paragraphs(pdf, parts["computation_note"], height=4.2)
-        pdf.set_font("Helvetica", size=BODY_SIZE)
-        pdf.ln(1)
+    _invoice_table(pdf, ctx, parts["table_headers"].split("|"), style)
 
-    for name in ("demand", "legal", "payment", "consequence", "amicable", "closing"):
-        _paragraphs(pdf, parts[name])
+    if _has_computation(ctx, parts):
+        pdf.set_font("Helvetica", "B", style.small + 1)
+        _para(pdf, parts["computation_title"], height=style.line)
+        pdf.set_font("Helvetica", size=style.small)
+        for line in _computation_lines(parts):
+            _para(pdf, line, height=style.small_line, align="L")
+        _paragraphs(pdf, parts["computation_note"], style, height=style.small_line)
+        pdf.set_font("Helvetica", size=style.body)
 
-    # Signature, on the right; keep it with the closing formula.
-    if pdf.get_y() > pdf.h - 50:
+    *before, last = body or [""]
+    for paragraph in before:
+        _paragraph(pdf, paragraph, style)
+    # The last paragraph, the closing formula and the signature are one block: when it does not fit what is left
+    # of the page, all of it starts the next page, so that the signature never stands alone under a page break.
+    if not _closing_fits(pdf, last, parts, style):
         pdf.add_page()
-    pdf.ln(4)
-    pdf.set_x(RECIPIENT_X)
-    _para(pdf, parts["signature"], width=pdf.w - MARGIN - RECIPIENT_X, x=RECIPIENT_X, align="L")
-    pdf.ln(16)
+    _paragraph(pdf, last, style)
+    _closing(pdf, parts, style)
+    return bytes(pdf.output())
+
+
+#: The paragraphs of the body after the table, in order; the last one is kept with the closing.
+BODY_BLOCKS = ("demand", "legal", "payment", "consequence", "amicable")
+#: Width of the signature column, on the right under the recipient block.
+SIGNATURE_W = 210.0 - MARGIN - RECIPIENT_X
+#: fpdf2 breaks justified text at spaces, so a paragraph takes a little more room than its width alone says.
+_WRAP_LOSS = 1.08
+
+
+def sender_lines(ctx: DraftContext, parts: dict[str, str]) -> list[str]:
+    """The letterhead: company name, postal address one line per line, SIREN, then how to reach the company."""
+    lines = [ctx.sender.name, *address_lines(ctx.sender.address)]
+    for block in ("sender_ids", "sender_contact"):
+        lines += [line.strip() for line in parts.get(block, "").splitlines() if line.strip()]
+    return lines
+
+
+def recipient_lines(ctx: DraftContext) -> list[str]:
+    """The envelope window: the client's name, then each address line once.
+
+    An address imported as "GARAGE DES ALPES / 4 avenue Foch / ..." starts with the name already printed above
+    it; a line equal to the name (or to an earlier line), ignoring case and spaces, is printed only once.
+    """
+    seen = {_same_line(ctx.client_name)}
+    lines = [ctx.client_name]
+    for line in address_lines(ctx.client_address):
+        if _same_line(line) not in seen:
+            seen.add(_same_line(line))
+            lines.append(line)
+    if len(lines) == 1 and ctx.client_email:
+        lines.append(bare_email(ctx.client_email))
+    return lines[:7]
+
+
+def bare_email(value: str) -> str:
+    """ "compta@x.fr" from "Atelier Dupont <compta@x.fr>": a letter prints the address, not the mail header."""
+    return parseaddr(value)[1] or value.strip()
+
+
+def _same_line(text: str) -> str:
+    return "".join(text.split()).casefold()
+
+
+def _split_paragraphs(text: str) -> list[str]:
+    """The paragraphs of a block (blank lines separate them), each on one line."""
+    # Join wrapped template lines; str.split() would also eat the no-break spaces inside amounts.
+    return [re.sub(r"[ \t\r\n]+", " ", p.strip()) for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
+
+
+def _has_computation(ctx: DraftContext, parts: dict[str, str]) -> bool:
+    return ctx.b2b or bool(parts["computation_note"])
+
+
+def _computation_lines(parts: dict[str, str]) -> list[str]:
+    return [line.strip() for line in parts["computation"].splitlines() if line.strip()]
+
+
+# --- drawing -------------------------------------------------------------------------------------------------
+
+
+def _paragraph(pdf: FPDF, text: str, style: _Style, *, height: float | None = None) -> None:
+    if text:
+        _para(pdf, text, height=style.line if height is None else height)
+        pdf.ln(style.gap)
+
+
+def _paragraphs(pdf: FPDF, text: str, style: _Style, *, height: float | None = None) -> None:
+    for paragraph in _split_paragraphs(text):
+        _paragraph(pdf, paragraph, style, height=height)
+
+
+def _closing(pdf: FPDF, parts: dict[str, str], style: _Style) -> None:
+    """The closing formula, then the signatory on the right with room to sign."""
+    for paragraph in _split_paragraphs(parts["closing"]):
+        _paragraph(pdf, paragraph, style)
+    pdf.ln(2)
+    _para(pdf, parts["signature"], width=SIGNATURE_W, x=RECIPIENT_X, height=style.line, align="L")
+    pdf.ln(style.signature_room)
     pdf.set_font("Helvetica", "I", 8.5)
     pdf.set_text_color(120, 120, 120)
-    _para(pdf, parts["signature_hint"], width=pdf.w - MARGIN - RECIPIENT_X, x=RECIPIENT_X, align="L")
+    _para(pdf, parts["signature_hint"], width=SIGNATURE_W, x=RECIPIENT_X, height=4.0, align="L")
     pdf.set_text_color(0, 0, 0)
-    return bytes(pdf.output())
+    pdf.set_font("Helvetica", size=style.body)
 
 
 def _para(
@@ -209,29 +320,98 @@ def _short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _paragraphs(pdf: FPDF, text: str, *, height: float = LINE) -> None:
-    for paragraph in re.split(r"\n\s*\n", text.strip()):
-        if paragraph.strip():
-            # Join wrapped template lines; str.split() would also eat the no-break spaces inside amounts.
-            _para(pdf, re.sub(r"[ \t\r\n]+", " ", paragraph.strip()), height=height)
-            pdf.ln(2.5)
+# --- fitting -------------------------------------------------------------------------------------------------
+# fpdf2's line breaking is most of a letter's rendering time, so the letter is laid out once: heights are
+# estimated from string widths (cheap), and fpdf2 breaks lines only to draw them or, rarely, to settle a doubt.
 
 
-def _invoice_table(pdf: FPDF, ctx: DraftContext, headers: Sequence[str]) -> None:
+def _closing_fits(pdf: FPDF, last: str, parts: dict[str, str], style: _Style) -> bool:
+    """Whether the last paragraph, the closing formula and the signature block fit in what is left of the page.
+
+    Each text's line count is bounded from its width; the exact count (a dry run of fpdf2's line breaking) is
+    only needed when the page break falls between the two bounds.
+    """
+    texts = [(last, pdf.epw, style.gap)] if last else []
+    texts += [(paragraph, pdf.epw, style.gap) for paragraph in _split_paragraphs(parts["closing"])]
+    texts.append((parts["signature"], SIGNATURE_W, 0.0))
+    fixed = 2 + style.signature_room + 4.0 * max(1, len(parts["signature_hint"].splitlines()))
+    low = high = fixed
+    for text, width, gap in texts:
+        lines = pdf.get_string_width(pdf_text(text)) / (width - 2 * pdf.c_margin)
+        low += max(1, math.ceil(lines)) * style.line + gap
+        # Breaking at spaces loses less than a long word per line: under a third of a line of French text.
+        high += max(1, math.ceil(lines * 1.3) + 1) * style.line + gap
+    room = pdf.page_break_trigger - pdf.get_y()
+    if high <= room or low > room:
+        return high <= room
+    exact = fixed + sum(_lines(pdf, text, width, style) * style.line + gap for text, width, gap in texts)
+    return exact <= room
+
+
+def _lines(pdf: FPDF, text: str, width: float, style: _Style) -> int:
+    """How many lines `text` takes in the current font at `width` (fpdf2's own line breaking, nothing drawn)."""
+    if not text:
+        return 0
+    lines = pdf.multi_cell(width, style.line, pdf_text(text), dry_run=True, output=MethodReturnValue.LINES)
+    return len(lines)
+
+
+def _fits_only_compact(pdf: FPDF, ctx: DraftContext, parts: dict[str, str], body: list[str]) -> bool:
+    """Whether the rest of the letter, from the place line down to the signature, would take a second page in
+    the regular style but fit on this one in the compact style (an estimate: a wrong guess costs a page, never
+    a signature separated from its closing, which `_closing_fits` guarantees)."""
+    room = pdf.page_break_trigger - pdf.get_y()
+    return _estimate(pdf, ctx, parts, body, REGULAR) > room >= _estimate(pdf, ctx, parts, body, COMPACT)
+
+
+def _estimate(pdf: FPDF, ctx: DraftContext, parts: dict[str, str], body: list[str], style: _Style) -> float:
+    """The height, in millimetres, that `render_formal_notice_pdf` gives the letter below the recipient block."""
+
+    def lines(text: str, size: float, width: float = 0.0, bold: bool = False) -> int:
+        pdf.set_font("Helvetica", "B" if bold else "", size)
+        span = (width or pdf.epw) - 2 * pdf.c_margin
+        return max(1, math.ceil(pdf.get_string_width(pdf_text(text)) * _WRAP_LOSS / span))
+
+    height = style.line + 3 + lines(parts["mention"], style.body, bold=True) * style.line + 1
+    height += lines(parts["object"], style.body, bold=True) * style.line + 3 + style.line + 1.5
+    height += sum(lines(p, style.body) * style.line + style.gap for p in _split_paragraphs(parts["intro"]))
+    row = style.table_line + 2 * _TABLE_PAD_Y
+    number_w = _TABLE_WIDTHS[0] - 2 * _TABLE_PAD_X
+    height += 1 + row * 2 + 3  # headings and totals
+    height += sum(lines(inv.number, 8.5, number_w) * style.table_line + 2 * _TABLE_PAD_Y for inv in ctx.invoices)
+    if _has_computation(ctx, parts):
+        height += style.line + len(_computation_lines(parts)) * style.small_line
+        height += sum(
+            lines(p, style.small) * style.small_line + style.gap for p in _split_paragraphs(parts["computation_note"])
+        )
+    closing = _split_paragraphs(parts["closing"])
+    height += sum(lines(p, style.body) * style.line + style.gap for p in body + closing)
+    height += 2 + style.line + style.signature_room + 4.0
+    pdf.set_font("Helvetica", size=style.body)
+    return height
+
+
+# --- the table of invoices -----------------------------------------------------------------------------------
+
+_TABLE_WIDTHS = (30, 21, 21, 25, 23, 15, 19, 17)
+_TABLE_PAD_Y, _TABLE_PAD_X = 0.9, 1.2
+
+
+def _invoice_table(pdf: FPDF, ctx: DraftContext, headers: Sequence[str], style: _Style) -> None:
     b2b = ctx.b2b
     ncols = 8 if b2b else 6
     headers = list(headers)[:ncols]
-    widths = (30, 21, 21, 25, 23, 15, 19, 17)[:ncols]
+    widths = _TABLE_WIDTHS[:ncols]
     align = ("LEFT", "CENTER", "CENTER", "RIGHT", "RIGHT", "RIGHT", "RIGHT", "RIGHT")[:ncols]
     pdf.ln(1)
     pdf.set_font("Helvetica", size=8.5)
     with pdf.table(
         col_widths=widths,
         text_align=align,
-        line_height=4.4,
+        line_height=style.table_line,
         width=pdf.epw,
         headings_style=FontFace(emphasis="BOLD", fill_color=(235, 235, 235)),
-        padding=1.2,
+        padding=(_TABLE_PAD_Y, _TABLE_PAD_X),
     ) as table:
         head = table.row()
         for title in headers:
@@ -263,8 +443,8 @@ def _invoice_table(pdf: FPDF, ctx: DraftContext, headers: Sequence[str]) -> None
             ]
         for text in totals:
             total.cell(pdf_text(text))
-    pdf.set_font("Helvetica", size=BODY_SIZE)
-    pdf.ln(4)
+    pdf.set_font("Helvetica", size=style.body)
+    pdf.ln(3)
 
 
 def _day(day: object) -> str:
