@@ -14,6 +14,8 @@ from datetime import date, timedelta
 from decimal import ROUND_DOWN, Decimal
 
 from dunning.penalties import PenaltySegment
+from messages.formatting import address_lines as split_address
+from messages.formatting import address_town
 
 ZERO = Decimal("0.00")
 
@@ -68,17 +70,13 @@ class Sender:
 
     @property
     def address_lines(self) -> list[str]:
-        """The postal address, one line per element (commas or newlines separate them)."""
-        return [p.strip() for p in re.split(r"[\n,]", self.address) if p.strip()]
+        """The postal address, one line per element (see messages.formatting.address_lines)."""
+        return split_address(self.address)
 
     @property
     def city(self) -> str:
         """The town of the address ("69003 Lyon" -> "Lyon"), for "Fait à ..." in the letter."""
-        lines = self.address_lines
-        if not lines:
-            return ""
-        match = re.match(r"^\s*(?:F-)?\d{5}\s+(.+)$", lines[-1])
-        return match.group(1).strip() if match else lines[-1]
+        return address_town(self.address)
 
     @property
     def iban_display(self) -> str:
