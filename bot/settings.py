@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from messages.delivery import SmtpConfig
+
 DEFAULT_DATABASE_URL = "sqlite:///data/relance.db"
 
 
@@ -52,6 +54,7 @@ class Settings(BaseSettings):
     SMTP_PASSWORD: SecretStr | None = None
     SMTP_SECURITY: Literal["none", "starttls", "tls"] = "starttls"
     MAIL_FROM: str | None = None
+    SMTP_TIMEOUT: float = 30.0
     MAIL_REPLY_TO: str | None = None
     COMPANY_NAME: str = "Mon Entreprise"
     COMPANY_ADDRESS: str = ""
@@ -78,6 +81,19 @@ class Settings(BaseSettings):
         return value
 
     @field_validator("DIGEST_TIME")
+    @field_validator("SMTP_TIMEOUT", mode="before")
+    @classmethod
+    def _smtp_timeout(cls, value: object) -> float:
+        # Seconds to wait for the server at each step (connect, each command, the reply to the message).
+        expected = "a number of seconds between 1 and 600, e.g. 30"
+        try:
+            seconds = float(str(value).strip().replace(",", "."))
+        except ValueError:
+            raise ValueError(expected) from None
+        if not 1 <= seconds <= 600:
+            raise ValueError(expected)
+        return seconds
+
     @classmethod
     def _digest_time(cls, value: str) -> str:
         if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value.strip()):
@@ -156,6 +172,23 @@ class Settings(BaseSettings):
 
 
 def load_settings(**overrides: object) -> Settings:
+def smtp_config(settings: Settings) -> SmtpConfig:
+    """The SMTP account of the settings (SMTP_HOST, _PORT, _USERNAME, _PASSWORD, _SECURITY, _TIMEOUT).
+
+    Raises SettingsError without SMTP_HOST: the caller chooses the `.eml` file delivery instead.
+    """
+    if not settings.SMTP_HOST:
+        raise SettingsError("SMTP_HOST: not set, e-mails cannot be sent over SMTP")
+    return SmtpConfig(
+        host=settings.SMTP_HOST,
+        port=settings.SMTP_PORT,
+        username=settings.SMTP_USERNAME or None,
+        password=settings.SMTP_PASSWORD,
+        security=settings.SMTP_SECURITY,
+        timeout=settings.SMTP_TIMEOUT,
+    )
+
+
     """Read the settings; raise SettingsError naming the variable and the expected value."""
     try:
         return Settings(**overrides)  # type: ignore[arg-type]

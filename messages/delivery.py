@@ -8,24 +8,19 @@ re-sent automatically (the owner would look careless with a duplicate).
 from __future__ import annotations
 
 import asyncio
-import re
 import ssl
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import aiosmtplib
 from aiosmtplib.errors import SMTPException, SMTPResponseException
 from pydantic import SecretStr
 
-if TYPE_CHECKING:
-    from bot.settings import Settings
+from messages.addresses import InvalidAddressError, normalize_email
 
 Security = Literal["none", "starttls", "tls"]
 Checkpoint = Callable[[str], None]
-
-_PERIOD_AT_LINE_START = re.compile(rb"(?m)^\.")
-_LONE_LINE_END = re.compile(rb"\r\n|\r|\n")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,21 +34,6 @@ class SmtpConfig:
     security: Security = "starttls"
     timeout: float = 30.0
     local_hostname: str | None = None
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> SmtpConfig:
-        """The SMTP settings of Relance (SMTP_HOST, SMTP_PORT, SMTP_USERNAME, SMTP_PASSWORD, SMTP_SECURITY)."""
-        if not settings.SMTP_HOST:
-            raise ValueError("SMTP_HOST is not set: e-mails cannot be sent")
-        timeout = getattr(settings, "SMTP_TIMEOUT", None) or 30.0
-        return cls(
-            host=settings.SMTP_HOST,
-            port=settings.SMTP_PORT,
-            username=settings.SMTP_USERNAME or None,
-            password=settings.SMTP_PASSWORD,
-            security=settings.SMTP_SECURITY,
-            timeout=float(timeout),
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +73,7 @@ class PermanentDeliveryError(DeliveryError):
 
 
 class UncertainDeliveryError(DeliveryError):
-    """The connection was lost after the message data was sent: it may or may not have been accepted."""
+    """The connection broke, or the server fell silent, once the message data had started: maybe accepted, maybe not."""
 
 
 def _reply(exc: SMTPResponseException) -> SmtpReply:
@@ -105,14 +85,6 @@ def _classify(reply: SmtpReply, stage: str) -> DeliveryError:
     if 400 <= reply.code < 500:
         return TemporaryDeliveryError(reason, reply)
     return PermanentDeliveryError(reason, reply)
-
-
-def _data_payload(raw: bytes) -> bytes:
-    """CRLF line ends, dot-stuffing, and the final "." line (RFC 5321 section 4.5.2)."""
-    data = _LONE_LINE_END.sub(b"\r\n", raw)
-    if not data.endswith(b"\r\n"):
-        data += b"\r\n"
-    return _PERIOD_AT_LINE_START.sub(b"..", data) + b".\r\n"
 
 
 def _tls_failure(exc: BaseException) -> str | None:
@@ -159,22 +131,29 @@ async def send_message(
 ) -> SmtpReply:
     """Deliver `raw` to every recipient in one SMTP transaction; return the server's final reply.
 
-    Raises TemporaryDeliveryError, PermanentDeliveryError or UncertainDeliveryError. `checkpoint(name)` is called at
-    "data_half" (half of the message data written): a hook for crash tests, None in production.
+    Raises TemporaryDeliveryError, PermanentDeliveryError or UncertainDeliveryError. `checkpoint(name)` is called
+    with "data_half" just before the message data goes out (from there on a lost connection is "unknown"): a hook
+    for crash tests, None in production.
     """
     if not recipients:
         raise PermanentDeliveryError("no recipient")
+    try:
+        envelope_from = normalize_email(mail_from, field="mail_from")
+        envelope_to = [normalize_email(rcpt, field="recipients") for rcpt in recipients]
+    except InvalidAddressError as exc:
+        # The outbox only holds checked addresses; this guards a row written before the check existed.
+        raise PermanentDeliveryError(str(exc)) from None
     smtp = _client(config)
-    data_written = False
+    data_started = False
     try:
         try:
             await smtp.connect()
             if config.username:
                 password = config.password.get_secret_value() if config.password else ""
                 await smtp.login(config.username, password)
-            await smtp.mail(mail_from)
+            await smtp.mail(envelope_from)
             refused: list[SmtpReply] = []
-            for rcpt in recipients:
+            for rcpt in envelope_to:
                 try:
                     await smtp.rcpt(rcpt)
                 except SMTPResponseException as exc:
@@ -183,38 +162,33 @@ async def send_message(
                 # Never deliver to part of the recipients: a retry would then send the others a duplicate.
                 worst = max(refused, key=lambda r: r.code)
                 raise _classify(worst, "recipient refused")
-            start = await smtp.execute_command(b"DATA")
-            if start.code != 354:
-                raise _classify(SmtpReply(start.code, start.message), "DATA refused")
-            protocol = smtp.protocol
-            if protocol is None:
+            if not smtp.is_connected:
                 raise TemporaryDeliveryError("connection lost before the message data")
-            payload = _data_payload(raw)
-            half = len(payload) // 2
-            # From the first byte of data on, a lost connection means "unknown": the server may have it all.
-            data_written = True
-            # aiosmtplib only pairs a reply with a command it is waiting for; this is how its own DATA marks it.
-            protocol._response_pending = True
-            protocol.write(payload[:half])
             if checkpoint is not None:
                 checkpoint("data_half")
-            protocol.write(payload[half:])
-            final = await protocol.read_response(timeout=config.timeout)
+            # smtp.data() sends DATA, then the message (the library does the dot-stuffing and the CRLF line ends),
+            # then reads the final reply. Its public API does not say whether the message itself had started to
+            # go out when the connection broke, so from here on a lost connection or a silence counts as "unknown":
+            # a possible duplicate is worse than asking the owner. A reply code stays a clear answer.
+            data_started = True
+            final = await smtp.data(raw)
             reply = SmtpReply(final.code, final.message)
-            if final.code != 250:
-                raise _classify(reply, "message refused")
         except DeliveryError:
             raise
         except SMTPResponseException as exc:
-            if exc.code < 0 and data_written:
-                raise UncertainDeliveryError(f"no reply after the message data ({type(exc).__name__})") from None
+            # A negative code is aiosmtplib's own (e.g. a garbled or over-long reply), not the server's answer.
+            if exc.code < 0 and data_started:
+                raise UncertainDeliveryError(f"no valid reply to the message data ({type(exc).__name__})") from None
             if exc.code < 0:
                 raise TemporaryDeliveryError(f"SMTP error before the message data ({type(exc).__name__})") from None
-            raise _classify(_reply(exc), "SMTP") from None
+            stage = "message refused" if data_started else "SMTP"
+            raise _classify(_reply(exc), stage) from None
         except (SMTPException, OSError, TimeoutError) as exc:
             # The exception text is not echoed: some carry the server's banner or the login exchange.
-            if data_written:
-                raise UncertainDeliveryError(f"connection lost after the message data ({type(exc).__name__})") from None
+            if data_started:
+                raise UncertainDeliveryError(
+                    f"connection lost during or after the message data ({type(exc).__name__})"
+                ) from None
             tls = _tls_failure(exc)
             if tls is not None:
                 raise TemporaryDeliveryError(tls) from None

@@ -6,9 +6,23 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from email import policy
+from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, parseaddr
+from email.utils import format_datetime
 from typing import Protocol
+
+from messages.addresses import InvalidAddressError, parse_mailbox
+
+__all__ = [
+    "AttachmentLike",
+    "DraftLike",
+    "HeaderInjectionError",
+    "InvalidAddressError",
+    "build_message",
+    "check_header",
+    "envelope_address",
+    "make_message_id",
+]
 
 # Characters that would let a value end its header line and start another (or confuse a parser).
 _FORBIDDEN = ("\r", "\n", "\x00")
@@ -16,10 +30,6 @@ _FORBIDDEN = ("\r", "\n", "\x00")
 
 class HeaderInjectionError(ValueError):
     """A header value (name, subject, address, file name) contains a line break: refused before queueing."""
-
-
-class InvalidAddressError(ValueError):
-    """An e-mail address that the SMTP envelope cannot carry."""
 
 
 class AttachmentLike(Protocol):
@@ -53,24 +63,31 @@ def check_header(name: str, value: str | None) -> None:
 
 
 def envelope_address(value: str, *, name: str) -> str:
-    """The bare address of `value` ("Name <a@b.fr>" or "a@b.fr"), checked for use in MAIL FROM / RCPT TO."""
+    """The bare address of `value` ("Name <a@b.fr>" or "a@b.fr"), normalised for MAIL FROM / RCPT TO.
+
+    Raises HeaderInjectionError (line break) or InvalidAddressError (messages.addresses, the one check).
+    """
+    return _mailbox(value, name)[1]
+
+
+def _mailbox(value: str, name: str) -> tuple[str, str]:
     check_header(name, value)
-    address = parseaddr(value)[1].strip()
-    local, at, domain = address.rpartition("@")
-    if (
-        not at
-        or not local
-        or "." not in domain
-        or any(c.isspace() or c in ',;<>"' for c in address)
-        or not address.isascii()
-    ):
-        raise InvalidAddressError(f"{name}: not a valid e-mail address")
-    return address
+    display, address = parse_mailbox(value, field=name)
+    check_header(name, display)
+    return display, address
+
+
+def _address(display_name: str, addr_spec: str) -> Address:
+    return Address(display_name=display_name, addr_spec=addr_spec)
 
 
 def make_message_id(mail_from: str) -> str:
     """A new globally unique Message-ID in the sender's domain (chosen once, kept on every retry)."""
-    domain = parseaddr(mail_from)[1].rpartition("@")[2] or "relance.invalid"
+    try:
+        domain = parse_mailbox(mail_from)[1].rpartition("@")[2]
+    except InvalidAddressError:
+        # build_message refuses such a sender anyway; the identifier stays well-formed until then.
+        domain = "relance.invalid"
     return f"<relance.{uuid.uuid4().hex}@{domain}>"
 
 
@@ -83,16 +100,18 @@ def build_message(
     message_id: str,
     date: datetime,
 ) -> bytes:
-    """The RFC 5322 message (CRLF line ends, 7-bit safe): text and HTML alternatives, then the attachments."""
+    """The RFC 5322 message (CRLF line ends, 7-bit safe): text and HTML alternatives, then the attachments.
+
+    Every address (sender, Reply-To, each recipient) goes through messages.addresses.normalize_email: a bad one
+    raises InvalidAddressError naming it and its field; a line break in any header value, HeaderInjectionError.
+    """
     check_header("subject", draft.subject)
     check_header("message_id", message_id)
-    envelope_address(mail_from, name="mail_from")
-    if reply_to:
-        envelope_address(reply_to, name="reply_to")
+    sender = _mailbox(mail_from, "mail_from")
+    reply = _mailbox(reply_to, "reply_to") if reply_to else None
     if not recipients:
-        raise InvalidAddressError("recipients: at least one address is needed")
-    for rcpt in recipients:
-        envelope_address(rcpt, name="recipients")
+        raise InvalidAddressError("", "at least one recipient is needed", field="recipients")
+    to = [_mailbox(rcpt, "recipients") for rcpt in recipients]
     for att in draft.attachments:
         check_header("attachment filename", att.filename)
         check_header("attachment type", att.mime_type)
@@ -100,10 +119,12 @@ def build_message(
         raise ValueError("the Date header needs a timezone-aware datetime")
 
     msg = EmailMessage(policy=policy.SMTP)
-    msg["From"] = mail_from
-    msg["To"] = ", ".join(recipients)
-    if reply_to:
-        msg["Reply-To"] = reply_to
+    # The headers carry the normalised addresses (invisible characters gone, ASCII domain), the same ones as the
+    # SMTP envelope; display names are quoted or encoded by the email package as needed.
+    msg["From"] = _address(*sender)
+    msg["To"] = [_address(*mailbox) for mailbox in to]
+    if reply is not None:
+        msg["Reply-To"] = _address(*reply)
     msg["Subject"] = draft.subject
     msg["Date"] = format_datetime(date)
     msg["Message-ID"] = message_id
