@@ -53,8 +53,8 @@ class Settings(BaseSettings):
     SMTP_USERNAME: str | None = None
     SMTP_PASSWORD: SecretStr | None = None
     SMTP_SECURITY: Literal["none", "starttls", "tls"] = "starttls"
-    MAIL_FROM: str | None = None
     SMTP_TIMEOUT: float = 30.0
+    MAIL_FROM: str | None = None
     MAIL_REPLY_TO: str | None = None
     COMPANY_NAME: str = "Mon Entreprise"
     COMPANY_ADDRESS: str = ""
@@ -80,7 +80,6 @@ class Settings(BaseSettings):
             raise ValueError("an IANA time zone such as Europe/Paris") from exc
         return value
 
-    @field_validator("DIGEST_TIME")
     @field_validator("SMTP_TIMEOUT", mode="before")
     @classmethod
     def _smtp_timeout(cls, value: object) -> float:
@@ -94,6 +93,7 @@ class Settings(BaseSettings):
             raise ValueError(expected)
         return seconds
 
+    @field_validator("DIGEST_TIME")
     @classmethod
     def _digest_time(cls, value: str) -> str:
         if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value.strip()):
@@ -171,7 +171,6 @@ class Settings(BaseSettings):
         return self.TELEGRAM_BOT_TOKEN.get_secret_value() if self.TELEGRAM_BOT_TOKEN else None
 
 
-def load_settings(**overrides: object) -> Settings:
 def smtp_config(settings: Settings) -> SmtpConfig:
     """The SMTP account of the settings (SMTP_HOST, _PORT, _USERNAME, _PASSWORD, _SECURITY, _TIMEOUT).
 
@@ -189,6 +188,7 @@ def smtp_config(settings: Settings) -> SmtpConfig:
     )
 
 
+def load_settings(**overrides: object) -> Settings:
     """Read the settings; raise SettingsError naming the variable and the expected value."""
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
