@@ -1,16 +1,47 @@
-"""/import: the owner sends a CSV file; the same all-or-nothing import as the CLI, errors with line numbers."""
+"""/import: the owner sends a CSV file; the same all-or-nothing import as the CLI, errors with line numbers.
+
+The file is never downloaded whole before its size is known: a size announced by Telegram (on the document or
+by getFile) is checked first, and a file whose size nobody announced is streamed and dropped as soon as it passes
+the limit. The `invoice_pdf` column is refused from the chat (services.imports: the bot cannot see the owner's
+files).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
 
-from telegram import Update
+import httpx
+from telegram import File, Update
 from telegram.ext import CommandHandler, MessageHandler, filters
 
 from bot.handlers.common import Context, actor, lang, reply, services_of
 from bot.i18n import t
 from bot.reports import render_import
-from bot.services import MAX_UPLOAD_BYTES
+from services.core import MAX_UPLOAD_BYTES
+
+log = logging.getLogger(__name__)
+
+#: Read granularity of a streamed download: the most that is received past the limit before it is dropped.
+CHUNK = 64 * 1024
+#: A download that stalls this long is abandoned (the owner can send the file again).
+DOWNLOAD_TIMEOUT = 60.0
+#: Why a download failed, in the owner's language (shown after "Le fichier n'a pas pu être lu : ").
+_DOWNLOAD_FAILED = {"fr": "le téléchargement depuis Telegram a échoué", "en": "the download from Telegram failed"}
+
+
+class TooBigError(Exception):
+    """More than the limit was received (or announced); `received` says how much was read before stopping."""
+
+    def __init__(self, received: int) -> None:
+        super().__init__(f"over the limit after {received} bytes")
+        self.received = received
+
+
+class DownloadError(Exception):
+    """The file could not be fetched; the message never contains the file URL (it holds the bot token)."""
 
 
 async def on_import(update: Update, context: Context) -> None:
@@ -18,12 +49,70 @@ async def on_import(update: Update, context: Context) -> None:
     await reply(update, t("import.ask", lang(update, context)))
 
 
-def _size(n: int) -> str:
-    return f"{n / (1024 * 1024):.1f} Mo".replace(".", ",")
+def _size(n: int, code: str) -> str:
+    value = f"{n / (1024 * 1024):.1f}"
+    return f"{value} MB" if code == "en" else f"{value.replace('.', ',')} Mo"
+
+
+def _file_url(file_path: str) -> str:
+    """The download URL with any non-ASCII character of the path percent-encoded (as PTB does)."""
+    parts = urlsplit(file_path)
+    return urlunsplit(parts._replace(path=quote(parts.path)))
+
+
+async def stream_capped(url: str, limit: int, *, client: httpx.AsyncClient | None = None) -> bytes:
+    """The body at `url`, read in chunks; TooBigError as soon as more than `limit` bytes came (or were
+    announced by Content-Length), DownloadError on any HTTP or network failure (the URL is not repeated)."""
+    own = client is None
+    http = client if client is not None else httpx.AsyncClient(timeout=DOWNLOAD_TIMEOUT)
+    try:
+        async with http.stream("GET", url) as response:
+            if response.status_code != 200:
+                raise DownloadError(f"HTTP {response.status_code}")
+            announced = response.headers.get("content-length")
+            if announced is not None and announced.isdigit() and int(announced) > limit:
+                raise TooBigError(0)
+            data = bytearray()
+            async for chunk in response.aiter_raw(CHUNK):
+                data += chunk
+                if len(data) > limit:
+                    raise TooBigError(len(data))
+            return bytes(data)
+    except httpx.HTTPError as exc:
+        # httpx puts the URL (with the bot token) in some messages: only the exception's type goes out.
+        raise DownloadError(type(exc).__name__) from None
+    finally:
+        if own:
+            await http.aclose()
+
+
+async def download_capped(file: File, limit: int) -> bytes:
+    """The file's bytes, never holding more than `limit` (+ one chunk); TooBigError past it, DownloadError."""
+    if file.file_size is not None and file.file_size > limit:
+        raise TooBigError(0)
+    if not file.file_path:
+        raise DownloadError("no file_path")
+    if not file.file_path.startswith(("http://", "https://")):
+        # A Bot API server in local mode gives a path on this machine.
+        path = Path(file.file_path)
+        try:
+            size = path.stat().st_size
+            if size > limit:
+                raise TooBigError(0)
+            return path.read_bytes()
+        except OSError as exc:
+            raise DownloadError(exc.strerror or type(exc).__name__) from None
+    if file.file_size is not None:
+        # Telegram announced the size and it is under the limit: the library's own download (checked again).
+        data = bytes(await file.download_as_bytearray())
+        if len(data) > limit:
+            raise TooBigError(len(data))
+        return data
+    return await stream_capped(_file_url(file.file_path), limit)
 
 
 async def on_document(update: Update, context: Context) -> None:
-    """A document: refuse what is not a CSV or is over 5 MB before downloading; else import it."""
+    """A document: refuse what is not a CSV or is over 5 MB before downloading it whole; else import it."""
     code = lang(update, context)
     message = update.effective_message
     if message is None or message.document is None:
@@ -34,12 +123,18 @@ async def on_document(update: Update, context: Context) -> None:
         await reply(update, t("import.not_csv", code))
         return
     if doc.file_size is not None and doc.file_size > MAX_UPLOAD_BYTES:
-        await reply(update, t("import.too_big", code, size=_size(doc.file_size)))
+        await reply(update, t("import.too_big", code, size=_size(doc.file_size, code)))
         return
     file = await doc.get_file()
-    data = bytes(await file.download_as_bytearray())
-    if len(data) > MAX_UPLOAD_BYTES:
-        await reply(update, t("import.too_big", code, size=_size(len(data))))
+    try:
+        data = await download_capped(file, MAX_UPLOAD_BYTES)
+    except TooBigError:
+        shown = _size(file.file_size, code) if file.file_size else f"> {_size(MAX_UPLOAD_BYTES, code)}"
+        await reply(update, t("import.too_big", code, size=shown))
+        return
+    except DownloadError as exc:
+        log.warning("import: download of %s failed: %s", doc.file_unique_id, exc)
+        await reply(update, t("import.failed", code, reason=_DOWNLOAD_FAILED.get(code, _DOWNLOAD_FAILED["fr"])))
         return
     report = await asyncio.to_thread(services_of(context).import_file, data, name, actor=actor(update))
     await reply(update, render_import(report, code))
