@@ -353,6 +353,7 @@ def _lines(pdf: FPDF, text: str, width: float, style: _Style) -> int:
     if not text:
         return 0
     lines = pdf.multi_cell(width, style.line, pdf_text(text), dry_run=True, output=MethodReturnValue.LINES)
+    assert isinstance(lines, list)  # output=LINES returns the list of lines (the return type is a union)
     return len(lines)
 
 

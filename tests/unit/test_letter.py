@@ -208,3 +208,157 @@ def test_letter_time_is_reasonable(business_ctx: DraftContext) -> None:
     """A sanity bound only (the real figure is measured in bench/bench_render.py): a letter is a few KB."""
     assert 1_000 < len(render_formal_notice_pdf(business_ctx)) < 200_000
     assert Decimal("0") < business_ctx.total_penalties
+
+
+# --- layout as a lawyer would print it: closing kept with the signature, letterhead, envelope window ---------
+
+MM = 72 / 25.4
+#: COMPANY_ADDRESS as `.env.example` tells the owner to write it (a literal backslash-n), MAIL_FROM as a header.
+ENV_SENDER = replace(
+    sample_contexts("formal_notice")[1].sender,
+    address="12 rue des Lilas\\n69003 Lyon",
+    email="Atelier Dupont SARL <compta@atelier-dupont.fr>",
+    reply_to="",
+)
+CLOSING = "salutations distinguées"
+SIGNATORY = "Pour Atelier Dupont SARL,"
+LAST_PARAGRAPH = "solution amiable"
+
+
+def _letter_ctx(count: int, *, address_lines: int = 0) -> DraftContext:
+    """A business letter for `count` invoices, sent by ENV_SENDER to a client whose address repeats its name."""
+    invoices = tuple(
+        sample_invoice(
+            f"F-2026-{100 + i:03d}",
+            f"{1000 + 37 * i}.50",
+            SAMPLE_TODAY - timedelta(days=30 + 3 * i),
+            SAMPLE_TODAY,
+            paid="100.00" if i == 2 else "0.00",
+        )
+        for i in range(count)
+    )
+    extra = "".join(f"Bâtiment {i}\n" for i in range(address_lines))
+    return replace(
+        sample_contexts("formal_notice")[1],
+        sender=ENV_SENDER,
+        invoices=invoices,
+        client_name="Garage des Alpes",
+        client_address=f"GARAGE  DES ALPES\n{extra}4 avenue Foch\n38000 Grenoble",
+    )
+
+
+def _page_of(pages: list[str], needle: str) -> int:
+    """The index of the only page that contains `needle` (line breaks and spaces ignored)."""
+    flat = ["".join(page.split()) for page in pages]
+    found = [i for i, page in enumerate(flat) if "".join(needle.split()) in page]
+    assert len(found) == 1, f"{needle!r} on pages {found}"
+    return found[0]
+
+
+def _region(pdf: bytes, left: float, top: float, right: float, bottom: float) -> list[str]:
+    """The text lines of page 1 inside a rectangle given in millimetres from the top-left corner."""
+    page = pdfium.PdfDocument(pdf)[0]
+    height = page.get_height()
+    text = page.get_textpage().get_text_bounded(left * MM, height - bottom * MM, right * MM, height - top * MM)
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize("count", [1, 5, 20])
+def test_signature_shares_its_page_with_the_closing_and_the_last_paragraph(count: int) -> None:
+    """With 1, 5 or 20 invoices the signatory line is on the page of the closing formula and the last paragraph."""
+    pages = _pages(render_formal_notice_pdf(_letter_ctx(count)))
+    assert _page_of(pages, SIGNATORY) == _page_of(pages, CLOSING) == _page_of(pages, LAST_PARAGRAPH)
+    assert _page_of(pages, SIGNATORY) == len(pages) - 1  # and nothing comes after it
+
+
+def test_closing_block_moves_whole_wherever_the_page_break_falls() -> None:
+    """Shifting the body by one line at a time (longer address, more invoices) never separates the signature
+    from the closing formula and the last paragraph, including where a page break falls right inside them."""
+    page_counts = set()
+    for count in range(1, 8):
+        for extra in range(0, 5):
+            pages = _pages(render_formal_notice_pdf(_letter_ctx(count, address_lines=extra)))
+            page_counts.add(len(pages))
+            where = {_page_of(pages, SIGNATORY), _page_of(pages, CLOSING), _page_of(pages, LAST_PARAGRAPH)}
+            assert where == {len(pages) - 1}, (count, extra, where)
+    assert page_counts == {1, 2}  # the sweep did cross the page break
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 4])
+def test_a_letter_with_few_invoices_fits_one_page(count: int) -> None:
+    """Up to four invoices (with their penalty computation), the whole letter is printed on one sheet."""
+    pdf = render_formal_notice_pdf(_letter_ctx(count))
+    assert len(_pages(pdf)) == 1
+    assert _assert_inside(pdf) == 1
+
+
+@pytest.mark.parametrize("count", [1, 5, 20])
+def test_letterhead_shows_name_address_lines_and_siren_never_a_mail_header(count: int) -> None:
+    """The sender block is the company name, one line per address line (a literal \\n splits them), the SIREN
+    and the bare e-mail; no "Name <address>" anywhere in the letter."""
+    pdf = render_formal_notice_pdf(_letter_ctx(count))
+    letterhead = _region(pdf, 0, 0, 105, 45)
+    assert letterhead == [
+        "Atelier Dupont SARL",
+        "12 rue des Lilas",
+        "69003 Lyon",
+        "SIREN 123 456 789",
+        "Tél. 04 78 00 00 00",
+        "compta@atelier-dupont.fr",
+    ]
+    text = _text(pdf)
+    assert "<" not in text and ">" not in text
+    assert "à compta@atelier-dupont.fr." in " ".join(text.split())  # the amicable paragraph too
+
+
+@pytest.mark.parametrize("count", [1, 5, 20])
+def test_no_literal_backslash_n_and_the_place_line_names_the_town(count: int) -> None:
+    """COMPANY_ADDRESS written with \\n never prints a backslash; the place line is "Lyon, le 20 mai 2026"."""
+    pdf = render_formal_notice_pdf(_letter_ctx(count))
+    assert "\\" not in _text(pdf)
+    lines = [line.strip() for line in _pages(pdf)[0].splitlines()]
+    assert "Lyon, le 20 mai 2026" in lines
+    assert not any(line.endswith(", le 20 mai 2026") and line != "Lyon, le 20 mai 2026" for line in lines)
+
+
+@pytest.mark.parametrize("count", [1, 5, 20])
+def test_envelope_window_shows_the_client_name_once(count: int) -> None:
+    """An address that starts with the client's name (other case, other spacing) shows the name once."""
+    window = _region(render_formal_notice_pdf(_letter_ctx(count)), 105, 40, 210, 64)
+    assert window == ["Garage des Alpes", "4 avenue Foch", "38000 Grenoble"]
+
+
+def test_recipient_line_repeated_further_down_is_printed_once() -> None:
+    """Every address line is printed once, and a client without postal address shows its bare e-mail."""
+    ctx = replace(_letter_ctx(1), client_address="4 avenue Foch\n4 AVENUE FOCH\n38000 Grenoble")
+    assert _region(render_formal_notice_pdf(ctx), 105, 40, 210, 64) == [
+        "Garage des Alpes",
+        "4 avenue Foch",
+        "38000 Grenoble",
+    ]
+    no_address = replace(ctx, client_address="", client_email="Garage <contact@garage-alpes.fr>")
+    assert _region(render_formal_notice_pdf(no_address), 105, 40, 210, 64) == [
+        "Garage des Alpes",
+        "contact@garage-alpes.fr",
+    ]
+
+
+def test_place_line_without_a_known_town_starts_with_le() -> None:
+    """An address whose last line names no town gives "Le 20 mai 2026", never a street as the place."""
+    ctx = replace(_letter_ctx(1), sender=replace(ENV_SENDER, address="Atelier Dupont / 12 rue des Lilas"))
+    lines = [line.strip() for line in _pages(render_formal_notice_pdf(ctx))[0].splitlines()]
+    assert "Le 20 mai 2026" in lines
+
+
+def test_letter_override_without_the_contact_block_still_passes(tmp_path: Path) -> None:
+    """An owner's letter written before the `sender_contact` block existed passes the check and prints no
+    contact lines in the letterhead (the block is optional)."""
+    builtin = Path(__file__).parents[2] / "messages" / "templates" / "fr" / "_letter.formal_notice.j2"
+    body = builtin.read_text("utf-8")
+    body = body[: body.index("{% block sender_contact %}")]
+    (tmp_path / "fr").mkdir()
+    (tmp_path / "fr" / "_letter.formal_notice.j2").write_text(body, "utf-8")
+    renderer = Renderer(tmp_path)
+    renderer.check()
+    pdf = render_formal_notice_pdf(_letter_ctx(1), renderer)
+    assert _region(pdf, 0, 0, 105, 45) == ["Atelier Dupont SARL", "12 rue des Lilas", "69003 Lyon", "SIREN 123 456 789"]

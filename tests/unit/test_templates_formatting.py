@@ -1,4 +1,4 @@
-"""French and English formatting of amounts, dates and rates (messages.formatting)."""
+"""Formatting of amounts, dates and rates (French and English), and the lines of a postal address."""
 
 from __future__ import annotations
 
@@ -9,7 +9,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from messages.formatting import NBSP, format_amount, format_amount_babel, format_date, format_rate, format_short_date
+from messages.formatting import (
+    NBSP,
+    address_lines,
+    address_town,
+    format_amount,
+    format_amount_babel,
+    format_date,
+    format_rate,
+    format_short_date,
+)
 
 
 def test_french_amount_uses_no_break_spaces() -> None:
@@ -68,3 +77,73 @@ def test_rates() -> None:
     """Rates: "13,15 %" in French (no-break space), "13.15%" in English."""
     assert format_rate(Decimal("13.15")) == f"13,15{NBSP}%"
     assert format_rate(Decimal("12"), "en") == "12.00%"
+
+
+# --- postal addresses ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "12 rue des Lilas\n69003 Lyon",  # a real line break
+        "12 rue des Lilas\r\n69003 Lyon",
+        "12 rue des Lilas\\n69003 Lyon",  # COMPANY_ADDRESS in .env: backslash and n, as .env.example says
+        "12 rue des Lilas / 69003 Lyon",  # the CSV import's separator
+        "12 rue des Lilas, 69003 Lyon",  # one line with a comma
+        "  12 rue des  Lilas \\n\n \n  69003 Lyon  \n",  # blanks and empty lines
+    ],
+)
+def test_address_lines_split_however_the_address_was_typed(typed: str) -> None:
+    """Real line breaks, a literal backslash-n, " / " and a one-line comma list all give the same lines."""
+    assert address_lines(typed) == ["12 rue des Lilas", "69003 Lyon"]
+
+
+def test_address_lines_keep_what_belongs_to_a_line() -> None:
+    """A slash without spaces and the commas of a multi-line address stay inside their line; blank is empty."""
+    assert address_lines("12/14 rue Pasteur\nBâtiment B, 3e étage\n75008 Paris") == [
+        "12/14 rue Pasteur",
+        "Bâtiment B, 3e étage",
+        "75008 Paris",
+    ]
+    assert address_lines("") == []
+    assert address_lines(" \\n \n / ") == []
+
+
+@pytest.mark.parametrize(
+    ("address", "town"),
+    [
+        ("12 rue des Lilas\\n69003 Lyon", "Lyon"),
+        ("12 rue des Lilas\n69003 Lyon\nFrance", "Lyon"),  # a trailing country line
+        ("12 rue des Lilas, 69003 Lyon, FRANCE", "Lyon"),
+        ("BP 12\n38000 Grenoble - France", "Grenoble"),  # the country at the end of the town's line
+        ("1 place Bellecour\n69002 Lyon Cedex 02", "Lyon"),
+        ("12/14 rue Pasteur\n75008 PARIS 8E", "Paris"),  # capitals as on an envelope, arrondissement
+        ("5 rue Y\nF-13001 Marseille 1er", "Marseille"),
+        ("2 rue Z\n62200 BOULOGNE-SUR-MER", "Boulogne-sur-Mer"),
+        ("3 rue W\n59650 VILLENEUVE-D'ASCQ", "Villeneuve-d'Ascq"),
+        ("ZA des Prés / 42000 Saint-Étienne", "Saint-Étienne"),
+        ("12 rue des Lilas 69003 Lyon", "Lyon"),  # everything on one line, no separator
+        ("12 rue X\nLyon", "Lyon"),  # a town without postcode
+        ("10115 Berlin\nAllemagne", "Berlin"),
+    ],
+)
+def test_address_town_is_the_town_alone(address: str, town: str) -> None:
+    """The place line's town: no postcode, no country, no Cedex, no arrondissement, in the case of a sentence."""
+    assert address_town(address) == town
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["", "France", "Chemin des Vignes", "Atelier Dupont / 12 rue des Lilas", "1000 Bruxelles\nBelgique"],
+)
+def test_address_town_is_empty_when_no_line_names_a_town(address: str) -> None:
+    """Without a postcode line or a bare town name there is no place: the letter writes "Le 20 mai 2026"."""
+    assert address_town(address) == ""
+
+
+@given(st.lists(st.text(alphabet="ab1 ,/\\n\r\t", max_size=12), max_size=6))
+def test_address_lines_are_clean_whatever_the_input(parts: list[str]) -> None:
+    """No line is blank, starts or ends with a space, or holds a line break or a literal backslash-n."""
+    for line in address_lines("\\n".join(parts)):
+        assert line and line == line.strip()
+        assert "\n" not in line and "\r" not in line and "\\n" not in line
