@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
+from dunning.penalties import RateTable
 from services.imports import (
     MAX_AMOUNT,
     RowError,
@@ -15,6 +18,7 @@ from services.imports import (
     parse_date,
     sniff_delimiter,
 )
+from storage.names import client_name_key
 
 HEADER = "invoice_number,client_name,client_email,issue_date,due_date,amount"
 
@@ -313,3 +317,184 @@ def test_reasons_are_french_then_english() -> None:
     assert error.reason == (
         "« 31/02/2026 » n'est pas une date valide du calendrier / '31/02/2026' is not a valid calendar date"
     )
+
+
+# --- client_type, contractual_rate ------------------------------------------------------------------------------
+
+RATES = RateTable(ecb={"2026-H1": Decimal("2.15")}, legal={"2025-H1": Decimal("3.71"), "2026-H1": Decimal("2.62")})
+TYPED = "invoice_number,client_name,issue_date,due_date,amount,client_type,contractual_rate"
+
+
+@pytest.mark.parametrize(
+    ("cell", "consumer"),
+    [("", None), ("business", False), ("Entreprise", False), ("consumer", True), ("PARTICULIER", True)],
+)
+def test_client_type_values(cell: str, consumer: bool | None) -> None:
+    """client_type: blank is "not given", business/entreprise a business, consumer/particulier a consumer."""
+    result = parse_csv(_csv(f"F-1,A,01/01/2026,31/01/2026,10,{cell},", header=TYPED), rate_table=RATES)
+    assert result.ok, result.errors
+    assert result.clients["A"].is_consumer is consumer
+
+
+def test_unknown_client_type_is_a_line_error() -> None:
+    """An unknown client_type is refused on its line and column."""
+    error = _one_error(_csv("F-1,A,01/01/2026,31/01/2026,10,societe,", header=TYPED))
+    assert (error.line, error.column) == (2, "client_type")
+    assert "particulier" in error.reason and "consumer" in error.reason
+
+
+@pytest.mark.parametrize(("cell", "rate"), [("12,5", "12.5"), ("12.5", "12.5"), ("8 %", "8"), ("7,875", "7.875")])
+def test_contractual_rate_notations(cell: str, rate: str) -> None:
+    """A contractual rate in percent with a decimal comma or point (and an optional %) is read exactly."""
+    result = parse_csv(_csv(f'F-1,A,01/01/2026,31/01/2026,10,,"{cell}"', header=TYPED), rate_table=RATES)
+    assert result.ok, result.errors
+    assert result.clients["A"].contractual_rate == Decimal(rate)
+
+
+@pytest.mark.parametrize(
+    ("cell", "words"), [("douze", "not a percentage"), ("0", "out of range"), ("150", "out of range")]
+)
+def test_bad_contractual_rate(cell: str, words: str) -> None:
+    """A rate that is not a percentage, zero or above 100 is refused on its line."""
+    error = _one_error(_csv(f"F-1,A,01/01/2026,31/01/2026,10,,{cell}", header=TYPED))
+    assert (error.line, error.column) == (2, "contractual_rate")
+    assert words in error.reason
+
+
+def test_contractual_rate_below_three_times_the_legal_rate_of_the_due_half_year() -> None:
+    """2026-H1 legal rate 2.62 %: 7,86 % is accepted, 7,85 % refused on the invoice's line with both figures."""
+    ok = parse_csv(_csv('F-1,A,01/01/2026,31/03/2026,10,,"7,86"', header=TYPED), rate_table=RATES)
+    assert ok.ok, ok.errors
+    bad = parse_csv(_csv('F-1,A,01/01/2026,31/03/2026,10,,"7,85"', header=TYPED), rate_table=RATES)
+    [error] = bad.errors
+    assert (error.line, error.column) == (2, "contractual_rate")
+    assert "7,85 %" in error.reason and "2026-H1" in error.reason and "7,86 %" in error.reason
+    assert bad.invoices == []
+
+
+def test_rate_is_checked_for_every_invoice_of_the_client() -> None:
+    """The rate given on one row applies to the client's other invoices: one due in 2025-H1 (legal 3.71 %, floor
+    11.13 %) makes 10 % wrong there, on that invoice's own line."""
+    data = _csv("F-1,A,01/01/2026,31/03/2026,10,,10", "F-2,A,01/01/2025,31/03/2025,10,,", header=TYPED)
+    [error] = parse_csv(data, rate_table=RATES).errors
+    assert (error.line, error.column) == (3, "contractual_rate")
+    assert "2025-H1" in error.reason
+
+
+def test_missing_legal_rate_of_the_half_year_names_it_and_rates_file() -> None:
+    """An invoice due in a half-year whose legal rate is not in the table: refused, naming it and RATES_FILE."""
+    error = parse_csv(_csv("F-1,A,01/07/2026,31/08/2026,10,,15", header=TYPED), rate_table=RATES).errors[0]
+    assert (error.line, error.column) == (2, "contractual_rate")
+    assert "2026-H2" in error.reason and "RATES_FILE" in error.reason
+
+
+def test_contractual_rate_of_a_consumer_is_refused() -> None:
+    """Commercial penalties do not apply to a consumer: a rate for one is an error on the rate's line."""
+    error = _one_error(_csv("F-1,A,01/01/2026,31/03/2026,10,particulier,12", header=TYPED))
+    assert (error.line, error.column) == (2, "contractual_rate")
+    assert "particulier" in error.reason
+
+
+def test_client_type_conflict_between_rows() -> None:
+    """One client said to be a business on one row and a consumer on another is an error on the second row."""
+    data = _csv("F-1,A,01/01/2026,31/01/2026,10,business,", "F-2,A,01/01/2026,31/01/2026,10,consumer,", header=TYPED)
+    error = _one_error(data)
+    assert (error.line, error.column) == (3, "client_type")
+
+
+# --- e-mail addresses, invisible characters, one client however spelled ------------------------------------------
+
+
+def test_invisible_characters_are_removed_from_addresses_and_names() -> None:
+    """A BOM or zero-width space inside an address or a name, and no-break spaces, are removed, not kept."""
+    data = _csv("F-1,\u00a0Garage\u200b Dupont\u00a0SAS,\ufeffcompta@dupont.example\u200b,01/01/2026,31/01/2026,10")
+    result = parse_csv(data)
+    assert result.ok, result.errors
+    client = result.clients["Garage Dupont SAS"]
+    assert client.emails == "compta@dupont.example"
+
+
+def test_addresses_go_through_the_one_check() -> None:
+    """Each address of a cell is normalised by messages.addresses (domain lower-cased); duplicates kept once."""
+    result = parse_csv(_csv('F-1,A,"a@Example.COM; b@example.com a@example.com",01/01/2026,31/01/2026,10'))
+    assert result.clients["A"].emails == "a@example.com,b@example.com"
+
+
+@pytest.mark.parametrize("bad", ["a@b", "a b@example.com", "a@@example.com", "a@example..com", "é@"])
+def test_invalid_addresses_are_line_errors(bad: str) -> None:
+    """An address the mail builder would refuse is a line-numbered client_email error."""
+    error = _one_error(_csv(f'F-1,A,"{bad}",01/01/2026,31/01/2026,10'))
+    assert (error.line, error.column) == (2, "client_email")
+
+
+def test_spellings_of_one_client_are_one_client() -> None:
+    """Case, straight or typographic quotes and spaces do not make a new client; the first spelling is kept."""
+    data = _csv(
+        "F-1,L'Atelier Dupont,,01/01/2026,31/01/2026,10",
+        "F-2,l’atelier  DUPONT,,01/01/2026,31/01/2026,10",
+        'F-3,"L\'ATELIER DUPONT ",,01/01/2026,31/01/2026,10',
+    )
+    result = parse_csv(data)
+    assert result.ok, result.errors
+    assert list(result.clients) == ["L'Atelier Dupont"]
+    assert {i.client_name for i in result.invoices} == {"L'Atelier Dupont"}
+
+
+def test_name_key() -> None:
+    """The key ignores case, quotes, spaces and invisible characters, but not accents."""
+    assert client_name_key("L’Atelier  Dupont") == client_name_key("l'atelier dupont") == "latelierdupont"
+    assert client_name_key("\ufeffACME\u200b SARL") == client_name_key("acme sarl")
+    assert client_name_key("Mérieux") != client_name_key("Merieux")
+
+
+# --- invoice_pdf ---------------------------------------------------------------------------------------------------
+
+PDF_HEADER = "invoice_number,client_name,issue_date,due_date,amount,invoice_pdf"
+
+
+def test_invoice_pdf_is_checked_and_hashed(tmp_path: Path) -> None:
+    """A relative path is read from the CSV's folder, an absolute one as is; each gets its SHA-256."""
+    (tmp_path / "pdf").mkdir()
+    first = tmp_path / "pdf" / "F-1.pdf"
+    first.write_bytes(b"%PDF-1.7 one")
+    second = tmp_path / "F-2.pdf"
+    second.write_bytes(b"%PDF-1.4 two")
+    data = _csv(
+        "F-1,A,01/01/2026,31/01/2026,10,pdf/F-1.pdf", f"F-2,A,01/01/2026,31/01/2026,10,{second}", header=PDF_HEADER
+    )
+    result = parse_csv(data, pdf_base=tmp_path)
+    assert result.ok, result.errors
+    pdfs = {i.number: i.pdf for i in result.invoices}
+    assert pdfs["F-1"] is not None and pdfs["F-1"].sha256 == hashlib.sha256(b"%PDF-1.7 one").hexdigest()
+    assert pdfs["F-2"] is not None and pdfs["F-2"].source == second.resolve()
+
+
+def test_bad_invoice_pdfs_are_line_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Missing file, not a PDF (no %PDF- magic), over the size cap: one error each, on its line and column."""
+    import services.imports as imports
+
+    (tmp_path / "image.pdf").write_bytes(b"\x89PNG not a pdf")
+    (tmp_path / "big.pdf").write_bytes(b"%PDF-1.4 " + b"x" * 200)
+    monkeypatch.setattr(imports, "MAX_PDF_BYTES", 100)
+    data = _csv(
+        "F-1,A,01/01/2026,31/01/2026,10,nope.pdf",
+        "F-2,A,01/01/2026,31/01/2026,10,image.pdf",
+        "F-3,A,01/01/2026,31/01/2026,10,big.pdf",
+        header=PDF_HEADER,
+    )
+    errors = parse_csv(data, pdf_base=tmp_path).errors
+    assert [(e.line, e.column) for e in errors] == [(2, "invoice_pdf"), (3, "invoice_pdf"), (4, "invoice_pdf")]
+    assert "not found" in errors[0].reason and "nope.pdf" in errors[0].reason
+    assert "not a PDF" in errors[1].reason
+    assert "too large" in errors[2].reason
+
+
+def test_invoice_pdf_without_a_folder_is_refused(tmp_path: Path) -> None:
+    """Without a folder to read from (a file sent in the chat), a non-empty invoice_pdf is refused, even absolute;
+    an empty column is fine."""
+    pdf = tmp_path / "F-1.pdf"
+    pdf.write_bytes(b"%PDF-1.4")
+    error = _one_error(_csv(f"F-1,A,01/01/2026,31/01/2026,10,{pdf}", header=PDF_HEADER))
+    assert (error.line, error.column) == (2, "invoice_pdf")
+    assert "relance import" in error.reason
+    assert parse_csv(_csv("F-1,A,01/01/2026,31/01/2026,10,", header=PDF_HEADER)).ok
