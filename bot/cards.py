@@ -28,7 +28,7 @@ _CALLBACK = re.compile(r"^r1:([a-z0-9]{1,8}):(\d{1,12}):(\d{1,9})$")
 #: Actions carried by card buttons.
 ACTIONS = frozenset(
     {"send", "edit", "snz", "snz1", "snz3", "snz7", "snzd", "pay", "payf", "payp", "disp", "prom", "more", "back",
-     "undo", "now", "resend", "call", "pdf"}
+     "undo", "now", "resend", "ok", "call", "pdf"}
 )  # fmt: skip
 
 
@@ -107,7 +107,8 @@ def keyboard_for(kind: str, view: ReminderView, lang: str, *, cut: bool = False)
     if kind == "scheduled":
         return ((b("btn.send_now", "now"),),)
     if kind == "unknown":
-        return ((b("btn.resend", "resend"),),)
+        # The owner checked their sent mail (or the client): it went out, or it must go again.
+        return ((b("btn.sent_ok", "ok"), b("btn.resend", "resend")),)
     if kind == "edited":
         return ((b("btn.send", "send"), b("btn.cancel", "undo")),)
     if kind == "broken":

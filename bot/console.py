@@ -49,6 +49,7 @@ LABELS: dict[str, str] = {
     "upcoming_empty": "Aucune nouvelle relance prévue dans les 7 prochains jours.",
     "date": "Date",
     "actions_title": "À faire",
+    "action_uncertain_send": "Statut d'envoi incertain : relance « {detail} » de {client} ({amount}), à vérifier",
     "action_pending_reminder": "Relance « {detail} » à valider pour {client} ({amount})",
     "action_promise_due": "Promesse de paiement échue : {client}, facture {detail} ({amount})",
     "action_disputed": "Litige en cours : {client}, facture {detail} ({amount})",
@@ -184,7 +185,7 @@ def render_status(console: Console, summary: StatusSummary) -> None:
     if summary.next_actions:
         lines = []
         for a in summary.next_actions:
-            detail = step_label(a.detail) if a.kind == "pending_reminder" else a.detail
+            detail = step_label(a.detail) if a.kind in ("pending_reminder", "uncertain_send") else a.detail
             lines.append(
                 "• "
                 + LABELS[f"action_{a.kind}"].format(client=a.client_name, detail=detail, amount=format_amount(a.amount))

@@ -35,6 +35,7 @@ FR: dict[str, str] = {
     "btn.pdf": "📄 Lettre PDF",
     "card.call_first": "📞 Client important : un appel de votre part d'abord est conseillé (script d'appel).",
     "btn.resend": "🔁 Renvoyer quand même",
+    "btn.sent_ok": "✅ Bien parti",
     # callback answers
     "cb.already": "Déjà traité.",
     "cb.unknown": "Ce bouton n'est pas reconnu ; rien n'a été fait.",
@@ -50,6 +51,11 @@ FR: dict[str, str] = {
     "digest.nothing": "☀️ Rien à relancer aujourd'hui. Encours : {open}, dont {overdue} en retard.",
     "digest.paused": "⏸️ Les relances sont en pause (voir /parametres). Encours : {open}, dont {overdue} en retard.",
     "digest.footer": "Empreinte du journal de preuves : <code>{head}</code>",
+    "digest.uncertain": (
+        "⚠️ <b>{count} envoi(s) au statut incertain</b> : la relance de ces clients est suspendue. Vérifiez vos "
+        "messages envoyés (ou demandez au client), puis indiquez « Bien parti » ou « Renvoyer quand même »."
+    ),
+    "confirm.done": "C'est noté : la relance compte comme envoyée, la suite est programmée.",
     "step.pre_reminder": "Pré-relance",
     "step.reminder_1": "Relance 1",
     "step.reminder_2": "Relance 2",
@@ -75,7 +81,11 @@ FR: dict[str, str] = {
     "state.sent": "✅ Envoyé le {day} à {time} à {to}",
     "state.scheduled": "🕗 Approuvé : partira le {day} à {time} (plage d'envoi).",
     "state.queued": "📤 Approuvé, envoi en cours…",
-    "state.unknown": "⚠️ Statut incertain : le serveur a peut-être reçu le message. Vérifiez avant de renvoyer.",
+    "state.deferred": "🕗 Le serveur d'envoi a différé le message ({reason}) : nouvel essai le {day} à {time}.",
+    "state.unknown": (
+        "⚠️ Statut incertain : le serveur a peut-être reçu le message. Vérifiez vos messages envoyés : "
+        "« Bien parti » s'il est bien parti, sinon « Renvoyer quand même »."
+    ),
     "state.snoozed": "⏰ Reportée au {day}.",
     "state.cancelled": "✔️ Plus rien à relancer (payée, en litige ou promesse).",
     "state.paid": "💶 Payée.",
@@ -160,6 +170,7 @@ FR: dict[str, str] = {
     "status.upcoming": "<b>7 prochains jours</b>",
     "status.upcoming_line": "{day} · {client} · {step} · {amount}",
     "status.recovered": "Encaissé ce mois-ci : <b>{amount}</b>",
+    "status.uncertain": "⚠️ Statut d'envoi incertain : {client} ({step}, {amount}). Vérifiez et décidez sur sa fiche.",
     "status.chart_caption": "Retards par ancienneté",
     "chart.title": "Montants en retard par ancienneté",
     "chart.xlabel": "Jours de retard",
@@ -292,6 +303,7 @@ EN: dict[str, str] = {
     "btn.pdf": "📄 Letter PDF",
     "card.call_first": "📞 Key account: a phone call from you first is advised (call script).",
     "btn.resend": "🔁 Send again anyway",
+    "btn.sent_ok": "✅ It went out",
     "cb.already": "Already handled.",
     "cb.unknown": "This button is not recognised; nothing was done.",
     "cb.sending": "Sending…",
@@ -305,6 +317,11 @@ EN: dict[str, str] = {
     "digest.nothing": "☀️ Nothing to chase today. Outstanding: {open}, of which {overdue} overdue.",
     "digest.paused": "⏸️ Reminders are paused (see /settings). Outstanding: {open}, of which {overdue} overdue.",
     "digest.footer": "Evidence log fingerprint: <code>{head}</code>",
+    "digest.uncertain": (
+        "⚠️ <b>{count} send(s) with an uncertain status</b>: reminders to these clients are on hold. Check your "
+        "sent mail (or ask the client), then tap “It went out” or “Send again anyway”."
+    ),
+    "confirm.done": "Noted: the reminder counts as sent and the next step is scheduled.",
     "step.pre_reminder": "Pre-reminder",
     "step.reminder_1": "Reminder 1",
     "step.reminder_2": "Reminder 2",
@@ -329,7 +346,11 @@ EN: dict[str, str] = {
     "state.sent": "✅ Sent on {day} at {time} to {to}",
     "state.scheduled": "🕗 Approved: leaves on {day} at {time} (sending window).",
     "state.queued": "📤 Approved, sending…",
-    "state.unknown": "⚠️ Uncertain status: the server may have received it. Check before sending again.",
+    "state.deferred": "🕗 The mail server deferred the message ({reason}): next try on {day} at {time}.",
+    "state.unknown": (
+        "⚠️ Uncertain status: the server may have received it. Check your sent mail: “It went out” if it did, "
+        "otherwise “Send again anyway”."
+    ),
     "state.snoozed": "⏰ Snoozed until {day}.",
     "state.cancelled": "✔️ Nothing left to chase (paid, disputed or promised).",
     "state.paid": "💶 Paid.",
@@ -409,6 +430,7 @@ EN: dict[str, str] = {
     "status.upcoming": "<b>Next 7 days</b>",
     "status.upcoming_line": "{day} · {client} · {step} · {amount}",
     "status.recovered": "Recovered this month: <b>{amount}</b>",
+    "status.uncertain": "⚠️ Uncertain send: {client} ({step}, {amount}). Check, then decide on its card.",
     "status.chart_caption": "Overdue amounts by age",
     "chart.title": "Overdue amounts by age",
     "chart.xlabel": "Days overdue",

@@ -58,7 +58,19 @@ def dispute_text(line: DisputeLine, lang: str, *, note: Msg | None = None) -> Ca
 
 
 def render_digest(data: DigestData, lang: str) -> tuple[str, list[tuple[int, CardText]]]:
-    """The digest's header message and one card per reminder."""
+    """The digest's header message and one card per reminder, then the uncertain sends until the owner decides."""
+    header, rendered = _render_due(data, lang)
+    if data.uncertain:
+        header = t("digest.uncertain", lang, count=len(data.uncertain)) + "\n" + header
+        for state in data.uncertain:
+            shown = card_text(state, lang)
+            assert shown is not None
+            rendered.append((state.view.reminder_id, shown))
+    return header, rendered
+
+
+def _render_due(data: DigestData, lang: str) -> tuple[str, list[tuple[int, CardText]]]:
+    """The digest's header message and one card per reminder waiting for the owner."""
     amounts = {"open": format_amount(data.open_total), "overdue": format_amount(data.overdue_total)}
     footer = t("digest.footer", lang, head=data.head)
     if data.paused:
@@ -139,6 +151,10 @@ class Presenter:
     async def release(self, reminder_id: int, version: int, *, actor: str, lang: str, resend: bool) -> Shown:
         """Send now (waiting for the window) or send again (outcome unknown)."""
         return show(await self.core.release(reminder_id, version, actor=actor, resend=resend), lang)
+
+    def confirm_sent(self, reminder_id: int, version: int, *, actor: str, lang: str) -> Shown:
+        """✅ Bien parti (an uncertain send the owner checked)."""
+        return show(self.core.confirm_sent(reminder_id, version, actor=actor), lang)
 
     def snooze(self, reminder_id: int, version: int, *, actor: str, lang: str, days: int = 0,
                until: date | None = None) -> Shown:  # fmt: skip

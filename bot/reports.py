@@ -35,6 +35,10 @@ def render_status(summary: StatusSummary, lang: str) -> str:
     )
     lines.append(t("status.counts", lang, promised=summary.promised_count, disputed=summary.disputed_count))
     lines.append(t("status.recovered", lang, amount=format_amount(summary.recovered_this_month)))
+    for action in (a for a in summary.next_actions if a.kind == "uncertain_send"):
+        step = _h(step_label(action.detail, lang))
+        amount = format_amount(action.amount)
+        lines.append(t("status.uncertain", lang, client=_h(action.client_name), step=step, amount=amount))
     lines.append("")
     lines.append(t("status.aging", lang))
     for bucket in summary.aging:

@@ -28,6 +28,7 @@ from dunning.states import InvoiceState, ReminderState
 from messages.render import TemplateError
 from services.context import BusinessContext
 from services.delivery import DeliveryReport, DraftLike, SendRequest
+from services.digest import digest_due, digest_facts, uncertain_reminders
 from services.drafts import draft_context
 from storage.db import read_session, write_session
 from storage.evidence import head_hash, record
@@ -153,6 +154,8 @@ class DigestData:
     paused: bool
     tz: ZoneInfo
     notes: dict[int, str] = field(default_factory=dict)
+    #: Cards of the e-mails whose outcome is uncertain: listed in every digest until the owner decides.
+    uncertain: list[CardState] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,9 +311,11 @@ class Services:
 
     # --- digest ---
 
-    def digest(self, *, claim: bool) -> DigestData | None:
-        """Materialise today's reminders and read the digest; with `claim`, at most once a day (None if done)."""
-        day = self.today()
+    def digest(self, *, claim: bool, day: date | None = None) -> DigestData | None:
+        """Materialise today's reminders and read the digest; with `claim`, at most once a day (None if done).
+
+        `day` is the day the digest was found due for (a check at 23:59:59 must not claim the next day's)."""
+        day = day if day is not None else self.today()
         try:
             with write_session(self.engine) as session:
                 business = self._business(session)
@@ -340,22 +345,33 @@ class Services:
                 if claim:
                     run.head_hash = head
                     session.add(run)
-                return DigestData(day, views, drafts, open_total, overdue_total, head, business.paused, self.tz)
+                uncertain = [c for r in uncertain_reminders(session, self.business_id) if (c := self._card(session, r))]
+                return DigestData(day, views, drafts, open_total, overdue_total, head, business.paused, self.tz,
+                                  uncertain=uncertain)  # fmt: skip
         except IntegrityError:
             # Another process claimed today's digest first.
             return None
 
     def digest_due_at_start(self, now_local: datetime) -> bool:
-        """True when today's digest time has passed and no digest went out today (the bot was down)."""
+        """True when the digest of `now_local`'s day should go out now (see services.digest.digest_due)."""
+        return self.digest_due(now_local) is not None
+
+    def digest_due(self, now_local: datetime | None = None) -> date | None:
+        """The day whose digest should go out now (None: nothing to send), by the business's clock and digest time."""
+        if self.ctx.clock.fixed:
+            # A fixed "today" makes the wall clock fictional: that day counts as past its digest time.
+            now_local = datetime.combine(self.today(), time(23, 59, 59), tzinfo=self.tz)
+        elif now_local is None:
+            now_local = self.ctx.clock.local_now()
         with read_session(self.engine) as session:
-            digest_time = time.fromisoformat(self._business(session).digest_time)
-        if not self.ctx.clock.fixed and now_local.time() < digest_time:
-            return False
-        with read_session(self.engine) as session:
-            run = session.exec(
-                select(DigestRun).where(DigestRun.business_id == self.business_id, DigestRun.day == self.today())
-            ).first()
-        return run is None
+            facts = digest_facts(session, self.business_id)
+        due = digest_due(now_local, facts.digest_time, facts.last_digest_day, facts.needs_owner)
+        return now_local.date() if due else None
+
+    def digest_if_due(self) -> DigestData | None:
+        """The scheduled check (at start and every minute): the day's digest, claimed once, when it is due."""
+        day = self.digest_due()
+        return None if day is None else self.digest(claim=True, day=day)
 
     def register_cards(self, shown: Sequence[tuple[int, int, int]], *, channel: str = "telegram") -> None:
         """Remember which chat message shows which reminder: (reminder_id, chat_id, message_id) in `channel`."""
@@ -529,6 +545,26 @@ class Services:
             await flush(self.engine, now)
         with read_session(self.engine) as session:
             return Outcome("done", Msg("cb.sending"), self._card(session, reminder_id), reminder_id)
+
+    def confirm_sent(self, reminder_id: int, version: int, *, actor: str) -> Outcome:
+        """✅ Bien parti on an uncertain send: the owner checked it left; it counts as sent then, the ladder goes on."""
+        from services.outbox import NotUncertainError, confirm_left
+
+        try:
+            with write_session(self.engine) as session:
+                reminder = session.get(Reminder, reminder_id)
+                if reminder is None or reminder.business_id != self.business_id:
+                    return Outcome("unknown", Msg("cb.unknown"))
+                outbox = self._outbox(session, reminder)
+                if reminder.version != version or outbox is None or outbox.state != "unknown":
+                    return self._stale(session, reminder_id)
+                assert outbox.id is not None
+                confirm_left(session, outbox.id, actor)
+        except NotUncertainError:
+            with read_session(self.engine) as session:
+                return self._stale(session, reminder_id)
+        with read_session(self.engine) as session:
+            return Outcome("done", Msg("confirm.done"), self._card(session, reminder_id), reminder_id)
 
     def snooze(self, reminder_id: int, version: int, *, actor: str, days: int = 0,
                until: date | None = None) -> Outcome:  # fmt: skip

@@ -493,3 +493,78 @@ def pending_unknown(session: Session, business_id: int | None = None) -> Sequenc
     if business_id is not None:
         stmt = stmt.where(Outbox.business_id == business_id)
     return session.exec(stmt.order_by(col(Outbox.id))).all()
+
+
+# --- the owner's word on an uncertain send -------------------------------------------------------------------
+
+#: The reply `_mark_unknown` writes for a sender that stopped mid-way (no SMTP answer tells when the message left).
+_INTERRUPTED_REPLY = "sender stopped while sending: outcome unknown"
+#: Entries after which a row waits in the queue: the claim that sent it came after the latest of them.
+_QUEUE_KINDS = ("email_queued", "email_resend_requested", "send_now_requested", "smtp_deferred")
+
+
+def _left_at(session: Session, outbox: Outbox) -> tuple[datetime, str]:
+    """When a message of uncertain outcome left, and how we know: the end of its SMTP conversation when the server's
+    answer was uncertain, else (the sender stopped) the earliest moment its last claim could have happened."""
+    import json
+
+    from storage.models import EvidenceEntry
+
+    entries = session.exec(
+        select(EvidenceEntry)
+        .where(
+            EvidenceEntry.business_id == outbox.business_id,
+            EvidenceEntry.reminder_id == outbox.reminder_id,
+            col(EvidenceEntry.kind).in_(("smtp_unknown", *_QUEUE_KINDS)),
+        )
+        .order_by(col(EvidenceEntry.seq))
+    ).all()
+    last_queued: datetime | None = None
+    last_unknown: EvidenceEntry | None = None
+    for entry in entries:
+        if entry.kind == "smtp_unknown":
+            last_unknown = entry
+        else:
+            last_queued = entry.created_at
+            last_unknown = None  # an uncertain answer before a new try says nothing about the last one
+    if last_unknown is not None and json.loads(last_unknown.payload).get("reply") != _INTERRUPTED_REPLY:
+        return last_unknown.created_at, "smtp_conversation"
+    earliest = outbox.not_before if last_queued is None else max(outbox.not_before, last_queued)
+    return earliest, "earliest_claim"
+
+
+def confirm_left(session: Session, outbox_id: int, actor: str) -> Outbox:
+    """The owner checked (their sent mail, the client) that a message of unknown outcome did leave: the row is
+    `sent` and its reminder counts as sent when the message left, so the ladder goes on from that day.
+
+    Raises NotUncertainError when the row's outcome is no longer unknown (a second tap, a late SMTP answer).
+    """
+    outbox = session.exec(_for_update(session, select(Outbox).where(Outbox.id == outbox_id))).first()
+    if outbox is None:
+        raise NotUncertainError(f"outbox row {outbox_id} does not exist")
+    if outbox.state != "unknown":
+        raise NotUncertainError(f"outbox row {outbox_id} is {outbox.state}")
+    left_at, basis = _left_at(session, outbox)
+    recipients = [r for r in outbox.recipients.split(",") if r]
+    outbox.state = "sent"
+    outbox.sent_at = left_at
+    outbox.updated_at = utcnow()
+    session.add(outbox)
+    _set_reminder(session, outbox.reminder_id, ReminderState.SENT, sent_at=left_at, sent_to=", ".join(recipients))
+    record(
+        session,
+        actor=actor,
+        kind="smtp_confirmed_by_owner",
+        business_id=outbox.business_id,
+        reminder_id=outbox.reminder_id,
+        invoice_id=_single_invoice(session, outbox.reminder_id),
+        payload={
+            "outbox_id": outbox_id,
+            "message_id": outbox.message_id,
+            "recipients": recipients,
+            "left_at": left_at,
+            "left_at_basis": basis,
+            "last_reply": outbox.last_reply,
+        },
+    )
+    return outbox

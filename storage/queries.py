@@ -25,7 +25,7 @@ from sqlmodel import Session, col, select
 from dunning.ladder import Ladder
 from dunning.policy import next_step
 from dunning.states import InvoiceState, ReminderState
-from storage.models import Business, Client, Invoice, Payment, Reminder, ReminderInvoice
+from storage.models import Business, Client, Invoice, Outbox, Payment, Reminder, ReminderInvoice
 from storage.reminders import business_ladder, invoice_snapshots
 
 BUCKETS = ("0-30", "31-60", "61-90", ">90")
@@ -78,7 +78,7 @@ class Upcoming:
 
 @dataclass(frozen=True, slots=True)
 class NextAction:
-    """Something the owner should look at: `kind` is pending_reminder, promise_due or disputed."""
+    """Something the owner should look at: `kind` is uncertain_send, pending_reminder, promise_due or disputed."""
 
     kind: str
     client_name: str
@@ -207,7 +207,14 @@ def status_summary(
     ranked = sorted(debtors.items(), key=lambda kv: (-kv[1][0], -kv[1][2], names[kv[0]]))[:top]
     summary.top_debtors = [Debtor(cid, names[cid], amt, n, oldest) for cid, (amt, n, oldest) in ranked]
 
-    # Reminders waiting for the owner's decision come first among the next actions.
+    # An e-mail of uncertain outcome freezes its client's ladder until the owner says whether it left: first.
+    uncertain = session.execute(
+        select(Reminder.client_id, Reminder.step, Reminder.id)
+        .join(Outbox, col(Outbox.reminder_id) == col(Reminder.id))
+        .where(Outbox.business_id == business_id, Outbox.state == "unknown")
+        .order_by(col(Outbox.id))
+    ).all()
+    # Then the reminders waiting for the owner's decision.
     pending = session.execute(
         select(Reminder.client_id, Reminder.step, Reminder.id)
         .where(
@@ -217,18 +224,21 @@ def status_summary(
         .order_by(col(Reminder.planned_date), col(Reminder.client_id))
     ).all()
     totals: dict[int, Decimal] = {}
-    if pending:
+    if pending or uncertain:
         links = session.execute(
             select(ReminderInvoice.reminder_id, Invoice.amount, Invoice.amount_paid)  # type: ignore[call-overload]
             .join(Invoice, col(Invoice.id) == col(ReminderInvoice.invoice_id))
-            .where(col(ReminderInvoice.reminder_id).in_([rid for _, _, rid in pending]))
+            .where(col(ReminderInvoice.reminder_id).in_([rid for _, _, rid in (*pending, *uncertain)]))
         )
         for rid, amount, paid in links:
             totals[rid] = totals.get(rid, _ZERO) + amount - paid
     pending_actions = [
         NextAction("pending_reminder", names.get(cid, "?"), step, totals.get(rid, _ZERO)) for cid, step, rid in pending
     ]
-    summary.next_actions = pending_actions + summary.next_actions
+    uncertain_actions = [
+        NextAction("uncertain_send", names.get(cid, "?"), step, totals.get(rid, _ZERO)) for cid, step, rid in uncertain
+    ]
+    summary.next_actions = uncertain_actions + pending_actions + summary.next_actions
 
     summary.upcoming = _upcoming(session, business, today, ladder or business_ladder(business), names, numbers, days)
     month_start = today.replace(day=1)

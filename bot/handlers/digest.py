@@ -1,10 +1,15 @@
-"""The morning digest: a header, then one card per reminder; `/digest` on demand; Voir la suite / Retour."""
+"""The morning digest: a header, then one card per reminder (and the uncertain sends); `/digest` on demand; Voir la
+suite / Retour.
+
+The JobQueue only wakes the bot, at start and every minute; services decide whether the day's digest is due (see
+services.digest), so a bot paused or asleep at the digest time sends it as soon as it runs again, once.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from telegram import Update
 from telegram.error import TelegramError
@@ -23,15 +28,27 @@ from bot.handlers.common import (
     show_card,
 )
 from bot.presenter import Presenter
+from services.core import DigestData
 
 log = logging.getLogger(__name__)
 
 
+#: How often the bot checks whether the day's digest is due.
+TICK = timedelta(minutes=1)
+
+
 async def send_digest(context: Context, services: Presenter, chat_ids: list[int], *, claim: bool) -> bool:
-    """Build the digest (once a day when `claim`) and send it to each chat; False when already sent today."""
-    data = services.digest(claim=claim)
+    """Build the digest (the day's one, if due and not yet sent, when `claim`) and send it to each chat; False when
+    there is nothing to send."""
+    data = services.digest_if_due() if claim else services.digest(claim=False)
     if data is None:
         return False
+    await _deliver(context, services, chat_ids, data)
+    return True
+
+
+async def _deliver(context: Context, services: Presenter, chat_ids: list[int], data: DigestData) -> None:
+    """The digest's header and cards to each chat; the cards are remembered so later changes edit them."""
     shown: list[tuple[int, int, int]] = []
     for chat_id in chat_ids:
         header, cards = services.render_digest(data, chat_lang(context, chat_id))
@@ -44,14 +61,13 @@ async def send_digest(context: Context, services: Presenter, chat_ids: list[int]
             # One owner who blocked the bot must not stop the digest of the others.
             log.warning("digest to chat %s failed: %s", chat_id, exc)
     services.register_cards(shown)
-    return True
 
 
 async def digest_job(context: Context) -> None:
-    """The daily job (and the catch-up at start-up): today's digest to every owner, at most once a day."""
+    """The check at start and every minute: the day's digest to every owner once it is due, at most once a day."""
     services = services_of(context)
-    sent = await send_digest(context, services, sorted(services.owner_ids), claim=True)
-    log.info("digest job: %s", "sent" if sent else "already sent today")
+    if await send_digest(context, services, sorted(services.owner_ids), claim=True):
+        log.info("digest sent for %s", services.today())
 
 
 async def on_digest(update: Update, context: Context) -> None:
@@ -93,20 +109,29 @@ async def on_card_nav(update: Update, context: Context) -> None:
 
 
 def schedule(application: Application, services: Presenter) -> None:
-    """The daily digest at the business's digest time, in its time zone (the JobQueue wakes the bot)."""
+    """Wake the bot every minute, on the minute, to check whether the day's digest is due.
+
+    Not a daily timer: a timer missed by more than the scheduler's grace (a paused or suspended process, a busy
+    loop) would skip the day silently. The digest time is read from the database at each check, so a change in
+    /parametres needs no new job.
+    """
+    del services  # the check reads the business through the services at each tick
     queue = application.job_queue
     assert queue is not None, "python-telegram-bot[job-queue] is required"
     for job in queue.get_jobs_by_name("digest"):
         job.schedule_removal()
-    at = services.settings.digest_time.replace(tzinfo=services.tz)
-    queue.run_daily(digest_job, time=at, name="digest")
+    now = datetime.now().astimezone()
+    first = now.replace(second=1, microsecond=0) + TICK
+    # A tick that comes late still runs (no grace limit), and ticks missed while asleep run once, not in a burst.
+    queue.run_repeating(digest_job, interval=TICK, first=first, name="digest",
+                        job_kwargs={"misfire_grace_time": None, "coalesce": True})  # fmt: skip
 
 
 def catch_up(application: Application, services: Presenter) -> None:
-    """If the bot was down at digest time, send today's digest now (once: DigestRun)."""
-    if services.digest_due_at_start(datetime.now(services.tz)):
-        assert application.job_queue is not None
-        application.job_queue.run_once(digest_job, when=1, name="digest-catch-up")
+    """The check at start-up: if the bot was down at the digest time, the day's digest goes out now (once)."""
+    del services
+    assert application.job_queue is not None
+    application.job_queue.run_once(digest_job, when=1, name="digest-catch-up")
 
 
 HANDLERS = [

@@ -41,7 +41,21 @@ async def on_release(update: Update, context: Context) -> None:
     await show_card(update, context, rid, outcome.card)
 
 
+async def on_confirm(update: Update, context: Context) -> None:
+    """✅ Bien parti (outcome unknown): the owner checked it left; the service checks the card is still current."""
+    parsed = button(update)
+    code = lang(update, context)
+    if parsed is None:
+        await answer(update, t("cb.unknown", code))
+        return
+    _, rid, version = parsed
+    outcome = services_of(context).confirm_sent(rid, version, actor=actor(update), lang=code)
+    await answer(update, outcome.message or None)
+    await show_card(update, context, rid, outcome.card)
+
+
 HANDLERS = [
     CallbackQueryHandler(on_send, pattern=r"^r1:send:"),
     CallbackQueryHandler(on_release, pattern=r"^r1:(now|resend):"),
+    CallbackQueryHandler(on_confirm, pattern=r"^r1:ok:"),
 ]
