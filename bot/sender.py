@@ -1,14 +1,17 @@
-"""The outbox sender: a JobQueue callback that delivers due e-mails and tells the chat side what became of them.
+"""The outbox sender of one business: delivers due e-mails off the taps' path and reports every outcome.
 
-Thin on purpose: claiming, sending and recording live in services.outbox. The chat side registers a callback with
-`on_delivery_outcome` to edit the reminder's card ("Envoyé le ...") or warn the owner (failure, statut incertain).
+Thin on purpose: claiming, sending and recording live in services.outbox. The ✅ Envoyer tap only queues the
+e-mail and calls `Sender.wake`; the delivery runs in its own asyncio task, so a slow SMTP server never delays
+another tap. The adapter's scheduler (PTB's JobQueue) also ticks the sender every TICK_INTERVAL for retries and
+e-mails whose sending window opens. Listeners registered with `on_outcome` edit the reminder's cards and warn the
+owners, whichever tap or tick caused the send.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,102 +23,115 @@ from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
-#: How often the JobQueue wakes the sender.
+#: How often the scheduler ticks the sender (retries after a 4xx, e-mails waiting for the sending window).
 TICK_INTERVAL = timedelta(seconds=30)
-ENGINE_KEY = "engine"
-SMTP_CONFIG_KEY = "smtp_config"
 
-OutcomeCallback = Callable[[DeliveryResult, Any], Awaitable[None]]
-_callbacks: list[OutcomeCallback] = []
-_tick_lock: asyncio.Lock | None = None
+OutcomeCallback = Callable[[DeliveryResult], Awaitable[None]]
 
 
-def on_delivery_outcome(callback: OutcomeCallback) -> OutcomeCallback:
-    """Register `callback(result, context)`, awaited for every outcome (usable as a decorator)."""
-    if callback not in _callbacks:
-        _callbacks.append(callback)
-    return callback
+class Sender:
+    """The sender of one business in this process: its outbox rows only, its listeners only."""
 
+    def __init__(self, engine: Engine, config: SmtpConfig | None, business_id: int, *, limit: int = 50) -> None:
+        self.engine = engine
+        self.config = config
+        self.business_id = business_id
+        self.limit = limit
+        self._callbacks: list[OutcomeCallback] = []
+        self._lock = asyncio.Lock()
+        self._again = False
+        self._tasks: set[asyncio.Task[list[DeliveryResult]]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
 
-def clear_delivery_callbacks() -> None:
-    """Forget every registered callback (tests, shutdown)."""
-    _callbacks.clear()
+    def on_outcome(self, callback: OutcomeCallback) -> OutcomeCallback:
+        """Register `callback(result)`, awaited for every outcome of this business (usable as a decorator)."""
+        if callback not in self._callbacks:
+            self._callbacks.append(callback)
+        return callback
 
-
-def _resolve(context_or_engine: Any, config: SmtpConfig | None) -> tuple[Engine, SmtpConfig | None]:
-    if isinstance(context_or_engine, Engine):
-        return context_or_engine, config
-    # A PTB CallbackContext: the job's data first, then bot_data (where the application wires its services).
-    sources: list[Mapping[str, Any]] = []
-    job = getattr(context_or_engine, "job", None)
-    if job is not None and isinstance(getattr(job, "data", None), Mapping):
-        sources.append(job.data)
-    bot_data = getattr(context_or_engine, "bot_data", None)
-    if isinstance(bot_data, Mapping):
-        sources.append(bot_data)
-    engine = next((s[ENGINE_KEY] for s in sources if ENGINE_KEY in s), None)
-    if not isinstance(engine, Engine):
-        raise RuntimeError(f"sender_tick needs an Engine under {ENGINE_KEY!r} in job.data or bot_data")
-    if config is None:
-        config = next((s[SMTP_CONFIG_KEY] for s in sources if SMTP_CONFIG_KEY in s), None)
-    return engine, config
-
-
-async def _notify(results: list[DeliveryResult], context: Any) -> None:
-    for result in results:
-        log.info(
-            "outbox %s (reminder %s): %s after %s attempt(s)",
-            result.outbox_id,
-            result.reminder_id,
-            result.outcome,
-            result.attempts,
-        )
-        for callback in list(_callbacks):
+    async def _notify(self, result: DeliveryResult) -> None:
+        log.info("outbox %s (reminder %s): %s after %s attempt(s)",
+                 result.outbox_id, result.reminder_id, result.outcome, result.attempts)  # fmt: skip
+        for callback in list(self._callbacks):
             try:
-                await callback(result, context)
+                await callback(result)
             except Exception:  # one broken listener must not stop the others, nor the sender
                 log.exception("delivery callback failed for outbox %s", result.outbox_id)
 
+    def wake(self) -> None:
+        """Something is due now: deliver it in the background (returns at once; safe from any thread)."""
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        loop = self._loop or running
+        if loop is None:
+            log.warning("outbox sender woken outside an event loop: the next tick delivers")
+            return
+        if running is loop:
+            self._start_tick()
+        else:
+            loop.call_soon_threadsafe(self._start_tick)
 
-async def sender_tick(
-    context_or_engine: Any, config: SmtpConfig | None = None, *, now: datetime | None = None, limit: int = 50
-) -> list[DeliveryResult]:
-    """Deliver what is due now and report each outcome; a JobQueue callback (pass the context) or a plain call.
+    def _start_tick(self) -> None:
+        self._again = True
+        if self._lock.locked():
+            return  # the tick in progress looks again before it ends
+        task = asyncio.get_running_loop().create_task(self.tick(), name=f"outbox-sender-{self.business_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
-    Ticks of one process never overlap (a slow SMTP server just delays the next one); several processes may run
-    ticks at the same time, the outbox hands each row to one of them.
-    """
-    global _tick_lock
-    engine, config = _resolve(context_or_engine, config)
-    if config is None:
-        log.warning("SMTP is not configured (SMTP_HOST): approved e-mails wait in the outbox")
-        return []
-    if _tick_lock is None:
-        _tick_lock = asyncio.Lock()
-    if _tick_lock.locked():
-        return []
-    context = None if isinstance(context_or_engine, Engine) else context_or_engine
+    async def tick(self, now: datetime | None = None) -> list[DeliveryResult]:
+        """Deliver what is due now and report each outcome; also the JobQueue's callback (via `job`).
 
-    async def tell(result: DeliveryResult) -> None:
-        await _notify([result], context)
+        Ticks of one sender never overlap: a wake-up during a tick makes it look again before it ends. Several
+        processes may tick at once: the outbox hands each row to one of them.
+        """
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+        self._again = True
+        if self.config is None:
+            log.warning("SMTP is not configured (SMTP_HOST): approved e-mails wait in the outbox")
+            return []
+        if self._lock.locked():
+            return []
+        results: list[DeliveryResult] = []
+        async with self._lock:
+            while self._again:
+                self._again = False
+                try:
+                    results += await deliver_due(
+                        self.engine,
+                        self.config,
+                        business_id=self.business_id,
+                        now=now or utcnow(),
+                        limit=self.limit,
+                        on_result=self._notify,
+                    )
+                except Exception:  # the database or the network failed: the next tick tries again
+                    log.exception("outbox sender of business %s: tick failed", self.business_id)
+                    break
+        return results
 
-    async with _tick_lock:
-        return await deliver_due(engine, config, now=now or utcnow(), limit=limit, on_result=tell)
+    async def job(self, context: Any = None) -> None:
+        """The scheduler's callback (PTB's JobQueue passes its context)."""
+        del context
+        await self.tick()
 
+    async def recover(self) -> list[DeliveryResult]:
+        """At start-up: mark this business's interrupted e-mails `unknown` and tell the listeners."""
+        self._loop = asyncio.get_running_loop()
+        results = await asyncio.to_thread(recover_unknown_at_startup, self.engine, self.business_id)
+        for result in results:
+            await self._notify(result)
+        return results
 
-async def recover_at_startup(engine: Engine, context: Any = None) -> list[DeliveryResult]:
-    """Mark messages interrupted by a stop as `unknown` and tell the owner (card "statut incertain")."""
-    results = await asyncio.to_thread(recover_unknown_at_startup, engine)
-    await _notify(results, context)
-    return results
+    def schedule(self, job_queue: Any, *, first: float = 5.0) -> Any:
+        """Install the periodic tick on PTB's JobQueue (every TICK_INTERVAL); returns the job."""
+        return job_queue.run_repeating(self.job, interval=TICK_INTERVAL, first=first,
+                                       name=f"outbox-sender-{self.business_id}")  # fmt: skip
 
-
-def schedule_sender(job_queue: Any, *, engine: Engine, config: SmtpConfig | None, first: float = 5.0) -> Any:
-    """Install the sender on PTB's JobQueue (every TICK_INTERVAL); returns the job."""
-    return job_queue.run_repeating(
-        sender_tick,
-        interval=TICK_INTERVAL,
-        first=first,
-        data={ENGINE_KEY: engine, SMTP_CONFIG_KEY: config},
-        name="outbox-sender",
-    )
+    async def settle(self, timeout: float = 60.0) -> None:
+        """Wait for the deliveries started by `wake` (tests, shutdown)."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=timeout)

@@ -7,7 +7,8 @@ version the owner saw and hands its e-mail on: to the outbox and the SMTP server
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal, Protocol
@@ -100,36 +101,45 @@ class Delivery(Protocol):
 
 
 class OutboxDelivery:
-    """The real path: queue in the outbox (same transaction as the approval), then deliver over SMTP at once."""
+    """The real path: queue in the outbox (same transaction as the approval and its evidence entry), then hand the
+    e-mail to the sender job, which talks SMTP off the tap's path.
+
+    A chat adapter runs a sender job and registers its wake-up with `attach_sender`: a tap then never waits for an
+    SMTP server (a slow one takes seconds per message), and the job reports every outcome on the cards and to the
+    owners. Without a sender job in the process (terminal mode, scripts) nobody else would send the message, so
+    `send` delivers the business's due rows itself and reports this reminder's outcome.
+    """
 
     def __init__(self, config: SmtpConfig | None) -> None:
         self.config = config
+        self._wake: Callable[[], None] | None = None
+
+    def attach_sender(self, wake: Callable[[], None] | None) -> None:
+        """Register the sender job's wake-up (None: detach, deliver in the caller again)."""
+        self._wake = wake
+
+    @property
+    def has_sender(self) -> bool:
+        """True when a sender job of this process delivers what is queued."""
+        return self._wake is not None
 
     async def send(self, engine: Engine, request: SendRequest) -> DeliveryReport:
-        """Queue, then deliver what is due now and report this reminder's outcome."""
+        """Queue, wake the sender and answer "queued" (or "scheduled" for the sending window) at once."""
         from messages.mime import HeaderInjectionError, InvalidAddressError
-        from services.outbox import queue_reminder
 
         try:
-            with write_session(engine) as session:
-                queue_reminder(
-                    session,
-                    reminder_id=request.reminder_id,
-                    expected_version=request.expected_version,
-                    draft=request.draft,
-                    mail_from=request.mail_from,
-                    reply_to=request.reply_to,
-                    recipients=list(request.recipients),
-                    actor=request.actor,
-                    not_before=request.not_before,
-                )
+            # In a thread: building the MIME message and the write transaction must not hold up other taps either.
+            await asyncio.to_thread(self._queue, engine, request)
         except StaleReminderError:
             return DeliveryReport("stale")
         except (HeaderInjectionError, InvalidAddressError) as exc:
             return DeliveryReport("failed", reason=str(exc))
         if request.not_before > request.now:
             return DeliveryReport("scheduled", request.recipients, not_before=request.not_before)
-        results = await self.deliver_now(engine, request.now)
+        if self._wake is not None:
+            self._wake()
+            return DeliveryReport("queued", request.recipients, not_before=request.not_before)
+        results = await self.dispatch(engine, request.business_id, request.now)
         for result in results:
             if result.reminder_id != request.reminder_id:
                 continue
@@ -138,15 +148,36 @@ class OutboxDelivery:
             if result.outcome == "retry":
                 return DeliveryReport("queued", result.recipients, not_before=result.next_attempt, reason=result.reply)
             return DeliveryReport(result.outcome, result.recipients, reason=result.reply)
-        return DeliveryReport("queued", request.recipients)
+        return DeliveryReport("queued", request.recipients, not_before=request.not_before)
 
-    async def deliver_now(self, engine: Engine, now: datetime) -> list[Any]:
-        """Deliver what is due now (this process's share; the sender tick does the rest)."""
+    @staticmethod
+    def _queue(engine: Engine, request: SendRequest) -> None:
+        from services.outbox import queue_reminder
+
+        with write_session(engine) as session:
+            queue_reminder(
+                session,
+                reminder_id=request.reminder_id,
+                expected_version=request.expected_version,
+                draft=request.draft,
+                mail_from=request.mail_from,
+                reply_to=request.reply_to,
+                recipients=list(request.recipients),
+                actor=request.actor,
+                not_before=request.not_before,
+            )
+
+    async def dispatch(self, engine: Engine, business_id: int, now: datetime) -> list[Any]:
+        """Something became due now (Envoyer maintenant, Renvoyer): wake the sender job and return at once, or,
+        without one, deliver the business's due rows here and return their outcomes."""
         from services.outbox import deliver_due
 
+        if self._wake is not None:
+            self._wake()
+            return []
         if self.config is None:
             return []
-        return await deliver_due(engine, self.config, now=now, limit=10)
+        return await deliver_due(engine, self.config, business_id=business_id, now=now, limit=10)
 
 
 def approve_and_mark_sent(session: Session, request: SendRequest, *, how: str, evidence: dict[str, Any]) -> None:

@@ -250,12 +250,12 @@ def _set_reminder(session: Session, reminder_id: int, state: ReminderState, **ex
     return reminder
 
 
-def _claim_one(engine: Engine, now: datetime) -> _Claim | None:
-    """Take the next due row: mark it `sending` and commit, before any byte goes to the SMTP server."""
+def _claim_one(engine: Engine, business_id: int, now: datetime) -> _Claim | None:
+    """Take the business's next due row: mark it `sending` and commit, before any byte goes to the SMTP server."""
     with write_session(engine) as session:
         stmt = (
             select(Outbox)
-            .where(Outbox.state == "queued", col(Outbox.not_before) <= now)
+            .where(Outbox.business_id == business_id, Outbox.state == "queued", col(Outbox.not_before) <= now)
             .order_by(col(Outbox.not_before), col(Outbox.id))
             .limit(1)
         )
@@ -384,21 +384,24 @@ async def deliver_due(
     engine: Engine,
     config: SmtpConfig,
     *,
+    business_id: int,
     now: datetime,
     limit: int = 50,
     on_result: Callable[[DeliveryResult], Awaitable[None]] | None = None,
 ) -> list[DeliveryResult]:
-    """Send the rows due at `now`, one at a time (claim, commit, send, record); return what happened to each.
+    """Send the business's rows due at `now`, one at a time (claim, commit, send, record); return each outcome.
 
-    Safe to run from several processes at once: a row is claimed by exactly one of them. `on_result` is awaited
-    as soon as each outcome is committed (so the owner hears of it even if a later message hangs).
+    Only `business_id`'s rows are touched: each business's sender answers to that business's owners. Safe to run
+    from several processes at once: a row is claimed by exactly one of them. `on_result` is awaited as soon as
+    each outcome is committed (so the owner hears of it even if a later message hangs).
     """
-    results = await asyncio.to_thread(_mark_unknown, engine, older_than=utcnow() - STALE_SENDING_AFTER)
+    stale = utcnow() - STALE_SENDING_AFTER
+    results = await asyncio.to_thread(_mark_unknown, engine, business_id, older_than=stale)
     if on_result is not None:
         for result in results:
             await on_result(result)
     for _ in range(limit):
-        claim = await asyncio.to_thread(_claim_one, engine, now)
+        claim = await asyncio.to_thread(_claim_one, engine, business_id, now)
         if claim is None:
             break
         _checkpoint("after_commit")
@@ -411,11 +414,12 @@ async def deliver_due(
     return results
 
 
-def _mark_unknown(engine: Engine, *, older_than: datetime | None) -> list[DeliveryResult]:
-    """Turn rows left in `sending` (by a sender that stopped mid-way) into `unknown`, with an evidence entry."""
+def _mark_unknown(engine: Engine, business_id: int, *, older_than: datetime | None) -> list[DeliveryResult]:
+    """Turn the business's rows left in `sending` (by a sender that stopped mid-way) into `unknown`, with an
+    evidence entry."""
     results: list[DeliveryResult] = []
     with write_session(engine) as session:
-        stmt = select(Outbox).where(Outbox.state == "sending")
+        stmt = select(Outbox).where(Outbox.business_id == business_id, Outbox.state == "sending")
         if older_than is not None:
             stmt = stmt.where(col(Outbox.updated_at) < older_than)
         rows = session.exec(_for_update(session, stmt.order_by(col(Outbox.id)), skip_locked=True)).all()
@@ -456,9 +460,10 @@ def _mark_unknown(engine: Engine, *, older_than: datetime | None) -> list[Delive
     return results
 
 
-def recover_unknown_at_startup(engine: Engine) -> list[DeliveryResult]:
-    """At start-up, rows found in `sending` were interrupted: mark them `unknown` (never re-sent on our own)."""
-    return _mark_unknown(engine, older_than=None)
+def recover_unknown_at_startup(engine: Engine, business_id: int) -> list[DeliveryResult]:
+    """At start-up, the business's rows found in `sending` were interrupted: mark them `unknown` (never re-sent on
+    our own). Another business's rows belong to its own sender, which may be running right now."""
+    return _mark_unknown(engine, business_id, older_than=None)
 
 
 def resend_unknown(session: Session, outbox_id: int, actor: str) -> Outbox:

@@ -1,4 +1,9 @@
-"""What the outbox sender reports back: refresh the reminder's cards, tell the owners about failures."""
+"""What the outbox sender reports back: refresh every card of the reminder, tell the owners about failures.
+
+Whatever caused the send (the ✅ Envoyer tap, Envoyer maintenant, Renvoyer, the periodic tick, a retry after a
+4xx), the outcome reaches the chat here: sent, deferred (the card says when the next try is), failed or unknown
+(the card says so and each owner of that business gets a message).
+"""
 
 from __future__ import annotations
 
@@ -9,19 +14,22 @@ from typing import Any
 from telegram.error import TelegramError
 from telegram.ext import Application
 
-from bot.handlers.common import LANGS_KEY, SERVICES_KEY, markup
+from bot.handlers.common import LANGS_KEY, markup
 from bot.i18n import t
 from bot.presenter import Presenter
 
 log = logging.getLogger(__name__)
 
+#: Where the application keeps its business's sender (bot.sender.Sender).
+SENDER_KEY = "outbox_sender"
 
-def listener(application: Application) -> Any:
-    """A callback for bot.sender.on_delivery_outcome bound to this application's bot and services."""
 
-    async def on_outcome(result: Any, context: Any) -> None:
-        del context  # the application is known; recovery at start-up passes no context
-        services: Presenter = application.bot_data[SERVICES_KEY]
+def listener(application: Application, services: Presenter) -> Any:  # type: ignore[type-arg]
+    """A `Sender.on_outcome` callback bound to this application's bot and its business's services."""
+
+    async def on_outcome(result: Any) -> None:
+        if result.business_id != services.business_id:
+            return  # another business's outcome is its own owners' business
         langs: dict[int, str] = application.bot_data.get(LANGS_KEY, {})
         reason = html.escape(str(result.reply)[:300], quote=False)
         for chat_id, message_id in services.cards_of(result.reminder_id):
@@ -31,6 +39,10 @@ def listener(application: Application) -> Any:
                 note = t("card.failed", code, reason=reason)
             elif result.outcome == "unknown":
                 note = t("state.unknown", code)
+            elif result.outcome == "retry" and result.next_attempt is not None:
+                local = result.next_attempt.astimezone(services.tz)
+                note = t("state.deferred", code, reason=reason, day=local.strftime("%d/%m"),
+                         time=local.strftime("%H:%M"))  # fmt: skip
             card = services.card(result.reminder_id, code, note=note)
             if card is None:
                 continue
@@ -52,13 +64,20 @@ def listener(application: Application) -> Any:
     return on_outcome
 
 
-async def start_sender(application: Application, services: Presenter) -> None:
-    """With SMTP configured: listen to outcomes, mark interrupted e-mails unknown, tick the outbox on the JobQueue."""
-    from bot.sender import on_delivery_outcome, recover_at_startup, schedule_sender
+async def start_sender(application: Application, services: Presenter) -> Any:  # type: ignore[type-arg]
+    """With SMTP configured: the business's sender (woken by Envoyer, ticked by the JobQueue) reporting to the
+    chat; e-mails interrupted by the last stop are marked unknown and the owners told. Returns the sender."""
+    from bot.sender import Sender
     from bot.settings import smtp_config
 
-    on_delivery_outcome(listener(application))
-    await recover_at_startup(services.engine)
+    sender = Sender(services.engine, smtp_config(application.bot_data["settings"]), services.business_id)
+    sender.on_outcome(listener(application, services))
+    attach = getattr(services.delivery, "attach_sender", None)
+    if attach is not None:
+        attach(sender.wake)  # from now on a tap queues and wakes the sender, it never talks SMTP itself
+    application.bot_data[SENDER_KEY] = sender
+    await sender.recover()
     if application.job_queue is not None:
-        config = smtp_config(services.settings)
-        schedule_sender(application.job_queue, engine=services.engine, config=config)
+        sender.schedule(application.job_queue)
+    sender.wake()  # what was due while the bot was down leaves now
+    return sender

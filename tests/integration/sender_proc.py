@@ -4,9 +4,10 @@ python -m tests.integration.sender_proc race DB_URL SMTP_PORT REMINDER_ID ATTEMP
     runs ATTEMPTS concurrent "approve then deliver" attempts on one reminder once GO_FILE exists;
     prints a JSON summary.
 python -m tests.integration.sender_proc serve
-    reads JSON lines {"db_url", "port", "crash_at"} on stdin; for each, forks a sender that runs deliver_due and
-    kills itself with SIGKILL when it reaches `crash_at` (services.outbox.crash_hook); answers one JSON line
-    {"pid", "signal", "exit"}. Forking from this small single-threaded server keeps each trial fast.
+    reads JSON lines {"db_url", "port", "business_id", "crash_at"} on stdin; for each, forks a sender that runs
+    deliver_due for that business and kills itself with SIGKILL when it reaches `crash_at`
+    (services.outbox.crash_hook); answers one JSON line {"pid", "signal", "exit"}. Forking from this small
+    single-threaded server keeps each trial fast.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from storage import outbox
-from storage.db import make_engine
+from services import outbox
+from storage.db import make_engine, read_session
+from storage.models import Reminder
 from storage.reminders import StaleReminderError
 from storage.types import utcnow
 from tests.integration.delivery_helpers import queue, smtp_config
@@ -32,6 +34,10 @@ def _race(db_url: str, port: int, reminder_id: int, attempts: int, go_file: str)
     engine = make_engine(db_url, migrate=False, pool_size=8, max_overflow=8)
     config = smtp_config(port)
     counts = {"queued": 0, "refused": 0, "sent": 0, "other": 0}
+    with read_session(engine) as session:
+        reminder = session.get(Reminder, reminder_id)
+        assert reminder is not None
+        business_id = reminder.business_id
     lock = threading.Lock()
 
     def approve() -> None:
@@ -45,7 +51,9 @@ def _race(db_url: str, port: int, reminder_id: int, attempts: int, go_file: str)
 
     async def attempt() -> None:
         await asyncio.to_thread(approve)
-        for result in await outbox.deliver_due(engine, config, now=utcnow() + timedelta(seconds=5)):
+        for result in await outbox.deliver_due(
+            engine, config, business_id=business_id, now=utcnow() + timedelta(seconds=5)
+        ):
             counts["sent" if result.outcome == "sent" else "other"] += 1
 
     async def main() -> None:
@@ -58,14 +66,15 @@ def _race(db_url: str, port: int, reminder_id: int, attempts: int, go_file: str)
     return counts
 
 
-def _crash_child(db_url: str, port: int, crash_at: str) -> None:
+def _crash_child(db_url: str, port: int, business_id: int, crash_at: str) -> None:
     def hook(point: str) -> None:
         if point == crash_at:
             os.kill(os.getpid(), signal.SIGKILL)
 
     outbox.crash_hook = hook
     engine = make_engine(db_url, migrate=False)
-    asyncio.run(outbox.deliver_due(engine, smtp_config(port), now=utcnow() + timedelta(seconds=5)))
+    config = smtp_config(port)
+    asyncio.run(outbox.deliver_due(engine, config, business_id=business_id, now=utcnow() + timedelta(seconds=5)))
     engine.dispose()
 
 
@@ -78,7 +87,7 @@ def _serve() -> None:
         if pid == 0:  # the sender that will be killed
             code = 0
             try:
-                _crash_child(job["db_url"], int(job["port"]), job["crash_at"])
+                _crash_child(job["db_url"], int(job["port"]), int(job["business_id"]), job["crash_at"])
             except BaseException:
                 code = 3
             finally:

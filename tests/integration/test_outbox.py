@@ -11,9 +11,6 @@ from sqlalchemy import Engine, func
 from sqlmodel import select
 
 from messages.mime import InvalidAddressError
-from storage.db import read_session, write_session
-from storage.evidence import verify_all
-from storage.models import EvidenceEntry, Outbox, Reminder
 from services.outbox import (
     MAX_ATTEMPTS,
     AlreadyQueuedError,
@@ -23,6 +20,9 @@ from services.outbox import (
     recover_unknown_at_startup,
     resend_unknown,
 )
+from storage.db import read_session, write_session
+from storage.evidence import verify_all
+from storage.models import EvidenceEntry, Outbox, Reminder
 from storage.reminders import StaleReminderError
 from storage.types import utcnow
 from tests.integration.delivery_helpers import make_draft, queue, seed_reminder, smtp_config
@@ -89,7 +89,7 @@ def test_stale_version_is_refused(engine: Engine) -> None:
 
 def test_outbox_refusals_are_the_reminders_stale_error(engine: Engine) -> None:
     """There is one StaleReminderError: a second approval raises storage.reminders' class (an ActionError)."""
-    from storage import outbox
+    from services import outbox
     from storage.reminders import ActionError
 
     assert outbox.StaleReminderError is StaleReminderError
@@ -170,9 +170,9 @@ def test_bad_address_is_refused(engine: Engine) -> None:
 
 async def test_delivery_marks_sent_and_records_reply(engine: Engine, smtp_server: ScriptedSmtpServer) -> None:
     """A 250 reply marks the row and the reminder sent and logs the server's reply line with the Message-ID."""
-    _, rid, _ = seed_reminder(engine)
+    bid, rid, _ = seed_reminder(engine)
     outbox = queue(engine, rid)
-    (result,) = await deliver_due(engine, smtp_config(smtp_server.port), now=utcnow())
+    (result,) = await deliver_due(engine, smtp_config(smtp_server.port), business_id=bid, now=utcnow())
     assert result.outcome == "sent" and result.reminder_id == rid and result.reply.startswith("250 2.0.0 Ok")
     (received,) = smtp_server.transactions
     assert received.data == outbox.raw_message and received.message_id == outbox.message_id
@@ -184,35 +184,42 @@ async def test_delivery_marks_sent_and_records_reply(engine: Engine, smtp_server
     (accepted,) = _evidence(engine, "smtp_accepted")
     payload = json.loads(accepted.payload)
     assert payload["reply"] == result.reply and payload["message_id"] == outbox.message_id
-    assert await deliver_due(engine, smtp_config(smtp_server.port), now=utcnow() + timedelta(days=1)) == []
+    assert (
+        await deliver_due(engine, smtp_config(smtp_server.port), business_id=bid, now=utcnow() + timedelta(days=1))
+        == []
+    )
     assert len(smtp_server.transactions) == 1
     assert all(r.ok for r in verify_all(engine).values())
 
 
 async def test_not_before_is_respected(engine: Engine, smtp_server: ScriptedSmtpServer) -> None:
     """A row queued for later (sending window) is not sent before its time."""
-    _, rid, _ = seed_reminder(engine)
+    bid, rid, _ = seed_reminder(engine)
     later = utcnow() + timedelta(hours=3)
     queue(engine, rid, not_before=later)
-    assert await deliver_due(engine, smtp_config(smtp_server.port), now=utcnow()) == []
+    assert await deliver_due(engine, smtp_config(smtp_server.port), business_id=bid, now=utcnow()) == []
     assert smtp_server.transactions == []
-    (result,) = await deliver_due(engine, smtp_config(smtp_server.port), now=later)
+    (result,) = await deliver_due(engine, smtp_config(smtp_server.port), business_id=bid, now=later)
     assert result.outcome == "sent"
 
 
 @pytest.mark.parametrize("code", ["421", "450"])
 async def test_4xx_is_retried_with_same_message_id(engine: Engine, smtp_server: ScriptedSmtpServer, code: str) -> None:
     """A 4xx reply puts the row back in the queue about a minute later; the retry carries the same Message-ID."""
-    _, rid, _ = seed_reminder(engine)
+    bid, rid, _ = seed_reminder(engine)
     outbox = queue(engine, rid)
     smtp_server.script(code)
     now = utcnow()
-    (first,) = await deliver_due(engine, smtp_config(smtp_server.port), now=now)
+    (first,) = await deliver_due(engine, smtp_config(smtp_server.port), business_id=bid, now=now)
     assert first.outcome == "retry" and first.reply.startswith(code)
     assert first.next_attempt == now + timedelta(minutes=1)
     assert _reminder(engine, rid).state == "approved"
-    assert await deliver_due(engine, smtp_config(smtp_server.port), now=now + timedelta(seconds=30)) == []
-    (second,) = await deliver_due(engine, smtp_config(smtp_server.port), now=now + timedelta(seconds=61))
+    assert (
+        await deliver_due(engine, smtp_config(smtp_server.port), business_id=bid, now=now + timedelta(seconds=30)) == []
+    )
+    (second,) = await deliver_due(
+        engine, smtp_config(smtp_server.port), business_id=bid, now=now + timedelta(seconds=61)
+    )
     assert second.outcome == "sent" and second.attempts == 2
     ids = [t.message_id for t in smtp_server.transactions]
     assert ids == [outbox.message_id, outbox.message_id]
@@ -222,14 +229,14 @@ async def test_4xx_is_retried_with_same_message_id(engine: Engine, smtp_server: 
 
 async def test_backoff_then_failure_after_five_tries(engine: Engine, smtp_server: ScriptedSmtpServer) -> None:
     """Retries wait about 1 min, 5 min, 30 min, 2 h; after 5 tries the row fails and the owner is told."""
-    _, rid, _ = seed_reminder(engine)
+    bid, rid, _ = seed_reminder(engine)
     queue(engine, rid)
     smtp_server.script(*["450"] * MAX_ATTEMPTS)
     now = utcnow()
     gaps = []
     results = []
     for _ in range(MAX_ATTEMPTS):
-        (result,) = await deliver_due(engine, smtp_config(smtp_server.port), now=now)
+        (result,) = await deliver_due(engine, smtp_config(smtp_server.port), business_id=bid, now=now)
         results.append(result)
         if result.next_attempt:
             gaps.append(result.next_attempt - now)
@@ -238,52 +245,60 @@ async def test_backoff_then_failure_after_five_tries(engine: Engine, smtp_server
     assert [r.outcome for r in results] == ["retry"] * 4 + ["failed"]
     assert _reminder(engine, rid).state == "failed"
     assert len(smtp_server.transactions) == MAX_ATTEMPTS
-    assert await deliver_due(engine, smtp_config(smtp_server.port), now=now + timedelta(days=1)) == []
+    assert await deliver_due(engine, smtp_config(smtp_server.port), business_id=bid, now=now + timedelta(days=1)) == []
 
 
 async def test_5xx_fails_at_once(engine: Engine, smtp_server: ScriptedSmtpServer) -> None:
     """A 550 reply fails the row and the reminder at once, with the server's reply kept as evidence."""
-    _, rid, _ = seed_reminder(engine)
+    bid, rid, _ = seed_reminder(engine)
     outbox = queue(engine, rid)
     smtp_server.script("550")
-    (result,) = await deliver_due(engine, smtp_config(smtp_server.port), now=utcnow())
+    (result,) = await deliver_due(engine, smtp_config(smtp_server.port), business_id=bid, now=utcnow())
     assert result.outcome == "failed" and result.reply.startswith("550 5.1.1")
     assert _outbox(engine, outbox.id or 0).state == "failed"
     assert _reminder(engine, rid).state == "failed"
     (entry,) = _evidence(engine, "smtp_failed")
     assert json.loads(entry.payload)["reply"] == result.reply
-    assert await deliver_due(engine, smtp_config(smtp_server.port), now=utcnow() + timedelta(days=1)) == []
+    assert (
+        await deliver_due(engine, smtp_config(smtp_server.port), business_id=bid, now=utcnow() + timedelta(days=1))
+        == []
+    )
     assert len(smtp_server.transactions) == 1
 
 
 async def test_failed_reminder_can_be_approved_again(engine: Engine, smtp_server: ScriptedSmtpServer) -> None:
     """After a 5xx the owner can correct the address and approve again: a new message goes out once."""
-    _, rid, _ = seed_reminder(engine)
+    bid, rid, _ = seed_reminder(engine)
     first = queue(engine, rid)
     smtp_server.script("550")
-    await deliver_due(engine, smtp_config(smtp_server.port), now=utcnow())
+    await deliver_due(engine, smtp_config(smtp_server.port), business_id=bid, now=utcnow())
     second = queue(engine, rid, recipients=["autre@client.example"])
     assert second.id == first.id and second.message_id != first.message_id
-    (result,) = await deliver_due(engine, smtp_config(smtp_server.port), now=utcnow())
+    (result,) = await deliver_due(engine, smtp_config(smtp_server.port), business_id=bid, now=utcnow())
     assert result.outcome == "sent" and smtp_server.transactions[-1].rcpt_tos == ["autre@client.example"]
 
 
 async def test_drop_after_data_is_unknown_and_never_resent(engine: Engine, smtp_server: ScriptedSmtpServer) -> None:
     """A connection lost after the data leaves the outcome unknown: no automatic resend, only on the owner's request."""
-    _, rid, _ = seed_reminder(engine)
+    bid, rid, _ = seed_reminder(engine)
     outbox = queue(engine, rid)
     smtp_server.script("drop")
-    (result,) = await deliver_due(engine, smtp_config(smtp_server.port), now=utcnow())
+    (result,) = await deliver_due(engine, smtp_config(smtp_server.port), business_id=bid, now=utcnow())
     assert result.outcome == "unknown"
     assert _outbox(engine, outbox.id or 0).state == "unknown"
     for hours in (1, 5, 48):
-        assert await deliver_due(engine, smtp_config(smtp_server.port), now=utcnow() + timedelta(hours=hours)) == []
+        assert (
+            await deliver_due(
+                engine, smtp_config(smtp_server.port), business_id=bid, now=utcnow() + timedelta(hours=hours)
+            )
+            == []
+        )
     assert len(smtp_server.transactions) == 1
     with write_session(engine) as s:
         resend_unknown(s, outbox.id or 0, "owner:111")
     with pytest.raises(NotUncertainError), write_session(engine) as s:
         resend_unknown(s, outbox.id or 0, "owner:111")
-    (again,) = await deliver_due(engine, smtp_config(smtp_server.port), now=utcnow())
+    (again,) = await deliver_due(engine, smtp_config(smtp_server.port), business_id=bid, now=utcnow())
     assert again.outcome == "sent"
     assert [t.message_id for t in smtp_server.transactions] == [outbox.message_id] * 2
     assert len(_evidence(engine, "email_resend_requested")) == 1
@@ -294,23 +309,23 @@ async def test_no_server_is_a_retry(engine: Engine) -> None:
     """No SMTP server listening: nothing was sent, so the row is retried later."""
     from tests.integration.smtp_server import free_port
 
-    _, rid, _ = seed_reminder(engine)
+    bid, rid, _ = seed_reminder(engine)
     queue(engine, rid)
-    (result,) = await deliver_due(engine, smtp_config(free_port()), now=utcnow())
+    (result,) = await deliver_due(engine, smtp_config(free_port()), business_id=bid, now=utcnow())
     assert result.outcome == "retry" and "connection failed" in result.reply
 
 
 def test_rows_left_sending_become_unknown_at_startup(engine: Engine) -> None:
     """A row found in `sending` at start-up is marked unknown (statut incertain), with an evidence entry."""
-    _, rid, _ = seed_reminder(engine)
+    bid, rid, _ = seed_reminder(engine)
     outbox = queue(engine, rid)
     with write_session(engine) as s:
         row = s.get(Outbox, outbox.id)
         assert row is not None
         row.state = "sending"
         s.add(row)
-    (result,) = recover_unknown_at_startup(engine)
+    (result,) = recover_unknown_at_startup(engine, bid)
     assert result.outcome == "unknown" and result.reminder_id == rid
     assert _outbox(engine, outbox.id or 0).state == "unknown"
     assert len(_evidence(engine, "smtp_unknown")) == 1
-    assert recover_unknown_at_startup(engine) == []
+    assert recover_unknown_at_startup(engine, bid) == []

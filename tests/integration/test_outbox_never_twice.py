@@ -14,10 +14,10 @@ import pytest
 from sqlalchemy import Engine, func
 from sqlmodel import select
 
+from services.outbox import deliver_due, recover_unknown_at_startup, resend_unknown
 from storage.db import read_session, write_session
 from storage.evidence import verify_all
 from storage.models import EvidenceEntry, Outbox
-from services.outbox import deliver_due, recover_unknown_at_startup, resend_unknown
 from storage.types import utcnow
 from tests.integration.delivery_helpers import queue, seed_reminder, smtp_config
 from tests.integration.smtp_server import ScriptedSmtpServer
@@ -78,9 +78,10 @@ def fork_server() -> Iterator[subprocess.Popen[str]]:
     proc.stdout.close()
 
 
-def _crash(server: subprocess.Popen[str], db_url: str, port: int, crash_at: str) -> dict[str, object]:
+def _crash(server: subprocess.Popen[str], db_url: str, port: int, business_id: int, crash_at: str) -> dict[str, object]:
     assert server.stdin is not None and server.stdout is not None
-    server.stdin.write(json.dumps({"db_url": db_url, "port": port, "crash_at": crash_at}) + "\n")
+    job = {"db_url": db_url, "port": port, "business_id": business_id, "crash_at": crash_at}
+    server.stdin.write(json.dumps(job) + "\n")
     server.stdin.flush()
     return dict(json.loads(server.stdout.readline()))
 
@@ -97,16 +98,16 @@ async def test_sender_killed_loses_nothing_and_never_resends(
     config = smtp_config(smtp_server.port)
     outcomes: dict[str, int] = {}
     for _ in range(TRIALS):
-        _, rid, _ = seed_reminder(engine, number=f"F-{utcnow().timestamp()}")
+        bid, rid, _ = seed_reminder(engine, number=f"F-{utcnow().timestamp()}")
         message_id = queue(engine, rid).message_id
-        answer = _crash(fork_server, db_url, smtp_server.port, crash_at)
+        answer = _crash(fork_server, db_url, smtp_server.port, bid, crash_at)
         assert answer["signal"] == 9, answer  # the sender really died at that point
         # The bot restarts: interrupted rows become unknown, then the next tick runs.
-        told = {r.reminder_id: r for r in recover_unknown_at_startup(engine)}
+        told = {r.reminder_id: r for r in recover_unknown_at_startup(engine, bid)}
         for _ in range(100):
             # On PostgreSQL the dead sender's transaction ends when the server notices the closed socket; until then
             # SKIP LOCKED passes its row over, and a later tick takes it (as the real 30 s ticks would).
-            told.update({r.reminder_id: r for r in await deliver_due(engine, config, now=utcnow())})
+            told.update({r.reminder_id: r for r in await deliver_due(engine, config, business_id=bid, now=utcnow())})
             with read_session(engine) as s:
                 row = s.exec(select(Outbox).where(Outbox.reminder_id == rid)).one()
             if row.state != "queued":
@@ -123,12 +124,12 @@ async def test_sender_killed_loses_nothing_and_never_resends(
             assert len(received) == 1
         outcomes[f"{row.state}/{len(received)}"] = outcomes.get(f"{row.state}/{len(received)}", 0) + 1
         # Later ticks never resend an unknown message on their own.
-        assert await deliver_due(engine, config, now=utcnow()) == []
+        assert await deliver_due(engine, config, business_id=bid, now=utcnow()) == []
         assert len([t for t in smtp_server.transactions if t.message_id == message_id]) == len(received)
         if row.state == "unknown":
             with write_session(engine) as s:
                 resend_unknown(s, row.id or 0, "owner:111")
-            (again,) = await deliver_due(engine, config, now=utcnow())
+            (again,) = await deliver_due(engine, config, business_id=bid, now=utcnow())
             assert again.outcome == "sent"
     expected = {
         "before_commit": {"sent/1": TRIALS},
