@@ -3,17 +3,23 @@
 Pure: plain values in, plain values out; `today` is an argument. The rate table ships as data
 (`dunning/rates_data.py`); an owner's additions are read from their file by `services.rates` and merged here.
 
-How the computation works, and the choices it makes:
+How the computation works, and the choices it makes. `invoice_penalties` is THE computation: every document
+that states a figure (e-mails, the HTML table, the PDF letter, the evidence dossier and its JSON) takes it from there.
 
 - Days late: penalties run from the day after the due date through `today` inclusive, so an invoice due on
-  1 March 2025 is 45 days late on 15 April 2025 (``(today - due_date).days``).
+  1 March 2025 is 45 days late on 15 April 2025 (``(today - due_date).days``). An invoice whose balance was
+  already nil at the end of its due date was paid on time: no penalty and no indemnity.
 - Rate: per half-year, the ECB main refinancing rate in force on 1 January (H1) or 1 July (H2) + 10 points
-  (+ 8 points for a public buyer), or the client's contractual rate, which is refused when below 3 times the
-  legal interest rate of any half-year it is applied to. A half-year missing from the table raises
-  `MissingRateError` naming it ("2026-H2").
+  (+ 8 points for a public buyer), or the client's contractual rate. The law does not allow a contractual rate
+  below 3 times the legal interest rate: in a half-year where it is below that floor, the clause is set aside and
+  the statutory rate applies to that half-year (`PenaltyResult.set_aside` names them).
+- Missing rate: a half-year missing from the table (its ECB rate, or its legal rate when a contractual rate must
+  be checked against the floor) raises `MissingRateError` naming it ("2026-H2"); `invoice_penalties` turns it into
+  "not computed" (`penalty is None`), never a guess. The indemnity does not depend on a rate and stays due.
 - Base: the unpaid balance. A balance event ``(day, balance)`` says what is owed from `day` on; a payment
   received on day P therefore reduces the base for day P itself (that day's penalty is on what is still owed at
-  the end of it).
+  the end of it). Part of the paid amount with no dated payment (an amount marked paid at import) is treated as
+  paid from the start: its date is unknown, and this can only lower the claim, never inflate it.
 - Amount per day: base x rate / 100 / 365 (also in leap years, as the law's formula is written), summed
   exactly over every (half-year, balance) segment, then rounded to the cent, half up, once at the end.
 - Indemnity: 40 EUR per late invoice for a business client, due from the first day late and never reduced by
@@ -63,10 +69,6 @@ class MissingRateError(PenaltyError):
         )
         self.half_year = half_year
         self.table = table
-
-
-class ContractualRateError(PenaltyError):
-    """The contractual rate is below 3 times the legal interest rate."""
 
 
 class RateTableError(PenaltyError):
@@ -200,7 +202,8 @@ class PenaltyResult:
     penalty: Decimal  # rounded half up to the cent
     indemnity: Decimal
     segments: tuple[PenaltySegment, ...] = ()
-    contractual: bool = False
+    contractual: bool = False  # the contractual rate applied to at least one half-year
+    set_aside: tuple[str, ...] = ()  # half-years where the contractual rate was below the floor (statutory rate)
 
     @property
     def total(self) -> Decimal:
@@ -227,6 +230,20 @@ def _balance_on(events: list[BalanceEvent], day: date) -> Decimal:
     return balance
 
 
+def _days_late(events: list[BalanceEvent], due_date: date, today: date) -> int:
+    """Days late at `today`; 0 when not yet due or when nothing was owed on the day after the due date."""
+    days_late = max(0, (today - due_date).days)
+    if days_late == 0:
+        return 0
+    first_late = due_date + timedelta(days=1)
+    if not events or events[0].day > first_late:
+        raise PenaltyError("balance_events must say what was owed on the day after the due date")
+    # Nothing owed at the end of the due date: the invoice was paid on time and was never late (a payment on
+    # the day after still makes it late: the indemnity is due, though that day's penalty is on a nil balance).
+    owed = _balance_on(events, due_date) if events[0].day <= due_date else events[0].balance
+    return days_late if owed > 0 else 0
+
+
 def compute_penalties(
     *,
     balance_events: Iterable[BalanceEvent | tuple[date, Decimal]],
@@ -237,7 +254,8 @@ def compute_penalties(
     is_consumer: bool = False,
     public_buyer: bool = False,
 ) -> PenaltyResult:
-    """Penalties and indemnity on one invoice at `today` (see the module docstring for the rules).
+    """Penalties and indemnity on one invoice at `today` from its balance events (see the module docstring).
+    Documents use `invoice_penalties`, which builds the events the same way for everyone.
 
     `balance_events` say what is owed from each day on; the first one must start on or before the day after
     the due date (e.g. ``[(issue_date, amount), (payment_day, remaining), ...]``).
@@ -245,12 +263,10 @@ def compute_penalties(
     if isinstance(contractual_rate, float):
         raise TypeError("rates are Decimal, never float")
     events = sorted((BalanceEvent(d, Decimal(b)) for d, b in balance_events), key=lambda e: e.day)
-    days_late = max(0, (today - due_date).days)
+    days_late = _days_late(events, due_date, today)
     if days_late == 0:
         return NO_PENALTY
     first_late = due_date + timedelta(days=1)
-    if not events or events[0].day > first_late:
-        raise PenaltyError("balance_events must say what was owed on the day after the due date")
     if is_consumer:
         return PenaltyResult(days_late, Decimal("0.00"), Decimal("0.00"))
 
@@ -265,26 +281,113 @@ def compute_penalties(
         cuts.add(day)
     bounds = sorted(cuts)
 
+    rates: dict[str, Decimal] = {}
+    set_aside: list[str] = []
     segments = []
-    checked: set[str] = set()
     for start, stop in itertools.pairwise(bounds):
         half = half_year_of(start)
-        if contractual_rate is not None:
-            rate = Decimal(contractual_rate)
-            if half not in checked:
-                floor = MIN_LEGAL_MULTIPLE * rate_table.legal_rate(half)
-                if rate < floor:
-                    raise ContractualRateError(
-                        f"contractual rate {rate} % is below 3 times the legal interest rate of {half} "
-                        f"({floor} %); the law does not allow it"
-                    )
-                checked.add(half)
-        else:
-            rate = rate_table.penalty_rate(half, public_buyer=public_buyer)
+        if half not in rates:
+            rates[half] = _rate_of(half, rate_table, contractual_rate, public_buyer, set_aside)
+        rate = rates[half]
         base = _balance_on(events, start)
         days = (stop - start).days
         amount = base * rate * days / (100 * DAYS_PER_YEAR) if base > 0 else ZERO
         segments.append(PenaltySegment(half, start, stop - timedelta(days=1), base, rate, amount))
 
     penalty = sum((s.amount for s in segments), ZERO).quantize(CENT, rounding=ROUND_HALF_UP)
-    return PenaltyResult(days_late, penalty, RECOVERY_INDEMNITY, tuple(segments), contractual_rate is not None)
+    contractual = contractual_rate is not None and len(set_aside) < len(rates)
+    return PenaltyResult(days_late, penalty, RECOVERY_INDEMNITY, tuple(segments), contractual, tuple(set_aside))
+
+
+def _rate_of(
+    half: str, table: RateTable, contractual_rate: Decimal | None, public_buyer: bool, set_aside: list[str]
+) -> Decimal:
+    """The rate of `half`: the contractual rate when it respects the legal floor there, else the statutory one."""
+    if contractual_rate is not None:
+        rate = Decimal(contractual_rate)
+        if rate >= MIN_LEGAL_MULTIPLE * table.legal_rate(half):
+            return rate
+        # The law forbids a contractual rate below the floor: the clause cannot be applied in this half-year,
+        # and the default rule of L441-10 (ECB + 10 points) governs instead.
+        set_aside.append(half)
+    return table.penalty_rate(half, public_buyer=public_buyer)
+
+
+@dataclass(frozen=True, slots=True)
+class InvoicePenalties:
+    """What one invoice owes at `today`: the single source of every penalty, indemnity and total shown anywhere.
+
+    `penalty` is None when it could not be computed (`missing_half_year` names the half-year missing from the
+    rate table): documents then state the rule without a figure, and `total` leaves the penalties out.
+    """
+
+    balance: Decimal  # unpaid principal
+    days_late: int
+    penalty: Decimal | None
+    indemnity: Decimal
+    segments: tuple[PenaltySegment, ...] = ()
+    contractual: bool = False
+    set_aside: tuple[str, ...] = ()
+    missing_half_year: str | None = None
+    missing_table: str | None = None  # "ecb" or "legal"
+
+    @property
+    def known(self) -> bool:
+        """True when the penalties were computed."""
+        return self.penalty is not None
+
+    @property
+    def total(self) -> Decimal:
+        """Principal + penalties (when known) + indemnity."""
+        return self.balance + (self.penalty if self.penalty is not None else ZERO) + self.indemnity
+
+
+def invoice_penalties(
+    *,
+    amount: Decimal,
+    amount_paid: Decimal,
+    payments: Iterable[tuple[date, Decimal]],
+    due_date: date,
+    today: date,
+    rate_table: RateTable,
+    contractual_rate: Decimal | None = None,
+    is_consumer: bool = False,
+    public_buyer: bool = False,
+) -> InvoicePenalties:
+    """Penalties, indemnity and total of one invoice at `today` from plain values (see the module docstring).
+
+    `amount_paid` is everything paid so far; `payments` are the dated ones `(paid_on, amount)`. What `amount_paid`
+    holds beyond the dated payments has no known date and counts as paid from the start.
+    """
+    amount, amount_paid = Decimal(amount), Decimal(amount_paid)
+    dated = [(day, Decimal(paid)) for day, paid in payments]
+    undated = max(ZERO, amount_paid - sum((paid for _, paid in dated), ZERO))
+    # date.min: the opening balance must precede every dated payment, even one made before the invoice date.
+    events = balance_events_from_payments(amount - undated, dated, start=date.min)
+    balance = amount - amount_paid
+    try:
+        result = compute_penalties(
+            balance_events=events,
+            due_date=due_date,
+            today=today,
+            rate_table=rate_table,
+            contractual_rate=contractual_rate,
+            is_consumer=is_consumer,
+            public_buyer=public_buyer,
+        )
+    except MissingRateError as exc:
+        # No figure rather than a guess; the indemnity does not depend on a rate and stays due.
+        days_late = _days_late(events, due_date, today)
+        indemnity = RECOVERY_INDEMNITY if days_late > 0 and not is_consumer else Decimal("0.00")
+        return InvoicePenalties(
+            balance, days_late, None, indemnity, missing_half_year=exc.half_year, missing_table=exc.table
+        )
+    return InvoicePenalties(
+        balance,
+        result.days_late,
+        result.penalty,
+        result.indemnity,
+        result.segments,
+        result.contractual,
+        result.set_aside,
+    )

@@ -6,7 +6,6 @@ Reads only. The owner's edits to a reminder are applied by the caller with `Draf
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import Decimal
@@ -15,22 +14,12 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, select
 
 from dunning.ladder import PRE_REMINDER, Ladder
-from dunning.penalties import (
-    ContractualRateError,
-    MissingRateError,
-    PenaltyResult,
-    RateTable,
-    balance_events_from_payments,
-    builtin_rate_table,
-    compute_penalties,
-)
+from dunning.penalties import InvoicePenalties, RateTable, builtin_rate_table, invoice_penalties
 from dunning.policy import InvoiceSnapshot, next_step
 from dunning.states import InvoiceState, ReminderState
 from messages.context import LANGUAGES, DraftContext, InvoiceLine, Sender
 from messages.render import Renderer, default_renderer
 from storage.models import Business, Client, Invoice, Payment, Reminder, ReminderInvoice
-
-log = logging.getLogger(__name__)
 
 FORMATS = ("text", "html", "sms", "call", "letter")
 _SUBJECT_LABEL = {"fr": "Objet :", "en": "Subject:"}
@@ -61,48 +50,43 @@ def _payments(session: Session, invoice_ids: Sequence[int]) -> dict[int, list[tu
     return out
 
 
-def _penalties(
-    invoice: Invoice, payments: list[tuple[date, Decimal]], client: Client, today: date, rates: RateTable
-) -> PenaltyResult:
-    # Part of `amount_paid` may have no Payment row (an imported "paid_amount"): its date is unknown, so it is
-    # treated as paid from the start. That can only lower the claim, never inflate it.
-    recorded = sum((amount for _, amount in payments), Decimal("0.00"))
-    undated = max(Decimal("0.00"), invoice.amount_paid - recorded)
-    start = min(invoice.issue_date, invoice.due_date)
-    events = balance_events_from_payments(invoice.amount - undated, payments, start=start)
-    kwargs = {
-        "balance_events": events,
-        "due_date": invoice.due_date,
-        "today": today,
-        "rate_table": rates,
-        "is_consumer": client.is_consumer,
+def penalties_of(
+    session: Session, invoices: Sequence[Invoice], client: Client, today: date, rates: RateTable
+) -> dict[int, InvoicePenalties]:
+    """Penalties, indemnity and total of each invoice (by id) at `today`: the figures every document states.
+
+    The one bridge from the database to `dunning.penalties.invoice_penalties`: the drafts (e-mails, letter) and
+    the evidence dossier both call it, so they cannot disagree.
+    """
+    ids = [i.id for i in invoices if i.id is not None]
+    payments = _payments(session, ids)
+    return {
+        inv.id: invoice_penalties(
+            amount=inv.amount,
+            amount_paid=inv.amount_paid,
+            payments=payments.get(inv.id, []),
+            due_date=inv.due_date,
+            today=today,
+            rate_table=rates,
+            contractual_rate=Decimal(client.contractual_rate) if client.contractual_rate is not None else None,
+            is_consumer=client.is_consumer,
+        )
+        for inv in invoices
+        if inv.id is not None
     }
-    if client.contractual_rate is not None:
-        try:
-            return compute_penalties(**kwargs, contractual_rate=Decimal(client.contractual_rate))  # type: ignore[arg-type]
-        except ContractualRateError as exc:
-            # A clause below the legal floor is void: the statutory rate applies instead.
-            log.warning("client %s: %s; using the statutory rate", client.id, exc)
-    return compute_penalties(**kwargs)  # type: ignore[arg-type]
 
 
 def _lines(
     session: Session, invoices: Sequence[Invoice], client: Client, today: date, rates: RateTable
 ) -> tuple[tuple[InvoiceLine, ...], str | None]:
-    ids = [i.id for i in invoices if i.id is not None]
-    payments = _payments(session, ids)
+    claims = penalties_of(session, invoices, client, today, rates)
     missing: str | None = None
     lines = []
     for inv in sorted(invoices, key=lambda i: (i.due_date, i.number)):
-        try:
-            result = _penalties(inv, payments.get(inv.id or 0, []), client, today, rates)
-            penalties, indemnity, segments = result.penalty, result.indemnity, result.segments
-        except MissingRateError as exc:
+        claim = claims[inv.id or 0]
+        if claim.penalty is None:
             # No figure rather than a guess: the templates then state the rule without an amount.
-            missing = missing or exc.half_year
-            late = (today - inv.due_date).days > 0
-            penalties, segments = Decimal("0.00"), ()
-            indemnity = Decimal("40.00") if late and not client.is_consumer else Decimal("0.00")
+            missing = missing or claim.missing_half_year
         lines.append(
             InvoiceLine(
                 number=inv.number,
@@ -110,11 +94,12 @@ def _lines(
                 due_date=inv.due_date,
                 amount=inv.amount,
                 amount_paid=inv.amount_paid,
+                balance=claim.balance,
                 currency=inv.currency,
                 days_overdue=max(0, (today - inv.due_date).days),
-                penalties=penalties,
-                indemnity=indemnity,
-                penalty_segments=segments,
+                penalties=claim.penalty if claim.penalty is not None else Decimal("0.00"),
+                indemnity=claim.indemnity,
+                penalty_segments=claim.segments,
                 pdf_path=inv.pdf_path,
             )
         )

@@ -23,12 +23,15 @@ from fpdf import FPDF, XPos, YPos
 from sqlalchemy import Engine, func, or_
 from sqlmodel import Session, col, select
 
+from dunning.penalties import InvoicePenalties as Claim
+from dunning.penalties import RateTable, builtin_rate_table
 from messages.formatting import format_amount
 from messages.letter import pdf_text
+from services.drafts import penalties_of
 from storage.db import read_session
 from storage.evidence import _TABLE as EVIDENCE
 from storage.evidence import format_timestamp, head_hash
-from storage.models import Business, Client, Invoice, Outbox, Payment, ReminderInvoice
+from storage.models import Business, Client, Invoice, Outbox, ReminderInvoice
 
 PARIS = ZoneInfo("Europe/Paris")
 _TEXTS_FILE = Path(__file__).with_name("export_fr.toml")
@@ -169,29 +172,48 @@ def _emails(session: Session, entries: list[_Entry]) -> list[_Email]:
     return emails
 
 
-def _penalties(
-    session: Session, invoice: Invoice, client: Client, today: date, rate_table: Any
-) -> tuple[Any | None, str | None]:
-    """(PenaltyResult, None) or (None, the reason they could not be computed)."""
-    from dunning import penalties as pen
+def _claim(session: Session, invoice: Invoice, client: Client, today: date, rate_table: RateTable | None) -> Claim:
+    """The invoice's penalties, indemnity and total from the same computation as the e-mails and the letter."""
+    table = rate_table if rate_table is not None else builtin_rate_table()
+    return penalties_of(session, [invoice], client, today, table)[invoice.id or 0]
 
-    payments = session.exec(select(Payment).where(Payment.invoice_id == invoice.id)).all()
-    try:
-        table = rate_table if rate_table is not None else pen.builtin_rate_table()
-        events = pen.balance_events_from_payments(
-            invoice.amount, [(p.paid_on, p.amount) for p in payments], start=invoice.issue_date
-        )
-        result = pen.compute_penalties(
-            balance_events=events,
-            due_date=invoice.due_date,
-            today=today,
-            rate_table=table,
-            contractual_rate=Decimal(client.contractual_rate) if client.contractual_rate is not None else None,
-            is_consumer=client.is_consumer,
-        )
-    except pen.PenaltyError as exc:
-        return None, str(exc)
-    return result, None
+
+def _missing_reason(texts: dict[str, dict[str, str]], claim: Claim) -> str:
+    """Why the penalties are not computed, in French: which rate of which half-year is missing."""
+    key = "rate_missing_legal" if claim.missing_table == "legal" else "rate_missing_ecb"
+    return texts["text"][key].format(half_year=claim.missing_half_year or "?")
+
+
+def _claim_json(claim: Claim, invoice: Invoice, client: Client, today: date) -> dict[str, Any]:
+    """The claim as data, for the JSON of the dossier: amounts as exact decimal strings."""
+
+    def money(value: Decimal) -> str:
+        return str(value.quantize(Decimal("0.01")))
+
+    return {
+        "as_of": today.isoformat(),
+        "currency": invoice.currency,
+        "consumer": client.is_consumer,
+        "days_late": claim.days_late,
+        "principal": money(claim.balance),
+        "penalties": money(claim.penalty) if claim.penalty is not None else None,
+        "penalties_not_computed": claim.missing_half_year,
+        "indemnity": money(claim.indemnity),
+        "total": money(claim.total),
+        "total_includes_penalties": claim.known,
+        "contractual_rate_set_aside": list(claim.set_aside),
+        "segments": [
+            {
+                "half_year": seg.half_year,
+                "from": seg.start.isoformat(),
+                "to": seg.end.isoformat(),
+                "base": money(seg.base),
+                "rate_percent": str(seg.rate),
+                "days": seg.days,
+            }
+            for seg in claim.segments
+        ],
+    }
 
 
 _DETAIL_KEYS = ("subject", "recipients", "reply", "message_id", "amount", "paid_on", "until", "reason", "to", "note")
@@ -227,8 +249,7 @@ def _summary_pdf(
     invoice: Invoice,
     today: date,
     entries: list[_Entry],
-    penalty: Any | None,
-    penalty_error: str | None,
+    claim: Claim,
     chain_total: int,
     chain_head: str,
     inventory: list[tuple[str, str]],
@@ -259,23 +280,26 @@ def _summary_pdf(
         (x["due_date"], _day(invoice.due_date)),
         (x["amount"], format_amount(invoice.amount, invoice.currency)),
         (x["paid"], format_amount(invoice.amount_paid, invoice.currency)),
-        (x["balance"], format_amount(invoice.balance, invoice.currency)),
+        (x["balance"], format_amount(claim.balance, invoice.currency)),
         (x["days_late"], str(max(0, (today - invoice.due_date).days))),
     ]
+    currency = invoice.currency
     if client.is_consumer:
         rows.append((x["consumer"], ""))
-    elif penalty is not None:
-        rows += [
-            (x["penalty"], format_amount(penalty.penalty, invoice.currency)),
-            (x["indemnity"], format_amount(penalty.indemnity, invoice.currency)),
-            (x["total_claim"], format_amount(invoice.balance + penalty.total, invoice.currency)),
-        ]
+    elif claim.penalty is not None:
+        rows.append((x["penalty"], format_amount(claim.penalty, currency)))
+    else:
+        rows.append((x["penalty"], x["penalty_not_computed"]))
+    if not client.is_consumer:
+        rows.append((x["indemnity"], format_amount(claim.indemnity, currency)))
+    total_label = x["total_claim"] if claim.known or client.is_consumer else x["total_claim_without_penalties"]
+    rows.append((total_label, format_amount(claim.total, currency)))
     for label, value in rows:
         pdf.cell(width * 0.62, 5.5, pdf_text(label))
         pdf.cell(width * 0.38, 5.5, pdf_text(value), align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    if penalty is None and not client.is_consumer:
+    if not claim.known and not client.is_consumer:
         heading(t["penalties_missing"], 11)
-        para(x["penalties_missing"].format(reason=penalty_error or "?"))
+        para(x["penalties_missing"].format(reason=_missing_reason(texts, claim)))
 
     heading(t["timeline"])
     para(x["times"])
@@ -381,7 +405,7 @@ def build_evidence_zip(
     invoice_number: str,
     today: date,
     out_path: Path | str,
-    rate_table: Any = None,
+    rate_table: RateTable | None = None,
 ) -> Path:
     """Write the evidence ZIP of invoice `invoice_number` to `out_path` and return its path."""
     texts = _texts()
@@ -396,7 +420,7 @@ def build_evidence_zip(
         assert business is not None and client is not None
         entries = _entries(session, invoice.id)
         emails = _emails(session, entries)
-        penalty, penalty_error = _penalties(session, invoice, client, today, rate_table)
+        claim = _claim(session, invoice, client, today, rate_table)
         chain_total = int(
             session.execute(
                 select(func.count()).select_from(EVIDENCE).where(EVIDENCE.c.business_id == business_id)
@@ -433,8 +457,7 @@ def build_evidence_zip(
         invoice=invoice,
         today=today,
         entries=entries,
-        penalty=penalty,
-        penalty_error=penalty_error,
+        claim=claim,
         chain_total=chain_total,
         chain_head=chain_head,
         inventory=inventory,
@@ -446,6 +469,7 @@ def build_evidence_zip(
         "exported_on": today.isoformat(),
         "chain_head_at_export": chain_head,
         "chain_length_at_export": chain_total,
+        "claim": _claim_json(claim, invoice, client, today),
         "entries": [e.as_json() for e in entries],
         "emails": [{"file": e.filename, "queued_seq": e.queued_seq, "message_id": e.message_id} for e in emails],
     }

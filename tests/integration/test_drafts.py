@@ -9,9 +9,9 @@ import pypdfium2 as pdfium
 import pytest
 from sqlalchemy import Engine
 
+from services.drafts import draft_context, invoice_context, render_preview
 from services.rates import load_rate_table
 from storage.db import read_session, write_session
-from services.drafts import draft_context, invoice_context, render_preview
 from storage.models import Payment, Reminder
 from tests.factories import make_business, make_client, make_invoice, make_reminder
 
@@ -230,14 +230,13 @@ def test_hostile_client_data_from_the_database(engine: Engine) -> None:
     assert "{{ 7*7 }}" in html and "49" not in html and "\u202e" not in html
 
 
-def test_rates_file_from_the_environment(engine: Engine, tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
-    """RATES_FILE names the owner's table: with 2026-H2 added, November 2026 penalties are computed."""
+def test_rates_file_extends_the_table(engine: Engine, tmp_path: object) -> None:
+    """The owner's rates file (RATES_FILE, read by services.rates): with 2026-H2 added, November 2026 is computed."""
     from pathlib import Path
 
     rates = Path(str(tmp_path)) / "rates.toml"
     rates.write_text('[ecb]\n"2025-H2" = 2.15\n"2026-H2" = 2.15\n', encoding="utf-8")
-    monkeypatch.setenv("RATES_FILE", str(rates))
     _, reminder_id = _seed(engine)
     with read_session(engine) as s:
-        ctx = draft_context(s, reminder_id=reminder_id, today=date(2026, 11, 24))
+        ctx = draft_context(s, reminder_id=reminder_id, today=date(2026, 11, 24), rate_table=load_rate_table(rates))
     assert ctx.rates_missing is None and ctx.total_penalties > 0

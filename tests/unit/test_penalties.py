@@ -12,13 +12,13 @@ from hypothesis import strategies as st
 from dunning.penalties import (
     RECOVERY_INDEMNITY,
     BalanceEvent,
-    ContractualRateError,
     MissingRateError,
     PenaltyError,
     RateTableError,
     balance_events_from_payments,
     compute_penalties,
     half_year_of,
+    invoice_penalties,
 )
 from services.rates import load_rate_table
 
@@ -124,10 +124,31 @@ def test_malformed_rate_file_is_refused(text: str) -> None:
         load_rate_table(extra_text=text)
 
 
-def test_contractual_rate_below_three_times_legal_rate_is_refused() -> None:
-    """10 % is below 3 x 3.71 % (11.13 %) in 2025-H1: refused."""
-    with pytest.raises(ContractualRateError, match="2025-H1"):
-        _unpaid("10000.00", date(2025, 3, 1), date(2025, 4, 15), contractual_rate=D("10"))
+def test_contractual_rate_below_three_times_legal_rate_gives_way_to_the_statutory_rate() -> None:
+    """10 % is below 3 x 3.71 % (11.13 %) in 2025-H1: set aside, the statutory 13.15 % applies (162.12)."""
+    result = _unpaid("10000.00", date(2025, 3, 1), date(2025, 4, 15), contractual_rate=D("10"))
+    assert result.penalty == D("162.12")
+    assert result.set_aside == ("2025-H1",) and not result.contractual
+    assert [s.rate for s in result.segments] == [D("13.15")]
+
+
+def test_contractual_rate_is_set_aside_only_where_below_the_floor() -> None:
+    """10 % is below the floor of 2025-H1 (11.13 %) but above that of 2026-H1 (7.86 %): each half-year decides."""
+    table = load_rate_table(extra_text='[legal]\n"2025-H2" = 3.16\n')
+    result = compute_penalties(
+        balance_events=[(date(2025, 5, 1), D("1000.00"))],
+        due_date=date(2025, 6, 1),
+        today=date(2026, 1, 31),
+        rate_table=table,
+        contractual_rate=D("10"),
+    )
+    # 2025-H1: 13.15 % (statutory); 2025-H2: 10 % (>= 9.48 %); 2026-H1: 10 % (>= 7.86 %).
+    assert [(s.half_year, s.rate) for s in result.segments] == [
+        ("2025-H1", D("13.15")),
+        ("2025-H2", D("10")),
+        ("2026-H1", D("10")),
+    ]
+    assert result.set_aside == ("2025-H1",) and result.contractual
 
 
 def test_contractual_rate_is_used_when_lawful() -> None:
@@ -231,4 +252,77 @@ def test_a_partial_payment_never_raises_the_penalty(
     with_payment = compute_penalties(balance_events=events, due_date=due, today=today, rate_table=TABLE)
     without = _unpaid(str(amount), due, today)
     assert with_payment.penalty <= without.penalty
-    assert with_payment.indemnity == without.indemnity
+    if paid_after == 0 and paid == amount:
+        assert with_payment.indemnity == 0  # paid in full by the due date: never late
+    else:
+        assert with_payment.indemnity == without.indemnity
+
+
+def test_paid_in_full_on_the_due_date_is_not_late() -> None:
+    """Paid in full on the due date itself: no penalty and no indemnity on any later day."""
+    events = balance_events_from_payments(D("1000.00"), [(date(2025, 3, 1), D("1000.00"))], start=date(2025, 2, 1))
+    result = compute_penalties(
+        balance_events=events, due_date=date(2025, 3, 1), today=date(2025, 4, 15), rate_table=TABLE
+    )
+    assert (result.days_late, result.penalty, result.indemnity) == (0, D("0.00"), D("0.00"))
+
+
+def test_paid_in_full_the_day_after_the_due_date_is_late() -> None:
+    """Paid in full the day after the due date: late by one day, so the 40 € indemnity is due (no penalty)."""
+    events = balance_events_from_payments(D("1000.00"), [(date(2025, 3, 2), D("1000.00"))], start=date(2025, 2, 1))
+    result = compute_penalties(
+        balance_events=events, due_date=date(2025, 3, 1), today=date(2025, 4, 15), rate_table=TABLE
+    )
+    assert (result.penalty, result.indemnity) == (D("0.00"), D("40.00"))
+
+
+def _invoice(**kw: object) -> object:
+    args: dict[str, object] = {
+        "amount": D("10000.00"),
+        "amount_paid": D("0.00"),
+        "payments": [],
+        "due_date": date(2025, 3, 1),
+        "today": date(2025, 4, 15),
+        "rate_table": TABLE,
+    }
+    args.update(kw)
+    return invoice_penalties(**args)  # type: ignore[arg-type]
+
+
+def test_amount_paid_at_import_counts_from_the_start() -> None:
+    """10 000 € with 6 000 € marked paid at import (no date), on 15 April 2025: 4 000 x 13.15 % x 45 / 365 = 64.85."""
+    claim = _invoice(amount_paid=D("6000.00"))
+    assert claim.balance == D("4000.00") and claim.days_late == 45  # type: ignore[attr-defined]
+    assert claim.penalty == D("64.85") and claim.indemnity == D("40.00")  # type: ignore[attr-defined]
+    assert claim.total == D("4104.85")  # type: ignore[attr-defined]
+
+
+def test_dated_and_undated_payments_together() -> None:
+    """6 000 € paid, 2 000 € of it dated 1 April: the undated 4 000 € count from the start, so 6 000 € for 30 days
+    then 4 000 € for 15 days."""
+    claim = _invoice(amount_paid=D("6000.00"), payments=[(date(2025, 4, 1), D("2000.00"))])
+    expected = (D(6000) * 30 + D(4000) * 15) * D("13.15") / 100 / 365
+    assert claim.penalty == expected.quantize(D("0.01"))  # type: ignore[attr-defined]
+    assert claim.balance == D("4000.00")  # type: ignore[attr-defined]
+
+
+def test_missing_half_year_is_not_computed_but_indemnity_stays() -> None:
+    """In 2026-H2 (not in the table) the penalty is None with the half-year named; the 40 € indemnity stays due."""
+    claim = _invoice(due_date=date(2026, 10, 15), today=date(2026, 11, 24))
+    assert claim.penalty is None and not claim.known  # type: ignore[attr-defined]
+    assert claim.missing_half_year == "2026-H2" and claim.missing_table == "ecb"  # type: ignore[attr-defined]
+    assert claim.indemnity == D("40.00") and claim.total == D("10040.00")  # type: ignore[attr-defined]
+
+
+def test_missing_half_year_means_nothing_for_a_consumer() -> None:
+    """A consumer owes no commercial penalty, so a missing rate does not matter: 0, 0, known."""
+    claim = _invoice(due_date=date(2026, 10, 15), today=date(2026, 11, 24), is_consumer=True)
+    assert (claim.penalty, claim.indemnity, claim.missing_half_year) == (D("0.00"), D("0.00"), None)  # type: ignore[attr-defined]
+    assert claim.total == D("10000.00")  # type: ignore[attr-defined]
+
+
+def test_contractual_rate_without_legal_rate_is_not_computed() -> None:
+    """A contractual rate cannot be checked in 2025-H2 (legal rate missing): not computed, the table named."""
+    claim = _invoice(due_date=date(2025, 6, 15), today=date(2025, 7, 15), contractual_rate=D("12"))
+    assert claim.penalty is None and claim.missing_half_year == "2025-H2"  # type: ignore[attr-defined]
+    assert claim.missing_table == "legal"  # type: ignore[attr-defined]
