@@ -328,24 +328,40 @@ def _short(text: str, limit: int) -> str:
 def _closing_fits(pdf: FPDF, last: str, parts: dict[str, str], style: _Style) -> bool:
     """Whether the last paragraph, the closing formula and the signature block fit in what is left of the page.
 
-    Each text's line count is bounded from its width; the exact count (a dry run of fpdf2's line breaking) is
-    only needed when the page break falls between the two bounds.
+    Each text's line count is bounded from string widths; fpdf2 breaks lines (a dry run) only for a text whose
+    bounds differ when the page break falls between the totals of the bounds.
     """
     texts = [(last, pdf.epw, style.gap)] if last else []
     texts += [(paragraph, pdf.epw, style.gap) for paragraph in _split_paragraphs(parts["closing"])]
     texts.append((parts["signature"], SIGNATURE_W, 0.0))
     fixed = 2 + style.signature_room + 4.0 * max(1, len(parts["signature_hint"].splitlines()))
-    low = high = fixed
-    for text, width, gap in texts:
-        lines = pdf.get_string_width(pdf_text(text)) / (width - 2 * pdf.c_margin)
-        low += max(1, math.ceil(lines)) * style.line + gap
-        # Breaking at spaces loses less than a long word per line: under a third of a line of French text.
-        high += max(1, math.ceil(lines * 1.3) + 1) * style.line + gap
+    bounds = [_line_bounds(pdf, text, width) for text, width, _ in texts]
+    low = fixed + sum(lo * style.line + gap for (lo, _), (_, _, gap) in zip(bounds, texts, strict=True))
+    high = fixed + sum(hi * style.line + gap for (_, hi), (_, _, gap) in zip(bounds, texts, strict=True))
     room = pdf.page_break_trigger - pdf.get_y()
     if high <= room or low > room:
         return high <= room
-    exact = fixed + sum(_lines(pdf, text, width, style) * style.line + gap for text, width, gap in texts)
+    exact = fixed
+    for (lo, hi), (text, width, gap) in zip(bounds, texts, strict=True):
+        exact += (lo if lo == hi else _lines(pdf, text, width, style)) * style.line + gap
     return exact <= room
+
+
+def _line_bounds(pdf: FPDF, text: str, width: float) -> tuple[int, int]:
+    """At least and at most how many lines `text` takes in the current font at `width`.
+
+    Every line but the last is full up to less than the widest word (the next word did not fit), so a text of
+    total width W takes at most W / (width - widest word) + 1 lines.
+    """
+    span = width - 2 * pdf.c_margin
+    total = pdf.get_string_width(pdf_text(text))
+    if total <= span:
+        return 1, 1
+    widest = max(pdf.get_string_width(pdf_text(word + " ")) for word in text.split(" "))
+    low = math.ceil(total / span)
+    if widest >= span / 2:  # a word as long as a line is cut anywhere: no useful bound
+        return low, low + len(text)
+    return low, max(low, math.floor(total / (span - widest)) + 1)
 
 
 def _lines(pdf: FPDF, text: str, width: float, style: _Style) -> int:
