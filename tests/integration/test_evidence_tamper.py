@@ -18,9 +18,12 @@ from sqlalchemy.engine import make_url
 from storage.db import make_engine
 from storage.evidence import _TABLE, build_rows, canonical_entry, compute_hash, format_timestamp, verify_chain
 from tests.conftest import drop_postgres_database, new_postgres_database
+from tests.integration.evidence_helpers import add_business
 
 N = 100_000
-COLUMNS = "seq, created_at, actor, kind, business_id, client_id, invoice_id, reminder_id, payload, prev_hash, hash"
+COLUMNS = (
+    "chain_seq, created_at, actor, kind, business_id, client_id, invoice_id, reminder_id, payload, prev_hash, hash"
+)
 # Where to tamper: the edges, the middle, and seeded random places.
 POSITIONS = [1, 2, N // 2, N - 1, N, *random.Random(42).sample(range(3, N - 1), 3)]
 
@@ -33,7 +36,6 @@ def _items(n: int) -> Iterator[dict[str, Any]]:
             "actor": "system" if i % 3 else "owner:111",
             "kind": kinds[i % len(kinds)],
             "created_at": start + timedelta(seconds=37 * i, microseconds=i % 997),
-            "business_id": None,
             "client_id": i % 50 + 1,
             "invoice_id": i % 400 + 1,
             "reminder_id": i % 900 + 1 if i % 2 else None,
@@ -41,17 +43,19 @@ def _items(n: int) -> Iterator[dict[str, Any]]:
         }
 
 
-def fill_chain(engine: Engine, n: int) -> None:
-    """Bulk-insert `n` entries with correct hashes (executemany in batches, not one ORM round-trip each)."""
+def fill_chain(engine: Engine, n: int) -> int:
+    """Bulk-insert `n` entries of one business with correct hashes (executemany in batches); returns its id."""
+    business_id = add_business(engine)
     batch: list[dict[str, Any]] = []
     with engine.begin() as conn:
-        for row in build_rows(_items(n)):
+        for row in build_rows(_items(n), business_id=business_id):
             batch.append(row)
             if len(batch) == 10_000:
                 conn.execute(insert(_TABLE), batch)
                 batch = []
         if batch:
             conn.execute(insert(_TABLE), batch)
+    return business_id
 
 
 @dataclass
@@ -60,6 +64,7 @@ class ChainCopies:
 
     make: Callable[[], tuple[Engine, Callable[[], None]]]
     dialect: str
+    business_id: int
 
 
 def _pg_admin() -> Engine:
@@ -76,7 +81,7 @@ def chain(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     if request.param == "sqlite":
         base = tmp_path_factory.mktemp("chain") / "base.db"
         engine = make_engine(f"sqlite:///{base}")
-        fill_chain(engine, N)
+        business_id = fill_chain(engine, N)
         with engine.connect() as conn:
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         engine.dispose()
@@ -88,6 +93,7 @@ def chain(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             with eng.begin() as conn:
                 conn.exec_driver_sql("DROP TRIGGER evidence_no_update")
                 conn.exec_driver_sql("DROP TRIGGER evidence_no_delete")
+                conn.exec_driver_sql("DROP TRIGGER evidence_append_only_insert")
 
             def done() -> None:
                 eng.dispose()
@@ -95,12 +101,12 @@ def chain(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
 
             return eng, done
 
-        yield ChainCopies(make_sqlite, "sqlite")
+        yield ChainCopies(make_sqlite, "sqlite", business_id)
         return
 
     url, name = new_postgres_database()
     engine = make_engine(url, migrate=False)
-    fill_chain(engine, N)
+    business_id = fill_chain(engine, N)
     engine.dispose()
     admin = _pg_admin()
 
@@ -118,13 +124,13 @@ def chain(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
 
         return eng, done
 
-    yield ChainCopies(make_pg, "postgres")
+    yield ChainCopies(make_pg, "postgres", business_id)
     admin.dispose()
     drop_postgres_database(name)
 
 
 def _row(conn: Connection, seq: int) -> dict[str, Any]:
-    return dict(conn.execute(text(f"SELECT {COLUMNS} FROM evidence WHERE seq = :s"), {"s": seq}).mappings().one())
+    return dict(conn.execute(text(f"SELECT {COLUMNS} FROM evidence WHERE chain_seq = :s"), {"s": seq}).mappings().one())
 
 
 def _flip(value: str, at: int) -> str:
@@ -138,7 +144,7 @@ def _trial(chain: ChainCopies, tamper: Callable[[Connection], None]) -> tuple[bo
     try:
         with engine.begin() as conn:
             tamper(conn)
-        result = verify_chain(engine)
+        result = verify_chain(engine, business_id=chain.business_id)
         return result.ok, result.first_bad_seq
     finally:
         done()
@@ -148,7 +154,7 @@ def test_untouched_chain_verifies(chain: ChainCopies) -> None:
     """The bulk-built chain of 100,000 entries is valid (so every failure below comes from the tampering)."""
     engine, done = chain.make()
     try:
-        result = verify_chain(engine)
+        result = verify_chain(engine, business_id=chain.business_id)
     finally:
         done()
     assert result.ok and result.count == N
@@ -176,7 +182,7 @@ def test_one_changed_byte_is_found(chain: ChainCopies) -> None:
                 else:
                     new = _flip(value, len(value) // 2)
                 assert new != value
-                conn.execute(text(f"UPDATE evidence SET {field} = :v WHERE seq = :s"), {"v": new, "s": seq})
+                conn.execute(text(f"UPDATE evidence SET {field} = :v WHERE chain_seq = :s"), {"v": new, "s": seq})
 
             found.append((field, seq, _trial(chain, tamper)))
     assert [(f, s, r) for f, s, r in found if r != (False, s)] == []
@@ -188,7 +194,7 @@ def test_deleted_entry_is_found(chain: ChainCopies) -> None:
         if seq == N:
             continue  # removing the newest entry is only visible against a published head hash (next test)
         ok, bad = _trial(
-            chain, lambda conn, seq=seq: conn.execute(text("DELETE FROM evidence WHERE seq = :s"), {"s": seq})
+            chain, lambda conn, seq=seq: conn.execute(text("DELETE FROM evidence WHERE chain_seq = :s"), {"s": seq})
         )
         assert (ok, bad) == (False, seq)
 
@@ -199,17 +205,17 @@ def test_deleted_newest_entry_is_found_against_published_head(chain: ChainCopies
     try:
         with engine.begin() as conn:
             published = _row(conn, N)["hash"]
-            conn.execute(text("DELETE FROM evidence WHERE seq = :s"), {"s": N})
-        result = verify_chain(engine, expected_hashes=[published])
+            conn.execute(text("DELETE FROM evidence WHERE chain_seq = :s"), {"s": N})
+        result = verify_chain(engine, business_id=chain.business_id, expected_hashes=[published])
     finally:
         done()
     assert not result.ok and result.count == N - 1
 
 
 def _shift_up(conn: Connection, seq: int) -> None:
-    # Two steps, so the primary key never sees two rows with the same seq.
-    conn.execute(text("UPDATE evidence SET seq = -seq - 1 WHERE seq >= :s"), {"s": seq})
-    conn.execute(text("UPDATE evidence SET seq = -seq WHERE seq < 0"))
+    # Two steps, so the unique (business_id, chain_seq) never sees two rows with the same number.
+    conn.execute(text("UPDATE evidence SET chain_seq = -chain_seq - 1 WHERE chain_seq >= :s"), {"s": seq})
+    conn.execute(text("UPDATE evidence SET chain_seq = -chain_seq WHERE chain_seq < 0"))
 
 
 def test_inserted_entry_is_found(chain: ChainCopies) -> None:
@@ -226,18 +232,18 @@ def test_inserted_entry_is_found(chain: ChainCopies) -> None:
                 created_at=format_timestamp(created),
                 actor="owner:111",
                 kind="email_queued",
-                business_id=None,
+                business_id=chain.business_id,
                 client_id=1,
                 invoice_id=1,
                 reminder_id=None,
                 payload=payload,
             )
             forged = {
-                "seq": seq,
+                "chain_seq": seq,
                 "created_at": created.replace(tzinfo=None) if chain.dialect == "sqlite" else created,
                 "actor": "owner:111",
                 "kind": "email_queued",
-                "business_id": None,
+                "business_id": chain.business_id,
                 "client_id": 1,
                 "invoice_id": 1,
                 "reminder_id": None,
@@ -247,7 +253,7 @@ def test_inserted_entry_is_found(chain: ChainCopies) -> None:
             }
             conn.execute(
                 text(
-                    f"INSERT INTO evidence ({COLUMNS}) VALUES (:seq, :created_at, :actor, :kind, :business_id, "
+                    f"INSERT INTO evidence ({COLUMNS}) VALUES (:chain_seq, :created_at, :actor, :kind, :business_id, "
                     ":client_id, :invoice_id, :reminder_id, :payload, :prev_hash, :hash)"
                 ),
                 forged,
@@ -263,8 +269,8 @@ def test_reordered_entries_are_found(chain: ChainCopies) -> None:
     for a, b in pairs:
 
         def tamper(conn: Connection, a: int = a, b: int = b) -> None:
-            conn.execute(text("UPDATE evidence SET seq = -1 WHERE seq = :a"), {"a": a})
-            conn.execute(text("UPDATE evidence SET seq = :a WHERE seq = :b"), {"a": a, "b": b})
-            conn.execute(text("UPDATE evidence SET seq = :b WHERE seq = -1"), {"b": b})
+            conn.execute(text("UPDATE evidence SET chain_seq = -1 WHERE chain_seq = :a"), {"a": a})
+            conn.execute(text("UPDATE evidence SET chain_seq = :a WHERE chain_seq = :b"), {"a": a, "b": b})
+            conn.execute(text("UPDATE evidence SET chain_seq = :b WHERE chain_seq = -1"), {"b": b})
 
         assert _trial(chain, tamper) == (False, a)
