@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
-from datetime import date
+import zipfile
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, func
 from sqlmodel import select
 
+from dunning.penalties import RateTable
+from messages.render import default_renderer
+from services.drafts import invoice_context
+from services.export import build_evidence_zip
+from services.imports import ImportReport, import_csv
 from storage.db import read_session, write_session
-from services.imports import import_csv
 from storage.models import Business, Client, EvidenceEntry, Invoice, Payment
 
 HEADER = "invoice_number;client_name;client_email;issue_date;due_date;amount;client_profile;paid_amount"
@@ -193,3 +200,233 @@ def test_businesses_are_separate(engine: Engine) -> None:
     report = import_csv(engine, business_id=oid, path_or_bytes=_data(ROWS), filename="f.csv")
     assert (report.clients_created, report.invoices_created) == (2, 3)
     assert _count(engine, Invoice) == 6
+
+
+# --- client_type, contractual_rate, one client however spelled -------------------------------------------------
+
+RATES = RateTable(ecb={"2026-H2": Decimal("2.15")}, legal={"2026-H2": Decimal("2.62")})
+TYPED = "invoice_number;client_name;client_email;issue_date;due_date;amount;client_type;contractual_rate"
+
+
+def _typed(*rows: str) -> bytes:
+    return ("\n".join([TYPED, *rows]) + "\n").encode("utf-8")
+
+
+def _client(engine: Engine, business_id: int) -> list[Client]:
+    with read_session(engine) as session:
+        return list(session.exec(select(Client).where(Client.business_id == business_id).order_by(Client.id)).all())  # type: ignore[arg-type]
+
+
+def test_client_type_and_contractual_rate_are_stored_and_blank_keeps_them(engine: Engine) -> None:
+    """consumer sets is_consumer (no indemnity in the draft, civil-law wording); a rate is stored exactly; blank
+    cells on a later import keep both."""
+    bid = _business(engine)
+    rows = [
+        "F-1;Mme Durand;durand@example.fr;01/09/2026;01/10/2026;300,00;particulier;",
+        "F-2;Garage Dupont SAS;dupont@example.com;01/09/2026;01/10/2026;900,00;business;12,5",
+    ]
+    report = import_csv(engine, business_id=bid, path_or_bytes=_typed(*rows), rate_table=RATES)
+    assert report.ok, report.errors
+    durand, dupont = _client(engine, bid)
+    assert (durand.is_consumer, durand.contractual_rate) == (True, None)
+    assert (dupont.is_consumer, dupont.contractual_rate) == (False, Decimal("12.5"))
+    again = [r.replace(";particulier;", ";;").replace(";business;12,5", ";;") for r in rows]
+    report = import_csv(engine, business_id=bid, path_or_bytes=_typed(*again), rate_table=RATES)
+    assert report.ok and report.clients_updated == 0
+    assert [(c.is_consumer, c.contractual_rate) for c in _client(engine, bid)] == [
+        (True, None),
+        (False, Decimal("12.5")),
+    ]
+    with read_session(engine) as session:
+        ctx = invoice_context(session, business_id=bid, invoice_number="F-1", today=date(2026, 11, 24),
+                              rate_table=RATES)  # fmt: skip
+    assert not ctx.b2b
+    assert all(line.indemnity == 0 and line.penalties == 0 for line in ctx.invoices)
+
+
+def test_rate_below_the_legal_floor_writes_nothing(engine: Engine) -> None:
+    """A contractual rate under 3 x 2.62 % for a 2026-H2 due date: refused with its line, nothing written."""
+    bid = _business(engine)
+    data = _typed("F-1;Garage Dupont SAS;;01/09/2026;01/10/2026;900,00;;7,5")
+    report = import_csv(engine, business_id=bid, path_or_bytes=data, rate_table=RATES)
+    assert [(e.line, e.column) for e in report.errors] == [(2, "contractual_rate")]
+    assert _count(engine, Client) == 0 and _count(engine, EvidenceEntry) == 0
+
+
+def test_spelling_variants_match_the_existing_client(engine: Engine) -> None:
+    """A later file spelling the client with other case, quotes or spaces updates that client, never a new one;
+    the stored name stays the first one."""
+    bid = _business(engine)
+    import_csv(engine, business_id=bid, path_or_bytes=_typed("F-1;L'Atelier Dupont;a@dupont.example;01/09/2026;"
+                                                             "01/10/2026;100;;"))  # fmt: skip
+    report = import_csv(engine, business_id=bid, path_or_bytes=_typed("F-2;  l’ATELIER  dupont ;;01/09/2026;"
+                                                                      "01/10/2026;200;;"))  # fmt: skip
+    assert report.ok, report.errors
+    assert (report.clients_created, report.invoices_created) == (0, 1)
+    [client] = _client(engine, bid)
+    assert client.name == "L'Atelier Dupont" and client.name_key == "latelierdupont"
+    assert {i.client_id for i in _invoices(engine).values()} == {client.id}
+
+
+def test_bom_in_an_address_does_not_replace_the_good_one(engine: Engine) -> None:
+    """The same address with a BOM and zero-width space pasted in is the same address: the client is unchanged."""
+    bid = _business(engine)
+    import_csv(engine, business_id=bid, path_or_bytes=_data(ROWS), filename="f.csv")
+    rows = [ROWS[0].replace("compta@martin", "\ufeffcompta@martin\u200b"), *ROWS[1:]]
+    report = import_csv(engine, business_id=bid, path_or_bytes=_data(rows), filename="f.csv")
+    assert report.ok, report.errors
+    assert report.clients_updated == 0
+    martin = next(c for c in _client(engine, bid) if c.name.startswith("Boulangerie"))
+    assert martin.emails == "compta@martin.example.fr"
+
+
+def test_invalid_address_is_a_line_error_and_nothing_is_written(engine: Engine) -> None:
+    """An address the mail builder would refuse is refused at import, with its line; nothing is written."""
+    bid = _business(engine)
+    rows = [*ROWS, "F-004;Garage Dupont SAS;dupont@exa mple.com;01/10/2026;31/10/2026;10;;"]
+    report = import_csv(engine, business_id=bid, path_or_bytes=_data(rows), filename="f.csv")
+    assert [(e.line, e.column) for e in report.errors] == [(5, "client_email")]
+    assert _count(engine, Invoice) == 0
+
+
+# --- invoice_pdf ----------------------------------------------------------------------------------------------------
+
+PDF_BYTES = b"%PDF-1.4\n% Relance test invoice\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
+PDF_CSV = "invoice_number;client_name;client_email;issue_date;due_date;amount;invoice_pdf"
+
+
+def _pdf_import(engine: Engine, bid: int, folder: Path, cell: str, **kwargs: object) -> ImportReport:
+    csv_path = folder / "factures.csv"
+    csv_path.write_text(
+        f"{PDF_CSV}\nF-2026-042;Garage Dupont SAS;dupont@example.com;01/09/2026;01/10/2026;900,00;{cell}\n",
+        encoding="utf-8",
+    )
+    return import_csv(
+        engine,
+        business_id=bid,
+        path_or_bytes=csv_path,
+        rate_table=RATES,
+        pdf_store=folder / "data" / "invoices" / str(bid),
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def test_invoice_pdf_is_copied_hashed_logged_attached_and_exported(engine: Engine, tmp_path: Path) -> None:
+    """A relative invoice_pdf: copied under the business's folder by hash, SHA-256 on the invoice and in an
+    invoice_pdf_attached entry; attached to the reminder e-mail and placed under facture/ in the dossier;
+    re-importing the same file logs nothing new."""
+    bid = _business(engine)
+    (tmp_path / "pdf").mkdir()
+    (tmp_path / "pdf" / "scan 0042.pdf").write_bytes(PDF_BYTES)
+    report = _pdf_import(engine, bid, tmp_path, "pdf/scan 0042.pdf")
+    assert report.ok, report.errors
+    assert report.pdfs_attached == 1
+    sha = hashlib.sha256(PDF_BYTES).hexdigest()
+    invoice = _invoices(engine)["F-2026-042"]
+    stored = tmp_path / "data" / "invoices" / str(bid) / sha / "F-2026-042.pdf"
+    assert invoice.pdf_path == str(stored.resolve()) and invoice.pdf_sha256 == sha
+    assert stored.read_bytes() == PDF_BYTES
+    with read_session(engine) as session:
+        entries = session.exec(select(EvidenceEntry).where(EvidenceEntry.kind == "invoice_pdf_attached")).all()
+    assert [(e.invoice_id, json.loads(e.payload)["sha256"]) for e in entries] == [(invoice.id, sha)]
+
+    again = _pdf_import(engine, bid, tmp_path, "pdf/scan 0042.pdf")
+    assert again.ok and again.pdfs_attached == 0 and again.invoices_unchanged == 1
+    blank = _pdf_import(engine, bid, tmp_path, "")
+    assert blank.ok and _invoices(engine)["F-2026-042"].pdf_sha256 == sha  # a blank cell keeps the PDF
+
+    with read_session(engine) as session:
+        ctx = invoice_context(session, business_id=bid, invoice_number="F-2026-042", today=date(2026, 11, 24),
+                              step="reminder_1", rate_table=RATES)  # fmt: skip
+    draft = default_renderer().render_draft(ctx)
+    assert [(a.filename, a.content) for a in draft.attachments] == [("F-2026-042.pdf", PDF_BYTES)]
+
+    out = build_evidence_zip(engine, business_id=bid, invoice_number="F-2026-042", today=date(2026, 11, 24),
+                             out_path=tmp_path / "dossier.zip", rate_table=RATES)  # fmt: skip
+    with zipfile.ZipFile(out) as zf:
+        assert zf.read("facture/F-2026-042.pdf") == PDF_BYTES
+
+
+def test_changed_pdf_is_a_new_file_and_a_new_entry(engine: Engine, tmp_path: Path) -> None:
+    """A different PDF for the same invoice: stored beside the old one (sent e-mails keep their bytes), and a
+    second invoice_pdf_attached entry."""
+    bid = _business(engine)
+    (tmp_path / "a.pdf").write_bytes(PDF_BYTES)
+    (tmp_path / "b.pdf").write_bytes(PDF_BYTES + b"% corrected\n")
+    assert _pdf_import(engine, bid, tmp_path, "a.pdf").ok
+    first = _invoices(engine)["F-2026-042"].pdf_path
+    report = _pdf_import(engine, bid, tmp_path, str(tmp_path / "b.pdf"))
+    assert report.ok and report.pdfs_attached == 1 and report.invoices_updated == 1
+    second = _invoices(engine)["F-2026-042"].pdf_path
+    assert first and second and first != second and Path(first).is_file() and Path(second).is_file()
+    with read_session(engine) as session:
+        kinds = [e.kind for e in session.exec(select(EvidenceEntry)).all()]
+    assert kinds.count("invoice_pdf_attached") == 2
+
+
+@pytest.mark.parametrize(("setup", "words"), [("missing", "not found"), ("png", "not a PDF")])
+def test_bad_pdf_writes_nothing_and_copies_nothing(engine: Engine, tmp_path: Path, setup: str, words: str) -> None:
+    """A missing or non-PDF file: one line-numbered error, no invoice, no evidence, nothing in the data folder."""
+    bid = _business(engine)
+    if setup == "png":
+        (tmp_path / "f.pdf").write_bytes(b"\x89PNG\r\n")
+    report = _pdf_import(engine, bid, tmp_path, "f.pdf")
+    assert [(e.line, e.column) for e in report.errors] == [(2, "invoice_pdf")]
+    assert words in report.errors[0].reason
+    assert _count(engine, Invoice) == 0 and _count(engine, EvidenceEntry) == 0
+    assert not (tmp_path / "data").exists()
+
+
+def test_failed_write_removes_the_copied_pdf(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """If the database write fails after the PDF was copied, the copy is removed (no file that no invoice names)."""
+    import services.imports as imports
+
+    bid = _business(engine)
+    (tmp_path / "a.pdf").write_bytes(PDF_BYTES)
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("database down")
+
+    monkeypatch.setattr(imports, "write_import", boom)
+    with pytest.raises(RuntimeError):
+        _pdf_import(engine, bid, tmp_path, "a.pdf")
+    assert list((tmp_path / "data").rglob("*.pdf")) == []
+
+
+# --- migration 0006 -------------------------------------------------------------------------------------------------
+
+
+def test_migration_fills_name_keys_and_keeps_existing_look_alikes_apart(db_url: str) -> None:
+    """Existing clients get their key; two old look-alike names stay two clients (the later one keyed "#id"), the
+    unique index holds, and an import then matches the oldest."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import text
+
+    from storage.db import MIGRATIONS_DIR, make_engine, upgrade
+
+    eng = make_engine(db_url)  # at head: the business row is made by the models of today
+    bid = _business(eng)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with eng.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0005")
+    with eng.begin() as conn:
+        for name in ("ACME", "acme", "L'Atelier"):
+            conn.execute(
+                text(
+                    "INSERT INTO client (business_id, name, emails, phone, address, language, profile, is_consumer,"
+                    " notes, created_at) VALUES (:b, :n, '', '', '', 'fr', 'standard', false, '', :t)"
+                ),
+                {"b": bid, "n": name, "t": datetime(2026, 1, 1, tzinfo=UTC)},
+            )
+    upgrade(eng)
+    with eng.connect() as conn:
+        rows = conn.execute(text("SELECT id, name, name_key FROM client ORDER BY id")).all()
+    first_acme = rows[0].id
+    assert [r.name_key for r in rows] == ["acme", f"acme#{rows[1].id}", "latelier"]
+    report = import_csv(eng, business_id=bid, path_or_bytes=_data(["F-9;Acme;;01/10/2026;31/10/2026;10;;"]))
+    assert report.ok and report.clients_created == 0, report.errors
+    assert _invoices(eng)["F-9"].client_id == first_acme
+    eng.dispose()
