@@ -1,4 +1,5 @@
-"""`relance verify` (re-check the evidence chain) and `relance evidence INVOICE_NO --out dossier.zip`.
+"""`relance verify` (re-check a business's evidence chain, or every chain with --all) and
+`relance evidence INVOICE_NO --out dossier.zip`.
 
 Registered on the typer app of bot/cli.py. Exit codes: 0 success, 1 chain broken or unknown invoice, 2 bad setting.
 """
@@ -14,10 +15,12 @@ import typer
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import select
 
 from bot.settings import Settings, SettingsError, load_settings
 from storage.db import make_engine, read_session
-from storage.evidence import verify_chain
+from storage.evidence import GENESIS_HASH, VerifyResult, verify_chain
+from storage.models import Business
 
 
 def _fail(message: str, code: int) -> typer.Exit:
@@ -40,38 +43,89 @@ def _engine(settings: Settings) -> Engine:
         raise _fail(f"DATABASE_URL: cannot open the database {safe} ({type(exc).__name__})", 2) from None
 
 
+def _chains(engine: Engine, slug: str | None, every: bool) -> list[tuple[str, int]]:
+    """The (slug, id) of the businesses whose chain to verify: one (the install's, or `slug`) or all of them."""
+    from bot.business import DEFAULT_SLUG
+
+    with read_session(engine) as session:
+        rows = session.exec(select(Business).order_by(Business.id))  # type: ignore[arg-type]
+        businesses = [(str(b.slug), int(b.id or 0)) for b in rows]
+    if every:
+        return businesses
+    if slug is not None:
+        chosen = [b for b in businesses if b[0] == slug]
+        if not chosen:
+            known = ", ".join(b[0] for b in businesses) or "none"
+            raise _fail(f"--business {slug}: no such business in this database (businesses: {known})", 2)
+        return chosen
+    if len(businesses) <= 1:
+        return businesses
+    install = [b for b in businesses if b[0] == DEFAULT_SLUG]
+    if install:
+        return install
+    names = ", ".join(b[0] for b in businesses)
+    raise _fail(
+        f"this database holds {len(businesses)} businesses ({names}): choose one with --business SLUG, or --all", 2
+    )
+
+
+def _result_line(result: VerifyResult) -> str:
+    if result.ok:
+        return f"OK: {result.count} entries verified; head hash {result.head_hash}"
+    where = f"first bad entry #{result.first_bad_seq}" if result.first_bad_seq is not None else "chain incomplete"
+    return f"FAILED: {where}: {result.reason} ({result.count} entries verified before it)"
+
+
+def _result_json(result: VerifyResult) -> dict[str, object]:
+    return {
+        "ok": result.ok,
+        "count": result.count,
+        "head_hash": result.head_hash,
+        "first_bad_seq": result.first_bad_seq,
+        "reason": result.reason,
+    }
+
+
 def verify_command(
     head: Annotated[
         list[str] | None,
         typer.Option("--head", help="A head hash published earlier (digest footer) that must still be in the chain."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    business: Annotated[
+        str | None, typer.Option("--business", help="The slug of the business whose chain to verify.")
+    ] = None,
+    every: Annotated[bool, typer.Option("--all", help="Verify the chain of every business.")] = False,
 ) -> None:
-    """Recompute the evidence chain: exit 0 with the entry count and head hash, exit 1 naming the first bad entry."""
+    """Recompute the evidence chain of the install's business (one chain per business): exit 0 with the entry count
+    and head hash, exit 1 naming the first bad entry."""
+    if every and (business is not None or head):
+        raise _fail("--all verifies every chain: it cannot be combined with --business or --head", 2)
     settings = _settings()
     engine = _engine(settings)
     try:
-        result = verify_chain(engine, expected_hashes=head or ())
+        chains = _chains(engine, business, every)
+        results = [
+            (slug, verify_chain(engine, business_id=business_id, expected_hashes=head or ()))
+            for slug, business_id in chains
+        ]
     finally:
         engine.dispose()
+    if not every:
+        # One chain, printed as before; a database without any business has an empty, valid chain.
+        result = results[0][1] if results else VerifyResult(True, 0, GENESIS_HASH, None, "ok")
+        if head and not results:
+            result = VerifyResult(False, 0, GENESIS_HASH, None, "published head hash(es) not found: no business yet")
+        typer.echo(json.dumps(_result_json(result)) if as_json else _result_line(result))
+        if not result.ok:
+            raise typer.Exit(1)
+        return
     if as_json:
-        typer.echo(
-            json.dumps(
-                {
-                    "ok": result.ok,
-                    "count": result.count,
-                    "head_hash": result.head_hash,
-                    "first_bad_seq": result.first_bad_seq,
-                    "reason": result.reason,
-                }
-            )
-        )
-    elif result.ok:
-        typer.echo(f"OK: {result.count} entries verified; head hash {result.head_hash}")
+        typer.echo(json.dumps([{"business": slug, **_result_json(r)} for slug, r in results]))
     else:
-        where = f"first bad entry #{result.first_bad_seq}" if result.first_bad_seq is not None else "chain incomplete"
-        typer.echo(f"FAILED: {where}: {result.reason} ({result.count} entries verified before it)")
-    if not result.ok:
+        for slug, r in results:
+            typer.echo(f"{slug}: {_result_line(r)}")
+    if not all(r.ok for _, r in results):
         raise typer.Exit(1)
 
 

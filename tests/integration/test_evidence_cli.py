@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import zipfile
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from typer.testing import CliRunner
 from bot.cli import app
 from storage.db import write_session
 from storage.evidence import record
+from tests.integration.evidence_helpers import add_business
 
 runner = CliRunner()
 
@@ -25,10 +27,28 @@ def cli_env(engine: Engine, db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_pa
     return engine
 
 
-def _append(engine: Engine, n: int) -> None:
+def _append(engine: Engine, n: int, slug: str = "default") -> int:
+    """Append `n` entries to the chain of business `slug` (created when missing); returns its id."""
+    with engine.connect() as conn:
+        found = conn.execute(text("SELECT id FROM business WHERE slug = :s"), {"s": slug}).scalar()
+    business_id = int(found) if found is not None else add_business(engine, slug)
     with write_session(engine) as s:
         for i in range(n):
-            record(s, actor="system", kind="card_action", payload={"i": i})
+            record(s, business_id=business_id, actor="system", kind="card_action", payload={"i": i})
+    return business_id
+
+
+def _break(engine: Engine, business_id: int, chain_seq: int) -> None:
+    """Change one entry the way an attacker with admin rights would: remove the protection first."""
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("ALTER TABLE evidence DISABLE TRIGGER USER"))
+        else:
+            conn.execute(text("DROP TRIGGER IF EXISTS evidence_no_update"))
+        conn.execute(
+            text("UPDATE evidence SET payload = :p WHERE business_id = :b AND chain_seq = :n"),
+            {"p": '{"i":99}', "b": business_id, "n": chain_seq},
+        )
 
 
 def test_verify_ok_prints_count_and_head(cli_env: Engine) -> None:
@@ -41,30 +61,46 @@ def test_verify_ok_prints_count_and_head(cli_env: Engine) -> None:
 
 def test_verify_names_first_bad_entry(cli_env: Engine) -> None:
     """A changed entry: exit 1 and the first bad sequence number is named."""
-    _append(cli_env, 6)
-    with cli_env.begin() as conn:  # an attacker with admin rights removes the protection first
-        if cli_env.dialect.name == "postgresql":
-            conn.execute(text("ALTER TABLE evidence DISABLE TRIGGER USER"))
-        else:
-            conn.execute(text("DROP TRIGGER evidence_no_update"))
-        conn.execute(text("UPDATE evidence SET payload = :p WHERE seq = 4"), {"p": '{"i":99}'})
+    _break(cli_env, _append(cli_env, 6), 4)
     result = runner.invoke(app, ["verify"])
     assert result.exit_code == 1
     assert "first bad entry #4" in result.output
+
+
+def test_verify_chooses_the_business_chain(cli_env: Engine) -> None:
+    """Two businesses: verify asks which one, --business checks one chain, --all checks each and names the bad one."""
+    alpha = _append(cli_env, 4, "alpha")
+    _append(cli_env, 3, "beta")
+    _append(cli_env, 2, "alpha")
+    result = runner.invoke(app, ["verify"])
+    assert result.exit_code == 2 and "--business" in result.output and "alpha, beta" in result.output
+    result = runner.invoke(app, ["verify", "--business", "beta"])
+    assert result.exit_code == 0, result.output
+    assert "OK: 3 entries" in result.output
+    result = runner.invoke(app, ["verify", "--business", "gamma"])
+    assert result.exit_code == 2 and "gamma" in result.output
+    _break(cli_env, alpha, 2)
+    result = runner.invoke(app, ["verify", "--all"])
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert any(line.startswith("alpha: FAILED: first bad entry #2") for line in lines)
+    assert any(line.startswith("beta: OK: 3 entries") for line in lines)
+    result = runner.invoke(app, ["verify", "--all", "--json"])
+    assert result.exit_code == 1
+    assert [(r["business"], r["ok"]) for r in json.loads(result.output)] == [("alpha", False), ("beta", True)]
+    assert runner.invoke(app, ["verify", "--all", "--business", "beta"]).exit_code == 2
 
 
 def test_evidence_command_writes_zip(cli_env: Engine, tmp_path: Path) -> None:
     """`relance evidence NUMBER --out file.zip` writes the ZIP; an unknown number exits 1."""
     from tests.integration.delivery_helpers import queue, seed_reminder
 
-    # The CLI uses the install's business (from the settings): give the invoice to it.
+    # The CLI uses the install's business (slug "default"): the seeded business is made that one.
+    business_id, rid, _ = seed_reminder(cli_env, number="F-2026-042")
+    with cli_env.begin() as conn:
+        conn.execute(text("UPDATE business SET slug = 'default' WHERE id = :b"), {"b": business_id})
     result = runner.invoke(app, ["evidence", "F-404", "--out", str(tmp_path / "none.zip")])
     assert result.exit_code == 1
-    with cli_env.begin() as conn:
-        business_id = conn.execute(text("SELECT id FROM business ORDER BY id LIMIT 1")).scalar_one()
-    _, rid, _ = seed_reminder(cli_env, number="F-2026-042")
-    with cli_env.begin() as conn:
-        conn.execute(text("UPDATE invoice SET business_id = :b WHERE number = 'F-2026-042'"), {"b": business_id})
     queue(cli_env, rid)
     out = tmp_path / "dossier.zip"
     result = runner.invoke(app, ["evidence", "F-2026-042", "--out", str(out), "--today", "2026-04-15"])
