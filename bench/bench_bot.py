@@ -10,8 +10,12 @@ The bare bot (`python -m bench.bench_bot bare ...`) is a separate process too: e
 message is edited to the other of two texts. The primary ratio compares both with the same AIORateLimiter (Telegram's
 30 messages/s, the limit a real bot lives with); the ratio to a bare bot without a limiter is printed for context.
 
+Stranger flood (issue 8): the owner taps one card over and over, first alone (200 taps), then while BENCH_BOT_FLOOD
+private messages (default 5,000) from BENCH_BOT_STRANGERS users (default 500) arrive at BENCH_BOT_FLOOD_RATE a second
+(default 500); p50 and p99 of both, and the p99 ratio, are printed (target: p99 under 200 ms during the flood).
+
 Environment: BENCH_BOT_TAPS (default 1000), BENCH_BOT_ACTIONS (throughput actions per bot, default 600),
-BENCH_BOT_LANES (cards tapped in parallel, default 10).
+BENCH_BOT_LANES (cards tapped in parallel, default 10), and the flood's variables above.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -33,6 +38,8 @@ from tests.e2e.support import OWNER, RELANCE, TODAY, bot_environment, find_diges
 
 TARGET_P99_MS = 100.0
 TARGET_RATIO = 0.5
+TARGET_FLOOD_P99_MS = 200.0  # issue 8: owner taps during a flood of strangers
+FLOOD_FIRST_ID = 7_000_000
 RELANCE_TOKEN = "123456:BENCH-relance"
 BARE_TOKEN = "654321:BENCH-bare"
 BARE_UNLIMITED_TOKEN = "765432:BENCH-bare-unlimited"
@@ -90,6 +97,39 @@ def run_lanes(tg: FakeBotAccount, lanes: list[Lane], total: int) -> float:
                     fire(lane)
                     in_flight += 1
     return time.perf_counter() - start
+
+
+def flood_taps(tg: FakeBotAccount, lane: Lane, updates: int, strangers: int, rate: float) -> tuple[list[float], float]:
+    """Tap one card over and over while `updates` private messages from `strangers` users arrive at `rate` a second.
+
+    Returns the tap latencies (seconds) and how long the flood lasted.
+    """
+    done = threading.Event()
+
+    def flood() -> None:
+        chunk = max(1, int(rate / 10))
+        sent = 0
+        while sent < updates:
+            size = min(chunk, updates - sent)
+            tg.send_texts((FLOOD_FIRST_ID + (sent + i) % strangers, "bonjour") for i in range(size))
+            sent += size
+            time.sleep(0.1)
+        done.set()
+
+    latencies: list[float] = []
+    thread = threading.Thread(target=flood, daemon=True)
+    start = time.perf_counter()
+    thread.start()
+    while not done.is_set() or tg.pending_updates():
+        edits = tg.edit_count(lane.chat_id, lane.message_id)
+        sent_at = time.perf_counter()
+        tg.tap(lane.chat_id, lane.message_id, lane.datas[lane.taps % 2])
+        lane.taps += 1
+        if not tg.wait_change(lambda n=edits: tg.edit_count(lane.chat_id, lane.message_id) > n, WAIT):  # type: ignore[misc]
+            raise RuntimeError(f"no card edited within {WAIT}s during the flood; {tg.describe()}")
+        latencies.append(time.perf_counter() - sent_at)
+    thread.join()
+    return latencies, time.perf_counter() - start
 
 
 def bench_csv(clients: int) -> bytes:
@@ -183,6 +223,10 @@ def main() -> None:
     taps = int(os.environ.get("BENCH_BOT_TAPS", "1000"))
     actions = int(os.environ.get("BENCH_BOT_ACTIONS", "600"))
     lanes = int(os.environ.get("BENCH_BOT_LANES", "10"))
+    flood_updates = int(os.environ.get("BENCH_BOT_FLOOD", "5000"))
+    flood_strangers = int(os.environ.get("BENCH_BOT_STRANGERS", "500"))
+    flood_rate = float(os.environ.get("BENCH_BOT_FLOOD_RATE", "500"))
+    flood_quiet = 200
     if not RELANCE.is_file():
         print(f"skipped: {RELANCE} is missing (run `make`)")
         return
@@ -208,9 +252,26 @@ def main() -> None:
             print(f"  p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {max(latencies):.1f} ms")
             print(f"  p99 / target: {p99 / TARGET_P99_MS:.2f} (target p99 <= {TARGET_P99_MS:.0f} ms) {verdict}")
             relance_s = run_lanes(relance, cards, actions)
+            quiet_lane = Lane(cards[0].chat_id, cards[0].message_id, cards[0].datas)
+            run_lanes(relance, [quiet_lane], flood_quiet)
+            quiet = [x * 1000 for x in quiet_lane.latencies]
+            flood_lane = Lane(cards[0].chat_id, cards[0].message_id, cards[0].datas, taps=quiet_lane.taps)
+            during, flood_s = flood_taps(relance, flood_lane, flood_updates, flood_strangers, flood_rate)
+            during = [x * 1000 for x in during]
             errors = relance.errors()
         finally:
             code = _stop(process)
+        q99, f99 = _percentile(quiet, 99), _percentile(during, 99)
+        print(
+            f"owner taps during a flood of {flood_updates} updates from {flood_strangers} strangers "
+            f"({flood_updates / flood_s:.0f} updates/s over {flood_s:.1f} s, {len(during)} taps):"
+        )
+        print(f"  without strangers: p50 {statistics.median(quiet):.1f} ms, p99 {q99:.1f} ms ({flood_quiet} taps)")
+        print(
+            f"  during the flood:  p50 {statistics.median(during):.1f} ms, p99 {f99:.1f} ms, max {max(during):.1f} ms"
+        )
+        verdict = "OK" if f99 < TARGET_FLOOD_P99_MS else "MISSED"
+        print(f"  p99 ratio flood / quiet: {f99 / q99:.2f} (target p99 < {TARGET_FLOOD_P99_MS:.0f} ms) {verdict}")
         print(f"relance run stopped with exit code {code}; refused Bot API calls: {len(errors)}")
         relance_rate = actions / relance_s
         process, cards = relance_lanes(relance_unlimited, workdir, lanes, limiter=False)

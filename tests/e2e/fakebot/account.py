@@ -12,7 +12,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
@@ -265,6 +265,50 @@ class FakeBotAccount:
                 original = self._messages[user_id][reply_to_message_id]
                 payload["reply_to_message"] = original.to_api(self._chats[user_id])
             self._push("message", {"message": payload})
+            return copy.deepcopy(message)
+
+    def send_texts(self, messages: Iterable[tuple[int, str]], *, language_code: str = "fr") -> int:
+        """Many users write at once (a flood): (user id, text) pairs pushed under one lock; returns how many."""
+        count = 0
+        with self._lock:
+            for user_id, text in messages:
+                user = self._user(user_id, None, language_code)
+                message = self._new_message(user_id, from_bot=False, sender=user)
+                message.text = text
+                if text.startswith("/"):
+                    command = text.split(maxsplit=1)[0]
+                    message.entities = [
+                        {"type": "bot_command", "offset": 0, "length": len(command.encode("utf-16-le")) // 2}
+                    ]
+                self._push("message", {"message": message.to_api(self._chats[user_id])})
+                count += 1
+        return count
+
+    def send_group_text(
+        self, chat_id: int, user_id: int, text: str, *, chat_type: str = "supergroup", title: str = "Groupe"
+    ) -> StoredMessage:
+        """A user writes `text` in a group, supergroup or channel the bot is in (chat ids of groups are negative)."""
+        if chat_id >= 0 or chat_type not in ("group", "supergroup", "channel"):
+            raise ValueError("a group chat has a negative id and type group, supergroup or channel")
+        with self._lock:
+            user = self._user(user_id, None, None)
+            if chat_id not in self._chats:
+                self._chats[chat_id] = {"id": chat_id, "type": chat_type, "title": title}
+                self._messages[chat_id] = {}
+                self._message_ids[chat_id] = itertools.count(1)
+            message = self._new_message(chat_id, from_bot=False, sender=user)
+            message.text = text
+            if text.startswith("/"):
+                command = text.split(maxsplit=1)[0]
+                message.entities = [
+                    {"type": "bot_command", "offset": 0, "length": len(command.encode("utf-16-le")) // 2}
+                ]
+            payload = message.to_api(self._chats[chat_id])
+            if chat_type == "channel":
+                payload.pop("from", None)
+                self._push("channel_post", {"channel_post": payload})
+            else:
+                self._push("message", {"message": payload})
             return copy.deepcopy(message)
 
     def upload_document(
@@ -586,7 +630,15 @@ class FakeBotAccount:
                 return kind not in _OPT_IN_TYPES
             return kind in self.allowed_updates
 
-        return [copy.deepcopy(u.payload) for u in self._updates if allowed(u.kind)][:limit]
+        # Copy only the batch: with thousands of updates waiting (a flood test), copying them all at each poll
+        # would make the fake, not the bot, the bottleneck.
+        batch: list[dict[str, Any]] = []
+        for u in self._updates:
+            if allowed(u.kind):
+                batch.append(copy.deepcopy(u.payload))
+                if len(batch) >= limit:
+                    break
+        return batch
 
     def _get_me(self, params: dict[str, Any], files: dict[str, UploadedFile]) -> Any:
         return {
