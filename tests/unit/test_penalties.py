@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from dunning.penalties import (
     RECOVERY_INDEMNITY,
     BalanceEvent,
+    InvoicePenalties,
     MissingRateError,
     PenaltyError,
     RateTableError,
@@ -276,7 +277,7 @@ def test_paid_in_full_the_day_after_the_due_date_is_late() -> None:
     assert (result.penalty, result.indemnity) == (D("0.00"), D("40.00"))
 
 
-def _invoice(**kw: object) -> object:
+def _invoice(**kw: object) -> InvoicePenalties:
     args: dict[str, object] = {
         "amount": D("10000.00"),
         "amount_paid": D("0.00"),
@@ -292,9 +293,9 @@ def _invoice(**kw: object) -> object:
 def test_amount_paid_at_import_counts_from_the_start() -> None:
     """10 000 € with 6 000 € marked paid at import (no date), on 15 April 2025: 4 000 x 13.15 % x 45 / 365 = 64.85."""
     claim = _invoice(amount_paid=D("6000.00"))
-    assert claim.balance == D("4000.00") and claim.days_late == 45  # type: ignore[attr-defined]
-    assert claim.penalty == D("64.85") and claim.indemnity == D("40.00")  # type: ignore[attr-defined]
-    assert claim.total == D("4104.85")  # type: ignore[attr-defined]
+    assert claim.balance == D("4000.00") and claim.days_late == 45
+    assert claim.penalty == D("64.85") and claim.indemnity == D("40.00")
+    assert claim.total == D("4104.85")
 
 
 def test_dated_and_undated_payments_together() -> None:
@@ -302,27 +303,27 @@ def test_dated_and_undated_payments_together() -> None:
     then 4 000 € for 15 days."""
     claim = _invoice(amount_paid=D("6000.00"), payments=[(date(2025, 4, 1), D("2000.00"))])
     expected = (D(6000) * 30 + D(4000) * 15) * D("13.15") / 100 / 365
-    assert claim.penalty == expected.quantize(D("0.01"))  # type: ignore[attr-defined]
-    assert claim.balance == D("4000.00")  # type: ignore[attr-defined]
+    assert claim.penalty == expected.quantize(D("0.01"))
+    assert claim.balance == D("4000.00")
 
 
 def test_missing_half_year_is_not_computed_but_indemnity_stays() -> None:
     """In 2026-H2 (not in the table) the penalty is None with the half-year named; the 40 € indemnity stays due."""
     claim = _invoice(due_date=date(2026, 10, 15), today=date(2026, 11, 24))
-    assert claim.penalty is None and not claim.known  # type: ignore[attr-defined]
-    assert claim.missing_half_year == "2026-H2" and claim.missing_table == "ecb"  # type: ignore[attr-defined]
-    assert claim.indemnity == D("40.00") and claim.total == D("10040.00")  # type: ignore[attr-defined]
+    assert claim.penalty is None and not claim.known
+    assert claim.missing_half_year == "2026-H2" and claim.missing_table == "ecb"
+    assert claim.indemnity == D("40.00") and claim.total == D("10040.00")
 
 
 def test_missing_half_year_means_nothing_for_a_consumer() -> None:
     """A consumer owes no commercial penalty, so a missing rate does not matter: 0, 0, known."""
     claim = _invoice(due_date=date(2026, 10, 15), today=date(2026, 11, 24), is_consumer=True)
-    assert (claim.penalty, claim.indemnity, claim.missing_half_year) == (D("0.00"), D("0.00"), None)  # type: ignore[attr-defined]
-    assert claim.total == D("10000.00")  # type: ignore[attr-defined]
+    assert (claim.penalty, claim.indemnity, claim.missing_half_year) == (D("0.00"), D("0.00"), None)
+    assert claim.total == D("10000.00")
 
 
 def test_contractual_rate_without_legal_rate_is_not_computed() -> None:
     """A contractual rate cannot be checked in 2025-H2 (legal rate missing): not computed, the table named."""
     claim = _invoice(due_date=date(2025, 6, 15), today=date(2025, 7, 15), contractual_rate=D("12"))
-    assert claim.penalty is None and claim.missing_half_year == "2025-H2"  # type: ignore[attr-defined]
-    assert claim.missing_table == "legal"  # type: ignore[attr-defined]
+    assert claim.penalty is None and claim.missing_half_year == "2025-H2"
+    assert claim.missing_table == "legal"
