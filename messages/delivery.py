@@ -1,8 +1,9 @@
 """Hand one ready MIME message to the SMTP server and say precisely how far it got.
 
 The outcome matters more than usual: a reply code is a clear answer (2xx sent, 4xx try later, 5xx refused), but a
-connection lost after the message data went out leaves the result unknown, and such a message must never be
-re-sent automatically (the owner would look careless with a duplicate).
+connection lost (or a server fallen silent) once the message data has started leaves the result unknown, and such a
+message must never be re-sent automatically (the owner would look careless with a duplicate). Only aiosmtplib's
+public API is used (connect, login, mail, rcpt, data); the library does the dot-stuffing.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import aiosmtplib
-from aiosmtplib.errors import SMTPException, SMTPResponseException
+from aiosmtplib import SMTPException, SMTPResponseException
 from pydantic import SecretStr
 
 from messages.addresses import InvalidAddressError, normalize_email
