@@ -26,6 +26,7 @@ from enum import Enum
 from typing import Any
 
 from sqlalchemy import Engine, insert, select
+from sqlalchemy.orm import configure_mappers
 from sqlalchemy.orm.attributes import manager_of_class
 from sqlmodel import Session
 
@@ -135,6 +136,7 @@ def compute_hash(prev_hash: str, canonical: str) -> str:
 _LAST_SQL = "SELECT chain_seq, hash FROM evidence WHERE business_id = {} ORDER BY chain_seq DESC LIMIT 1"
 _INSERT = insert(_TABLE)
 _MANAGER = manager_of_class(EvidenceEntry)
+_mappers_ready = False
 
 
 def _business(business_id: int) -> int:
@@ -242,6 +244,12 @@ def _detached_entry(values: dict[str, Any]) -> EvidenceEntry:
     Built without SQLModel's validating constructor, which cost more than the insert itself; the values were
     produced above and are already of the right types.
     """
+    global _mappers_ready
+    if not _mappers_ready:
+        # Attribute access on an instance built this way needs configured mappers, which SQLAlchemy otherwise only
+        # sets up on the first ORM query: a process whose first ORM use is an append would fail to read the entry.
+        configure_mappers()
+        _mappers_ready = True
     entry: EvidenceEntry = _MANAGER.new_instance()
     entry.__dict__.update(values)
     object.__setattr__(entry, "__pydantic_fields_set__", set(values))
