@@ -87,10 +87,13 @@ def _legacy_log(engine: Engine, owners: list[int]) -> None:
                 canonical_entry(
                     seq=seq,
                     created_at=format_timestamp(created),
+                    actor="system",
+                    kind="digest_sent",
+                    business_id=business_id,
                     client_id=None,
                     invoice_id=None,
                     reminder_id=None,
-                    **fields,
+                    payload=str(fields["payload"]),
                 ),
             )
             conn.execute(sa.insert(_LEGACY).values(seq=seq, created_at=created, prev_hash=prev, hash=digest, **fields))
