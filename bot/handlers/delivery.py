@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 SENDER_KEY = "outbox_sender"
 
 
-def listener(application: Application, services: Presenter) -> Any:  # type: ignore[type-arg]
+def listener(application: Application, services: Presenter) -> Any:
     """A `Sender.on_outcome` callback bound to this application's bot and its business's services."""
 
     async def on_outcome(result: Any) -> None:
@@ -64,7 +64,7 @@ def listener(application: Application, services: Presenter) -> Any:  # type: ign
     return on_outcome
 
 
-async def start_sender(application: Application, services: Presenter) -> Any:  # type: ignore[type-arg]
+async def start_sender(application: Application, services: Presenter) -> Any:
     """With SMTP configured: the business's sender (woken by Envoyer, ticked by the JobQueue) reporting to the
     chat; e-mails interrupted by the last stop are marked unknown and the owners told. Returns the sender."""
     from bot.sender import Sender

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from sqlalchemy import Engine
 from sqlmodel import select
 
 from bot.handlers.delivery import start_sender
@@ -59,7 +60,7 @@ def slow_smtp() -> Iterator[tuple[int, _SlowHandler]]:
         controller.stop()
 
 
-def _seed(engine, business_id: int, clients: int = 1) -> None:  # type: ignore[no-untyped-def]
+def _seed(engine: Engine, business_id: int, clients: int = 1) -> None:
     with write_session(engine) as s:
         business = s.get(Business, business_id)
         assert business is not None

@@ -8,7 +8,7 @@ from email import message_from_bytes, policy
 
 import pytest
 from sqlalchemy import Engine, func
-from sqlmodel import select
+from sqlmodel import col, select
 
 from messages.mime import InvalidAddressError
 from services.outbox import (
@@ -31,7 +31,9 @@ from tests.integration.smtp_server import ScriptedSmtpServer
 
 def _evidence(engine: Engine, kind: str) -> list[EvidenceEntry]:
     with read_session(engine) as s:
-        return list(s.exec(select(EvidenceEntry).where(EvidenceEntry.kind == kind).order_by(EvidenceEntry.seq)).all())
+        return list(
+            s.exec(select(EvidenceEntry).where(EvidenceEntry.kind == kind).order_by(col(EvidenceEntry.seq))).all()
+        )
 
 
 def _outbox(engine: Engine, outbox_id: int) -> Outbox:

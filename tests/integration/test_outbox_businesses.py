@@ -1,0 +1,136 @@
+"""Two businesses in one database (SQLite and PostgreSQL): each sender claims, recovers and reports only its own
+business's outbox rows, and a failure is told to that business's owners only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from bot.handlers.delivery import listener
+from bot.presenter import Presenter
+from bot.sender import Sender
+from dunning.penalties import builtin_rate_table
+from services.context import BusinessContext, Clock
+from services.core import Services
+from services.delivery import OutboxDelivery
+from services.outbox import recover_unknown_at_startup
+from storage.db import read_session, write_session
+from storage.models import Outbox
+from storage.reminders import ReminderView
+from tests.factories import make_business, make_client, make_invoice, make_reminder
+from tests.integration.delivery_helpers import make_draft, queue, smtp_config
+from tests.integration.smtp_server import ScriptedSmtpServer
+
+CARD_MESSAGE = 5  # the same message id in both owners' chats: two cards, one per business
+
+
+class _Drafter:
+    def draft(self, session: Session, view: ReminderView, *, today: date) -> Any:
+        return make_draft()
+
+
+@dataclass
+class _Bot:
+    """Stands in for a Telegram application: records what the listener edits and sends."""
+
+    edits: list[tuple[int, int, str]] = field(default_factory=list)
+    messages: list[tuple[int, str]] = field(default_factory=list)
+    bot_data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def bot(self) -> _Bot:
+        return self
+
+    async def edit_message_text(self, text: str, *, chat_id: int, message_id: int, reply_markup: Any = None) -> None:
+        self.edits.append((chat_id, message_id, text))
+
+    async def send_message(self, chat_id: int, text: str) -> None:
+        self.messages.append((chat_id, text))
+
+
+@dataclass
+class _Business:
+    business_id: int
+    reminder_id: int
+    owner: int
+    sender: Sender
+    chat: _Bot
+
+
+def _business(engine: Engine, port: int, *, owner: int, recipient: str) -> _Business:
+    """A business with one owner and one approved reminder whose e-mail waits in the outbox, its card shown."""
+    with write_session(engine) as session:
+        business = make_business(session, owner_chat_ids=str(owner))
+        client = make_client(session, business, emails=recipient)
+        invoice = make_invoice(session, client, due=date(2026, 10, 15), number="F-2026-042")
+        reminder = make_reminder(session, client, [invoice])
+        assert business.id is not None and reminder.id is not None
+        business_id, reminder_id = business.id, reminder.id
+    queue(engine, reminder_id, recipients=[recipient])
+    ctx = BusinessContext(engine=engine, business_id=business_id, owner_ids=frozenset({owner}),
+                          clock=Clock(ZoneInfo("Europe/Paris"), date(2026, 11, 24)),
+                          rate_table=builtin_rate_table(), drafter=_Drafter(),
+                          delivery=OutboxDelivery(smtp_config(port)))  # fmt: skip
+    presenter = Presenter(Services(ctx), channel="telegram:999")
+    presenter.register_cards([(reminder_id, owner, CARD_MESSAGE)])
+    chat = _Bot()
+    sender = Sender(engine, smtp_config(port), business_id)
+    sender.on_outcome(listener(chat, presenter))  # type: ignore[arg-type]
+    return _Business(business_id, reminder_id, owner, sender, chat)
+
+
+def _states(engine: Engine) -> dict[int, str]:
+    with read_session(engine) as session:
+        return {row.reminder_id: row.state for row in session.exec(select(Outbox)).all()}
+
+
+async def test_each_sender_claims_its_business_rows_and_tells_its_owners(
+    engine: Engine, smtp_server: ScriptedSmtpServer
+) -> None:
+    """B's sender never sends A's e-mail; A's failure edits A's card and tells A's owner, nobody of B."""
+    a = _business(engine, smtp_server.port, owner=111, recipient="refus@client-a.example")
+    b = _business(engine, smtp_server.port, owner=333, recipient="compta@client-b.example")
+    smtp_server.refuse_recipient("refus@client-a.example")
+
+    (result,) = await b.sender.tick()
+    assert result.reminder_id == b.reminder_id and result.outcome == "sent"
+    assert [t.rcpt_tos for t in smtp_server.transactions] == [["compta@client-b.example"]]
+    assert _states(engine) == {a.reminder_id: "queued", b.reminder_id: "sent"}
+    assert await b.sender.tick() == []  # A's row is due, but it is not B's to send
+    assert _states(engine)[a.reminder_id] == "queued"
+    assert [(chat, message) for chat, message, _ in b.chat.edits] == [(333, CARD_MESSAGE)]
+    assert "✅ Envoyé le" in b.chat.edits[0][2] and b.chat.messages == []
+
+    (failed,) = await a.sender.tick()
+    assert failed.reminder_id == a.reminder_id and failed.outcome == "failed"
+    assert [(chat, message) for chat, message, _ in a.chat.edits] == [(111, CARD_MESSAGE)]
+    assert "❌ Le dernier envoi a échoué" in a.chat.edits[0][2]
+    assert [chat for chat, _ in a.chat.messages] == [111]
+    assert "L'envoi a échoué" in a.chat.messages[0][1]
+    assert len(b.chat.edits) == 1 and b.chat.messages == []  # nothing of A reached B's owner
+
+
+async def test_recovery_at_start_marks_only_its_business_rows_unknown(
+    engine: Engine, smtp_server: ScriptedSmtpServer
+) -> None:
+    """B starting up marks B's interrupted e-mail unknown; A's row in flight at that moment is left to A's sender."""
+    a = _business(engine, smtp_server.port, owner=111, recipient="compta@client-a.example")
+    b = _business(engine, smtp_server.port, owner=333, recipient="compta@client-b.example")
+    with write_session(engine) as session:
+        for row in session.exec(select(Outbox)).all():
+            row.state = "sending"
+            session.add(row)
+
+    (result,) = recover_unknown_at_startup(engine, b.business_id)
+    assert result.reminder_id == b.reminder_id and result.outcome == "unknown"
+    assert _states(engine) == {a.reminder_id: "sending", b.reminder_id: "unknown"}
+
+    (told,) = await a.sender.recover()
+    assert told.reminder_id == a.reminder_id
+    assert [chat for chat, _ in a.chat.messages] == [111] and b.chat.messages == []
+    assert smtp_server.transactions == []  # an uncertain e-mail is never sent again on our own
