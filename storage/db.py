@@ -75,6 +75,32 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
+        if conn.dialect.name == "postgresql" and conn.exec_driver_sql(_OWNS_EVIDENCE).scalar():
+            # Grants made after the migrations (GRANT ... ON ALL TABLES) would give the bot's role UPDATE or DELETE
+            # on the log again: each start as the owner takes them back.
+            conn.exec_driver_sql(_REVOKE_EVIDENCE_CHANGES)
+
+
+_OWNS_EVIDENCE = "SELECT pg_has_role(relowner, 'USAGE') FROM pg_class WHERE oid = to_regclass('evidence')"
+# Whatever default privileges or grants gave other roles, only SELECT and INSERT on the log remain to them.
+_REVOKE_EVIDENCE_CHANGES = """
+DO $$
+DECLARE
+    grantee_name text;
+BEGIN
+    FOR grantee_name IN
+        SELECT DISTINCT grantee FROM information_schema.role_table_grants
+        WHERE table_schema = current_schema() AND table_name = 'evidence'
+          AND privilege_type IN ('UPDATE', 'DELETE', 'TRUNCATE', 'TRIGGER', 'REFERENCES')
+          AND grantee <> (SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = 'evidence'::regclass)
+    LOOP
+        -- Concatenated, not format(): a percent sign would be read as a parameter by the driver.
+        EXECUTE 'REVOKE UPDATE, DELETE, TRUNCATE, TRIGGER, REFERENCES ON evidence FROM '
+            || CASE WHEN grantee_name = 'PUBLIC' THEN 'PUBLIC' ELSE quote_ident(grantee_name) END;
+    END LOOP;
+END
+$$
+"""
 
 
 @contextmanager

@@ -71,8 +71,9 @@ BEGIN
           AND privilege_type IN ('UPDATE', 'DELETE', 'TRUNCATE', 'TRIGGER', 'REFERENCES')
           AND grantee <> (SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = 'evidence'::regclass)
     LOOP
-        EXECUTE format('REVOKE UPDATE, DELETE, TRUNCATE, TRIGGER, REFERENCES ON evidence FROM %s',
-                       CASE WHEN grantee_name = 'PUBLIC' THEN 'PUBLIC' ELSE quote_ident(grantee_name) END);
+        -- Concatenated, not format(): a percent sign would be read as a parameter by the driver.
+        EXECUTE 'REVOKE UPDATE, DELETE, TRUNCATE, TRIGGER, REFERENCES ON evidence FROM '
+            || CASE WHEN grantee_name = 'PUBLIC' THEN 'PUBLIC' ELSE quote_ident(grantee_name) END;
     END LOOP;
 END
 $$
