@@ -23,6 +23,7 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 from telegram.warnings import PTBUserWarning
 
+from bot.business import load_rates, renderer_for
 from bot.handlers import (
     access,
     common,
@@ -31,15 +32,21 @@ from bot.handlers import (
     dispute,
     disputes,
     edit,
+    evidence,
     help,
+    imports,
+    invoices,
     payment,
     promise,
     send,
+    settings_chat,
     snooze,
+    status,
 )
 from bot.i18n import t
-from bot.services import Services
+from bot.presenter import Presenter
 from bot.settings import Settings, SettingsError
+from services.core import Services
 
 log = logging.getLogger(__name__)
 
@@ -76,18 +83,6 @@ COMMANDS_EN = [
 ]
 
 
-def _optional(name: str) -> Any:
-    """A feature module, or None while it is not installed (commands land one by one)."""
-    import importlib
-
-    try:
-        return importlib.import_module(f"bot.handlers.{name}")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"bot.handlers.{name}":
-            raise
-        return None
-
-
 def add_handlers(application: Application) -> None:
     """Every handler, in order: the owner gate first, the questions, the card buttons, commands, fallbacks."""
     # The gate only decides (in memory); strangers' refusals go out off the owner's path (see handlers/access.py).
@@ -110,11 +105,8 @@ def add_handlers(application: Application) -> None:
             name="questions",
         )
     application.add_handler(questions)
-    features: list[Any] = [send, snooze, payment, edit, digest, disputes, help]
-    for extra in ("status", "invoices", "imports", "settings_chat", "evidence"):
-        module = _optional(extra)
-        if module is not None:
-            features.append(module)
+    features: list[Any] = [send, snooze, payment, edit, digest, disputes, help, status, invoices, imports,
+                           settings_chat, evidence]  # fmt: skip
     for feature in features:
         application.add_handlers(feature.HANDLERS)
     application.add_handlers(help.FALLBACKS)
@@ -125,7 +117,7 @@ def add_handlers(application: Application) -> None:
 def build_application(
     settings: Settings,
     *,
-    services: Services | None = None,
+    services: Presenter | None = None,
     request: BaseRequest | None = None,
     updates_request: BaseRequest | None = None,
     rate_limiter: bool = True,
@@ -150,26 +142,28 @@ def build_application(
     if updates_request is not None:
         builder = builder.get_updates_request(updates_request)
     application = builder.build()
+    application.bot_data["settings"] = settings
     if services is not None:
         application.bot_data[common.SERVICES_KEY] = services
     add_handlers(application)
     return application
 
 
-def open_services(settings: Settings) -> Services:
-    """The database (migrated), the delivery (SMTP outbox, or .eml files without SMTP_HOST), rates and templates."""
-    from bot.services import OutboxDelivery, TemplateDrafter, load_rates, missing_half_year
-    from messages.eml_outbox import EmlDelivery
+def open_services(settings: Settings) -> Presenter:
+    """The database (migrated), the business brought in line with the settings, the delivery (SMTP outbox, or
+    .eml files without SMTP_HOST), rates and templates checked now (file and line), never at send time."""
+    from bot.business import build_context
+    from services.rates import missing_half_year
     from storage.db import make_engine
 
     check_payment_details(settings)
-    rates = load_rates(settings)  # a bad RATES_FILE is reported now, naming the file and the field
-    drafter = TemplateDrafter(settings.TEMPLATES_DIR, rate_table=rates)
-    drafter.check()  # a broken template is reported now, with file and line, never at send time
-    engine = make_engine(settings.DATABASE_URL)
-    mail: Any = OutboxDelivery(settings) if settings.SMTP_HOST else EmlDelivery(settings.DATA_DIR / "outbox")
-    services = Services(engine, settings, delivery=mail, drafter=drafter)
-    half_year = missing_half_year(rates, services.today())
+    load_rates(settings)  # a bad RATES_FILE is reported now, naming the file and the field
+    renderer = renderer_for(settings)
+    renderer.check()  # a broken template is reported now, with file and line, never at send time
+    engine = make_engine(settings.DATABASE_URL, admin_url=settings.DATABASE_ADMIN_URL)
+    ctx = build_context(engine, settings, apply=True, renderer=renderer)
+    services = Presenter(Services(ctx))
+    half_year = missing_half_year(ctx.rate_table, services.today())
     if half_year is not None:
         log.warning(
             "the ECB rate for %s is not in the rate table: penalties are stated without figures until you add it "
@@ -198,8 +192,9 @@ async def post_init(application: Application) -> None:
         settings: Settings = application.bot_data["settings"]
         services = await asyncio.to_thread(open_services, settings)
         application.bot_data[common.SERVICES_KEY] = services
+    services.channel = f"telegram:{application.bot.id}"
     await set_commands(application)
-    if services.settings.SMTP_HOST:
+    if application.bot_data["settings"].SMTP_HOST:
         await delivery.start_sender(application, services)
     digest.schedule(application, services)
     digest.catch_up(application, services)
@@ -219,7 +214,7 @@ async def post_shutdown(application: Application) -> None:
     """Write the day's count of refused strangers, then close the database."""
     await access.close(application)
     services = application.bot_data.get(common.SERVICES_KEY)
-    if isinstance(services, Services):
+    if isinstance(services, Presenter):
         services.engine.dispose()
 
 

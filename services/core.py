@@ -540,9 +540,9 @@ class Services:
                 raise
             with read_session(self.engine) as session:
                 return self._stale(session, reminder_id)
-        flush = getattr(self.delivery, "deliver_now", None)
-        if flush is not None:
-            await flush(self.engine, now)
+        dispatch = getattr(self.delivery, "dispatch", None)
+        if dispatch is not None:  # wakes the sender job (never SMTP on the tap's path), or delivers without one
+            await dispatch(self.engine, self.business_id, now)
         with read_session(self.engine) as session:
             return Outcome("done", Msg("cb.sending"), self._card(session, reminder_id), reminder_id)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from messages.mime import build_message, make_message_id
+from messages.mime import HeaderInjectionError, InvalidAddressError, build_message, make_message_id
 from services.delivery import DeliveryReport, SendRequest, approve_and_mark_sent
 from storage.db import write_session
 from storage.reminders import StaleReminderError, UnknownReminderError
@@ -18,7 +18,7 @@ class EmlDelivery:
     """Writes the exact message an SMTP server would get into `folder` and marks the reminder sent."""
 
     #: Used when neither MAIL_FROM nor the business e-mail is set (the file is a preview, nothing leaves).
-    default_sender = "relance@example.invalid"
+    default_sender = "relance@relance.example"  # .example is reserved (RFC 2606); .invalid fails the address check
 
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
@@ -55,5 +55,8 @@ class EmlDelivery:
         return DeliveryReport("sent", request.recipients, sent_at=request.now, path=str(path))
 
     async def send(self, engine: Engine, request: SendRequest) -> DeliveryReport:
-        """Approve (version-checked) and write the file."""
-        return await asyncio.to_thread(self._write, engine, request)
+        """Approve (version-checked) and write the file; a refused address is a failed result, nothing written."""
+        try:
+            return await asyncio.to_thread(self._write, engine, request)
+        except (HeaderInjectionError, InvalidAddressError) as exc:  # raised by build_message, before the database
+            return DeliveryReport("failed", reason=str(exc))

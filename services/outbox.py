@@ -133,8 +133,7 @@ def queue_reminder(
     if not_before.tzinfo is None:
         raise ValueError("not_before must be timezone-aware")
     # Refuse bad headers before touching the database (build_message checks them all again).
-    for rcpt in recipients:
-        envelope_address(rcpt, name="recipients")
+    recipients = [envelope_address(rcpt, name="recipients") for rcpt in recipients]  # normalised: stored as sent
     envelope_from = envelope_address(mail_from, name="mail_from")
 
     reminder = session.exec(_for_update(session, select(Reminder).where(Reminder.id == reminder_id))).first()

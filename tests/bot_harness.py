@@ -13,7 +13,10 @@ from telegram import Update
 from telegram.ext import Application
 from telegram.request import BaseRequest, RequestData
 
-from bot.services import DeliveryReport, SendRequest, Services, approve_and_mark_sent
+from bot.business import build_context
+from bot.presenter import Presenter
+from services.core import Services
+from services.delivery import DeliveryReport, SendRequest, approve_and_mark_sent
 from bot.settings import Settings
 from storage.db import write_session
 
@@ -231,9 +234,9 @@ def bot_settings(db_url: str, tmp_dir: Any, today: date, **overrides: Any) -> Se
     return Settings(_env_file=None, **fields)  # type: ignore[call-arg]
 
 
-def make_services(engine: Engine, settings: Settings, delivery: Any) -> Services:
-    """Services over `engine` with a given delivery."""
-    return Services(engine, settings, delivery=delivery)
+def make_services(engine: Engine, settings: Settings, delivery: Any, *, today: date | None = None) -> Presenter:
+    """The presenter over the use cases of the install's business (settings applied, as `relance run` does)."""
+    return Presenter(Services(build_context(engine, settings, delivery=delivery, today=today, apply=True)))
 
 
 @dataclass
@@ -242,7 +245,7 @@ class BotHarness:
 
     app: Application  # type: ignore[type-arg]
     api: RecordingRequest
-    services: Services
+    services: Presenter
     delivery: RecordingDelivery
     engine: Engine
     owner: Chat
@@ -266,7 +269,7 @@ async def start_harness(engine: Engine, settings: Settings, delivery: Any) -> Bo
     """An initialised in-process bot over `engine` with the given delivery (call `stop_harness` after)."""
     from bot.app import build_application
 
-    services = Services(engine, settings, delivery=delivery)
+    services = make_services(engine, settings, delivery)
     api = RecordingRequest()
     app = build_application(
         settings, services=services, request=api, updates_request=RecordingRequest(), rate_limiter=False

@@ -23,14 +23,21 @@ def smtp_server() -> Iterator[ScriptedSmtpServer]:
 async def bot(sqlite_url: str, tmp_path: Path) -> AsyncIterator[BotHarness]:
     """The bot in-process over a fresh SQLite database: recording Bot API, recording delivery, today 24/11/2026."""
     from bot.app import build_application
-    from bot.services import Services
     from storage.db import make_engine
-    from tests.bot_harness import OWNER, STRANGER, Chat, RecordingDelivery, RecordingRequest, bot_settings
+    from tests.bot_harness import (
+        OWNER,
+        STRANGER,
+        Chat,
+        RecordingDelivery,
+        RecordingRequest,
+        bot_settings,
+        make_services,
+    )
 
     engine = make_engine(sqlite_url)
     settings = bot_settings(sqlite_url, tmp_path, date(2026, 11, 24))
     delivery = RecordingDelivery()
-    services = Services(engine, settings, delivery=delivery)
+    services = make_services(engine, settings, delivery)
     api = RecordingRequest()
     app = build_application(
         settings, services=services, request=api, updates_request=RecordingRequest(), rate_limiter=False

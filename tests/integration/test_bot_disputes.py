@@ -9,6 +9,7 @@ from sqlmodel import select
 
 from bot.app import set_commands
 from dunning.states import InvoiceState
+from services.context import Clock
 from storage.db import read_session, write_session
 from storage.models import Business, EvidenceEntry, Invoice
 from storage.reminders import open_dispute
@@ -183,7 +184,7 @@ async def test_resumed_invoice_comes_back_in_the_digest(bot: BotHarness) -> None
     assert bot.cards() == []
     await bot.owner.send("/reprendre F-2026-001")
     # The same step is not proposed twice on one day: it comes back on the next business day.
-    bot.services._today = lambda: date(2026, 11, 25)
+    bot.services.core.ctx.clock = Clock(bot.services.tz, date(2026, 11, 25))
     bot.api.clear()
     await bot.owner.send("/digest")
     cards = bot.cards()

@@ -361,7 +361,7 @@ async def test_digest_job_goes_out_once_a_day_to_every_owner(bot: BotHarness) ->
     assert len(headers) == 1 and headers[0].params["chat_id"] == 111
     assert len(bot.cards()) == 1
     with read_session(bot.engine) as s:
-        assert head_hash(s) in headers[0].params["text"]
+        assert head_hash(s, business_id=bot.services.business_id) in headers[0].params["text"]
     assert not bot.services.digest_due_at_start(datetime(2026, 11, 24, 9, 0, tzinfo=bot.services.tz))
 
 
@@ -475,7 +475,7 @@ async def test_menus_change_only_the_tapped_card(bot: BotHarness) -> None:
     from tests.bot_harness import Chat
 
     _seed(bot, "1200.00")
-    bot.services.owner_ids = frozenset({111, 222})
+    bot.services.core.owner_ids = frozenset({111, 222})
     partner = Chat(bot.app, 222)
     ((rid, message_id, buttons),) = await _digest(bot)
     await partner.send("/digest")

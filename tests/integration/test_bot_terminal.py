@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from bot.services import Services
+from bot.presenter import Presenter
 from bot.settings import Settings
 from bot.terminal import Terminal, open_terminal_services, run_terminal
 from dunning.states import ReminderState
@@ -28,7 +28,7 @@ def _settings(tmp_path: Path) -> Settings:
     )
 
 
-def _demo(tmp_path: Path) -> Services:
+def _demo(tmp_path: Path) -> Presenter:
     services = open_terminal_services(_settings(tmp_path), MONDAY)
     with write_session(services.engine) as s:
         business = s.get(Business, services.business_id)
@@ -37,7 +37,7 @@ def _demo(tmp_path: Path) -> Services:
     return services
 
 
-def _states(services: Services) -> list[str]:
+def _states(services: Presenter) -> list[str]:
     with read_session(services.engine) as s:
         return [r.state for r in s.exec(select(Reminder).order_by(Reminder.id)).all()]  # type: ignore[arg-type]
 

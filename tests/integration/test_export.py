@@ -41,8 +41,8 @@ async def _invoice_with_history(engine: Engine, smtp: ScriptedSmtpServer, tmp_pa
     queue(engine, rid)
     smtp.script("450")
     config = smtp_config(smtp.port)
-    await deliver_due(engine, config, now=utcnow())
-    await deliver_due(engine, config, now=utcnow().replace(year=utcnow().year + 1))
+    await deliver_due(engine, config, business_id=business_id, now=utcnow())
+    await deliver_due(engine, config, business_id=business_id, now=utcnow().replace(year=utcnow().year + 1))
     return business_id
 
 
@@ -147,7 +147,7 @@ async def test_no_secret_in_the_zip(
     config = smtp_config_from_settings(settings)
     business_id, rid, _ = seed_reminder(engine, number="F-2026-042")
     queue(engine, rid)
-    (result,) = await deliver_due(engine, config, now=utcnow())
+    (result,) = await deliver_due(engine, config, business_id=business_id, now=utcnow())
     assert result.outcome == "sent"
     out = build_evidence_zip(
         engine,

@@ -12,12 +12,13 @@ import pytest
 from sqlalchemy import Engine
 
 from bot.app import open_services, run_bot
-from bot.services import Services, load_rates
+from bot.business import apply_settings, load_rates
+from bot.presenter import Presenter
 from bot.settings import Settings, SettingsError, load_settings
 from bot.terminal import run_terminal
 from storage.db import read_session, write_session
-from storage.reminders import business_from_settings, reminder_view
-from tests.bot_harness import RecordingDelivery, bot_settings
+from storage.reminders import reminder_view
+from tests.bot_harness import RecordingDelivery, bot_settings, make_services
 from tests.factories import make_client, make_invoice, make_reminder
 
 TODAY = date(2026, 11, 24)  # 2026-H2: not in the shipped table
@@ -28,7 +29,7 @@ PENALTY_LINE = "À ce jour, les pénalités s'élèvent à"
 def _reminder_2(engine: Engine, settings: Settings) -> int:
     """A reminder_2 for a 10 000,00 € invoice due 01/10/2026, in the install's business."""
     with write_session(engine) as s:
-        business = business_from_settings(s, settings)
+        business = apply_settings(s, settings, actor="test")[0]
         client = make_client(s, business, name="Bâti Sud SAS")
         inv = make_invoice(s, client, due=date(2026, 10, 1), amount="10000.00", number="F-2026-100")
         reminder = make_reminder(s, client, [inv], step="reminder_2", planned_date=TODAY)
@@ -36,7 +37,7 @@ def _reminder_2(engine: Engine, settings: Settings) -> int:
         return reminder.id
 
 
-def _draft_text(services: Services, reminder_id: int) -> str:
+def _draft_text(services: Presenter, reminder_id: int) -> str:
     with read_session(services.engine) as s:
         view = reminder_view(s, reminder_id, TODAY)
         assert view is not None
@@ -53,7 +54,7 @@ def test_rates_file_written_in_dotenv_reaches_the_drafts(
     monkeypatch.chdir(tmp_path)
     settings = load_settings(DATABASE_URL=sqlite_url, RELANCE_TODAY=TODAY, COMPANY_IBAN="", COMPANY_BIC="")
     assert settings.RATES_FILE == Path("taux.toml")
-    services = Services(engine, settings, delivery=RecordingDelivery())
+    services = make_services(engine, settings, RecordingDelivery())
     text = _draft_text(services, _reminder_2(engine, settings))
     # 10 000,00 € x 12,15 % x 54 days / 365 = 179,75 €
     assert PENALTY_LINE in text and "179,75\u00a0€" in text
@@ -63,7 +64,7 @@ def test_rates_file_written_in_dotenv_reaches_the_drafts(
 def test_without_rates_file_2026_h2_is_stated_without_a_figure(engine: Engine, sqlite_url: str, tmp_path: Path) -> None:
     """No RATES_FILE: the reminder states the rule (ECB + 10 points) but no penalty amount for 2026-H2."""
     settings = bot_settings(sqlite_url, tmp_path, TODAY)
-    services = Services(engine, settings, delivery=RecordingDelivery())
+    services = make_services(engine, settings, RecordingDelivery())
     text = _draft_text(services, _reminder_2(engine, settings))
     assert "taux de la BCE majoré de 10 points" in text
     assert PENALTY_LINE not in text

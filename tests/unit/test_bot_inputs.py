@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -10,9 +11,9 @@ import pytest
 
 from bot.cards import MAX_CALLBACK_BYTES, MAX_MESSAGE, callback, parse_callback, render_card, split_message, to_plain
 from bot.i18n import EN, FR, lang_of, t
-from bot.services import (
+from bot.presenter import text as render_text
+from services.core import (
     InputError,
-    PlainDraft,
     parse_edit,
     parse_owner_amount,
     parse_owner_date,
@@ -21,6 +22,16 @@ from bot.services import (
 from storage.reminders import InvoiceLineView, ReminderView
 
 TODAY = date(2026, 11, 24)
+
+
+@dataclass(frozen=True)
+class PlainDraft:
+    """A rendered draft as the card sees it (subject, text), without templates."""
+
+    subject: str
+    text: str
+    html: str = ""
+    attachments: tuple[object, ...] = ()
 
 
 @pytest.mark.parametrize(
@@ -46,7 +57,7 @@ def test_bad_dates_are_refused_with_a_reason(text: str, key: str) -> None:
     with pytest.raises(InputError) as info:
         parse_owner_date(text, TODAY)
     assert info.value.key == key
-    assert info.value.text("fr")
+    assert render_text(info.value.msg, "fr")
 
 
 def test_today_allowed_for_a_promise() -> None:
