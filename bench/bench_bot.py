@@ -252,7 +252,7 @@ def main() -> None:
             print(f"  p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {max(latencies):.1f} ms")
             print(f"  p99 / target: {p99 / TARGET_P99_MS:.2f} (target p99 <= {TARGET_P99_MS:.0f} ms) {verdict}")
             relance_s = run_lanes(relance, cards, actions)
-            quiet_lane = Lane(cards[0].chat_id, cards[0].message_id, cards[0].datas)
+            quiet_lane = Lane(cards[0].chat_id, cards[0].message_id, cards[0].datas, taps=cards[0].taps)
             run_lanes(relance, [quiet_lane], flood_quiet)
             quiet = [x * 1000 for x in quiet_lane.latencies]
             flood_lane = Lane(cards[0].chat_id, cards[0].message_id, cards[0].datas, taps=quiet_lane.taps)

@@ -34,7 +34,7 @@ from telegram.constants import ChatType
 from telegram.error import RetryAfter, TelegramError
 from telegram.ext import Application, ApplicationHandlerStop
 
-from bot.handlers.common import Context, answer, lang, reply, services_of
+from bot.handlers.common import SERVICES_KEY, Context, answer, lang, reply, services_of
 from bot.i18n import lang_of, t
 from services.access import StrangerLog
 
@@ -114,7 +114,7 @@ def door_of(application: Application) -> Door:
     """The application's Door, made on the first stranger update."""
     door = application.bot_data.get(DOOR_KEY)
     if not isinstance(door, Door):
-        services = application.bot_data["services"]
+        services = application.bot_data[SERVICES_KEY]
         door = Door(StrangerLog(services.engine, services.business_id, services.tz), _refusal_bot(application))
         application.bot_data[DOOR_KEY] = door
     if door.worker is None or door.worker.done():
