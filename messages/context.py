@@ -7,6 +7,8 @@ is the templates' job (HTML is autoescaped); client data is only ever a template
 
 from __future__ import annotations
 
+from email.utils import parseaddr
+
 import calendar
 import re
 from dataclasses import dataclass, field
@@ -65,8 +67,10 @@ class Sender:
 
     @property
     def contact_email(self) -> str:
-        """Where the client should answer."""
-        return self.reply_to or self.email
+        """Where the client should answer: the bare address (a `mailto:` link breaks on `Name <address>`)."""
+        chosen = self.reply_to or self.email
+        _, address = parseaddr(chosen)
+        return address or chosen
 
     @property
     def address_lines(self) -> list[str]:
@@ -154,6 +158,7 @@ class DraftContext:
     plan_instalments: int = 3
     payment_received: Decimal | None = None  # for payment_thanks: the amount just received
     rates_missing: str | None = None  # a half-year missing from the rate table: penalties could not be computed
+    contractual_rate: Decimal | None = None  # the client's agreed penalty rate (percent), when there is one
     currency: str = field(default="EUR")
 
     def __post_init__(self) -> None:

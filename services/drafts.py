@@ -142,6 +142,7 @@ def _context(
         promised_date=max(broken) if broken else (max(promised) if promised else None),
         payment_plan_offered=step == "payment_plan_offer",
         rates_missing=missing,
+        contractual_rate=Decimal(client.contractual_rate) if client.contractual_rate is not None else None,
     )
 
 

@@ -400,3 +400,23 @@ def test_context_totals() -> None:
     assert ctx.total_indemnity == Decimal("120.00")
     assert ctx.max_days_overdue == 45
     assert ctx.invoice_numbers == "F-2026-042, F-2026-037 et F-2026-021"
+
+
+@pytest.mark.parametrize(("step", "lang"), [("reminder_2", "fr"), ("reminder_2", "en"), ("formal_notice", "fr")])
+def test_contractual_rate_is_named_instead_of_the_statutory_rate(renderer: Renderer, step: str, lang: str) -> None:
+    """A client with an agreed penalty rate reads that rate, never "ECB + 10 points", in text and HTML."""
+    draft = renderer.render_email(_ctx(step, lang, contractual_rate=Decimal("12.5"), rates_missing="2026-H2"))
+    agreed = f"12,50{NBSP}%" if lang == "fr" else "12.50%"
+    for body in (draft.text, draft.html):
+        assert agreed in body
+        assert "majoré de 10 points" not in body and "plus 10 percentage points" not in body
+    statutory = renderer.render_email(_ctx(step, lang, rates_missing="2026-H2"))
+    assert ("majoré de 10 points" if lang == "fr" else "plus 10 percentage points") in statutory.text
+
+
+def test_contact_address_is_bare_even_when_mail_from_has_a_name(renderer: Renderer) -> None:
+    """MAIL_FROM written `Name <address>` still gives a working mailto: link and a bare contact address."""
+    sender = replace(SAMPLE_SENDER, email="Atelier Dupont <contact@atelier-dupont.fr>", reply_to="")
+    draft = renderer.render_email(_ctx("reminder_1", sender=sender))
+    assert sender.contact_email == "contact@atelier-dupont.fr"
+    assert "<contact@" not in draft.text and "&lt;contact@" not in draft.html
