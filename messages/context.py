@@ -7,13 +7,12 @@ is the templates' job (HTML is autoescaped); client data is only ever a template
 
 from __future__ import annotations
 
-from email.utils import parseaddr
-
 import calendar
 import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_DOWN, Decimal
+from email.utils import parseaddr
 
 from dunning.penalties import PenaltySegment
 from messages.formatting import address_lines as split_address
