@@ -1,4 +1,6 @@
-"""The pure dunning policy: the ladder of reminder steps, what is due on a given day, late-payment penalties.
+"""The pure dunning policy: the ladder of reminder steps, what is due on a given day, late-payment penalties and
+the recovery indemnity, the business calendar and the sending windows.
 
-No I/O, no clock, no database: every function takes `today` and plain values.
+Rule: no I/O at all. No clock (today is passed in), no database, no file reading (the shipped rate table is data
+in `rates_data.py`; an owner's file is read by `services.rates`), no process-wide switches. Imports nothing of ours.
 """

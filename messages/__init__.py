@@ -1,5 +1,6 @@
-"""What the client and the owner read: French/English templates, drafts (subject, text, HTML), SMS, call scripts,
-the formal-notice letter.
+"""What the client and the owner read, and how it leaves: French/English templates, drafts (subject, text, HTML),
+SMS, call scripts, the formal-notice letter and the evidence summary PDFs; the transports (SMTP, MIME building,
+the one e-mail address check).
 
-Rendering only: sending a draft is `messages.delivery`'s job.
+Rule: rendering and transports only. Imports `dunning` and nothing else of ours: no database, no chat, no settings.
 """
