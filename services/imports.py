@@ -39,7 +39,7 @@ from sqlalchemy import Engine
 from dunning.penalties import MIN_LEGAL_MULTIPLE, RateTable, half_year_of
 from dunning.states import ClientProfile
 from messages.addresses import InvalidAddressError, normalize_email, strip_invisible
-from storage.importer import ClientRow, InvoiceRow, write_import
+from storage.importer import ClientRow, write_import
 from storage.names import client_name_key
 
 REQUIRED_COLUMNS = ("invoice_number", "client_name", "issue_date", "due_date", "amount")
@@ -278,19 +278,27 @@ class ParsedClient:
     rate_line: int = 0  # the line that gave contractual_rate (where a conflict with client_type is reported)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ParsedInvoice:
-    """One valid invoice row."""
+    """One valid invoice row; it is also what `storage.importer.write_import` writes (no copy per row), so it
+    carries the client's name key and, once the PDF is copied, `pdf_path`."""
 
     line: int
     number: str
     client_name: str
+    client_key: str
     issue_date: date
     due_date: date
     amount: Decimal
     currency: str
     paid_amount: Decimal | None
     pdf: PdfFile | None = None
+    pdf_path: str | None = None
+
+    @property
+    def pdf_sha256(self) -> str | None:
+        """The SHA-256 of the invoice PDF named by the file, if any."""
+        return self.pdf.sha256 if self.pdf is not None else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -670,11 +678,6 @@ def _lines(text: str) -> Iterator[str]:
         start = end + 1
 
 
-def _cell(row: list[str], index: dict[str, int], name: str) -> str:
-    i = index.get(name)
-    return row[i].strip() if i is not None else ""
-
-
 @lru_cache(maxsize=8192)
 def _clean_name(raw: str) -> tuple[str, str]:
     """A client name as stored (invisible characters removed, spaces collapsed) and its matching key."""
@@ -705,11 +708,13 @@ def _parse_row(
 ) -> None:
     errors = result.errors
     n_before = len(errors)
+    # One pass over the columns the file has; a column it lacks reads as an empty cell.
+    cells = {name: row[i].strip() for name, i in index.items()}
 
     def err(column: str, reason: str) -> None:
         errors.append(RowError(line, column, reason))
 
-    number = _cell(row, index, "invoice_number")
+    number = cells.get("invoice_number", "")
     if not number:
         err("invoice_number", message("no_number"))
     elif len(number) > 64:
@@ -719,7 +724,7 @@ def _parse_row(
     else:
         first_seen[number] = line
 
-    client_name, client_key = _clean_name(_cell(row, index, "client_name"))
+    client_name, client_key = _clean_name(cells.get("client_name", ""))
     if not client_key:
         err("client_name", message("no_client"))
     elif len(client_name) > 200:
@@ -728,7 +733,7 @@ def _parse_row(
     dates: dict[str, date] = {}
     for col in ("issue_date", "due_date"):
         try:
-            dates[col] = parse_date(_cell(row, index, col))
+            dates[col] = parse_date(cells.get(col, ""))
         except ValueError as exc:
             err(col, str(exc))
     if len(dates) == 2 and dates["due_date"] < dates["issue_date"]:
@@ -739,7 +744,7 @@ def _parse_row(
 
     amount: Decimal | None = None
     try:
-        amount = parse_amount(_cell(row, index, "amount"))
+        amount = parse_amount(cells.get("amount", ""))
         if amount <= 0:
             err("amount", message("zero"))
         elif amount >= MAX_AMOUNT:
@@ -748,7 +753,7 @@ def _parse_row(
         err("amount", str(exc))
 
     paid: Decimal | None = None
-    raw_paid = _cell(row, index, "paid_amount")
+    raw_paid = cells.get("paid_amount", "")
     if raw_paid:
         try:
             paid = parse_amount(raw_paid)
@@ -757,14 +762,14 @@ def _parse_row(
         except ValueError as exc:
             err("paid_amount", str(exc))
 
-    currency = _cell(row, index, "currency").upper() or "EUR"
+    currency = cells.get("currency", "").upper() or "EUR"
     if currency == "€":
         currency = "EUR"
     if currency not in CURRENCIES:
         err("currency", message("currency", value=repr(currency)))
 
     pdf: PdfFile | None = None
-    raw_pdf = _cell(row, index, "invoice_pdf")
+    raw_pdf = cells.get("invoice_pdf", "")
     if raw_pdf:
         if pdf_base is None:
             err("invoice_pdf", message("pdf_chat"))
@@ -777,44 +782,44 @@ def _parse_row(
                     err("invoice_pdf", str(exc))
 
     client = ParsedClient(client_name, line)
-    raw_email = _cell(row, index, "client_email")
+    raw_email = cells.get("client_email", "")
     if raw_email:
         try:
             client.emails = _parse_emails(raw_email)
         except ValueError as exc:
             err("client_email", str(exc))
-    raw_phone = _cell(row, index, "client_phone")
+    raw_phone = cells.get("client_phone", "")
     if raw_phone:
         if _PHONE.fullmatch(raw_phone):
             client.phone = raw_phone
         else:
             err("client_phone", message("phone", value=raw_phone))
-    raw_address = _cell(row, index, "client_address")
+    raw_address = cells.get("client_address", "")
     if raw_address:
         address = _parse_address(raw_address)
         if address is None:
             err("client_address", message("address", limit=MAX_ADDRESS))
         else:
             client.address = address
-    raw_lang = _cell(row, index, "client_language").lower()
+    raw_lang = cells.get("client_language", "").lower()
     if raw_lang:
         if raw_lang in LANGUAGES:
             client.language = raw_lang
         else:
             err("client_language", message("language", value=repr(raw_lang)))
-    raw_profile = normalize_header(_cell(row, index, "client_profile"))
+    raw_profile = normalize_header(cells.get("client_profile", ""))
     if raw_profile:
         if raw_profile in PROFILES:
             client.profile = raw_profile
         else:
             err("client_profile", message("profile", value=repr(raw_profile), expected=", ".join(sorted(PROFILES))))
-    raw_type = _cell(row, index, "client_type").lower()
+    raw_type = cells.get("client_type", "").lower()
     if raw_type:
         if raw_type in CLIENT_TYPES:
             client.is_consumer = CLIENT_TYPES[raw_type]
         else:
             err("client_type", message("client_type", value=repr(raw_type)))
-    raw_rate = _cell(row, index, "contractual_rate")
+    raw_rate = cells.get("contractual_rate", "")
     if raw_rate:
         try:
             client.contractual_rate = parse_rate(raw_rate)
@@ -850,7 +855,16 @@ def _parse_row(
     if len(errors) == n_before and amount is not None:
         result.invoices.append(
             ParsedInvoice(
-                line, number, client_name, dates["issue_date"], dates["due_date"], amount, currency, paid, pdf
+                line,
+                number,
+                client_name,
+                client_key,
+                dates["issue_date"],
+                dates["due_date"],
+                amount,
+                currency,
+                paid,
+                pdf,
             )
         )
 
@@ -968,21 +982,10 @@ def import_csv(
         )
         for c in parsed.clients.values()
     ]
-    keys = {c.name: c.key for c in clients}
-    invoices = [
-        InvoiceRow(
-            number=inv.number,
-            client_key=keys[inv.client_name],
-            issue_date=inv.issue_date,
-            due_date=inv.due_date,
-            amount=inv.amount,
-            currency=inv.currency,
-            paid_amount=inv.paid_amount,
-            pdf_path=str(stored[inv.number]) if inv.number in stored else None,
-            pdf_sha256=inv.pdf.sha256 if inv.pdf is not None else None,
-        )
-        for inv in parsed.invoices
-    ]
+    for inv in with_pdf:
+        if inv.number in stored:
+            inv.pdf_path = str(stored[inv.number])
+    invoices = parsed.invoices
     del parsed
     try:
         counts = write_import(

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, Executable, bindparam, insert, select, update
 from sqlmodel import Session
@@ -59,6 +59,29 @@ class InvoiceRow:
     pdf_sha256: str | None = None
 
 
+class InvoiceLike(Protocol):
+    """What the write reads of an invoice row: an InvoiceRow, or the parser's own row (no copy of 100 000 rows)."""
+
+    @property
+    def number(self) -> str: ...
+    @property
+    def client_key(self) -> str: ...
+    @property
+    def issue_date(self) -> date: ...
+    @property
+    def due_date(self) -> date: ...
+    @property
+    def amount(self) -> Decimal: ...
+    @property
+    def currency(self) -> str: ...
+    @property
+    def paid_amount(self) -> Decimal | None: ...
+    @property
+    def pdf_path(self) -> str | None: ...
+    @property
+    def pdf_sha256(self) -> str | None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class ImportCounts:
     """What the write did (or, in a dry run, would have done)."""
@@ -77,7 +100,7 @@ def write_import(
     *,
     business_id: int,
     clients: Sequence[ClientRow],
-    invoices: Sequence[InvoiceRow],
+    invoices: Sequence[InvoiceLike],
     source: Mapping[str, Any],
     actor: str,
     dry_run: bool = False,
@@ -116,7 +139,7 @@ def _record(
     actor: str,
     source: Mapping[str, Any],
     counts: ImportCounts,
-    attached: list[InvoiceRow],
+    attached: list[InvoiceLike],
 ) -> None:
     it = Invoice.__table__  # type: ignore[attr-defined]
     ids: dict[str, int] = {}
@@ -157,13 +180,13 @@ def _record(
 def _apply(
     conn: Connection,
     clients: Sequence[ClientRow],
-    invoices: Sequence[InvoiceRow],
+    invoices: Sequence[InvoiceLike],
     *,
     business_id: int,
     dry_run: bool,
     progress: Progress | None,
     today: date | None,
-) -> tuple[ImportCounts, list[InvoiceRow]]:
+) -> tuple[ImportCounts, list[InvoiceLike]]:
     now = utcnow()
     ct = Client.__table__  # type: ignore[attr-defined]
     it = Invoice.__table__  # type: ignore[attr-defined]
@@ -230,9 +253,10 @@ def _apply(
     )
     # Rows are written batch by batch as they are built, so memory stays flat whatever the file size.
     new_invoices = _Batch(conn, insert(it), dry_run)
+    new_with_pdf = _Batch(conn, insert(it), dry_run)  # same keys in every row of a batch: PDF rows apart
     changed_invoices = _Batch(conn, invoice_update, dry_run)
     payments = _Batch(conn, insert(pt), dry_run)
-    attached: list[InvoiceRow] = []
+    attached: list[InvoiceLike] = []
     unchanged = 0
     total = len(invoices)
     for done, inv in enumerate(invoices, start=1):
@@ -242,24 +266,24 @@ def _apply(
         prev = existing_invoices.get(inv.number)
         if prev is None:
             paid = inv.paid_amount or Decimal("0.00")
-            new_invoices.add(
-                {
-                    "business_id": business_id,
-                    "client_id": client_id,
-                    "number": inv.number,
-                    "issue_date": inv.issue_date,
-                    "due_date": inv.due_date,
-                    "amount": inv.amount,
-                    "currency": inv.currency,
-                    "amount_paid": paid,
-                    "state": InvoiceState.PAID.value if paid >= inv.amount else InvoiceState.OPEN.value,
-                    "pdf_path": inv.pdf_path,
-                    "pdf_sha256": inv.pdf_sha256,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-            )
-            if inv.pdf_sha256 is not None:
+            row = {
+                "business_id": business_id,
+                "client_id": client_id,
+                "number": inv.number,
+                "issue_date": inv.issue_date,
+                "due_date": inv.due_date,
+                "amount": inv.amount,
+                "currency": inv.currency,
+                "amount_paid": paid,
+                "state": InvoiceState.PAID.value if paid >= inv.amount else InvoiceState.OPEN.value,
+                "created_at": now,
+                "updated_at": now,
+            }
+            sha = inv.pdf_sha256
+            if sha is None:
+                new_invoices.add(row)
+            else:
+                new_with_pdf.add({**row, "pdf_path": inv.pdf_path, "pdf_sha256": sha})
                 attached.append(inv)
             continue
         paid = inv.paid_amount if inv.paid_amount is not None else prev.amount_paid
@@ -299,7 +323,7 @@ def _apply(
     counts = ImportCounts(
         clients_created=len(new_clients),
         clients_updated=len(changed_clients),
-        invoices_created=new_invoices.flush(),
+        invoices_created=new_invoices.flush() + new_with_pdf.flush(),
         invoices_updated=changed_invoices.flush(),
         invoices_unchanged=unchanged,
         payments_recorded=payments.flush(),
