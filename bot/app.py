@@ -23,7 +23,7 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 from telegram.warnings import PTBUserWarning
 
-from bot.business import load_rates, renderer_for
+from bot.business import load_rates, renderer_for, settings_ladder
 from bot.handlers import (
     access,
     common,
@@ -38,6 +38,7 @@ from bot.handlers import (
     invoices,
     payment,
     promise,
+    rates,
     send,
     settings_chat,
     snooze,
@@ -62,6 +63,7 @@ COMMANDS = [
     ("litiges", "commands.disputes"),
     ("reprendre", "commands.resume"),
     ("parametres", "commands.settings"),
+    ("taux", "commands.rates"),
     ("aide", "commands.help"),
     ("annuler", "commands.cancel"),
     ("start", "commands.start"),
@@ -77,6 +79,7 @@ COMMANDS_EN = [
     ("disputes", "commands.disputes"),
     ("resume", "commands.resume"),
     ("settings", "commands.settings"),
+    ("rate", "commands.rates"),
     ("help", "commands.help"),
     ("cancel", "commands.cancel"),
     ("start", "commands.start"),
@@ -106,7 +109,7 @@ def add_handlers(application: Application) -> None:
         )
     application.add_handler(questions)
     features: list[Any] = [send, snooze, payment, edit, digest, disputes, help, status, invoices, imports,
-                           settings_chat, evidence]  # fmt: skip
+                           settings_chat, evidence, rates]  # fmt: skip
     for feature in features:
         application.add_handlers(feature.HANDLERS)
     application.add_handlers(help.FALLBACKS)
@@ -159,7 +162,9 @@ def open_services(settings: Settings) -> Presenter:
     check_payment_details(settings)
     load_rates(settings)  # a bad RATES_FILE is reported now, naming the file and the field
     renderer = renderer_for(settings)
-    renderer.check()  # a broken template is reported now, with file and line, never at send time
+    # Every step of the configured ladder and every message kind, rendered from sample data: a broken template or
+    # a custom step without its files is reported now, with file and line, never at send time.
+    renderer.check(step.name for step in settings_ladder(settings).steps)
     engine = make_engine(settings.DATABASE_URL, admin_url=settings.DATABASE_ADMIN_URL)
     ctx = build_context(engine, settings, apply=True, renderer=renderer)
     services = Presenter(Services(ctx))
@@ -167,7 +172,8 @@ def open_services(settings: Settings) -> Presenter:
     if half_year is not None:
         log.warning(
             "the ECB rate for %s is not in the rate table: penalties are stated without figures until you add it "
-            "to RATES_FILE (see README, Rate table)",
+            "with /taux %s <rate> in the chat or to RATES_FILE (see README, Rate table)",
+            half_year,
             half_year,
         )
     return services
@@ -198,6 +204,7 @@ async def post_init(application: Application) -> None:
         await delivery.start_sender(application, services)
     digest.schedule(application, services)
     digest.catch_up(application, services)
+    await rates.notify_missing_rate(application, services)
 
 
 async def set_commands(application: Application) -> None:
@@ -233,8 +240,8 @@ def run_bot(settings: Settings) -> None:
 
         if not isinstance(exc, (SettingsError, TemplateError)):
             raise
-        where = f" ({exc.filename}, line {exc.lineno})" if isinstance(exc, TemplateError) and exc.filename else ""
-        print(f"relance: {exc}{where}", file=sys.stderr)
+        # A TemplateError's text starts with its file and line ("…/fr/reminder_1.text.j2:3: …").
+        print(f"relance: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     application = build_application(settings, services=services)
     # PTB logs the start-up failure with its whole traceback before raising it; the owner gets one line below.

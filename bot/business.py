@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from bot.settings import Settings, SettingsError, smtp_config
+from dunning.ladder import DEFAULT_LADDER, Ladder, LadderError, ladder_from_toml
 from dunning.penalties import RateTable, RateTableError
 from messages.render import Renderer, default_renderer
 from services.context import BusinessContext, Clock
@@ -57,6 +58,17 @@ def settings_fields(settings: Settings) -> dict[str, Any]:
         "formal_notice_days": settings.FORMAL_NOTICE_DAYS,
         "ladder_toml": ladder_text,
     }
+
+
+def settings_ladder(settings: Settings) -> Ladder:
+    """The ladder the settings configure (LADDER_FILE, else the default); SettingsError naming the file if broken."""
+    text = settings_fields(settings)["ladder_toml"]
+    if text is None:
+        return DEFAULT_LADDER
+    try:
+        return ladder_from_toml(text, source=str(settings.LADDER_FILE))
+    except LadderError as exc:
+        raise SettingsError(f"LADDER_FILE: {exc}") from None
 
 
 def find_business(session: Session, slug: str = DEFAULT_SLUG) -> Business | None:

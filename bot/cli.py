@@ -38,7 +38,7 @@ from storage.reminders import ReminderView, business_ladder, refresh_due
 
 app = typer.Typer(
     name="relance",
-    help="Relance: chase unpaid invoices (import, digest, status, preview, run).",
+    help="Relance: chase unpaid invoices (import, digest, status, preview, run, check).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -353,6 +353,7 @@ def run_command(today: TodayOption = None) -> None:
         return
     from storage.demo import demo_anchor, ensure_demo
 
+    _preflight(settings)  # a broken template or a ladder step without one: refused before the demo is written
     console = _console()
     day = _today(settings, today)
     url, demo = terminal_database(settings)
@@ -369,6 +370,156 @@ def run_command(today: TodayOption = None) -> None:
     from bot.terminal import run_terminal
 
     run_terminal(settings, today=day)
+
+
+# --- check ---------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Check:
+    """The outcome of one check: "ok", "warn" or "FAIL", and one line saying what was found."""
+
+    name: str
+    status: str
+    detail: str
+
+
+def _business_rates(settings: Settings) -> tuple[str | None, str]:
+    """The rates added in the chat (/taux) and a note on where they come from; the database is only read."""
+    url = make_url(settings.DATABASE_URL)
+    sqlite_file = url.database if url.get_backend_name() == "sqlite" and url.database != ":memory:" else None
+    if sqlite_file and not Path(sqlite_file).is_file():
+        return None, "no database yet"
+    try:
+        engine = make_engine(settings.DATABASE_URL, migrate=False)
+    except SQLAlchemyError as exc:
+        return None, f"database not readable ({type(exc).__name__}): rates added with /taux not included"
+    try:
+        with read_session(engine) as session:
+            business = find_business(session)
+            return (business.rates_toml if business else None), "database read"
+    except SQLAlchemyError as exc:
+        return None, f"database not readable ({type(exc).__name__}): rates added with /taux not included"
+    finally:
+        engine.dispose()
+
+
+def _run_checks(settings: Settings, *, smtp: bool) -> list[_Check]:
+    """Each check in turn (a failing one does not stop the next), as `relance run` would meet them at start-up."""
+    from bot.business import load_rates, renderer_for, settings_ladder, today_for
+    from dunning.ladder import DEFAULT_LADDER
+    from messages.banking import validate_payment_details
+    from messages.render import KINDS, TemplateError
+    from services.rates import missing_half_year
+
+    checks: list[_Check] = []
+    smtp_note = f"SMTP {settings.SMTP_HOST}:{settings.SMTP_PORT}" if settings.SMTP_HOST else ".eml files (no SMTP_HOST)"
+    checks.append(_Check("settings", "ok", f"database {_safe_url(settings.DATABASE_URL)}; "
+                         f"{len(settings.owner_ids)} owner(s); {smtp_note}"))  # fmt: skip
+    ladder = DEFAULT_LADDER
+    try:
+        ladder = settings_ladder(settings)
+        source = f"LADDER_FILE {settings.LADDER_FILE}" if settings.LADDER_FILE else "built-in"
+        names = [step.name for step in ladder.steps]
+        checks.append(_Check("ladder", "ok", f"{len(names)} step(s) ({', '.join(names)}), {source}"))
+    except SettingsError as exc:
+        checks.append(_Check("ladder", "FAIL", str(exc)))
+    try:
+        renderer = renderer_for(settings)
+        steps = [step.name for step in ladder.steps]
+        renderer.check(steps)
+        where = (
+            f"TEMPLATES_DIR {settings.TEMPLATES_DIR} over the built-in ones" if settings.TEMPLATES_DIR else "built-in"
+        )
+        checks.append(_Check("templates", "ok", f"{len(renderer.steps())} steps x fr, en x {', '.join(KINDS)} "
+                             f"and the formal-notice letter rendered from sample data ({where})"))  # fmt: skip
+    except TemplateError as exc:
+        checks.append(_Check("templates", "FAIL", str(exc)))
+    business_rates, rates_note = _business_rates(settings)
+    try:
+        rates = load_rates(settings, business_rates)
+        source = f"RATES_FILE {settings.RATES_FILE}" if settings.RATES_FILE else "shipped table"
+        if business_rates:
+            source += " + rates added with /taux"
+        missing = missing_half_year(rates, today_for(settings))
+        if missing is None:
+            checks.append(_Check("rate table", "ok", f"{len(rates.ecb)} ECB half-years ({source}; {rates_note})"))
+        else:
+            checks.append(_Check("rate table", "warn",
+                                 f"the ECB rate for {missing} (the current half-year) is missing: penalties are "
+                                 f"stated without figures until you add it with /taux {missing} <rate> in the chat "
+                                 f"or in RATES_FILE ({source}; {rates_note})"))  # fmt: skip
+    except SettingsError as exc:
+        checks.append(_Check("rate table", "FAIL", str(exc)))
+    try:
+        validate_payment_details(settings.COMPANY_IBAN, settings.COMPANY_BIC)
+        iban = "".join(settings.COMPANY_IBAN.split())
+        if iban:
+            bic = f", BIC {settings.COMPANY_BIC}" if settings.COMPANY_BIC else ""
+            checks.append(_Check("payment details", "ok", f"IBAN {iban[:4]}…{iban[-4:]}{bic}"))
+        else:
+            checks.append(_Check("payment details", "warn",
+                                 "COMPANY_IBAN is not set: reminders will not say how to pay by transfer"))  # fmt: skip
+    except ValueError as exc:
+        checks.append(_Check("payment details", "FAIL", str(exc)))
+    if smtp:
+        checks.append(_check_smtp(settings))
+    return checks
+
+
+def _check_smtp(settings: Settings) -> _Check:
+    """Open an SMTP session and log in, sending nothing; the password never appears in the line."""
+    import asyncio
+
+    from bot.settings import smtp_config
+    from messages.delivery import DeliveryError, check_login
+
+    if not settings.SMTP_HOST:
+        return _Check("smtp", "FAIL", "SMTP_HOST is not set: e-mails would be written as .eml files, not sent")
+    config = smtp_config(settings)
+    target = f"{config.host}:{config.port} ({config.security})"
+    try:
+        reply = asyncio.run(check_login(config))
+    except DeliveryError as exc:
+        detail = f"{target}: {exc.line}"
+        status = "FAIL"
+    else:
+        who = f"logged in as {config.username}" if config.username else "connected (no SMTP_USERNAME: no login)"
+        detail, status = f"{target}: {who}, nothing sent ({reply.line})", "ok"
+    secret = config.password.get_secret_value() if config.password else ""
+    if secret:
+        detail = detail.replace(secret, "***")  # a server that echoes what it was sent never puts it on screen
+    return _Check("smtp", status, detail)
+
+
+@app.command("check")
+def check_command(
+    smtp: Annotated[bool, typer.Option("--smtp", help="Also log in to the SMTP server (nothing is sent).")] = False,
+) -> None:
+    """Check the settings, the ladder, every template, the rate table and the payment details; exit 2 on a failure."""
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        typer.echo(f"FAIL  settings: {exc}")
+        _fail("check failed: settings", 2)
+    checks = _run_checks(settings, smtp=smtp)
+    for check in checks:
+        typer.echo(f"{check.status:<5} {check.name}: {check.detail}")
+    failed = [c.name for c in checks if c.status == "FAIL"]
+    if failed:
+        _fail(f"check failed: {', '.join(failed)}", 2)
+
+
+def _preflight(settings: Settings) -> None:
+    """What `relance run` checks before touching the database (rates, ladder, every template): exit 2 naming it."""
+    from bot.business import load_rates, renderer_for, settings_ladder
+    from messages.render import TemplateError
+
+    try:
+        load_rates(settings)
+        renderer_for(settings).check(step.name for step in settings_ladder(settings).steps)
+    except (SettingsError, TemplateError) as exc:
+        _fail(str(exc), 2)
 
 
 config_app = typer.Typer(help="The business's configuration.", no_args_is_help=True)

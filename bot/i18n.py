@@ -153,6 +153,7 @@ FR: dict[str, str] = {
         "/litiges : les litiges en cours (reprendre les relances ou passer en perte)\n"
         "/reprendre NUMERO : clore le litige d'une facture et reprendre ses relances\n"
         "/parametres : heure du récapitulatif, pause\n"
+        "/taux [SEMESTRE TAUX] : les taux de la BCE des derniers semestres, ou en ajouter un (/taux 2026-H2 2,15)\n"
         "/annuler : abandonner la question en cours\n\n"
         "<b>Boutons des relances</b>\n"
         "✅ Envoyer l'e-mail · ✏️ Modifier le texte · ⏰ Reporter · 💶 Payée · ⚖️ Litige · 🤝 Promesse"
@@ -219,6 +220,36 @@ FR: dict[str, str] = {
     "settings.now_running": "▶️ Relances reprises.",
     "settings.time_set": "⏰ Récapitulatif désormais à {digest_time}.",
     "settings.bad_time": "« {text} » n'est pas une heure valide. Écrivez HH:MM, par exemple 08:30.",
+    "rates.usage": "Usage : /taux SEMESTRE TAUX, par exemple /taux 2026-H2 2,15 (taux de la BCE, en %).",
+    "rates.title": "📈 <b>Taux de la BCE</b> (pénalités de retard : taux de la BCE majoré de 10 points)",
+    "rates.line": "{half_year} : {rate}",
+    "rates.line_missing": "{half_year} : ⚠️ manquant",
+    "rates.all_present": "Les taux des derniers semestres sont connus.",
+    "rates.how_to_add": (
+        "Pour l'ajouter : /taux {half_year} &lt;taux&gt; (le taux en pourcentage, virgule ou point décimal). "
+        "Le taux à retenir est celui de l'opération principale de refinancement de la BCE en vigueur "
+        "le 1er janvier (semestre H1) ou le 1er juillet (semestre H2) : site de la BCE ou de la Banque de France "
+        "(« taux directeurs de la BCE »). Relance ne devine jamais un taux."
+    ),
+    "rates.set": (
+        "📈 Taux de la BCE pour {half_year} : <b>{rate}</b> (pénalités de retard : {penalty_rate}). "
+        "C'est noté dans le journal de preuves et appliqué dès maintenant."
+    ),
+    "rates.bad_half_year": (
+        "« {text} » n'est pas un semestre. Écrivez l'année, un tiret et H1 ou H2, par exemple 2026-H2. "
+        "Rien n'a été modifié."
+    ),
+    "rates.out_of_range": (
+        "{half_year} est hors des semestres acceptés ({earliest} à {latest}). Rien n'a été modifié."
+    ),
+    "rates.bad_value": (
+        "« {text} » n'est pas un taux. Écrivez un pourcentage, par exemple 2,15. Rien n'a été modifié."
+    ),
+    "rates.implausible": ("{text} % n'est pas un taux de la BCE plausible (entre -5 et 50 %). Rien n'a été modifié."),
+    "rates.startup_missing": (
+        "⚠️ <b>Le taux de la BCE pour {half_year} manque.</b> Tant qu'il n'est pas ajouté, les relances "
+        "énoncent la règle des pénalités de retard mais sans montant pour les jours de retard de ce semestre."
+    ),
     "evidence.usage": "Usage : /preuves NUMERO, par exemple /preuves F-2026-042",
     "evidence.unavailable": "L'export des preuves n'est pas disponible dans cette version.",
     "evidence.caption": "📁 Dossier de preuves de la facture {number}",
@@ -248,6 +279,7 @@ FR: dict[str, str] = {
     "commands.import": "Importer un CSV de factures",
     "commands.evidence": "Dossier de preuves d'une facture",
     "commands.settings": "Heure du récapitulatif, pause",
+    "commands.rates": "Taux de la BCE (pénalités de retard)",
     "commands.cancel": "Abandonner la question en cours",
     "reason.no_longer_current": "cette relance a changé entre-temps",
     "reason.nothing_to_pay": "il ne reste rien à payer sur ces factures",
@@ -413,6 +445,7 @@ EN: dict[str, str] = {
         "/disputes: open disputes (resume the reminders or write off)\n"
         "/resume NUMBER: close an invoice's dispute and resume its reminders\n"
         "/settings: digest time, pause\n"
+        "/rate [HALF-YEAR RATE]: the ECB rates of the last half-years, or add one (/rate 2026-H2 2.15)\n"
         "/cancel: leave the current question\n\n"
         "<b>Reminder buttons</b>\n"
         "✅ Send the e-mail · ✏️ Edit the text · ⏰ Snooze · 💶 Paid · ⚖️ Dispute · 🤝 Promise"
@@ -479,6 +512,33 @@ EN: dict[str, str] = {
     "settings.now_running": "▶️ Reminders resumed.",
     "settings.time_set": "⏰ Digest now at {digest_time}.",
     "settings.bad_time": "“{text}” is not a valid time. Write HH:MM, e.g. 08:30.",
+    "rates.usage": "Usage: /rate HALF-YEAR RATE, e.g. /rate 2026-H2 2.15 (ECB rate, in %).",
+    "rates.title": "📈 <b>ECB rates</b> (late-payment penalties: ECB rate plus 10 points)",
+    "rates.line": "{half_year}: {rate}",
+    "rates.line_missing": "{half_year}: ⚠️ missing",
+    "rates.all_present": "The rates of the last half-years are known.",
+    "rates.how_to_add": (
+        "To add it: /rate {half_year} &lt;rate&gt; (the rate in percent, decimal point or comma). The rate "
+        "to use is the ECB main refinancing operations rate in force on 1 January (half-year H1) or 1 July "
+        "(half-year H2): see the ECB's or the Banque de France's site (“ECB key interest rates”). "
+        "Relance never guesses a rate."
+    ),
+    "rates.set": (
+        "📈 ECB rate for {half_year}: <b>{rate}</b> (late-payment penalties: {penalty_rate}). "
+        "Recorded in the evidence log and used from now on."
+    ),
+    "rates.bad_half_year": (
+        "“{text}” is not a half-year. Write the year, a dash and H1 or H2, e.g. 2026-H2. Nothing was changed."
+    ),
+    "rates.out_of_range": (
+        "{half_year} is outside the accepted half-years ({earliest} to {latest}). Nothing was changed."
+    ),
+    "rates.bad_value": "“{text}” is not a rate. Write a percentage, e.g. 2.15. Nothing was changed.",
+    "rates.implausible": "{text}% is not a plausible ECB rate (between -5 and 50%). Nothing was changed.",
+    "rates.startup_missing": (
+        "⚠️ <b>The ECB rate for {half_year} is missing.</b> Until it is added, reminders state the late-payment "
+        "penalty rule but no amount for the days late in that half-year."
+    ),
     "evidence.usage": "Usage: /preuves NUMBER, e.g. /preuves F-2026-042",
     "evidence.unavailable": "The evidence export is not available in this version.",
     "evidence.caption": "📁 Evidence file for invoice {number}",
@@ -506,6 +566,7 @@ EN: dict[str, str] = {
     "commands.import": "Import an invoices CSV",
     "commands.evidence": "Evidence file of an invoice",
     "commands.settings": "Digest time, pause",
+    "commands.rates": "ECB rates (late-payment penalties)",
     "commands.cancel": "Leave the current question",
     "reason.no_longer_current": "this reminder changed in the meantime",
     "reason.nothing_to_pay": "nothing is left to pay on these invoices",

@@ -17,6 +17,7 @@ from bot.i18n import t
 from bot.presenter import Presenter, Shown, text
 from bot.reports import render_status
 from bot.settings import Settings, SettingsError
+from messages.render import TemplateError
 from services.core import InputError, Services, parse_edit, parse_owner_amount, parse_owner_date, parse_reason
 from storage.db import make_engine
 
@@ -30,11 +31,12 @@ def open_terminal_services(settings: Settings, today: date) -> Presenter:
 
     Raise SettingsError (before touching the database) when RATES_FILE is missing or malformed.
     """
-    from bot.business import build_context, load_rates, renderer_for
+    from bot.business import build_context, load_rates, renderer_for, settings_ladder
 
     load_rates(settings)
     renderer = renderer_for(settings)
-    renderer.check()  # a broken template stops the demo now, with its file and line, never at send time
+    # Every ladder step (custom ones included) and message kind: a broken or missing template stops it now.
+    renderer.check(step.name for step in settings_ladder(settings).steps)
     engine = make_engine(settings.DATABASE_URL, admin_url=settings.DATABASE_ADMIN_URL)
     return Presenter(Services(build_context(engine, settings, today=today, apply=True, renderer=renderer)))
 
@@ -201,7 +203,7 @@ def run_terminal(settings: Settings, today: date, *, stdin: TextIO | None = None
     out = stdout or sys.stdout
     try:
         services = open_terminal_services(settings, today)
-    except SettingsError as exc:
+    except (SettingsError, TemplateError) as exc:
         # Same contract as the bot's start-up: one line naming the setting (and the file), exit code 2.
         print(f"relance: {exc}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -199,6 +199,39 @@ async def send_message(
     return reply
 
 
+async def check_login(config: SmtpConfig) -> SmtpReply:
+    """Connect (TLS as configured), log in when a user name is set, and quit without sending anything.
+
+    Return the server's answer to the login (or to the greeting without login). Raise PermanentDeliveryError when
+    the server refuses the credentials (5xx), TemporaryDeliveryError when it cannot be reached or answers 4xx. The
+    password never appears in the error: only the reply code and the server's own text do.
+    """
+    smtp = _client(config)
+    try:
+        try:
+            greeting = await smtp.connect()
+            reply = SmtpReply(greeting.code, greeting.message)
+            if config.username:
+                password = config.password.get_secret_value() if config.password else ""
+                answer = await smtp.login(config.username, password)
+                reply = SmtpReply(answer.code, answer.message)
+        except SMTPResponseException as exc:
+            if exc.code < 0:
+                raise TemporaryDeliveryError(f"SMTP error during login ({type(exc).__name__})") from None
+            raise _classify(_reply(exc), "login refused") from None
+        except SMTPException as exc:
+            # e.g. "no AUTH method the server supports": aiosmtplib's own text, which never holds the password.
+            raise PermanentDeliveryError(f"login impossible: {exc}") from None
+        except (OSError, TimeoutError) as exc:
+            tls = _tls_failure(exc)
+            if tls is not None:
+                raise TemporaryDeliveryError(tls) from None
+            raise TemporaryDeliveryError(f"cannot connect to the SMTP server ({type(exc).__name__})") from None
+    finally:
+        await _close(smtp)
+    return reply
+
+
 async def _close(smtp: aiosmtplib.SMTP) -> None:
     """QUIT politely when still connected; a failure here changes nothing to the outcome."""
     if smtp.is_connected:

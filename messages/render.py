@@ -145,6 +145,7 @@ class Renderer:
             amount=_f_amount, date=_f_date, rate=_f_rate, days=_f_days, short_date=format_short_date
         )
         self._cache: dict[str, jinja2.Template] = {}
+        self._checked: set[frozenset[str]] = set()
 
     # --- loading and checking ---------------------------------------------------------------------------------
     def _template(self, name: str) -> jinja2.Template:
@@ -174,8 +175,13 @@ class Renderer:
     def check(self, steps: Iterable[str] = ()) -> None:
         """Compile and render every template with sample contexts; raise TemplateError naming the file and line.
 
-        `steps` (e.g. the ladder's step names) must each have every kind in every language.
+        `steps` (the ladder's step names) must each have every kind in every language: a step the built-in
+        templates do not have needs its files in TEMPLATES_DIR, and a missing one is named with its step. Every
+        step's whole e-mail is then composed, and the formal-notice letter drawn as a PDF, from sample data.
         """
+        required = frozenset({*STEPS, *steps})
+        if required in self._checked:
+            return  # the templates are read once (no reload): what passed once passes again
         if self.templates_dir is not None:
             for path in sorted(self.templates_dir.rglob("*")):
                 rel = path.relative_to(self.templates_dir).as_posix()
@@ -185,12 +191,20 @@ class Renderer:
                         + "|".join(KINDS),
                         filename=str(path),
                     )
-        required = {*STEPS, *steps}
+        known = set(self.template_names())
         for step in sorted(required):
             for lang in LANGUAGES:
                 for kind in KINDS:
-                    self._template(f"{lang}/{step}.{kind}.j2")
-        for name in self.template_names():
+                    name = f"{lang}/{step}.{kind}.j2"
+                    if name not in known:
+                        folder = self.templates_dir if self.templates_dir is not None else Path("TEMPLATES_DIR")
+                        raise TemplateError(
+                            f'ladder step "{step}" has no {kind} template in {lang}: add this file to TEMPLATES_DIR '
+                            f"(every step needs {', '.join(KINDS)} in fr and en)",
+                            filename=str(folder / name),
+                        )
+                    self._template(name)
+        for name in sorted(known):
             match = _NAME.match(name)
             assert match is not None
             tmpl = self._template(name)
@@ -199,8 +213,18 @@ class Renderer:
         from messages.letter import LETTER_TEMPLATE, letter_parts
 
         letter = self._template(LETTER_TEMPLATE)
-        for ctx in sample_contexts("formal_notice", "fr"):
-            _checked(letter, partial(letter_parts, ctx, self))
+        for lang in LANGUAGES:
+            for ctx in sample_contexts("formal_notice", lang):
+                _checked(letter, partial(letter_parts, ctx, self))
+        # Each step's whole message, as the owner will see it: subject on one line, text, HTML, SMS, call script,
+        # and for the formal notice the PDF letter (fonts and layout included), in both languages.
+        for step in sorted(required):
+            for lang in LANGUAGES:
+                ctx = sample_contexts(step, lang)[1]  # several invoices, a part payment, every optional field
+                _checked(self._template(f"{lang}/{step}.text.j2"), partial(self.render_draft, ctx))
+                _checked(self._template(f"{lang}/{step}.sms.j2"), partial(self.render_sms, ctx))
+                _checked(self._template(f"{lang}/{step}.call.j2"), partial(self.render_call_script, ctx))
+        self._checked.add(required)
 
     # --- rendering ----------------------------------------------------------------------------------------------
     def render(self, ctx: DraftContext, kind: str, *, step: str | None = None, subject: str = "") -> str:

@@ -55,7 +55,9 @@ from storage.reminders import (
 from storage.types import utcnow
 
 if TYPE_CHECKING:
+    from dunning.penalties import RateTable
     from services.imports import ImportReport
+    from services.settings import RateLine
     from storage.queries import StatusSummary
 
 log = logging.getLogger(__name__)
@@ -814,6 +816,25 @@ class Services:
             record(session, actor=actor, kind="settings_changed", business_id=self.business_id,
                    payload={"digest_time": text})  # fmt: skip
         return text
+
+    def set_rate(self, half_year: str, value: str, *, actor: str) -> tuple[str, Decimal]:
+        """Add (or correct) the ECB rate of a half-year for this business, logged, used at once (services/settings)."""
+        from services.settings import set_rate
+
+        return set_rate(self, half_year, value, actor=actor)
+
+    def recent_rates(self, count: int = 4) -> list[RateLine]:
+        """The ECB rates of the last `count` half-years, None where missing (services.settings.RateLine)."""
+        from services.settings import recent_rates
+
+        return recent_rates(self.rate_table, self.today(), count)
+
+    def use_rate_table(self, rates: RateTable) -> None:
+        """Use `rates` from now on: context, drafter and the draft cache (drafts state penalty figures)."""
+        self.rate_table = self.ctx.rate_table = rates
+        if hasattr(self.drafter, "rate_table"):  # a test's drafter may have no rates
+            setattr(self.drafter, "rate_table", rates)  # noqa: B010 - not part of the Drafter protocol
+        self._drafts.clear()
 
     def evidence_zip(self, build: Any, number: str) -> bytes:
         """The evidence ZIP of an invoice, built by services.export.build_evidence_zip in a temporary folder."""
