@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True)
 
     DATABASE_URL: str = DEFAULT_DATABASE_URL
+    DATABASE_ADMIN_URL: str = ""  # PostgreSQL: the tables' owner, used only to run the migrations
     TELEGRAM_BOT_TOKEN: SecretStr | None = None
     TELEGRAM_API_URL: str = "https://api.telegram.org"
     OWNER_CHAT_IDS: str = ""
