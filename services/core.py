@@ -25,9 +25,10 @@ from sqlmodel import Session, col, select
 
 from dunning.calendar import next_business_day
 from dunning.states import InvoiceState, ReminderState
+from messages.mime import DraftLike
 from messages.render import TemplateError
 from services.context import BusinessContext
-from services.delivery import DeliveryReport, DraftLike, SendRequest
+from services.delivery import DeliveryReport, SendRequest
 from services.digest import digest_due, digest_facts, uncertain_reminders
 from services.drafts import draft_context
 from storage.db import read_session, write_session
@@ -298,19 +299,6 @@ class Services:
         """True for the business's owners."""
         return user_id is not None and user_id in self.owner_ids
 
-    # --- access ---
-
-    def record_refusal(self, user_id: int, what: str) -> None:
-        """Write the refusal of a stranger to the evidence log (no data about the business is shown)."""
-        with write_session(self.engine) as session:
-            record(
-                session,
-                actor=f"stranger:{user_id}"[:64],
-                kind="access_refused",
-                business_id=self.business_id,
-                payload={"user_id": user_id, "update": what[:40]},
-            )
-
     # --- digest ---
 
     def digest(self, *, claim: bool, day: date | None = None) -> DigestData | None:
@@ -380,7 +368,18 @@ class Services:
         if not shown:
             return
         with write_session(self.engine) as session:
+            wanted = {reminder_id for reminder_id, _, _ in shown}
+            ours = set(
+                session.exec(
+                    select(Reminder.id).where(Reminder.business_id == self.business_id, col(Reminder.id).in_(wanted))
+                ).all()
+            )
             for reminder_id, chat_id, message_id in shown:
+                if reminder_id not in ours:
+                    # Fail closed: a card of another business's reminder (forged or mixed-up id) is never stored.
+                    log.warning("card of reminder %s not stored: not a reminder of business %s", reminder_id,
+                                self.business_id)  # fmt: skip
+                    continue
                 session.add(
                     Card(business_id=self.business_id, channel=channel, reminder_id=reminder_id, chat_id=chat_id,
                          message_id=message_id)
