@@ -20,7 +20,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.business import apply_settings, find_business
+from bot.business import apply_settings, find_business, today_for
 from bot.cli_evidence import evidence_command, verify_command
 from bot.console import (
     LABELS,
@@ -69,15 +69,6 @@ def _settings() -> Settings:
         return load_settings()
     except SettingsError as exc:
         _fail(str(exc), 2)
-
-
-def _today(settings: Settings, option: datetime | None) -> date:
-    """--today, else RELANCE_TODAY, else the current day in the business time zone."""
-    if option is not None:
-        return option.date()
-    if settings.RELANCE_TODAY is not None:
-        return settings.RELANCE_TODAY
-    return datetime.now(settings.tz).date()
 
 
 def _safe_url(url: str) -> str:
@@ -149,7 +140,7 @@ def import_command(
 
     console = _console()
     with _environment() as env:
-        day = _today(env.settings, today)
+        day = today_for(env.settings, today)
         try:
             rates = load_rates(env.settings, env.business.rates_toml)
         except SettingsError as exc:
@@ -227,7 +218,7 @@ def _digest(env: _Env, day: date) -> list[ReminderView]:
 def digest_command(today: TodayOption = None, as_json: JsonOption = False) -> None:
     """Today's due reminders: client, step, invoices, amounts and days overdue (they are also saved as pending)."""
     with _environment() as env:
-        day = _today(env.settings, today)
+        day = today_for(env.settings, today)
         views = _digest(env, day)
     if as_json:
         typer.echo(json.dumps(digest_json(views), ensure_ascii=False, indent=2))
@@ -244,7 +235,7 @@ def status_command(today: TodayOption = None, as_json: JsonOption = False) -> No
     from storage.queries import status_summary
 
     with _environment() as env:
-        day = _today(env.settings, today)
+        day = today_for(env.settings, today)
         with read_session(env.engine) as session:
             summary = status_summary(session, business_id=env.business_id, today=day)
     if as_json:
@@ -275,7 +266,7 @@ def preview_command(
     from services import drafts
 
     with _environment() as env:
-        day = _today(env.settings, today)
+        day = today_for(env.settings, today)
         steps = [s.name for s in business_ladder(env.business).steps]
         if step is not None and step not in steps:
             _fail(f"--step: expected one of {', '.join(steps)}", 2)
@@ -355,7 +346,7 @@ def run_command(today: TodayOption = None) -> None:
 
     _preflight(settings)  # a broken template or a ladder step without one: refused before the demo is written
     console = _console()
-    day = _today(settings, today)
+    day = today_for(settings, today)
     url, demo = terminal_database(settings)
     settings = settings.model_copy(update={"DATABASE_URL": url})
     with _environment(settings) as env:
@@ -406,7 +397,7 @@ def _business_rates(settings: Settings) -> tuple[str | None, str]:
 
 def _run_checks(settings: Settings, *, smtp: bool) -> list[_Check]:
     """Each check in turn (a failing one does not stop the next), as `relance run` would meet them at start-up."""
-    from bot.business import load_rates, renderer_for, settings_ladder, today_for
+    from bot.business import load_rates, renderer_for, settings_ladder
     from dunning.ladder import DEFAULT_LADDER
     from messages.banking import validate_payment_details
     from messages.render import KINDS, TemplateError
@@ -414,8 +405,12 @@ def _run_checks(settings: Settings, *, smtp: bool) -> list[_Check]:
 
     checks: list[_Check] = []
     smtp_note = f"SMTP {settings.SMTP_HOST}:{settings.SMTP_PORT}" if settings.SMTP_HOST else ".eml files (no SMTP_HOST)"
-    checks.append(_Check("settings", "ok", f"database {_safe_url(settings.DATABASE_URL)}; "
-                         f"{len(settings.owner_ids)} owner(s); {smtp_note}"))  # fmt: skip
+    summary = f"database {_safe_url(settings.DATABASE_URL)}; {len(settings.owner_ids)} owner(s); {smtp_note}"
+    if settings.bot_token and not settings.owner_ids:
+        # Not a failure: the bot starts, but answers nobody but strangers' refusals until an owner is set.
+        checks.append(_Check("settings", "warn", f"{summary}: OWNER_CHAT_IDS is empty, the bot would obey no one"))
+    else:
+        checks.append(_Check("settings", "ok", summary))
     ladder = DEFAULT_LADDER
     try:
         ladder = settings_ladder(settings)
