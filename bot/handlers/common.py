@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, TelegramError
-from telegram.ext import ContextTypes, ConversationHandler
+from telegram.ext import BaseHandler, CallbackQueryHandler, ContextTypes, ConversationHandler, MessageHandler, filters
 
 from bot.cards import CardText, parse_callback
 from bot.i18n import lang_of, t
-from bot.presenter import Presenter
+from bot.presenter import Presenter, Shown, text
+from services.core import InputError
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +169,14 @@ async def check_button(update: Update, context: Context) -> tuple[str, int, int]
     return parsed
 
 
+async def open_menu(update: Update, context: Context, reminder_id: int, keyboard: str) -> None:
+    """A button that opens a menu (Reporter, Payée): this chat's card shows the choices; the reminder is unchanged."""
+    code = lang(update, context)
+    await answer(update, t("cb.choose", code))
+    card = services_of(context).card(reminder_id, code, keyboard=keyboard)
+    await show_card(update, context, reminder_id, card, everywhere=False)
+
+
 async def ask(update: Update, context: Context, kind: str, prompt_key: str, state: int) -> int:
     """Start a question after a card button: remember what it is about and send the prompt."""
     parsed = await check_button(update, context)
@@ -228,3 +239,71 @@ async def finish(update: Update, context: Context, outcome: Any, *, new_card: bo
         if sent is not None:
             services.register_cards([(outcome.reminder_id, sent.chat.id, sent.message_id)])
     return ConversationHandler.END
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Question(Generic[T]):
+    """A card button that asks the owner one thing; their next text message answers it.
+
+    Every question runs the same way: the button (checked against the reminder's version) stores what the
+    question is about and sends the prompt; the answer is parsed (an `InputError` is explained and the question
+    stays open), the action is applied to the version the button showed, and `finish` replies and refreshes the
+    cards. A feature declares only what differs.
+    """
+
+    #: What the open question is about (kept in user_data under PENDING_KEY).
+    kind: str
+    #: The callback data that opens it (the button).
+    pattern: str
+    #: The catalogue key of the prompt.
+    prompt: str
+    #: The conversation state waiting for the answer (unique across features).
+    state: int
+    #: The owner's text as the value the action takes; raises InputError.
+    parse: Callable[[str, Presenter], T]
+    #: The action: (services, reminder id, version, value, actor, lang) -> what to show.
+    apply: Callable[[Presenter, int, int, T, str, str], Shown]
+    #: InputError keys that close the question instead of asking again.
+    closes_on: frozenset[str] = frozenset()
+    #: Also send the updated card as a new message under the owner's reply when the action succeeds.
+    new_card: bool = False
+
+    async def on_button(self, update: Update, context: Context) -> int:
+        """The button: ask the question."""
+        return await ask(update, context, self.kind, self.prompt, self.state)
+
+    async def on_answer(self, update: Update, context: Context) -> int:
+        """The owner's answer: check it, apply it, show the result."""
+        code = lang(update, context)
+        about = pending(context, self.kind)
+        if about is None or update.message is None or update.message.text is None:
+            return ConversationHandler.END
+        rid, version, _, _ = about
+        services = services_of(context)
+        try:
+            value = self.parse(update.message.text, services)
+        except InputError as exc:
+            await reply(update, text(exc.msg, code))
+            if exc.key in self.closes_on:
+                forget(context)
+                return ConversationHandler.END
+            return self.state
+        outcome = self.apply(services, rid, version, value, actor(update), code)
+        if outcome.status == "invalid":
+            # The service refused the value (e.g. more than is owed): explain, and let the owner type another.
+            await reply(update, outcome.message)
+            return self.state
+        return await finish(update, context, outcome, new_card=self.new_card and outcome.ok)
+
+    @property
+    def entry(self) -> CallbackQueryHandler[Context, int]:
+        """The conversation entry point: the button."""
+        return CallbackQueryHandler(self.on_button, pattern=self.pattern)
+
+    @property
+    def states(self) -> dict[object, list[BaseHandler[Update, Context, int]]]:
+        """The conversation state: any text that is not a command answers the question."""
+        return {self.state: [MessageHandler(filters.TEXT & ~filters.COMMAND, self.on_answer)]}

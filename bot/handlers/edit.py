@@ -3,52 +3,24 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import CallbackQueryHandler, ConversationHandler, MessageHandler, filters
+from telegram.ext import CallbackQueryHandler
 
-from bot.handlers.common import (
-    Context,
-    actor,
-    answer,
-    ask,
-    check_button,
-    finish,
-    forget,
-    lang,
-    pending,
-    reply,
-    services_of,
-    show_card,
+from bot.handlers.common import Context, Question, actor, answer, check_button, lang, services_of, show_card
+from services.core import parse_edit
+
+QUESTION = Question(
+    kind="edit",
+    pattern=r"^r1:edit:",
+    prompt="ask.edit",
+    state=30,
+    parse=lambda typed, _services: parse_edit(typed),
+    apply=lambda services, rid, version, edit, who, code: services.edit(rid, version, edit=edit, actor=who, lang=code),
+    # Telegram apps split a long text into several messages: close the question so that the parts that follow are
+    # not taken, one by one, as the new draft.
+    closes_on=frozenset({"edit.too_long"}),
+    # The new draft, with Envoyer / Annuler, under the owner's reply.
+    new_card=True,
 )
-from bot.presenter import text
-from services.core import InputError, parse_edit
-
-ASK_TEXT = 30
-
-
-async def ask_text(update: Update, context: Context) -> int:
-    """Ask for the new text."""
-    return await ask(update, context, "edit", "ask.edit", ASK_TEXT)
-
-
-async def on_text(update: Update, context: Context) -> int:
-    """The new text: check it, save it, show the new draft with Envoyer / Annuler."""
-    code = lang(update, context)
-    about = pending(context, "edit")
-    if about is None or update.message is None or update.message.text is None:
-        return ConversationHandler.END
-    rid, version, _, _ = about
-    try:
-        edit = parse_edit(update.message.text)
-    except InputError as exc:
-        await reply(update, text(exc.msg, code))
-        if exc.key == "edit.too_long":
-            # Telegram apps split a long text into several messages: close the question so that the parts that
-            # follow are not taken, one by one, as the new draft.
-            forget(context)
-            return ConversationHandler.END
-        return ASK_TEXT
-    outcome = services_of(context).edit(rid, version, edit=edit, actor=actor(update), lang=code)
-    return await finish(update, context, outcome, new_card=outcome.ok)
 
 
 async def on_undo(update: Update, context: Context) -> None:
@@ -64,5 +36,5 @@ async def on_undo(update: Update, context: Context) -> None:
 
 
 HANDLERS = [CallbackQueryHandler(on_undo, pattern=r"^r1:undo:")]
-ENTRY = CallbackQueryHandler(ask_text, pattern=r"^r1:edit:")
-STATES = {ASK_TEXT: [MessageHandler(filters.TEXT & ~filters.COMMAND, on_text)]}
+ENTRY = QUESTION.entry
+STATES = QUESTION.states

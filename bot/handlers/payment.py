@@ -3,26 +3,21 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import CallbackQueryHandler, ConversationHandler, MessageHandler, filters
+from telegram.ext import CallbackQueryHandler
 
 from bot.handlers.common import (
     Context,
+    Question,
     actor,
     answer,
-    ask,
     check_button,
-    finish,
     lang,
-    pending,
-    reply,
+    open_menu,
     services_of,
     show_card,
 )
 from bot.i18n import t
-from bot.presenter import text
-from services.core import InputError, parse_owner_amount
-
-ASK_AMOUNT = 20
+from services.core import parse_owner_amount
 
 
 async def on_paid(update: Update, context: Context) -> None:
@@ -31,41 +26,27 @@ async def on_paid(update: Update, context: Context) -> None:
     if parsed is None:
         return
     action, rid, version = parsed
-    code = lang(update, context)
-    services = services_of(context)
     if action == "pay":
-        await answer(update, t("cb.choose", code))
-        await show_card(update, context, rid, services.card(rid, code, keyboard="paid"), everywhere=False)
+        await open_menu(update, context, rid, "paid")
         return
-    outcome = services.pay(rid, version, actor=actor(update), lang=code)
+    code = lang(update, context)
+    outcome = services_of(context).pay(rid, version, actor=actor(update), lang=code)
     await answer(update, outcome.message if len(outcome.message) <= 190 else t("cb.paid", code))
     await show_card(update, context, rid, outcome.card)
 
 
-async def ask_amount(update: Update, context: Context) -> int:
-    """`Paiement partiel`: ask for the amount."""
-    return await ask(update, context, "amount", "ask.amount", ASK_AMOUNT)
-
-
-async def on_amount(update: Update, context: Context) -> int:
-    """The typed amount: check it, record it."""
-    code = lang(update, context)
-    about = pending(context, "amount")
-    if about is None or update.message is None or update.message.text is None:
-        return ConversationHandler.END
-    rid, version, _, _ = about
-    try:
-        amount = parse_owner_amount(update.message.text)
-    except InputError as exc:
-        await reply(update, text(exc.msg, code))
-        return ASK_AMOUNT
-    outcome = services_of(context).pay(rid, version, actor=actor(update), lang=code, amount=amount)
-    if outcome.status == "invalid":
-        await reply(update, outcome.message)
-        return ASK_AMOUNT
-    return await finish(update, context, outcome)
+QUESTION = Question(
+    kind="amount",
+    pattern=r"^r1:payp:",
+    prompt="ask.amount",
+    state=20,
+    parse=lambda typed, _services: parse_owner_amount(typed),
+    apply=lambda services, rid, version, amount, who, code: services.pay(
+        rid, version, actor=who, lang=code, amount=amount
+    ),
+)
 
 
 HANDLERS = [CallbackQueryHandler(on_paid, pattern=r"^r1:payf?:")]
-ENTRY = CallbackQueryHandler(ask_amount, pattern=r"^r1:payp:")
-STATES = {ASK_AMOUNT: [MessageHandler(filters.TEXT & ~filters.COMMAND, on_amount)]}
+ENTRY = QUESTION.entry
+STATES = QUESTION.states

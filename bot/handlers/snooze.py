@@ -3,26 +3,21 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import CallbackQueryHandler, ConversationHandler, MessageHandler, filters
+from telegram.ext import CallbackQueryHandler
 
 from bot.handlers.common import (
     Context,
+    Question,
     actor,
     answer,
-    ask,
     check_button,
-    finish,
     lang,
-    pending,
-    reply,
+    open_menu,
     services_of,
     show_card,
 )
-from bot.i18n import t
-from bot.presenter import text
-from services.core import InputError, parse_owner_date
+from services.core import parse_owner_date
 
-ASK_DATE = 10
 _DAYS = {"snz1": 1, "snz3": 3, "snz7": 7}
 
 
@@ -32,39 +27,27 @@ async def on_snooze(update: Update, context: Context) -> None:
     if parsed is None:
         return
     action, rid, version = parsed
-    code = lang(update, context)
-    services = services_of(context)
     if action == "snz":
-        await answer(update, t("cb.choose", code))
-        await show_card(update, context, rid, services.card(rid, code, keyboard="snooze"), everywhere=False)
+        await open_menu(update, context, rid, "snooze")
         return
-    outcome = services.snooze(rid, version, actor=actor(update), lang=code, days=_DAYS[action])
+    code = lang(update, context)
+    outcome = services_of(context).snooze(rid, version, actor=actor(update), lang=code, days=_DAYS[action])
     await answer(update, outcome.message)
     await show_card(update, context, rid, outcome.card)
 
 
-async def ask_date(update: Update, context: Context) -> int:
-    """`Autre date`: ask for the date."""
-    return await ask(update, context, "snooze", "ask.snooze_date", ASK_DATE)
-
-
-async def on_date(update: Update, context: Context) -> int:
-    """The typed date: check it, snooze until then."""
-    code = lang(update, context)
-    about = pending(context, "snooze")
-    if about is None or update.message is None or update.message.text is None:
-        return ConversationHandler.END
-    rid, version, _, _ = about
-    services = services_of(context)
-    try:
-        until = parse_owner_date(update.message.text, services.today())
-    except InputError as exc:
-        await reply(update, text(exc.msg, code))
-        return ASK_DATE
-    outcome = services.snooze(rid, version, actor=actor(update), lang=code, until=until)
-    return await finish(update, context, outcome)
+QUESTION = Question(
+    kind="snooze",
+    pattern=r"^r1:snzd:",
+    prompt="ask.snooze_date",
+    state=10,
+    parse=lambda typed, services: parse_owner_date(typed, services.today()),
+    apply=lambda services, rid, version, until, who, code: services.snooze(
+        rid, version, actor=who, lang=code, until=until
+    ),
+)
 
 
 HANDLERS = [CallbackQueryHandler(on_snooze, pattern=r"^r1:snz[137]?:")]
-ENTRY = CallbackQueryHandler(ask_date, pattern=r"^r1:snzd:")
-STATES = {ASK_DATE: [MessageHandler(filters.TEXT & ~filters.COMMAND, on_date)]}
+ENTRY = QUESTION.entry
+STATES = QUESTION.states
