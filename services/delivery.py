@@ -8,7 +8,7 @@ version the owner saw and hands its e-mail on: to the outbox and the SMTP server
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal, Protocol
@@ -19,25 +19,11 @@ from sqlmodel import Session
 from dunning.penalties import RateTable
 from dunning.states import ReminderState
 from messages.delivery import SmtpConfig
+from messages.mime import DraftLike
 from messages.render import Renderer
 from services.drafts import draft_context
 from storage.db import write_session
-from storage.evidence import record
-from storage.reminders import ReminderView, StaleReminderError, lock_awaiting
-from storage.types import utcnow
-
-
-class DraftLike(Protocol):
-    """A rendered e-mail (messages.render.Draft has this shape)."""
-
-    @property
-    def subject(self) -> str: ...
-    @property
-    def text(self) -> str: ...
-    @property
-    def html(self) -> str: ...
-    @property
-    def attachments(self) -> Sequence[Any]: ...
+from storage.reminders import ReminderView, StaleReminderError, bump, lock_awaiting
 
 
 class Drafter(Protocol):
@@ -183,19 +169,14 @@ class OutboxDelivery:
 def approve_and_mark_sent(session: Session, request: SendRequest, *, how: str, evidence: dict[str, Any]) -> None:
     """For deliveries that complete at once (files, tests): check the card's version, mark the reminder sent."""
     reminder = lock_awaiting(session, request.reminder_id, request.business_id, request.expected_version)
-    reminder.state = ReminderState.SENT
-    reminder.sent_at = request.now
-    reminder.sent_to = how
-    reminder.version += 1
-    reminder.updated_at = utcnow()
-    session.add(reminder)
-    record(
+    bump(
         session,
+        reminder,
+        state=ReminderState.SENT,
+        sent_at=request.now,
+        sent_to=how,
         actor=request.actor,
         kind="email_delivered",
-        business_id=request.business_id,
-        client_id=reminder.client_id,
-        reminder_id=reminder.id,
         payload={
             "subject": request.draft.subject,
             "text": request.draft.text,

@@ -32,7 +32,7 @@ from messages.mime import DraftLike, HeaderInjectionError, build_message, envelo
 from storage.db import write_session
 from storage.evidence import record
 from storage.models import Outbox, Reminder, ReminderInvoice
-from storage.reminders import StaleReminderError
+from storage.reminders import StaleReminderError, bump
 from storage.types import utcnow
 
 __all__ = [
@@ -180,22 +180,17 @@ def queue_reminder(
         raise AlreadyQueuedError(f"reminder {reminder_id} is already in the outbox") from exc
 
     previous_state = reminder.state
-    reminder.state = ReminderState.APPROVED
-    reminder.version += 1
-    reminder.updated_at = now
-    session.add(reminder)
-
     invoice_ids = sorted(
         session.exec(select(ReminderInvoice.invoice_id).where(ReminderInvoice.reminder_id == reminder_id)).all()
     )
-    record(
+    bump(
         session,
+        reminder,
+        state=ReminderState.APPROVED,
+        at=now,
         actor=actor,
         kind="email_queued",
-        business_id=reminder.business_id,
-        client_id=reminder.client_id,
         invoice_id=invoice_ids[0] if len(invoice_ids) == 1 else None,
-        reminder_id=reminder_id,
         payload={
             "outbox_id": outbox.id,
             "invoice_ids": invoice_ids,
@@ -240,13 +235,7 @@ def _set_reminder(session: Session, reminder_id: int, state: ReminderState, **ex
     reminder = session.get(Reminder, reminder_id)
     if reminder is None:
         return None
-    reminder.state = state
-    reminder.version += 1
-    reminder.updated_at = utcnow()
-    for key, value in extra.items():
-        setattr(reminder, key, value)
-    session.add(reminder)
-    return reminder
+    return bump(session, reminder, state=state, **extra)
 
 
 def _claim_one(engine: Engine, business_id: int, now: datetime) -> _Claim | None:

@@ -432,26 +432,54 @@ def _sync_links(session: Session, reminder: Reminder, item: DueReminder) -> None
             session.add(ReminderInvoice(reminder_id=reminder.id, invoice_id=invoice_id, step=step))
             changed = True
     if changed:
-        reminder.version += 1
-        reminder.updated_at = utcnow()
-        session.add(reminder)
+        bump(session, reminder)
+
+
+def bump(
+    session: Session,
+    reminder: Reminder,
+    *,
+    actor: str | None = None,
+    kind: str | None = None,
+    payload: dict[str, Any] | None = None,
+    invoice_id: int | None = None,
+    at: datetime | None = None,
+    **fields: Any,
+) -> Reminder:
+    """Change a reminder: set `fields`, move its version on (so that every card showing the old one is stale) and,
+    with `kind`, record the change in the evidence log, in the same transaction. Every change of a reminder goes
+    through here."""
+    for name, value in fields.items():
+        setattr(reminder, name, value)
+    reminder.version += 1
+    reminder.updated_at = at if at is not None else utcnow()
+    session.add(reminder)
+    if kind is not None:
+        if actor is None:
+            raise ValueError(f"a recorded reminder change ({kind}) needs an actor")
+        record(
+            session,
+            actor=actor,
+            kind=kind,
+            business_id=reminder.business_id,
+            client_id=reminder.client_id,
+            invoice_id=invoice_id,
+            reminder_id=reminder.id,
+            payload=payload if payload is not None else {},
+        )
+    return reminder
 
 
 def _change_state(
     session: Session, reminder: Reminder, state: ReminderState, actor: str, reason: str, extra: dict[str, Any]
 ) -> None:
     previous = reminder.state
-    reminder.state = state
-    reminder.version += 1
-    reminder.updated_at = utcnow()
-    session.add(reminder)
-    record(
+    bump(
         session,
+        reminder,
+        state=state,
         actor=actor,
         kind="reminder_state",
-        business_id=reminder.business_id,
-        client_id=reminder.client_id,
-        reminder_id=reminder.id,
         payload={"from": previous, "to": str(state), "reason": reason, **{k: str(v) for k, v in extra.items()}},
     )
 
@@ -515,20 +543,14 @@ def edit_draft(
     reminder = _load_for_action(session, reminder_id, business_id, expected_version, states=_AWAITING_OWNER)
     if subject is not None:
         reminder.edited_subject = subject
-    reminder.edited_body = body
-    reminder.version += 1
-    reminder.updated_at = utcnow()
-    session.add(reminder)
-    record(
+    return bump(
         session,
+        reminder,
+        edited_body=body,
         actor=actor,
         kind="draft_edited",
-        business_id=business_id,
-        client_id=reminder.client_id,
-        reminder_id=reminder.id,
         payload={"subject": subject, "body": body},
     )
-    return reminder
 
 
 def undo_edit(
@@ -536,21 +558,7 @@ def undo_edit(
 ) -> Reminder:
     """Drop the owner's edits of a reminder waiting for the owner: the drafted text of the templates comes back."""
     reminder = lock_awaiting(session, reminder_id, business_id, expected_version)
-    reminder.edited_subject = None
-    reminder.edited_body = None
-    reminder.version += 1
-    reminder.updated_at = utcnow()
-    session.add(reminder)
-    record(
-        session,
-        actor=actor,
-        kind="draft_edit_undone",
-        business_id=business_id,
-        client_id=reminder.client_id,
-        reminder_id=reminder_id,
-        payload={},
-    )
-    return reminder
+    return bump(session, reminder, edited_subject=None, edited_body=None, actor=actor, kind="draft_edit_undone")
 
 
 def _invoices(session: Session, business_id: int, invoice_ids: Iterable[int]) -> list[Invoice]:
@@ -593,8 +601,7 @@ def _withdraw_from_open_reminders(session: Session, invoice_ids: Iterable[int], 
         if left is None:
             _change_state(session, reminder, ReminderState.CANCELLED, actor, reason, {})
         else:
-            reminder.version += 1
-            session.add(reminder)
+            bump(session, reminder)
 
 
 def record_payment(
