@@ -76,7 +76,11 @@ def to_plain(text: str) -> str:
     return html.unescape(re.sub(r"</?(b|i|u|s|code|pre|a)( [^>]*)?>", "", text))
 
 
-def _h(value: Any) -> str:
+def h(value: Any) -> str:
+    """`value` as text safe inside Telegram's HTML (every name, number or reason typed by someone goes through it).
+
+    Quotes stay as they are: Telegram's HTML needs only &, < and > escaped outside attributes.
+    """
     return html.escape(str(value), quote=False)
 
 
@@ -147,7 +151,7 @@ def render_card(
     del tz, today  # the view already carries days overdue; kept in the signature for callers' symmetry
     kind = keyboard
     head: list[str] = []
-    head.append(t("card.title", lang, client=_h(view.client_name), step=_h(step_label(view.step, lang))))
+    head.append(t("card.title", lang, client=h(view.client_name), step=h(step_label(view.step, lang))))
     if view.promise_broken:
         head.append(t("card.promise_broken", lang))
     if view.client_profile == "key_account" and view.awaiting_owner:
@@ -163,7 +167,7 @@ def render_card(
             t(
                 "card.invoice",
                 lang,
-                number=_h(inv.number),
+                number=h(inv.number),
                 balance=format_amount(inv.balance, inv.currency),
                 due=inv.due_date.strftime("%d/%m/%Y"),
                 late=late,
@@ -172,7 +176,7 @@ def render_card(
     if len(view.invoices) > 1:
         head.append(t("card.total", lang, total=format_amount(view.total)))
     if view.client_emails:
-        head.append(t("card.to", lang, to=_h(", ".join(view.client_emails))))
+        head.append(t("card.to", lang, to=h(", ".join(view.client_emails))))
     elif draft is not None:
         head.append(t("card.no_email", lang))
     tail: list[str] = []
@@ -181,13 +185,13 @@ def render_card(
     text = "\n".join(head)
     cut = False
     if draft is not None:
-        subject = t("card.subject", lang, subject=_h(draft.subject))
+        subject = t("card.subject", lang, subject=h(draft.subject))
         edited = view.edited_body is not None or view.edited_subject is not None
         prefix = text + "\n\n" + subject + "\n\n"
         suffix = ("\n\n" + t("card.edited", lang) if edited else "") + ("\n\n" + "\n".join(tail) if tail else "")
         body = str(draft.text).strip()
         room = MAX_MESSAGE - len(prefix) - len(suffix) - len("<i></i>")
-        escaped = _h(body)
+        escaped = h(body)
         if len(escaped) > room:
             cut = True
             marker = "\n" + t("card.cut", lang)
@@ -208,10 +212,10 @@ def _cut(body: str, room: int) -> str:
     out = ""
     for word in re.split(r"(\s+)", body):
         candidate = out + word
-        if len(_h(candidate)) > room:
+        if len(h(candidate)) > room:
             break
         out = candidate
-    return _h(out.rstrip())
+    return h(out.rstrip())
 
 
 def _close_tags(text: str) -> str:
@@ -277,10 +281,10 @@ def render_dispute(line: DisputeLine, lang: str, *, note: str | None = None) -> 
     text = t(
         "disputes.line",
         lang,
-        number=_h(line.number),
-        client=_h(line.client_name),
+        number=h(line.number),
+        client=h(line.client_name),
         amount=format_amount(line.balance, line.currency),
-        reason=_h(line.reason or "—"),
+        reason=h(line.reason or "—"),
     )
     if note is not None:
         return CardText(text + "\n\n" + note)

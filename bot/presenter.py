@@ -7,7 +7,6 @@ renders its `Outcome`; queries that return plain data pass straight through.
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -28,7 +27,7 @@ def _value(value: Any) -> str:
         return value.strftime("%d/%m/%Y %H:%M")
     if isinstance(value, date):
         return value.strftime("%d/%m/%Y")
-    return html.escape(str(value), quote=False)
+    return cards.h(value)
 
 
 def text(msg: Msg | None, lang: str) -> str:
@@ -44,7 +43,7 @@ def card_text(state: CardState | None, lang: str, *, note: str | None = None) ->
         return None
     shown = note if note is not None else (text(state.note, lang) or None)
     if isinstance(state.draft, DraftFailure):
-        broken = t("card.draft_broken", lang, reason=html.escape(state.draft.reason, quote=False))
+        broken = t("card.draft_broken", lang, reason=cards.h(state.draft.reason))
         shown = broken if shown is None else f"{shown}\n{broken}"
         return cards.render_card(state.view, None, lang=lang, tz=state.tz, today=state.today, note=shown,
                                  keyboard="broken")  # fmt: skip

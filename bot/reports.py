@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import html
 from typing import TYPE_CHECKING
 
-from bot.cards import step_label
+from bot.cards import h, step_label
 from bot.i18n import t
 from messages.formatting import format_amount
 
@@ -14,10 +13,6 @@ if TYPE_CHECKING:
     from storage.queries import StatusSummary
 
 MAX_ERRORS = 20
-
-
-def _h(text: str) -> str:
-    return html.escape(text, quote=False)
 
 
 def render_status(summary: StatusSummary, lang: str) -> str:
@@ -36,9 +31,9 @@ def render_status(summary: StatusSummary, lang: str) -> str:
     lines.append(t("status.counts", lang, promised=summary.promised_count, disputed=summary.disputed_count))
     lines.append(t("status.recovered", lang, amount=format_amount(summary.recovered_this_month)))
     for action in (a for a in summary.next_actions if a.kind == "uncertain_send"):
-        step = _h(step_label(action.detail, lang))
+        step = h(step_label(action.detail, lang))
         amount = format_amount(action.amount)
-        lines.append(t("status.uncertain", lang, client=_h(action.client_name), step=step, amount=amount))
+        lines.append(t("status.uncertain", lang, client=h(action.client_name), step=step, amount=amount))
     lines.append("")
     lines.append(t("status.aging", lang))
     for bucket in summary.aging:
@@ -54,7 +49,7 @@ def render_status(summary: StatusSummary, lang: str) -> str:
                 "status.debtor",
                 lang,
                 rank=rank,
-                name=_h(debtor.name),
+                name=h(debtor.name),
                 amount=format_amount(debtor.overdue_amount),
                 invoices=debtor.invoices,
                 days=debtor.oldest_days_overdue,
@@ -70,8 +65,8 @@ def render_status(summary: StatusSummary, lang: str) -> str:
                 "status.upcoming_line",
                 lang,
                 day=item.day.strftime("%d/%m"),
-                client=_h(item.client_name),
-                step=_h(step_label(item.step, lang)),
+                client=h(item.client_name),
+                step=h(step_label(item.step, lang)),
                 amount=format_amount(item.amount),
             )
         )
@@ -80,7 +75,7 @@ def render_status(summary: StatusSummary, lang: str) -> str:
 
 def render_import(report: ImportReport, lang: str) -> str:
     """The /import answer (HTML): counts, or the errors with their line numbers."""
-    name = _h(report.filename)
+    name = h(report.filename)
     if report.ok:
         return t(
             "import.ok",
@@ -94,8 +89,8 @@ def render_import(report: ImportReport, lang: str) -> str:
         )
     lines = [t("import.errors", lang, filename=name, count=len(report.errors))]
     for err in report.errors[:MAX_ERRORS]:
-        column = f" ({_h(err.column)})" if err.column else ""
-        lines.append(t("import.error_line", lang, line=err.line, column=column, reason=_h(err.reason)))
+        column = f" ({h(err.column)})" if err.column else ""
+        lines.append(t("import.error_line", lang, line=err.line, column=column, reason=h(err.reason)))
     if len(report.errors) > MAX_ERRORS:
         lines.append(t("import.more_errors", lang, count=len(report.errors) - MAX_ERRORS))
     return "\n".join(lines)[:4096]

@@ -7,13 +7,13 @@ Whatever caused the send (the ✅ Envoyer tap, Envoyer maintenant, Renvoyer, the
 
 from __future__ import annotations
 
-import html
 import logging
 from typing import Any
 
 from telegram.error import TelegramError
 from telegram.ext import Application
 
+from bot.cards import h
 from bot.handlers.common import LANGS_KEY, markup
 from bot.i18n import t
 from bot.presenter import Presenter
@@ -31,7 +31,7 @@ def listener(application: Application, services: Presenter) -> Any:
         if result.business_id != services.business_id:
             return  # another business's outcome is its own owners' business
         langs: dict[int, str] = application.bot_data.get(LANGS_KEY, {})
-        reason = html.escape(str(result.reply)[:300], quote=False)
+        reason = h(str(result.reply)[:300])
         for chat_id, message_id in services.cards_of(result.reminder_id):
             code = langs.get(chat_id, "fr")
             note = None

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import html
 from typing import Any
 
 from telegram import Update
 from telegram.ext import CommandHandler
 
+from bot.cards import h
 from bot.handlers.common import Context, lang, reply, services_of
 from bot.i18n import t
 
@@ -31,7 +31,7 @@ async def on_evidence(update: Update, context: Context) -> None:
     number = args[0]
     services = services_of(context)
     if services.invoice_id_by_number(number) is None:
-        await reply(update, t("paid.unknown", code, number=html.escape(number, quote=False)))
+        await reply(update, t("paid.unknown", code, number=h(number)))
         return
     build = _builder()
     if build is None:
@@ -40,11 +40,11 @@ async def on_evidence(update: Update, context: Context) -> None:
     try:
         data = await asyncio.to_thread(services.evidence_zip, build, number)
     except Exception as exc:  # an export that fails must say why, not crash the chat
-        await reply(update, t("evidence.failed", code, reason=html.escape(str(exc)[:300], quote=False)))
+        await reply(update, t("evidence.failed", code, reason=h(str(exc)[:300])))
         return
     if update.effective_chat is not None:
         await update.effective_chat.send_document(
-            data, filename=f"preuves-{number}.zip", caption=t("evidence.caption", code, number=html.escape(number))
+            data, filename=f"preuves-{number}.zip", caption=t("evidence.caption", code, number=h(number))
         )
 
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import html
 from decimal import Decimal
 
 from telegram import Update
 from telegram.ext import CommandHandler
 
-from bot.cards import step_label
+from bot.cards import h, step_label
 from bot.handlers.common import Context, actor, lang, reply, services_of
 from bot.i18n import t
 from bot.presenter import text
@@ -18,10 +17,6 @@ from services.core import InputError, parse_owner_amount
 MAX_LINES = 40
 
 
-def _h(text: str) -> str:
-    return html.escape(text, quote=False)
-
-
 async def on_invoices(update: Update, context: Context) -> None:
     """The open invoices, oldest due first, optionally those of clients matching the argument."""
     code = lang(update, context)
@@ -29,7 +24,7 @@ async def on_invoices(update: Update, context: Context) -> None:
     text_filter = " ".join(context.args or [])
     rows = services.open_invoices(text_filter)
     today = services.today()
-    title = t("invoices.title", code, filter=t("invoices.filter", code, text=_h(text_filter)) if text_filter else "")
+    title = t("invoices.title", code, filter=t("invoices.filter", code, text=h(text_filter)) if text_filter else "")
     if not rows:
         await reply(update, title + "\n" + t("invoices.none", code))
         return
@@ -40,8 +35,8 @@ async def on_invoices(update: Update, context: Context) -> None:
             t(
                 "invoices.line",
                 code,
-                number=_h(inv.number),
-                client=_h(client_name),
+                number=h(inv.number),
+                client=h(client_name),
                 balance=format_amount(inv.balance, inv.currency),
                 due=inv.due_date.strftime("%d/%m/%Y"),
                 late=t("card.late", code, days=days) if days > 0 else "",
@@ -63,20 +58,20 @@ async def on_client(update: Update, context: Context) -> None:
         return
     found = services.find_clients(name)
     if not found:
-        await reply(update, t("client.none", code, text=_h(name[:100])))
+        await reply(update, t("client.none", code, text=h(name[:100])))
         return
     if len(found) > 1:
-        await reply(update, t("client.several", code, names=_h(", ".join(c.name for c in found[:10]))))
+        await reply(update, t("client.several", code, names=h(", ".join(c.name for c in found[:10]))))
         return
     assert found[0].id is not None
     file = services.client_file(found[0].id)
     if file is None:
-        await reply(update, t("client.none", code, text=_h(name[:100])))
+        await reply(update, t("client.none", code, text=h(name[:100])))
         return
     client, invoices, reminders = file
     today = services.today()
-    emails, phone = _h(client.emails or "—"), _h(client.phone or "—")
-    lines = [t("client.title", code, name=_h(client.name), emails=emails, phone=phone)]
+    emails, phone = h(client.emails or "—"), h(client.phone or "—")
+    lines = [t("client.title", code, name=h(client.name), emails=emails, phone=phone)]
     lines.append("")
     lines.append(t("client.invoices", code))
     for inv in invoices[:MAX_LINES]:
@@ -85,8 +80,8 @@ async def on_client(update: Update, context: Context) -> None:
             t(
                 "invoices.line",
                 code,
-                number=_h(inv.number),
-                client=_h(client.name),
+                number=h(inv.number),
+                client=h(client.name),
                 balance=format_amount(inv.balance, inv.currency),
                 due=inv.due_date.strftime("%d/%m/%Y"),
                 late=t("card.late", code, days=days) if days > 0 and inv.balance > 0 else "",
@@ -103,8 +98,8 @@ async def on_client(update: Update, context: Context) -> None:
                 "client.history_line",
                 code,
                 day=r.planned_date.strftime("%d/%m/%Y"),
-                step=_h(step_label(r.step, code)),
-                state=_h(r.state),
+                step=h(step_label(r.step, code)),
+                state=h(r.state),
             )
         )
     await reply(update, "\n".join(lines)[:4000])
