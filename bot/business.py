@@ -9,7 +9,7 @@ settings. Reading commands (`status`, `digest --json`, `preview`, `verify`, `evi
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -131,9 +131,12 @@ def renderer_for(settings: Settings) -> Renderer:
     return Renderer(settings.TEMPLATES_DIR) if settings.TEMPLATES_DIR else default_renderer()
 
 
-def today_for(settings: Settings) -> date:
-    """The business day: RELANCE_TODAY when set (tests, demos), else the current date in the business time zone."""
-    return Clock(settings.tz, settings.RELANCE_TODAY).today()
+def today_for(settings: Settings, given: date | None = None) -> date:
+    """The business day: `given` (a --today option; a datetime counts by its date), else RELANCE_TODAY (tests,
+    demos), else the current date in the business time zone. Every command line asks this one place."""
+    if isinstance(given, datetime):
+        given = given.date()
+    return Clock(settings.tz, given if given is not None else settings.RELANCE_TODAY).today()
 
 
 def build_context(

@@ -142,11 +142,11 @@ def evidence_command(
     ] = None,
 ) -> None:
     """Write the court-ready evidence file (ZIP) of one invoice."""
-    from bot.business import find_business, load_rates
+    from bot.business import find_business, load_rates, today_for
     from services.export import ExportError, build_evidence_zip
 
     settings = _settings()
-    day = today.date() if today else settings.RELANCE_TODAY or datetime.now(settings.tz).date()
+    day = today_for(settings, today)
     target = out or Path(f"preuves-{invoice_no}.zip")
     engine = _engine(settings)
     try:
