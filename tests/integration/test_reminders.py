@@ -175,9 +175,10 @@ def test_after_a_send_the_next_step_waits_for_its_date(engine: Engine) -> None:
 
 
 def test_business_follows_the_settings(engine: Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
-    """The single business takes its identity, window, weekdays and deadline from the settings, and follows changes."""
+    """The single business takes its identity, window, weekdays and deadline from the settings, and follows changes
+    when they are applied (`relance run`, `relance config apply`)."""
+    from bot.business import apply_settings
     from bot.settings import load_settings
-    from storage.reminders import business_from_settings
 
     monkeypatch.chdir(str(tmp_path))
     monkeypatch.setenv("COMPANY_NAME", "Atelier Martin")
@@ -185,12 +186,12 @@ def test_business_follows_the_settings(engine: Engine, monkeypatch: pytest.Monke
     monkeypatch.setenv("PREFERRED_WEEKDAYS", "mardi,mercredi")
     monkeypatch.setenv("FORMAL_NOTICE_DAYS", "15")
     with write_session(engine) as s:
-        b = business_from_settings(s, load_settings())
+        b = apply_settings(s, load_settings(), actor="test")[0]
         assert (b.name, b.send_window_start, b.send_window_end) == ("Atelier Martin", "09:00", "17:30")
         assert (b.preferred_weekdays, b.formal_notice_days) == ("1,2", 15)
     monkeypatch.setenv("FORMAL_NOTICE_DAYS", "8")
     with write_session(engine) as s:
-        again = business_from_settings(s, load_settings())
+        again = apply_settings(s, load_settings(), actor="test")[0]
         assert again.id == b.id and again.formal_notice_days == 8
 
 
