@@ -13,9 +13,6 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine
-from sqlmodel import Session, select
-
 from bot.settings import Settings, SettingsError, smtp_config
 from dunning.ladder import DEFAULT_LADDER, Ladder, LadderError, ladder_from_toml
 from dunning.penalties import RateTable, RateTableError
@@ -25,9 +22,10 @@ from services.core import Services
 from services.delivery import Delivery, OutboxDelivery, TemplateDrafter
 from services.eml import EmlDelivery
 from services.rates import load_rate_table
-from storage.db import read_session, write_session
+from storage import businesses
+from storage.businesses import BusinessRow
+from storage.db import Engine, Session, read_session, write_session
 from storage.evidence import record
-from storage.models import Business
 
 DEFAULT_SLUG = "default"
 
@@ -71,12 +69,12 @@ def settings_ladder(settings: Settings) -> Ladder:
         raise SettingsError(f"LADDER_FILE: {exc}") from None
 
 
-def find_business(session: Session, slug: str = DEFAULT_SLUG) -> Business | None:
+def find_business(session: Session, slug: str = DEFAULT_SLUG) -> BusinessRow | None:
     """The business of the install, or None before its first `relance run` / `config apply` / import."""
-    return session.exec(select(Business).where(Business.slug == slug)).first()
+    return businesses.find_business(session, slug=slug)
 
 
-def apply_settings(session: Session, settings: Settings, *, actor: str) -> tuple[Business, list[str]]:
+def apply_settings(session: Session, settings: Settings, *, actor: str) -> tuple[BusinessRow, list[str]]:
     """Bring the install's business in line with the settings; return it and the names of the changed fields.
 
     A field takes the setting's value when the business is new or when the setting's value differs from the one
@@ -86,23 +84,22 @@ def apply_settings(session: Session, settings: Settings, *, actor: str) -> tuple
     fields = settings_fields(settings)
     business = find_business(session)
     if business is None:
-        business = Business(slug=DEFAULT_SLUG, **fields)
-        business.settings_applied = json.dumps(fields, sort_keys=True)
-        session.add(business)
-        session.flush()
-        assert business.id is not None
+        applied_now = json.dumps(fields, sort_keys=True)
+        business = businesses.create_business(
+            session, slug=DEFAULT_SLUG, values={**fields, "settings_applied": applied_now}
+        )
         record(session, actor=actor, kind="settings_changed", business_id=business.id,
                payload={"created": True, "fields": sorted(fields)})  # fmt: skip
         return business, sorted(fields)
     applied: dict[str, Any] = json.loads(business.settings_applied) if business.settings_applied else {}
     changed: list[str] = []
-    assert business.id is not None
+    updates: dict[str, Any] = {}
     for name, value in fields.items():
         current = getattr(business, name)
         if name in applied and applied[name] == value:
             continue  # the setting did not change since it was applied: the chat's choice (if any) stays
         if current != value:
-            setattr(business, name, value)
+            updates[name] = value
             changed.append(name)
             old, new = current, value
             if name == "ladder_toml":  # the ladder is long: its presence tells what changed
@@ -110,9 +107,9 @@ def apply_settings(session: Session, settings: Settings, *, actor: str) -> tuple
             record(session, actor=actor, kind="settings_changed", business_id=business.id,
                    payload={"field": name, "old": old, "new": new, "source": "settings"})  # fmt: skip
     if applied != fields:
-        business.settings_applied = json.dumps(fields, sort_keys=True)
-        session.add(business)
-        session.flush()
+        updates["settings_applied"] = json.dumps(fields, sort_keys=True)
+    if updates:
+        business = businesses.update_business(session, business_id=business.id, **updates)
     return business, changed
 
 
@@ -157,7 +154,6 @@ def build_context(
             # A fresh database: the business is created from the settings on first use; nothing to overwrite.
             with write_session(engine) as creating:
                 business = apply_settings(creating, settings, actor=actor)[0]
-        assert business.id is not None
         business_id, owners, tz_name, rates_text = (
             business.id,
             frozenset(business.owner_ids),

@@ -16,7 +16,6 @@ from typing import Annotated, Any, NoReturn
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from sqlalchemy import Engine, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -32,8 +31,9 @@ from bot.console import (
 from bot.settings import DEFAULT_DATABASE_URL, Settings, SettingsError, load_settings
 from dunning.calendar import is_business_day
 from dunning.ladder import LadderError
-from storage.db import make_engine, read_session, write_session
-from storage.models import Business, Invoice
+from storage.businesses import BusinessRow, business_row
+from storage.db import Engine, make_engine, read_session, write_session
+from storage.invoices import has_invoices
 from storage.reminders import ReminderView, business_ladder, refresh_due
 
 app = typer.Typer(
@@ -86,11 +86,10 @@ def _engine(url: str) -> Engine:
 class _Env:
     settings: Settings
     engine: Engine
-    business: Business
+    business: BusinessRow
 
     @property
     def business_id(self) -> int:
-        assert self.business.id is not None
         return self.business.id
 
 
@@ -209,8 +208,7 @@ def digest_json(views: list[ReminderView]) -> list[dict[str, Any]]:
 
 def _digest(env: _Env, day: date) -> list[ReminderView]:
     with write_session(env.engine) as session:
-        business = session.get(Business, env.business_id)
-        assert business is not None
+        business = business_row(session, business_id=env.business_id)
         return refresh_due(session, business=business, today=day, actor="cli")
 
 
@@ -324,11 +322,11 @@ def terminal_database(settings: Settings) -> tuple[str, bool]:
     if default_file and Path(default_file).is_file():
         engine = _engine(settings.DATABASE_URL)
         try:
-            with engine.connect() as conn:
-                count = conn.execute(select(func.count()).select_from(Invoice)).scalar_one()
+            with read_session(engine) as session:
+                found = has_invoices(session)
         finally:
             engine.dispose()
-        if count:
+        if found:
             return settings.DATABASE_URL, False
     return f"sqlite:///{(settings.DATA_DIR / 'demo.db').as_posix()}", True
 

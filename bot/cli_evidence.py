@@ -12,15 +12,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import select
 
 from bot.settings import Settings, SettingsError, load_settings
-from storage.db import make_engine, read_session
+from storage.businesses import all_businesses
+from storage.db import Engine, make_engine, read_session
 from storage.evidence import GENESIS_HASH, VerifyResult, verify_chain
-from storage.models import Business
 
 
 def _fail(message: str, code: int) -> typer.Exit:
@@ -48,8 +46,7 @@ def _chains(engine: Engine, slug: str | None, every: bool) -> list[tuple[str, in
     from bot.business import DEFAULT_SLUG
 
     with read_session(engine) as session:
-        rows = session.exec(select(Business).order_by(Business.id))  # type: ignore[arg-type]
-        businesses = [(str(b.slug), int(b.id or 0)) for b in rows]
+        businesses = [(b.slug, b.id) for b in all_businesses(session)]
     if every:
         return businesses
     if slug is not None:
@@ -156,7 +153,6 @@ def evidence_command(
             if business is None:
                 raise _fail("no business in this database yet: run `relance import` or `relance run` first", 1)
             business_id, business_rates = business.id, business.rates_toml
-        assert business_id is not None
         try:
             # RATES_FILE (env or .env) and the rates added from the chat extend the table, like the bot's /preuves
             rates = load_rates(settings, business_rates)

@@ -27,11 +27,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, select
-
-from storage.db import read_session, write_session
+from storage.db import Engine, read_session, write_session
 from storage.evidence import record
-from storage.models import EvidenceEntry
+from storage.strangers import recent_entries
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -45,8 +43,6 @@ COUNTED = "access_refused_count"
 _SCAN_BATCH = 2000
 #: Looking back at least this far covers a business day in any time zone, whatever the clock says the day is.
 _LOOK_BACK = timedelta(hours=36)
-_TABLE = EvidenceEntry.__table__  # type: ignore[attr-defined]
-_SEQ = _TABLE.c.seq
 
 
 @dataclass(frozen=True)
@@ -177,23 +173,15 @@ class StrangerLog:
         since = min(start, utcnow() - _LOOK_BACK)
         wanted = day.isoformat()
         found: set[int] = set()
-        before: int | None = None
         # Newest first by primary key, in batches, until the entries are older than the day: today's entries only.
         with read_session(self.engine) as session:
-            while True:
-                query = select(_SEQ, _TABLE.c.created_at, _TABLE.c.kind, _TABLE.c.business_id, _TABLE.c.payload)
-                if before is not None:
-                    query = query.where(_SEQ < before)
-                rows = session.connection().execute(query.order_by(_SEQ.desc()).limit(_SCAN_BATCH)).all()
-                for _seq, created_at, kind, business_id, payload in rows:
-                    if kind != REFUSED or business_id != self.business_id:
-                        continue
-                    user_id = _refused_user(payload, wanted, created_at, start, end)
-                    if user_id is not None:
-                        found.add(user_id)
-                if len(rows) < _SCAN_BATCH or _aware(rows[-1][1]) < since:
-                    return found
-                before = int(rows[-1][0])
+            entries = recent_entries(session, business_id=self.business_id, kind=REFUSED, since=since,
+                                     batch=_SCAN_BATCH)  # fmt: skip
+        for created_at, payload in entries:
+            user_id = _refused_user(payload, wanted, created_at, start, end)
+            if user_id is not None:
+                found.add(user_id)
+        return found
 
     def flush(self, *, final: bool = False) -> int:
         """Write the count entry of each finished day (and, with `final`, of the day in progress); returns how many."""

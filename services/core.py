@@ -19,9 +19,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func
+# A second claim of the day's digest (another process was first) fails with the unique constraint, at flush.
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
 
 from dunning.calendar import next_business_day
 from dunning.states import InvoiceState, ReminderState
@@ -29,17 +28,34 @@ from messages.mime import DraftLike
 from messages.render import TemplateError
 from services.context import BusinessContext
 from services.delivery import DeliveryReport, SendRequest
-from services.digest import digest_due, digest_facts, uncertain_reminders
+from services.digest import digest_due
 from services.drafts import draft_context
-from storage.db import read_session, write_session
+from storage import cards as card_store
+from storage.businesses import BusinessRow, business_row, update_business
+from storage.cards import OutboxState
+from storage.clients import ClientRow, client_row, clients_named
+from storage.db import Session, read_session, write_session
+from storage.digests import claim_digest, digest_claimed, digest_facts, seal_digest, uncertain_reminders
 from storage.evidence import head_hash, record
-from storage.models import Business, Card, Client, DigestRun, EvidenceEntry, Invoice, Outbox, Reminder
+from storage.invoices import (
+    InvoiceRow,
+    balance_of,
+    client_invoices,
+    dispute_version,
+    disputed_invoices,
+    invoice_by_number,
+    invoice_with_client,
+    latest_client_invoice,
+    open_invoices,
+    outstanding_totals,
+)
 from storage.reminders import (
     ActionError,
     ReminderView,
     StaleReminderError,
     UnknownReminderError,
     business_ladder,
+    client_reminders,
     close_dispute,
     edit_draft,
     invoice_ids_of,
@@ -49,6 +65,7 @@ from storage.reminders import (
     record_payment,
     record_promise,
     refresh_due,
+    reminder_version,
     reminder_view,
     snooze,
     undo_edit,
@@ -308,21 +325,17 @@ class Services:
         day = day if day is not None else self.today()
         try:
             with write_session(self.engine) as session:
-                business = self._business(session)
+                business = business_row(session, business_id=self.business_id)
+                run_id: int | None = None
                 if claim:
-                    exists = session.exec(
-                        select(DigestRun).where(DigestRun.business_id == self.business_id, DigestRun.day == day)
-                    ).first()
-                    if exists is not None:
+                    if digest_claimed(session, business_id=self.business_id, day=day):
                         return None
-                    run = DigestRun(business_id=self.business_id, day=day)
-                    session.add(run)
-                    session.flush()
+                    run_id = claim_digest(session, business_id=self.business_id, day=day)
                 views: list[ReminderView] = []
                 if not business.paused:
                     views = refresh_due(session, business=business, today=day, ladder=business_ladder(business))
                 drafts = {v.reminder_id: self._draft(session, v, day) for v in views}
-                open_total, overdue_total = self._totals(session, day)
+                open_total, overdue_total = outstanding_totals(session, business_id=self.business_id, day=day)
                 if claim:
                     record(
                         session,
@@ -332,10 +345,13 @@ class Services:
                         payload={"day": day, "reminders": [v.reminder_id for v in views]},
                     )
                 head = head_hash(session, business_id=self.business_id)
-                if claim:
-                    run.head_hash = head
-                    session.add(run)
-                uncertain = [c for r in uncertain_reminders(session, self.business_id) if (c := self._card(session, r))]
+                if run_id is not None:
+                    seal_digest(session, business_id=self.business_id, run_id=run_id, head_hash=head)
+                uncertain = [
+                    c
+                    for r in uncertain_reminders(session, business_id=self.business_id)
+                    if (c := self._card(session, r))
+                ]
                 return DigestData(day, views, drafts, open_total, overdue_total, head, business.paused, self.tz,
                                   uncertain=uncertain)  # fmt: skip
         except IntegrityError:
@@ -354,7 +370,7 @@ class Services:
         elif now_local is None:
             now_local = self.ctx.clock.local_now()
         with read_session(self.engine) as session:
-            facts = digest_facts(session, self.business_id)
+            facts = digest_facts(session, business_id=self.business_id)
         due = digest_due(now_local, facts.digest_time, facts.last_digest_day, facts.needs_owner)
         return now_local.date() if due else None
 
@@ -369,31 +385,20 @@ class Services:
             return
         with write_session(self.engine) as session:
             wanted = {reminder_id for reminder_id, _, _ in shown}
-            ours = set(
-                session.exec(
-                    select(Reminder.id).where(Reminder.business_id == self.business_id, col(Reminder.id).in_(wanted))
-                ).all()
-            )
+            ours = card_store.business_reminders(session, business_id=self.business_id, reminder_ids=wanted)
             for reminder_id, chat_id, message_id in shown:
                 if reminder_id not in ours:
                     # Fail closed: a card of another business's reminder (forged or mixed-up id) is never stored.
                     log.warning("card of reminder %s not stored: not a reminder of business %s", reminder_id,
                                 self.business_id)  # fmt: skip
                     continue
-                session.add(
-                    Card(business_id=self.business_id, channel=channel, reminder_id=reminder_id, chat_id=chat_id,
-                         message_id=message_id)
-                )  # fmt: skip
+                card_store.add_card(session, business_id=self.business_id, channel=channel, reminder_id=reminder_id,
+                                    chat_id=chat_id, message_id=message_id)  # fmt: skip
 
     def cards_of(self, reminder_id: int, *, channel: str = "telegram") -> list[tuple[int, int]]:
         """The (chat_id, message_id) of every card of this business showing a reminder in `channel`."""
         with read_session(self.engine) as session:
-            rows = session.exec(
-                select(Card)
-                .where(Card.business_id == self.business_id, Card.channel == channel, Card.reminder_id == reminder_id)
-                .order_by(col(Card.id))
-            ).all()
-            return [(c.chat_id, c.message_id) for c in rows]
+            return card_store.cards_of(session, business_id=self.business_id, channel=channel, reminder_id=reminder_id)
 
     def pending(self) -> list[ReminderView]:
         """The reminders waiting for the owner (no refresh)."""
@@ -410,12 +415,13 @@ class Services:
     def current(self, reminder_id: int, version: int) -> Literal["current", "stale", "unknown"]:
         """Whether a card's button (reminder id and version) still matches the database."""
         with read_session(self.engine) as session:
-            reminder = session.get(Reminder, reminder_id)
-            if reminder is None or reminder.business_id != self.business_id:
-                return "unknown"
-            if reminder.version != version or reminder.state not in _AWAITING:
-                return "stale"
-            return "current"
+            found = reminder_version(session, business_id=self.business_id, reminder_id=reminder_id)
+        if found is None:
+            return "unknown"
+        current_version, state = found
+        if current_version != version or state not in _AWAITING:
+            return "stale"
+        return "current"
 
     def full_text(self, reminder_id: int) -> str | None:
         """The whole drafted message (subject and body) of a reminder, plain text."""
@@ -469,7 +475,7 @@ class Services:
                 return self._stale(session, reminder_id)
             if not view.client_emails:
                 return Outcome("failed", Msg("send.no_email"), reminder_id=reminder_id)
-            business = self._business(session)
+            business = business_row(session, business_id=self.business_id)
             mail_from = self.ctx.mail_from or business.email or getattr(self.delivery, "default_sender", "")
             if not mail_from:
                 return Outcome("failed", Msg("send.no_sender"), reminder_id=reminder_id)
@@ -516,24 +522,20 @@ class Services:
         now = self.now()
         try:
             with write_session(self.engine) as session:
-                reminder = session.get(Reminder, reminder_id)
-                if reminder is None or reminder.business_id != self.business_id:
+                found = reminder_version(session, business_id=self.business_id, reminder_id=reminder_id)
+                if found is None:
                     return Outcome("unknown", Msg("cb.unknown"))
-                outbox = self._outbox(session, reminder)
+                outbox = self._outbox(session, reminder_id)
                 wanted = "unknown" if resend else "queued"
-                if reminder.version != version or outbox is None or outbox.state != wanted:
+                if found[0] != version or outbox is None or outbox.state != wanted:
                     return self._stale(session, reminder_id)
-                assert outbox.id is not None
                 if resend:
                     from services.outbox import resend_unknown
 
                     resend_unknown(session, outbox.id, actor)
                 else:
-                    outbox.not_before = now
-                    outbox.updated_at = now
-                    session.add(outbox)
-                    record(session, actor=actor, kind="send_now_requested", business_id=self.business_id,
-                           reminder_id=reminder_id, payload={"outbox_id": outbox.id})  # fmt: skip
+                    card_store.send_now(session, business_id=self.business_id, reminder_id=reminder_id,
+                                        outbox_id=outbox.id, now=now, actor=actor)  # fmt: skip
         except Exception as exc:
             from services.outbox import OutboxError
 
@@ -553,13 +555,12 @@ class Services:
 
         try:
             with write_session(self.engine) as session:
-                reminder = session.get(Reminder, reminder_id)
-                if reminder is None or reminder.business_id != self.business_id:
+                found = reminder_version(session, business_id=self.business_id, reminder_id=reminder_id)
+                if found is None:
                     return Outcome("unknown", Msg("cb.unknown"))
-                outbox = self._outbox(session, reminder)
-                if reminder.version != version or outbox is None or outbox.state != "unknown":
+                outbox = self._outbox(session, reminder_id)
+                if found[0] != version or outbox is None or outbox.state != "unknown":
                     return self._stale(session, reminder_id)
-                assert outbox.id is not None
                 confirm_left(session, outbox.id, actor)
         except NotUncertainError:
             with read_session(self.engine) as session:
@@ -595,10 +596,7 @@ class Services:
         def apply(session: Session) -> None:
             lock_awaiting(session, reminder_id, self.business_id, version)
             ids = invoice_ids_of(session, reminder_id)
-            owed = sum(
-                (i.balance for i in session.exec(select(Invoice).where(col(Invoice.id).in_(ids))).all()),
-                Decimal("0.00"),
-            )
+            owed = balance_of(session, business_id=self.business_id, invoice_ids=ids)
             if amount is not None and amount > owed:
                 raise InputError("amount.too_much", owed=owed)
             record_payment(session, business_id=self.business_id, invoice_ids=ids, amount=amount, paid_on=day,
@@ -689,71 +687,42 @@ class Services:
         from storage.queries import status_summary
 
         with read_session(self.engine) as session:
-            business = self._business(session)
+            business = business_row(session, business_id=self.business_id)
             return status_summary(
                 session, business_id=self.business_id, today=self.today(), ladder=business_ladder(business)
             )
 
-    def open_invoices(self, client_filter: str = "") -> list[tuple[Invoice, str]]:
+    def open_invoices(self, client_filter: str = "") -> list[tuple[InvoiceRow, str]]:
         """Open, promised and disputed invoices with their client's name, oldest due first (optionally filtered)."""
-        states = [InvoiceState.OPEN, InvoiceState.PROMISED, InvoiceState.DISPUTED]
         with read_session(self.engine) as session:
-            stmt = (
-                select(Invoice, Client.name)
-                .join(Client, col(Client.id) == col(Invoice.client_id))
-                .where(Invoice.business_id == self.business_id, col(Invoice.state).in_(states))
-                .order_by(col(Invoice.due_date), col(Invoice.number))
-            )
-            if client_filter.strip():
-                stmt = stmt.where(func.lower(Client.name).contains(client_filter.strip().lower()))
-            return [(inv, name) for inv, name in session.exec(stmt).all()]
+            return open_invoices(session, business_id=self.business_id, client_filter=client_filter)
 
-    def find_clients(self, text: str) -> list[Client]:
+    def find_clients(self, text: str) -> list[ClientRow]:
         """Clients whose name contains `text` (case-insensitive); an exact match alone when there is one."""
         needle = text.strip().lower()
         with read_session(self.engine) as session:
-            found = list(
-                session.exec(
-                    select(Client)
-                    .where(Client.business_id == self.business_id, func.lower(Client.name).contains(needle))
-                    .order_by(col(Client.name))
-                    .limit(20)
-                ).all()
-            )
+            found = clients_named(session, business_id=self.business_id, text=needle, limit=20)
         exact = [c for c in found if c.name.lower() == needle]
         return exact or found
 
-    def client_file(self, client_id: int) -> tuple[Client, list[Invoice], list[Reminder]] | None:
-        """A client, their invoices and their reminders (newest first)."""
+    def client_file(self, client_id: int) -> tuple[ClientRow, list[InvoiceRow], list[ReminderView]] | None:
+        """A client, their invoices (by due date) and their reminders (newest first, at most 20)."""
         with read_session(self.engine) as session:
-            client = session.get(Client, client_id)
-            if client is None or client.business_id != self.business_id:
+            client = client_row(session, business_id=self.business_id, client_id=client_id)
+            if client is None:
                 return None
-            invoices = list(
-                session.exec(
-                    select(Invoice).where(Invoice.client_id == client_id).order_by(col(Invoice.due_date))
-                ).all()
-            )
-            reminders = list(
-                session.exec(
-                    select(Reminder)
-                    .where(Reminder.client_id == client_id)
-                    .order_by(col(Reminder.planned_date).desc(), col(Reminder.id).desc())
-                    .limit(20)
-                ).all()
-            )
+            invoices = client_invoices(session, business_id=self.business_id, client_id=client_id)
+            reminders = client_reminders(session, business_id=self.business_id, client_id=client_id,
+                                         today=self.today(), limit=20)  # fmt: skip
             return client, invoices, reminders
 
     def pay_invoice(self, number: str, amount: Decimal | None, *, actor: str) -> Outcome:
         """Record a payment on an invoice by its number (`/payee`)."""
         try:
             with write_session(self.engine) as session:
-                inv = session.exec(
-                    select(Invoice).where(Invoice.business_id == self.business_id, Invoice.number == number)
-                ).first()
+                inv = invoice_by_number(session, business_id=self.business_id, number=number)
                 if inv is None:
                     return Outcome("invalid", Msg("paid.unknown", number=number))
-                assert inv.id is not None
                 owed = inv.balance
                 if owed <= 0:
                     return Outcome("invalid", Msg("paid.nothing", number=number))
@@ -788,17 +757,15 @@ class Services:
             pdf_store=Path(self.ctx.data_dir) / "invoices" / str(self.business_id),
         )
 
-    def business(self) -> Business:
-        """A detached copy of the business row (settings shown in /parametres)."""
+    def business(self) -> BusinessRow:
+        """The business as stored now (settings shown in /parametres)."""
         with read_session(self.engine) as session:
-            return self._business(session)
+            return business_row(session, business_id=self.business_id)
 
     def set_paused(self, paused: bool, *, actor: str) -> None:
         """Pause or resume everything (no digest, no sending)."""
         with write_session(self.engine) as session:
-            business = self._business(session)
-            business.paused = paused
-            session.add(business)
+            update_business(session, business_id=self.business_id, paused=paused)
             record(session, actor=actor, kind="settings_changed", business_id=self.business_id,
                    payload={"paused": paused})  # fmt: skip
 
@@ -809,9 +776,7 @@ class Services:
             raise InputError("settings.bad_time", text=value.strip()[:20])
         text = f"{int(m[1]):02d}:{m[2]}"
         with write_session(self.engine) as session:
-            business = self._business(session)
-            business.digest_time = text
-            session.add(business)
+            update_business(session, business_id=self.business_id, digest_time=text)
             record(session, actor=actor, kind="settings_changed", business_id=self.business_id,
                    payload={"digest_time": text})  # fmt: skip
         return text
@@ -851,24 +816,15 @@ class Services:
     def disputes(self, *, limit: int = 50) -> tuple[list[DisputeLine], int]:
         """The disputed invoices (oldest due first, at most `limit`) and how many there are in all."""
         with read_session(self.engine) as session:
-            stmt = (
-                select(Invoice, Client.name)
-                .join(Client, col(Client.id) == col(Invoice.client_id))
-                .where(Invoice.business_id == self.business_id, Invoice.state == InvoiceState.DISPUTED)
-                .order_by(col(Invoice.due_date), col(Invoice.number))
-            )
-            rows = session.exec(stmt).all()
+            rows = disputed_invoices(session, business_id=self.business_id)
             lines = [self._dispute_line(session, inv, name) for inv, name in rows[:limit]]
             return lines, len(rows)
 
     def dispute_line(self, invoice_id: int) -> DisputeLine | None:
         """One invoice as /litiges shows it (whatever its state now), or None if it is not this business's."""
         with read_session(self.engine) as session:
-            inv = session.get(Invoice, invoice_id)
-            if inv is None or inv.business_id != self.business_id:
-                return None
-            client = session.get(Client, inv.client_id)
-            return self._dispute_line(session, inv, client.name if client else "")
+            found = invoice_with_client(session, business_id=self.business_id, invoice_id=invoice_id)
+            return self._dispute_line(session, *found) if found is not None else None
 
     def close_dispute(
         self, invoice_id: int, version: int, *, outcome: Literal["resolved", "written_off"], actor: str
@@ -879,11 +835,10 @@ class Services:
         tap, or a tap after /reprendre, changes nothing and says "déjà traité".
         """
         with write_session(self.engine) as session:
-            inv = session.get(Invoice, invoice_id)
-            if inv is None or inv.business_id != self.business_id:
+            found = invoice_with_client(session, business_id=self.business_id, invoice_id=invoice_id)
+            if found is None:
                 return Outcome("unknown", Msg("cb.unknown"))
-            client = session.get(Client, inv.client_id)
-            name = client.name if client else ""
+            inv, name = found
             if inv.state != InvoiceState.DISPUTED or self._dispute_version(session, invoice_id) != version:
                 return Outcome("stale", Msg("cb.already"), dispute=self._dispute_line(session, inv, name))
             line = self._dispute_line(session, inv, name)
@@ -895,10 +850,8 @@ class Services:
     def resume_invoice(self, number: str, *, actor: str) -> Outcome:
         """`/reprendre NUMERO`: close the invoice's dispute as resolved; its reminders start again."""
         with write_session(self.engine) as session:
-            inv = session.exec(
-                select(Invoice).where(Invoice.business_id == self.business_id, Invoice.number == number)
-            ).first()
-            if inv is None or inv.id is None:
+            inv = invoice_by_number(session, business_id=self.business_id, number=number)
+            if inv is None:
                 return Outcome("invalid", Msg("paid.unknown", number=number))
             if inv.state != InvoiceState.DISPUTED:
                 return Outcome("invalid", Msg("resume.not_disputed", number=number))
@@ -908,24 +861,16 @@ class Services:
     def invoice_id_by_number(self, number: str) -> int | None:
         """The id of an invoice of this business by its number."""
         with read_session(self.engine) as session:
-            inv = session.exec(
-                select(Invoice).where(Invoice.business_id == self.business_id, Invoice.number == number)
-            ).first()
+            inv = invoice_by_number(session, business_id=self.business_id, number=number)
             return inv.id if inv is not None else None
 
     # --- internals ---
 
     def _dispute_version(self, session: Session, invoice_id: int) -> int:
         """The evidence sequence number of the invoice's latest dispute_opened entry (0 when there is none)."""
-        seq = session.exec(
-            select(func.max(EvidenceEntry.seq)).where(
-                EvidenceEntry.invoice_id == invoice_id, EvidenceEntry.kind == "dispute_opened"
-            )
-        ).first()
-        return int(seq or 0)
+        return dispute_version(session, business_id=self.business_id, invoice_id=invoice_id)
 
-    def _dispute_line(self, session: Session, inv: Invoice, client_name: str) -> DisputeLine:
-        assert inv.id is not None
+    def _dispute_line(self, session: Session, inv: InvoiceRow, client_name: str) -> DisputeLine:
         return DisputeLine(
             invoice_id=inv.id,
             number=inv.number,
@@ -936,11 +881,6 @@ class Services:
             version=self._dispute_version(session, inv.id),
             state=inv.state,
         )
-
-    def _business(self, session: Session) -> Business:
-        business = session.get(Business, self.business_id)
-        assert business is not None
-        return business
 
     def _draft(self, session: Session, view: ReminderView, day: date) -> DraftLike | DraftFailure:
         # The view holds everything a draft depends on that can change while the bot runs (the reminder's version,
@@ -964,18 +904,7 @@ class Services:
             self._drafts.popitem(last=False)
         return draft
 
-    def _totals(self, session: Session, day: date) -> tuple[Decimal, Decimal]:
-        rows = session.exec(
-            select(Invoice).where(
-                Invoice.business_id == self.business_id,
-                col(Invoice.state).in_([InvoiceState.OPEN, InvoiceState.PROMISED, InvoiceState.DISPUTED]),
-            )
-        ).all()
-        open_total = sum((i.balance for i in rows if i.balance > 0), Decimal("0.00"))
-        overdue = sum((i.balance for i in rows if i.balance > 0 and i.due_date < day), Decimal("0.00"))
-        return open_total, overdue
-
-    def _not_before(self, business: Business, now: datetime) -> datetime:
+    def _not_before(self, business: BusinessRow, now: datetime) -> datetime:
         """When an approved e-mail may leave: now, or the next opening of the sending window."""
         from dunning.windows import next_send_time
 
@@ -992,21 +921,20 @@ class Services:
         )
         return result.astimezone(UTC)
 
-    def _note(self, session: Session, reminder: Reminder) -> Msg | None:
-        """The state line of a card that no longer waits for the owner."""
-        state = reminder.state
-        if state == ReminderState.SENT and reminder.sent_at is not None:
-            local = reminder.sent_at.astimezone(self.tz)
+    def _note(self, session: Session, view: ReminderView, outbox: OutboxState | None) -> Msg | None:
+        """The state line of a card that no longer waits for the owner (`outbox`: its e-mail, if queued)."""
+        state = view.state
+        if state == ReminderState.SENT and view.sent_at is not None:
+            local = view.sent_at.astimezone(self.tz)
             return Msg(
                 "state.sent",
                 day=local.strftime("%d/%m"),
                 time=local.strftime("%H:%M"),
-                to=reminder.sent_to or "",
+                to=view.sent_to or "",
             )
-        if state == ReminderState.SNOOZED and reminder.snoozed_until is not None:
-            return Msg("state.snoozed", day=reminder.snoozed_until.strftime("%d/%m/%Y"))
+        if state == ReminderState.SNOOZED and view.snoozed_until is not None:
+            return Msg("state.snoozed", day=view.snoozed_until.strftime("%d/%m/%Y"))
         if state in (ReminderState.APPROVED, ReminderState.SENDING):
-            outbox = self._outbox(session, reminder)
             if outbox is not None and outbox.state == "unknown":
                 return Msg("state.unknown")
             if outbox is not None and outbox.state == "queued" and outbox.not_before > utcnow():
@@ -1014,19 +942,19 @@ class Services:
                 return Msg("state.scheduled", day=local.strftime("%d/%m"), time=local.strftime("%H:%M"))
             return Msg("state.queued")
         if state == ReminderState.CANCELLED:
-            return self._cancel_note(session, reminder)
+            return self._cancel_note(session, view)
         if state in _AWAITING:
             return None
         return Msg("state.other", state=state)
 
-    def _outbox(self, session: Session, reminder: Reminder) -> Outbox | None:
-        return session.exec(select(Outbox).where(Outbox.reminder_id == reminder.id)).first()
+    def _outbox(self, session: Session, reminder_id: int) -> OutboxState | None:
+        return card_store.outbox_state(session, business_id=self.business_id, reminder_id=reminder_id)
 
-    def _outbox_keyboard(self, session: Session, reminder: Reminder) -> str:
+    @staticmethod
+    def _outbox_keyboard(view: ReminderView, outbox: OutboxState | None) -> str:
         """Buttons of an approved card: send now (waiting for the window) or send again (outcome unknown)."""
-        if reminder.state not in (ReminderState.APPROVED, ReminderState.SENDING):
+        if view.state not in (ReminderState.APPROVED, ReminderState.SENDING):
             return "none"
-        outbox = self._outbox(session, reminder)
         if outbox is None:
             return "none"
         if outbox.state == "unknown":
@@ -1035,15 +963,10 @@ class Services:
             return "scheduled"
         return "none"
 
-    def _cancel_note(self, session: Session, reminder: Reminder) -> Msg:
+    def _cancel_note(self, session: Session, view: ReminderView) -> Msg:
         # Cancelled reminders lose their invoice links; the client's invoices tell what happened.
-        invoices = session.exec(
-            select(Invoice)
-            .where(Invoice.client_id == reminder.client_id)
-            .order_by(col(Invoice.updated_at).desc())
-            .limit(1)
-        ).all()
-        for inv in invoices:
+        inv = latest_client_invoice(session, business_id=self.business_id, client_id=view.client_id)
+        if inv is not None:
             if inv.state == InvoiceState.DISPUTED:
                 return Msg("state.disputed", reason=inv.dispute_reason or "")
             if inv.state == InvoiceState.PROMISED and inv.promised_until is not None:
@@ -1059,11 +982,12 @@ class Services:
         view = reminder_view(session, reminder_id, day)
         if view is None or view.business_id != self.business_id:
             return None
-        reminder = session.get(Reminder, reminder_id)
-        assert reminder is not None
-        state_note = self._note(session, reminder)
+        # One read of the outbox serves the note and the buttons of an approved card.
+        in_outbox = view.state in (ReminderState.APPROVED, ReminderState.SENDING)
+        outbox = self._outbox(session, reminder_id) if in_outbox else None
+        state_note = self._note(session, view, outbox)
         if state_note is not None:
-            kind = self._outbox_keyboard(session, reminder)
+            kind = self._outbox_keyboard(view, outbox)
             return CardState(view, None, note or state_note, kind, self.tz, day)
         draft = self._draft(session, view, day)
         if isinstance(draft, DraftFailure):

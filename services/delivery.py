@@ -13,16 +13,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal, Protocol
 
-from sqlalchemy import Engine
-from sqlmodel import Session
-
 from dunning.penalties import RateTable
 from dunning.states import ReminderState
 from messages.delivery import SmtpConfig
 from messages.mime import DraftLike
 from messages.render import Renderer
 from services.drafts import draft_context
-from storage.db import write_session
+from storage.db import Engine, Session, write_session
 from storage.reminders import ReminderView, StaleReminderError, bump, lock_awaiting
 
 

@@ -6,11 +6,9 @@ import asyncio
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Engine
-
 from messages.mime import HeaderInjectionError, InvalidAddressError, build_message, make_message_id
 from services.delivery import DeliveryReport, SendRequest, approve_and_mark_sent
-from storage.db import write_session
+from storage.db import Engine, write_session
 from storage.reminders import StaleReminderError, UnknownReminderError
 
 

@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
 from dunning.penalties import RateTable, RateTableError, half_year_of, parse_rate_table
+from storage.businesses import business_row, update_business
 from storage.db import write_session
 from storage.evidence import record
 
@@ -92,13 +93,12 @@ def set_rate(services: Services, half_year_text: str, value_text: str, *, actor:
     half_year = parse_half_year(half_year_text, services.today())
     value = parse_rate_value(value_text, half_year)
     with write_session(services.engine) as session:
-        business = services._business(session)
+        business = business_row(session, business_id=services.business_id)
         stored = parse_rate_table(business.rates_toml, "rates") if business.rates_toml else RateTable()
         ecb, legal = dict(stored.ecb), dict(stored.legal)
         old = services.rate_table.ecb.get(half_year)
         ecb[half_year] = value
-        business.rates_toml = _toml(ecb, legal)
-        session.add(business)
+        update_business(session, business_id=services.business_id, rates_toml=_toml(ecb, legal))
         record(session, actor=actor, kind="settings_changed", business_id=services.business_id,
                payload={"field": "rate", "table": "ecb", "half_year": half_year, "value": str(value),
                         "old": None if old is None else str(old), "source": "chat"})  # fmt: skip

@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 
 from dunning.calendar import next_business_day
 from dunning.states import InvoiceState, ReminderState
+from storage.businesses import BusinessRow
 from storage.db import write_session
 from storage.models import Business, Client, Invoice, Payment, Reminder, ReminderInvoice
 
@@ -105,7 +106,7 @@ def demo_anchor(today: date) -> date:
     return next_business_day(today)
 
 
-def ensure_demo(engine: Engine, business: Business, today: date) -> bool:
+def ensure_demo(engine: Engine, business: Business | BusinessRow, today: date) -> bool:
     """Fill the business with the demo clients and invoices unless it already has invoices; True if created."""
     assert business.id is not None
     with write_session(engine) as session:

@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 from dunning.ladder import DEFAULT_LADDER, Ladder, ladder_from_toml
 from dunning.policy import DueReminder, InvoiceSnapshot, due_reminders
 from dunning.states import OPEN_REMINDER_STATES, InvoiceState, ReminderState
+from storage.businesses import BusinessRow
 from storage.evidence import record
 from storage.gcpause import paused_gc
 from storage.models import Business, Client, Invoice, Payment, Reminder, ReminderInvoice
@@ -97,7 +98,7 @@ class ReminderView:
 # --- business and ladder -------------------------------------------------------------------------------------
 
 
-def business_ladder(business: Business) -> Ladder:
+def business_ladder(business: Business | BusinessRow) -> Ladder:
     """The business's ladder: its own TOML definition, or the default one."""
     if business.ladder_toml:
         return ladder_from_toml(business.ladder_toml, source=f"ladder of business {business.slug}")
@@ -303,13 +304,34 @@ def pending_views(session: Session, business_id: int, today: date) -> list[Remin
     return reminder_views(session, [i for i in ids if i is not None], today)
 
 
+def client_reminders(
+    session: Session, *, business_id: int, client_id: int, today: date, limit: int = 20
+) -> list[ReminderView]:
+    """A client's reminders, newest planned first (at most `limit`): the history /client shows."""
+    ids = session.exec(
+        select(Reminder.id)
+        .where(Reminder.business_id == business_id, Reminder.client_id == client_id)
+        .order_by(col(Reminder.planned_date).desc(), col(Reminder.id).desc())
+        .limit(limit)
+    ).all()
+    return reminder_views(session, [i for i in ids if i is not None], today)
+
+
+def reminder_version(session: Session, *, business_id: int, reminder_id: int) -> tuple[int, str] | None:
+    """The version and state of this business's reminder (what a card's button is checked against), or None."""
+    row = session.exec(
+        select(Reminder.version, Reminder.state).where(Reminder.id == reminder_id, Reminder.business_id == business_id)
+    ).first()
+    return (row[0], row[1]) if row is not None else None
+
+
 # --- materialising what is due -------------------------------------------------------------------------------
 
 
 def refresh_due(
     session: Session,
     *,
-    business: Business,
+    business: Business | BusinessRow,
     today: date,
     ladder: Ladder | None = None,
     actor: str = "system",

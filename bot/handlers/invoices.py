@@ -63,7 +63,6 @@ async def on_client(update: Update, context: Context) -> None:
     if len(found) > 1:
         await reply(update, t("client.several", code, names=h(", ".join(c.name for c in found[:10]))))
         return
-    assert found[0].id is not None
     file = services.client_file(found[0].id)
     if file is None:
         await reply(update, t("client.none", code, text=h(name[:100])))

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from bot.business import apply_settings, find_business
 from bot.cli import app
 from bot.settings import Settings
+from storage.businesses import update_business
 from storage.db import make_engine, read_session, write_session
 from storage.models import Business, EvidenceEntry
 
@@ -57,9 +58,8 @@ def _business(root: Path) -> Business:
     engine = make_engine(f"sqlite:///{root / 'relance.db'}")
     try:
         with read_session(engine) as session:
-            business = find_business(session)
-            assert business is not None
-            return business
+            # The stored row itself (every column), not the repository's view of it.
+            return session.exec(select(Business).where(Business.slug == "default")).one()
     finally:
         engine.dispose()
 
@@ -117,8 +117,7 @@ def test_a_digest_time_chosen_in_the_chat_survives_until_the_setting_changes(wor
         with write_session(engine) as session:
             business = find_business(session)
             assert business is not None
-            business.digest_time = "07:15"  # what /parametres heure 07:15 stores
-            session.add(business)
+            update_business(session, business_id=business.id, digest_time="07:15")  # what /parametres heure 07:15 does
         assert runner.invoke(app, ["config", "apply"]).exit_code == 0
         assert _business(workdir).digest_time == "07:15"
         text = (workdir / ".env").read_text(encoding="utf-8").replace("DIGEST_TIME=08:30", "DIGEST_TIME=09:00")

@@ -1,0 +1,77 @@
+"""The owner's morning digest in the database: the days it went out (claimed once a day), and the facts that decide
+whether it is due (its time, the last day sent, a send that needs the owner)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, time
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from dunning.states import ReminderState
+from storage.models import Business, DigestRun, Outbox, Reminder
+
+
+@dataclass(frozen=True, slots=True)
+class DigestFacts:
+    """What the digest rule reads from the database for one business."""
+
+    digest_time: time
+    last_digest_day: date | None
+    needs_owner: bool
+
+
+def digest_facts(session: Session, *, business_id: int) -> DigestFacts:
+    """The business's digest time (changeable with /parametres), its last digest day, and whether a send failed
+    or has an uncertain outcome (the owner must decide, even on a day off)."""
+    business = session.get(Business, business_id)
+    if business is None:
+        raise LookupError(f"business {business_id} not found")
+    last = session.exec(select(func.max(DigestRun.day)).where(DigestRun.business_id == business_id)).first()
+    failed = session.exec(
+        select(Reminder.id).where(Reminder.business_id == business_id, Reminder.state == ReminderState.FAILED).limit(1)
+    ).first()
+    uncertain = session.exec(
+        select(Outbox.id).where(Outbox.business_id == business_id, Outbox.state == "unknown").limit(1)
+    ).first()
+    return DigestFacts(
+        digest_time=time.fromisoformat(business.digest_time),
+        last_digest_day=last,
+        needs_owner=failed is not None or uncertain is not None,
+    )
+
+
+def uncertain_reminders(session: Session, *, business_id: int) -> list[int]:
+    """The reminders whose e-mail has an uncertain outcome, oldest first: the owner says whether it left."""
+    rows = session.exec(
+        select(Outbox.reminder_id)
+        .where(Outbox.business_id == business_id, Outbox.state == "unknown")
+        .order_by(col(Outbox.id))
+    ).all()
+    return list(rows)
+
+
+def digest_claimed(session: Session, *, business_id: int, day: date) -> bool:
+    """True when the digest of `day` already went out (or is going out in another process)."""
+    found = session.exec(select(DigestRun.id).where(DigestRun.business_id == business_id, DigestRun.day == day)).first()
+    return found is not None
+
+
+def claim_digest(session: Session, *, business_id: int, day: date) -> int:
+    """Claim the digest of `day` (a unique row per business and day: a second claim fails with IntegrityError
+    when the transaction writes); returns the claim's id for `seal_digest`."""
+    run = DigestRun(business_id=business_id, day=day)
+    session.add(run)
+    session.flush()
+    assert run.id is not None
+    return run.id
+
+
+def seal_digest(session: Session, *, business_id: int, run_id: int, head_hash: str) -> None:
+    """Write on a claimed digest the head hash of the evidence chain it published."""
+    run = session.get(DigestRun, run_id)
+    if run is None or run.business_id != business_id:
+        raise LookupError(f"digest run {run_id} is not business {business_id}'s")
+    run.head_hash = head_hash
+    session.add(run)
