@@ -1,10 +1,10 @@
 """The outbox sender of one business: delivers due e-mails off the taps' path and reports every outcome.
 
-Thin on purpose: claiming, sending and recording live in services.outbox. The ✅ Envoyer tap only queues the
-e-mail and calls `Sender.wake`; the delivery runs in its own asyncio task, so a slow SMTP server never delays
-another tap. The adapter's scheduler (PTB's JobQueue) also ticks the sender every TICK_INTERVAL for retries and
-e-mails whose sending window opens. Listeners registered with `on_outcome` edit the reminder's cards and warn the
-owners, whichever tap or tick caused the send.
+Thin on purpose: the delivery loop (claim, send, record) is services.outbox's, the queue is storage.outbox's.
+The ✅ Envoyer tap only queues the e-mail and calls `Sender.wake`; the delivery runs in its own asyncio task, so a
+slow SMTP server never delays another tap. The adapter's scheduler (PTB's JobQueue) also ticks the sender every
+TICK_INTERVAL for retries and e-mails whose sending window opens. Listeners registered with `on_outcome` edit the
+reminder's cards and warn the owners, whichever tap or tick caused the send.
 """
 
 from __future__ import annotations
@@ -15,10 +15,9 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine
-
 from messages.delivery import SmtpConfig
 from services.outbox import DeliveryResult, deliver_due, recover_unknown_at_startup
+from storage.db import Engine
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)

@@ -17,6 +17,7 @@ from bot.cards import h
 from bot.handlers.common import LANGS_KEY, markup
 from bot.i18n import t
 from bot.presenter import Presenter
+from services.outbox import DeliveryResult
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,7 @@ SENDER_KEY = "outbox_sender"
 def listener(application: Application, services: Presenter) -> Any:
     """A `Sender.on_outcome` callback bound to this application's bot and its business's services."""
 
-    async def on_outcome(result: Any) -> None:
+    async def on_outcome(result: DeliveryResult) -> None:
         if result.business_id != services.business_id:
             return  # another business's outcome is its own owners' business
         langs: dict[int, str] = application.bot_data.get(LANGS_KEY, {})

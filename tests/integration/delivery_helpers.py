@@ -9,8 +9,7 @@ from sqlalchemy import Engine
 from messages.delivery import SmtpConfig
 from messages.render import Attachment, Draft
 from storage.db import write_session
-from storage.models import Outbox
-from services.outbox import queue_reminder
+from services.outbox import OutboxItem, queue_reminder
 from storage.types import utcnow
 from tests.factories import make_business, make_client, make_invoice, make_reminder
 
@@ -46,7 +45,7 @@ def queue(
     recipients: list[str] | None = None,
     not_before: datetime | None = None,
     expected_version: int | None = None,
-) -> Outbox:
+) -> OutboxItem:
     """Approve the reminder (queue its e-mail) in one committed transaction, as the chat does."""
     with write_session(engine) as session:
         return queue_reminder(

@@ -64,10 +64,12 @@ def _uncertain(bot: BotHarness, *, reply: str = "connection lost after DATA") ->
         from tests.bot_harness import RecordingDelivery
 
         draft = bot.services.core._draft(s, bot.services.core.pending()[0], bot.services.today())
-        outbox = queue_reminder(s, reminder_id=rid, expected_version=reminder.version, draft=draft,
+        queued = queue_reminder(s, reminder_id=rid, expected_version=reminder.version, draft=draft,
                                 mail_from=RecordingDelivery.default_sender, reply_to=None,
                                 recipients=["compta@client.example"], actor="owner:111",
                                 not_before=bot.services.now())  # fmt: skip
+        outbox = s.get(Outbox, queued.id)
+        assert outbox is not None
         outbox.state = "unknown"
         outbox.attempts = 1
         s.add(outbox)

@@ -179,7 +179,7 @@ async def test_delivery_marks_sent_and_records_reply(engine: Engine, smtp_server
     (received,) = smtp_server.transactions
     assert received.data == outbox.raw_message and received.message_id == outbox.message_id
     assert received.rcpt_tos == ["compta@client.example"] and received.mail_from == "factures@atelier-dupont.example"
-    row = _outbox(engine, outbox.id or 0)
+    row = _outbox(engine, outbox.id)
     assert row.state == "sent" and row.sent_at is not None and row.last_reply == result.reply
     reminder = _reminder(engine, rid)
     assert reminder.state == "sent" and reminder.sent_to == "compta@client.example" and reminder.sent_at
@@ -257,7 +257,7 @@ async def test_5xx_fails_at_once(engine: Engine, smtp_server: ScriptedSmtpServer
     smtp_server.script("550")
     (result,) = await deliver_due(engine, smtp_config(smtp_server.port), business_id=bid, now=utcnow())
     assert result.outcome == "failed" and result.reply.startswith("550 5.1.1")
-    assert _outbox(engine, outbox.id or 0).state == "failed"
+    assert _outbox(engine, outbox.id).state == "failed"
     assert _reminder(engine, rid).state == "failed"
     (entry,) = _evidence(engine, "smtp_failed")
     assert json.loads(entry.payload)["reply"] == result.reply
@@ -287,7 +287,7 @@ async def test_drop_after_data_is_unknown_and_never_resent(engine: Engine, smtp_
     smtp_server.script("drop")
     (result,) = await deliver_due(engine, smtp_config(smtp_server.port), business_id=bid, now=utcnow())
     assert result.outcome == "unknown"
-    assert _outbox(engine, outbox.id or 0).state == "unknown"
+    assert _outbox(engine, outbox.id).state == "unknown"
     for hours in (1, 5, 48):
         assert (
             await deliver_due(
@@ -297,9 +297,9 @@ async def test_drop_after_data_is_unknown_and_never_resent(engine: Engine, smtp_
         )
     assert len(smtp_server.transactions) == 1
     with write_session(engine) as s:
-        resend_unknown(s, outbox.id or 0, "owner:111")
+        resend_unknown(s, outbox.id, "owner:111", business_id=bid)
     with pytest.raises(NotUncertainError), write_session(engine) as s:
-        resend_unknown(s, outbox.id or 0, "owner:111")
+        resend_unknown(s, outbox.id, "owner:111", business_id=bid)
     (again,) = await deliver_due(engine, smtp_config(smtp_server.port), business_id=bid, now=utcnow())
     assert again.outcome == "sent"
     assert [t.message_id for t in smtp_server.transactions] == [outbox.message_id] * 2
@@ -328,6 +328,24 @@ def test_rows_left_sending_become_unknown_at_startup(engine: Engine) -> None:
         s.add(row)
     (result,) = recover_unknown_at_startup(engine, bid)
     assert result.outcome == "unknown" and result.reminder_id == rid
-    assert _outbox(engine, outbox.id or 0).state == "unknown"
+    assert _outbox(engine, outbox.id).state == "unknown"
     assert len(_evidence(engine, "smtp_unknown")) == 1
     assert recover_unknown_at_startup(engine, bid) == []
+
+
+def test_outbox_layers_import_only_what_their_layer_may() -> None:
+    """The queue (storage.outbox) imports no messages; the sender and its chat listener import no table, no SQL."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+
+    def imported(path: str) -> set[str]:
+        tree = ast.parse((root / path).read_text(encoding="utf-8"))
+        names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        return names | {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+
+    storage_side = imported("storage/outbox.py")
+    assert {m for m in storage_side if m.split(".")[0] in ("messages", "services", "bot")} == set()
+    for adapter in ("bot/sender.py", "bot/handlers/delivery.py"):
+        assert {m for m in imported(adapter) if m == "storage.models" or m.split(".")[0] == "sqlmodel"} == set()

@@ -3,12 +3,14 @@ business's outbox rows, and a failure is told to that business's owners only."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine
+import pytest
+from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
 from bot.handlers.delivery import listener
@@ -18,10 +20,12 @@ from dunning.penalties import builtin_rate_table
 from services.context import BusinessContext, Clock
 from services.core import Services
 from services.delivery import OutboxDelivery
-from services.outbox import recover_unknown_at_startup
+from services.outbox import queue_reminder, recover_unknown_at_startup
+from storage import outbox as store
 from storage.db import read_session, write_session
-from storage.models import Outbox
-from storage.reminders import ReminderView
+from storage.models import EvidenceEntry, Outbox
+from storage.reminders import ReminderView, StaleReminderError
+from storage.types import utcnow
 from tests.factories import make_business, make_client, make_invoice, make_reminder
 from tests.integration.delivery_helpers import make_draft, queue, smtp_config
 from tests.integration.smtp_server import ScriptedSmtpServer
@@ -134,3 +138,43 @@ async def test_recovery_at_start_marks_only_its_business_rows_unknown(
     assert told.reminder_id == a.reminder_id
     assert [chat for chat, _ in a.chat.messages] == [111] and b.chat.messages == []
     assert smtp_server.transactions == []  # an uncertain e-mail is never sent again on our own
+
+
+def test_storage_queue_keeps_each_business_rows_to_itself(engine: Engine, smtp_server: ScriptedSmtpServer) -> None:
+    """storage.outbox under B's id cannot queue, resend, confirm or record A's e-mail, and writes nothing trying."""
+    a = _business(engine, smtp_server.port, owner=111, recipient="compta@client-a.example")
+    b = _business(engine, smtp_server.port, owner=333, recipient="compta@client-b.example")
+    with read_session(engine) as session:
+        item = store.for_reminder(session, a.business_id, a.reminder_id)
+        assert store.for_reminder(session, b.business_id, a.reminder_id) is None
+        entries = session.exec(select(func.count()).select_from(EvidenceEntry)).one()
+    assert item is not None and item.business_id == a.business_id and item.state == "queued"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        item.state = "sent"  # type: ignore[misc]  # callers get facts, not a row they could change
+
+    with pytest.raises(StaleReminderError), write_session(engine) as session:
+        queue_reminder(session, reminder_id=a.reminder_id, expected_version=None, draft=make_draft(),
+                       mail_from="factures@b.example", reply_to=None, recipients=["x@client-a.example"],
+                       actor="owner:333", not_before=utcnow(), business_id=b.business_id)  # fmt: skip
+    with write_session(engine) as session:
+        row = session.get(Outbox, item.id)
+        assert row is not None
+        row.state = "unknown"
+        session.add(row)
+    for action in (store.resend_unknown, store.confirm_left):
+        with pytest.raises(store.NotUncertainError), write_session(engine) as session:
+            action(session, business_id=b.business_id, outbox_id=item.id, actor="owner:333")
+    with pytest.raises(store.OutboxError), write_session(engine) as session:
+        store.send_now(session, business_id=b.business_id, outbox_id=item.id, actor="owner:333", now=utcnow())
+    claim = store.Claim(item.id, a.reminder_id, a.business_id, item.message_id, item.mail_from, item.recipients,
+                        item.raw_message, 1)  # fmt: skip
+    with pytest.raises(store.OutboxError):
+        store.record_outcome(engine, b.business_id, claim, "sent", "250 ok", now=utcnow())
+
+    with read_session(engine) as session:
+        assert session.exec(select(func.count()).select_from(EvidenceEntry)).one() == entries
+        assert store.pending_unknown(session, b.business_id) == []
+        (unknown,) = store.pending_unknown(session, a.business_id)
+    assert unknown.id == item.id
+    assert _states(engine) == {a.reminder_id: "unknown", b.reminder_id: "queued"}
+    assert smtp_server.transactions == []

@@ -128,7 +128,7 @@ async def test_sender_killed_loses_nothing_and_never_resends(
         assert len([t for t in smtp_server.transactions if t.message_id == message_id]) == len(received)
         if row.state == "unknown":
             with write_session(engine) as s:
-                resend_unknown(s, row.id or 0, "owner:111")
+                resend_unknown(s, row.id or 0, "owner:111", business_id=bid)
             (again,) = await deliver_due(engine, config, business_id=bid, now=utcnow())
             assert again.outcome == "sent"
     expected = {
