@@ -15,9 +15,9 @@ from telegram.request import BaseRequest, RequestData
 
 from bot.business import build_context
 from bot.presenter import Presenter
+from bot.settings import Settings
 from services.core import Services
 from services.delivery import DeliveryReport, SendRequest, approve_and_mark_sent
-from bot.settings import Settings
 from storage.db import write_session
 
 BOT_ID = 999

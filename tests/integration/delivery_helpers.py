@@ -8,8 +8,8 @@ from sqlalchemy import Engine
 
 from messages.delivery import SmtpConfig
 from messages.render import Attachment, Draft
-from storage.db import write_session
 from services.outbox import OutboxItem, queue_reminder
+from storage.db import write_session
 from storage.types import utcnow
 from tests.factories import make_business, make_client, make_invoice, make_reminder
 

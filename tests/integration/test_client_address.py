@@ -8,9 +8,9 @@ from sqlalchemy import Engine
 from sqlmodel import select
 
 from messages.letter import render_formal_notice_pdf
-from storage.db import read_session, write_session
 from services.drafts import invoice_context
 from services.imports import import_csv, parse_csv
+from storage.db import read_session, write_session
 from storage.models import Client
 from tests.factories import make_business
 
