@@ -27,15 +27,16 @@ depends_on: str | Sequence[str] | None = None
 _MESSAGE = "evidence log is append-only"
 _GENESIS = "0" * 64
 
-# SQLite: the new entry must be its business's head + 1 and link to the head's hash. The last two conditions close
-# what INSERT OR REPLACE could still do with a well-formed entry: replace a row through the primary key or the unique
-# hash (that deletion fires no DELETE trigger). NEW.seq is -1 when the database assigns it.
+# SQLite: the new entry must be its business's head + 1 and link to the head's hash (one index lookup of the head;
+# an empty chain starts at 1 from the genesis hash). The last two conditions close what INSERT OR REPLACE could still
+# do with a well-formed entry: replace a row through the primary key or the unique hash (that deletion fires no
+# DELETE trigger). NEW.seq is -1 when the database assigns it.
 SQLITE_INSERT_TRIGGER = f"""
 CREATE TRIGGER evidence_append_only_insert BEFORE INSERT ON evidence
-WHEN NEW.chain_seq IS NOT coalesce(
-        (SELECT max(chain_seq) FROM evidence WHERE business_id = NEW.business_id), 0) + 1
-    OR NEW.prev_hash IS NOT coalesce(
-        (SELECT hash FROM evidence WHERE business_id = NEW.business_id ORDER BY chain_seq DESC LIMIT 1), '{_GENESIS}')
+WHEN coalesce(
+        (SELECT chain_seq = NEW.chain_seq - 1 AND hash = NEW.prev_hash FROM evidence
+            WHERE business_id = NEW.business_id ORDER BY chain_seq DESC LIMIT 1),
+        NEW.chain_seq = 1 AND NEW.prev_hash = '{_GENESIS}') IS NOT 1
     OR (NEW.seq > 0 AND NEW.seq <= coalesce((SELECT max(seq) FROM evidence), 0))
     OR EXISTS (SELECT 1 FROM evidence WHERE hash = NEW.hash)
 BEGIN SELECT RAISE(ABORT, '{_MESSAGE}: INSERT refused (not the next entry of its business chain)'); END
