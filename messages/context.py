@@ -112,6 +112,7 @@ class InvoiceLine:
     indemnity: Decimal = ZERO
     penalty_segments: tuple[PenaltySegment, ...] = ()
     pdf_path: str | None = None
+    pdf_sha256: str | None = None  # of the PDF at pdf_path, as imported: checked before it is attached
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "number", clean_text(self.number, 64, single_line=True))

@@ -8,6 +8,7 @@ override is reported then, with its file and line, and never at send time.
 
 from __future__ import annotations
 
+import hashlib
 import html as _html
 import re
 import traceback
@@ -269,12 +270,67 @@ def _tidy(text: str) -> str:
     return "\n".join(out) + "\n"
 
 
+class InvoicePdfError(Exception):
+    """An invoice's PDF, as imported, cannot be produced: the file is gone or unreadable, or its bytes are no longer
+    those whose SHA-256 was recorded. The message names the invoice and the problem (French, then English).
+
+    `problem` is "missing", "unreadable", "altered" or "no_hash"; `found` is the SHA-256 of the bytes on disk
+    when the file could be read.
+    """
+
+    def __init__(self, number: str, path: str, recorded: str | None, problem: str, found: str | None = None) -> None:
+        self.number, self.path, self.recorded, self.problem, self.found = number, path, recorded, problem, found
+        super().__init__(_PDF_PROBLEMS[problem].format(number=number, path=path, recorded=recorded, found=found))
+
+
+_PDF_PROBLEMS = {
+    "missing": (
+        "facture {number} : le PDF joint a disparu ({path}) ; réimportez-le avec la facture avant d'envoyer. "
+        "/ invoice {number}: the attached PDF is missing ({path}); import it again before sending."
+    ),
+    "unreadable": (
+        "facture {number} : le PDF joint ne peut pas être lu ({path}) ; vérifiez le fichier ou réimportez-le. "
+        "/ invoice {number}: the attached PDF cannot be read ({path}); check the file or import it again."
+    ),
+    "altered": (
+        "facture {number} : le PDF joint a été modifié depuis son import ({path} ; SHA-256 enregistré {recorded}, "
+        "trouvé {found}) ; réimportez la bonne version. / invoice {number}: the attached PDF has changed since it "
+        "was imported ({path}; recorded SHA-256 {recorded}, found {found}); import the right version again."
+    ),
+    "no_hash": (
+        "facture {number} : le PDF joint n'a pas d'empreinte SHA-256 enregistrée ({path}) ; réimportez-le. "
+        "/ invoice {number}: the attached PDF has no recorded SHA-256 ({path}); import it again."
+    ),
+}
+
+
+def read_invoice_pdf(number: str, path: str, sha256: str | None) -> bytes:
+    """The bytes of an invoice's PDF, only if they are the ones imported (same SHA-256); else InvoicePdfError.
+
+    One check for every place the PDF leaves the application (reminder e-mails, the evidence dossier): a client
+    or a court must never receive another file under the invoice's name, and a vanished file is said, not skipped.
+    """
+    if not sha256:
+        raise InvoicePdfError(number, path, sha256, "no_hash")
+    try:
+        content = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise InvoicePdfError(number, path, sha256, "missing") from None
+    except OSError:  # a folder in its place, no permission, I/O error
+        raise InvoicePdfError(number, path, sha256, "unreadable") from None
+    found = hashlib.sha256(content).hexdigest()
+    if found != sha256.lower():
+        raise InvoicePdfError(number, path, sha256, "altered", found)
+    return content
+
+
 def _invoice_pdfs(ctx: DraftContext) -> Iterable[Attachment]:
+    # Fail closed: the e-mail promises the invoice as attached, so a PDF that is gone or altered stops the draft
+    # (the card says which invoice and why, and offers no Envoyer) instead of leaving without it or with another.
     for inv in ctx.invoices:
         if inv.pdf_path:
-            path = Path(inv.pdf_path)
-            if path.is_file():
-                yield Attachment(path.name, path.read_bytes(), "application/pdf")
+            content = read_invoice_pdf(inv.number, inv.pdf_path, inv.pdf_sha256)
+            yield Attachment(Path(inv.pdf_path).name, content, "application/pdf")
 
 
 def _checked(tmpl: jinja2.Template, action: Callable[[], object]) -> None:

@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from dunning.calendar import next_business_day
 from dunning.states import InvoiceState, ReminderState
 from messages.mime import DraftLike
-from messages.render import TemplateError
+from messages.render import InvoicePdfError, TemplateError
 from services.context import BusinessContext
 from services.delivery import DeliveryReport, SendRequest
 from services.digest import digest_due
@@ -898,7 +898,9 @@ class Services:
             # Fail closed: the card shows what is wrong (TemplateError names the file and the line) and offers no
             # way to send; never a generic text in place of the owner's templates.
             log.exception("draft of reminder %s could not be rendered", view.reminder_id)
-            return DraftFailure(str(exc) if isinstance(exc, TemplateError) else f"{type(exc).__name__}: {exc}")
+            return DraftFailure(
+                str(exc) if isinstance(exc, (TemplateError, InvoicePdfError)) else f"{type(exc).__name__}: {exc}"
+            )
         self._drafts[key] = draft
         if len(self._drafts) > _DRAFT_CACHE_SIZE:
             self._drafts.popitem(last=False)

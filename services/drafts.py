@@ -101,6 +101,7 @@ def _lines(
                 indemnity=claim.indemnity,
                 penalty_segments=claim.segments,
                 pdf_path=inv.pdf_path,
+                pdf_sha256=inv.pdf_sha256,
             )
         )
     return tuple(lines), missing

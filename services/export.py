@@ -27,6 +27,7 @@ from dunning.penalties import InvoicePenalties as Claim
 from dunning.penalties import RateTable, builtin_rate_table
 from messages.formatting import format_amount
 from messages.letter import pdf_text
+from messages.render import InvoicePdfError, read_invoice_pdf
 from services.drafts import penalties_of
 from storage.db import read_session
 from storage.evidence import _TABLE as EVIDENCE
@@ -432,11 +433,24 @@ def build_evidence_zip(
     status_text = texts["text"]
     inventory: list[tuple[str, str]] = [(inv["summary"], "resume.pdf")]
     invoice_pdf: tuple[str, bytes] | None = None
+    pdf_json: dict[str, Any] | None = None
     if invoice.pdf_path:
         path = Path(invoice.pdf_path)
-        if path.is_file():
-            invoice_pdf = (f"facture/{_safe(path.name)}", path.read_bytes())
+        pdf_json = {"file": path.name, "sha256_recorded": invoice.pdf_sha256}
+        try:
+            content = read_invoice_pdf(invoice.number, invoice.pdf_path, invoice.pdf_sha256)
+        except InvoicePdfError as exc:
+            # Never dropped in silence, never another file under the invoice's name: the list of documents (in
+            # the bordereau and the summary) says the PDF is missing or altered, with the SHA-256 recorded at import.
+            label = inv[f"invoice_{exc.problem}"].format(
+                number=invoice.number, file=path.name, sha256=exc.recorded or "—", found=exc.found or "—"
+            )
+            inventory.append((label, ""))
+            pdf_json.update(status=exc.problem, sha256_found=exc.found)
+        else:
+            invoice_pdf = (f"facture/{_safe(path.name)}", content)
             inventory.append((inv["invoice"].format(number=invoice.number), invoice_pdf[0]))
+            pdf_json.update(status="included", path=invoice_pdf[0])
     for email in emails:
         status = status_text.get(f"email_status_{email.status}", email.status)
         label = inv["email"].format(date=_paris(email.when), subject=email.subject, status=status)
@@ -470,12 +484,14 @@ def build_evidence_zip(
         "chain_head_at_export": chain_head,
         "chain_length_at_export": chain_total,
         "claim": _claim_json(claim, invoice, client, today),
+        "invoice_pdf": pdf_json,
         "entries": [e.as_json() for e in entries],
         "emails": [{"file": e.filename, "queued_seq": e.queued_seq, "message_id": e.message_id} for e in emails],
     }
     bordereau = [texts["titles"]["inventory"], f"{texts['titles']['invoice']} n° {invoice.number}", ""]
     bordereau += [
-        inv["item"].format(number=n, label=label) + f"  [{path}]" for n, (label, path) in enumerate(inventory, 1)
+        inv["item"].format(number=n, label=label) + (f"  [{path}]" if path else "")
+        for n, (label, path) in enumerate(inventory, 1)
     ]
     smtp_text = "\n".join(smtp_lines) if smtp_lines else texts["text"]["no_email"]
 

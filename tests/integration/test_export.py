@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -35,6 +36,7 @@ async def _invoice_with_history(engine: Engine, smtp: ScriptedSmtpServer, tmp_pa
         invoice = s.get(Invoice, iid)
         assert invoice is not None
         invoice.pdf_path = str(pdf)
+        invoice.pdf_sha256 = hashlib.sha256(PDF).hexdigest()
         invoice.due_date = due
         invoice.issue_date = date(due.year, due.month, 1)
         s.add(invoice)

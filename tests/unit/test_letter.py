@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
@@ -12,7 +13,7 @@ import pytest
 
 from messages.context import DraftContext
 from messages.letter import letter_filename, pdf_text, render_formal_notice_pdf
-from messages.render import Renderer, TemplateError, default_renderer
+from messages.render import InvoicePdfError, Renderer, TemplateError, default_renderer
 from messages.samples import SAMPLE_TODAY, sample_contexts, sample_invoice
 
 SCALE = 2.0  # 144 dpi
@@ -155,16 +156,18 @@ def test_formal_notice_draft_attaches_the_letter(business_ctx: DraftContext) -> 
 
 
 def test_reminder_draft_attaches_known_invoice_pdfs(tmp_path: Path) -> None:
-    """A known invoice PDF is attached to a reminder; a missing file is skipped."""
+    """A known invoice PDF whose SHA-256 matches is attached to a reminder; a missing file stops the draft."""
     pdf = tmp_path / "F-2026-042.pdf"
     pdf.write_bytes(b"%PDF-1.4 test")
+    sha = hashlib.sha256(b"%PDF-1.4 test").hexdigest()
     ctx = sample_contexts("reminder_1")[0]
-    ctx = replace(ctx, invoices=(replace(ctx.first, pdf_path=str(pdf)),))
+    ctx = replace(ctx, invoices=(replace(ctx.first, pdf_path=str(pdf), pdf_sha256=sha),))
     draft = default_renderer().render_draft(ctx)
     assert [a.filename for a in draft.attachments] == ["F-2026-042.pdf"]
     assert "duplicata" in draft.text
     gone = replace(ctx, invoices=(replace(ctx.first, pdf_path=str(tmp_path / "nope.pdf")),))
-    assert default_renderer().render_draft(gone).attachments == ()
+    with pytest.raises(InvoicePdfError, match=r"F-2026-042.*disparu"):
+        default_renderer().render_draft(gone)
 
 
 def test_letter_is_deterministic(business_ctx: DraftContext) -> None:
