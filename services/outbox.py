@@ -13,9 +13,6 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from sqlalchemy import Engine
-from sqlmodel import Session
-
 from messages.delivery import (
     DeliveryError,
     PermanentDeliveryError,
@@ -27,6 +24,7 @@ from messages.delivery import (
 )
 from messages.mime import DraftLike, HeaderInjectionError, build_message, envelope_address, make_message_id
 from storage import outbox as store
+from storage.db import Engine, Session
 from storage.outbox import (
     MAX_ATTEMPTS,
     RETRY_DELAYS,
@@ -37,7 +35,7 @@ from storage.outbox import (
     NotUncertainError,
     OutboxError,
     OutboxItem,
-    OutboxState,
+    OutboxRowState,
     QueuedMessage,
     SmtpVerdict,
     recover_unknown_at_startup,
@@ -54,7 +52,7 @@ __all__ = [
     "NotUncertainError",
     "OutboxError",
     "OutboxItem",
-    "OutboxState",
+    "OutboxRowState",
     "StaleReminderError",
     "confirm_left",
     "deliver_due",

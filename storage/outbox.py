@@ -40,7 +40,7 @@ __all__ = [
     "NotUncertainError",
     "OutboxError",
     "OutboxItem",
-    "OutboxState",
+    "OutboxRowState",
     "QueuedMessage",
     "SmtpVerdict",
     "attachment_facts",
@@ -55,10 +55,10 @@ __all__ = [
     "recover_unknown_at_startup",
     "reminder_business",
     "resend_unknown",
-    "send_now",
 ]
 
-OutboxState = Literal["queued", "sending", "sent", "failed", "unknown"]
+#: The states of an outbox row (storage.cards.OutboxState is the slim view of a row a card shows).
+OutboxRowState = Literal["queued", "sending", "sent", "failed", "unknown"]
 #: What the transport made of one attempt: accepted, deferred (4xx, nothing sent), refused (5xx), or no telling.
 SmtpVerdict = Literal["sent", "retry", "failed", "unknown"]
 
@@ -540,24 +540,6 @@ def resend_unknown(session: Session, *, business_id: int, outbox_id: int, actor:
         invoice_id=_single_invoice(session, outbox.reminder_id),
         payload={"outbox_id": outbox_id, "message_id": outbox.message_id, "last_reply": outbox.last_reply},
     )
-    return _item(outbox)
-
-
-def send_now(session: Session, *, business_id: int, outbox_id: int, actor: str, now: datetime) -> OutboxItem:
-    """Envoyer maintenant: a queued row waiting for the sending window becomes due at `now` (evidence entry).
-
-    Raises OutboxError when the row is not this business's or no longer queued.
-    """
-    outbox = _row(session, business_id, outbox_id)
-    if outbox is None:
-        raise OutboxError(f"outbox row {outbox_id} does not exist")
-    if outbox.state != "queued":
-        raise OutboxError(f"outbox row {outbox_id} is {outbox.state}")
-    outbox.not_before = now
-    outbox.updated_at = now
-    session.add(outbox)
-    record(session, actor=actor, kind="send_now_requested", business_id=business_id,
-           reminder_id=outbox.reminder_id, payload={"outbox_id": outbox_id})  # fmt: skip
     return _item(outbox)
 
 
