@@ -268,10 +268,8 @@ def _apply(
         if progress is not None and done % 5000 == 0:
             progress("write", done, total)
         if (done - 1) % LOOKUP == 0:
-            chunk = invoices[done - 1 : done - 1 + LOOKUP]
-            existing_invoices = {
-                r.number: r for r in conn.execute(existing_by_number, {"numbers": [i.number for i in chunk]})
-            }
+            numbers = [i.number for i in invoices[done - 1 : done - 1 + LOOKUP]]
+            existing_invoices = {r.number: r for r in conn.execute(existing_by_number, {"numbers": numbers})}
         client_id = client_ids[inv.client_key]
         prev = existing_invoices.get(inv.number)
         if prev is None:
