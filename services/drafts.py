@@ -1,31 +1,36 @@
 """Build message contexts from the database: the reminder (or one invoice), its client, the business, payments
 and late-payment penalties; and render previews of any step in any format.
 
-Reads only. The owner's edits to a reminder are applied by the caller with `Draft.with_edits`.
+Reads only, through the repositories of `storage.drafting` (plain dataclasses, `business_id` explicit). The
+owner's edits to a reminder are applied by the caller with `Draft.with_edits`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, col, select
-
 from dunning.ladder import PRE_REMINDER, Ladder
 from dunning.penalties import InvoicePenalties, RateTable, builtin_rate_table, invoice_penalties
 from dunning.policy import InvoiceSnapshot, next_step
-from dunning.states import InvoiceState, ReminderState
+from dunning.states import InvoiceState
 from messages.context import LANGUAGES, DraftContext, InvoiceLine, Sender
 from messages.render import Renderer, default_renderer
-from storage.models import Business, Client, Invoice, Payment, Reminder, ReminderInvoice
+from storage.businesses import BusinessRow, business_row
+from storage.clients import ClientRow, client_row
+from storage.db import Session
+from storage.drafting import PaymentLine, last_sent, payments_of, reminder_material
+from storage.invoices import InvoiceRow, invoice_by_number
+from storage.outbox import reminder_business
+from storage.reminders import business_ladder
 
 FORMATS = ("text", "html", "sms", "call", "letter")
 _SUBJECT_LABEL = {"fr": "Objet :", "en": "Subject:"}
 
 
-def sender_of(business: Business) -> Sender:
+def sender_of(business: BusinessRow) -> Sender:
     """The sender block of `business`."""
     return Sender(
         name=business.name,
@@ -40,50 +45,55 @@ def sender_of(business: Business) -> Sender:
     )
 
 
-def _payments(session: Session, invoice_ids: Sequence[int]) -> dict[int, list[tuple[date, Decimal]]]:
-    out: dict[int, list[tuple[date, Decimal]]] = {i: [] for i in invoice_ids}
-    if not invoice_ids:
-        return out
-    rows = session.exec(select(Payment).where(col(Payment.invoice_id).in_(invoice_ids)).order_by(col(Payment.paid_on)))
-    for payment in rows:
-        out[payment.invoice_id].append((payment.paid_on, payment.amount))
-    return out
-
-
-def penalties_of(
-    session: Session, invoices: Sequence[Invoice], client: Client, today: date, rates: RateTable
+def claims_of(
+    invoices: Sequence[InvoiceRow],
+    client: ClientRow,
+    payments: Mapping[int, Sequence[PaymentLine]],
+    today: date,
+    rates: RateTable,
 ) -> dict[int, InvoicePenalties]:
-    """Penalties, indemnity and total of each invoice (by id) at `today`: the figures every document states.
+    """Penalties, indemnity and total of each invoice (by id) at `today`, from its payments (by invoice id): the
+    figures every document states.
 
-    The one bridge from the database to `dunning.penalties.invoice_penalties`: the drafts (e-mails, letter) and
-    the evidence dossier both call it, so they cannot disagree.
+    The one bridge from the stored invoices to `dunning.penalties.invoice_penalties`: the drafts (e-mails,
+    letter) and the evidence dossier both call it, so they cannot disagree.
     """
-    ids = [i.id for i in invoices if i.id is not None]
-    payments = _payments(session, ids)
+    contractual = Decimal(client.contractual_rate) if client.contractual_rate is not None else None
     return {
         inv.id: invoice_penalties(
             amount=inv.amount,
             amount_paid=inv.amount_paid,
-            payments=payments.get(inv.id, []),
+            payments=list(payments.get(inv.id, ())),
             due_date=inv.due_date,
             today=today,
             rate_table=rates,
-            contractual_rate=Decimal(client.contractual_rate) if client.contractual_rate is not None else None,
+            contractual_rate=contractual,
             is_consumer=client.is_consumer,
         )
         for inv in invoices
-        if inv.id is not None
     }
 
 
+def penalties_of(
+    session: Session, invoices: Sequence[InvoiceRow], client: ClientRow, today: date, rates: RateTable
+) -> dict[int, InvoicePenalties]:
+    """`claims_of` with the payments read from the database (the invoices are of `client`'s business)."""
+    payments = payments_of(session, business_id=client.business_id, invoice_ids=[i.id for i in invoices])
+    return claims_of(invoices, client, payments, today, rates)
+
+
 def _lines(
-    session: Session, invoices: Sequence[Invoice], client: Client, today: date, rates: RateTable
+    invoices: Sequence[InvoiceRow],
+    client: ClientRow,
+    payments: Mapping[int, Sequence[PaymentLine]],
+    today: date,
+    rates: RateTable,
 ) -> tuple[tuple[InvoiceLine, ...], str | None]:
-    claims = penalties_of(session, invoices, client, today, rates)
+    claims = claims_of(invoices, client, payments, today, rates)
     missing: str | None = None
     lines = []
     for inv in sorted(invoices, key=lambda i: (i.due_date, i.number)):
-        claim = claims[inv.id or 0]
+        claim = claims[inv.id]
         if claim.penalty is None:
             # No figure rather than a guess: the templates then state the rule without an amount.
             missing = missing or claim.missing_half_year
@@ -108,11 +118,11 @@ def _lines(
 
 
 def _context(
-    session: Session,
     *,
-    business: Business,
-    client: Client,
-    invoices: Sequence[Invoice],
+    business: BusinessRow,
+    client: ClientRow,
+    invoices: Sequence[InvoiceRow],
+    payments: Mapping[int, Sequence[PaymentLine]],
     step: str,
     today: date,
     lang: str | None,
@@ -122,7 +132,7 @@ def _context(
     if not invoices:
         raise LookupError("aucune facture à relancer / no invoice to chase")
     lines, missing = _lines(
-        session, invoices, client, today, rate_table if rate_table is not None else builtin_rate_table()
+        invoices, client, payments, today, rate_table if rate_table is not None else builtin_rate_table()
     )
     promised = [i.promised_until for i in invoices if i.state == InvoiceState.PROMISED and i.promised_until]
     broken = [d for d in promised if d < today]
@@ -155,27 +165,28 @@ def draft_context(
     sender: Sender | None = None,
     rate_table: RateTable | None = None,
     lang: str | None = None,
+    business_id: int | None = None,
 ) -> DraftContext:
-    """The context of reminder `reminder_id`: its step, its client and every invoice it covers, at `today`."""
-    reminder = session.get(Reminder, reminder_id)
-    if reminder is None:
-        raise LookupError(f"rappel inconnu : {reminder_id} / unknown reminder: {reminder_id}")
-    client = session.get(Client, reminder.client_id)
-    business = session.get(Business, reminder.business_id)
-    assert client is not None and business is not None  # foreign keys
-    invoices = list(
-        session.exec(
-            select(Invoice)
-            .join(ReminderInvoice, col(ReminderInvoice.invoice_id) == col(Invoice.id))
-            .where(ReminderInvoice.reminder_id == reminder_id)
-        )
-    )
+    """The context of reminder `reminder_id` of business `business_id`: its step, its client and every invoice it
+    covers, at `today`. A reminder of another business is unknown (LookupError).
+
+    Without `business_id` (the older call, from callers that checked the reminder against their business), the
+    reminder's own business is used.
+    """
+    unknown = LookupError(f"rappel inconnu : {reminder_id} / unknown reminder: {reminder_id}")
+    if business_id is None:
+        business_id = reminder_business(session, reminder_id)
+        if business_id is None:
+            raise unknown
+    material = reminder_material(session, business_id=business_id, reminder_id=reminder_id)
+    if material is None:
+        raise unknown
     return _context(
-        session,
-        business=business,
-        client=client,
-        invoices=invoices,
-        step=reminder.step,
+        business=material.business,
+        client=material.client,
+        invoices=material.invoices,
+        payments=material.payments,
+        step=material.step,
         today=today,
         lang=lang,
         sender=sender,
@@ -183,39 +194,37 @@ def draft_context(
     )
 
 
-def find_invoice(session: Session, *, business_id: int, invoice_number: str) -> Invoice:
+def find_invoice(session: Session, *, business_id: int, invoice_number: str) -> InvoiceRow:
     """The invoice numbered `invoice_number`, or LookupError with a French/English message."""
-    invoice = session.exec(
-        select(Invoice).where(Invoice.business_id == business_id, Invoice.number == invoice_number.strip())
-    ).first()
+    invoice = invoice_by_number(session, business_id=business_id, number=invoice_number.strip())
     if invoice is None:
         raise LookupError(f"facture inconnue : {invoice_number} / unknown invoice: {invoice_number}")
     return invoice
 
 
-def _last_sent(session: Session, invoice_id: int, tz: str) -> tuple[str | None, date | None]:
-    row = session.execute(
-        select(ReminderInvoice.step, Reminder.planned_date, Reminder.sent_at)  # type: ignore[call-overload]
-        .join(Reminder, col(Reminder.id) == col(ReminderInvoice.reminder_id))
-        .where(ReminderInvoice.invoice_id == invoice_id, Reminder.state == ReminderState.SENT)
-        .order_by(col(Reminder.sent_at).desc(), col(Reminder.id).desc())
-    ).first()
-    if row is None:
+def _last_sent(session: Session, invoice: InvoiceRow, tz: str) -> tuple[str | None, date | None]:
+    last = last_sent(session, business_id=invoice.business_id, invoice_id=invoice.id)
+    if last is None:
         return None, None
-    step, planned, sent_at = row
-    return step, (sent_at.astimezone(ZoneInfo(tz)).date() if sent_at is not None else planned)
+    on = last.sent_at.astimezone(ZoneInfo(tz)).date() if last.sent_at is not None else last.planned_date
+    return last.step, on
 
 
 def todays_step(
-    session: Session, invoice: Invoice, client: Client, ladder: Ladder, today: date, *, tz: str = "Europe/Paris"
+    session: Session,
+    invoice: InvoiceRow,
+    client: ClientRow,
+    ladder: Ladder,
+    today: date,
+    *,
+    tz: str = "Europe/Paris",
 ) -> str:
     """The step the ladder proposes today for `invoice`; when nothing is due today, the step matching its age
     (the latest step whose offset has passed, or the first one before the due date)."""
-    assert invoice.id is not None
-    last_step, last_on = _last_sent(session, invoice.id, tz)
+    last_step, last_on = _last_sent(session, invoice, tz)
     snapshot = InvoiceSnapshot(
         invoice_id=invoice.id,
-        client_id=client.id or 0,
+        client_id=client.id,
         due_date=invoice.due_date,
         balance=invoice.balance,
         state=invoice.state,
@@ -249,18 +258,16 @@ def invoice_context(
     rate_table: RateTable | None = None,
 ) -> DraftContext:
     """The context of one invoice at `step` (default: the step the ladder proposes today)."""
-    from storage.reminders import business_ladder
-
     invoice = find_invoice(session, business_id=business_id, invoice_number=invoice_number)
-    client = session.get(Client, invoice.client_id)
-    business = session.get(Business, business_id)
-    assert client is not None and business is not None
+    client = client_row(session, business_id=business_id, client_id=invoice.client_id)
+    business = business_row(session, business_id=business_id)
+    assert client is not None  # foreign key, and an invoice's client is of its business
     chosen = step or todays_step(session, invoice, client, business_ladder(business), today, tz=business.timezone)
     return _context(
-        session,
         business=business,
         client=client,
         invoices=[invoice],
+        payments=payments_of(session, business_id=business_id, invoice_ids=[invoice.id]),
         step=chosen,
         today=today,
         lang=lang,
@@ -312,7 +319,15 @@ def render_preview(
 
 
 def reminder_contexts(
-    session: Session, reminder_ids: Iterable[int], *, today: date, rate_table: RateTable | None = None
+    session: Session,
+    reminder_ids: Iterable[int],
+    *,
+    today: date,
+    rate_table: RateTable | None = None,
+    business_id: int | None = None,
 ) -> list[DraftContext]:
-    """The contexts of several reminders (for digests and benches)."""
-    return [draft_context(session, reminder_id=rid, today=today, rate_table=rate_table) for rid in reminder_ids]
+    """The contexts of several reminders of business `business_id` (for digests and benches)."""
+    return [
+        draft_context(session, reminder_id=rid, today=today, rate_table=rate_table, business_id=business_id)
+        for rid in reminder_ids
+    ]

@@ -1,7 +1,8 @@
 """The court-ready evidence file of one invoice: a ZIP with a French PDF summary, the e-mails, the SMTP replies,
 the invoice PDF, the chained log entries with a standalone verifier, and a numbered list of documents.
 
-Only data from the database goes in (never settings): no secret can end up in the file.
+Only data from the database goes in (never settings): no secret can end up in the file. It is read in one
+transaction by `storage.dossier` (plain dataclasses, `business_id` explicit).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 import re
 import tomllib
 import zipfile
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -20,19 +22,21 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from fpdf import FPDF, XPos, YPos
-from sqlalchemy import Engine, func, or_
-from sqlmodel import Session, col, select
 
 from dunning.penalties import InvoicePenalties as Claim
 from dunning.penalties import RateTable, builtin_rate_table
 from messages.formatting import format_amount
 from messages.letter import pdf_text
 from messages.render import InvoicePdfError, read_invoice_pdf
-from services.drafts import penalties_of
-from storage.db import read_session
-from storage.evidence import _TABLE as EVIDENCE
-from storage.evidence import format_timestamp, head_hash
-from storage.models import Business, Client, Invoice, Outbox, ReminderInvoice
+from services.drafts import claims_of
+from storage.businesses import BusinessRow
+from storage.clients import ClientRow
+from storage.db import Engine, read_session
+from storage.dossier import EvidenceRow as _Entry
+from storage.dossier import dossier
+from storage.drafting import PaymentLine
+from storage.evidence import format_timestamp
+from storage.invoices import InvoiceRow
 
 PARIS = ZoneInfo("Europe/Paris")
 _TEXTS_FILE = Path(__file__).with_name("export_fr.toml")
@@ -64,64 +68,22 @@ def _day(day: date) -> str:
     return day.strftime("%d/%m/%Y")
 
 
-@dataclass
-class _Entry:
-    seq: int
-    created_at: datetime
-    actor: str
-    kind: str
-    business_id: int | None
-    client_id: int | None
-    invoice_id: int | None
-    reminder_id: int | None
-    payload_text: str
-    prev_hash: str
-    hash: str
-
-    @property
-    def payload(self) -> dict[str, Any]:
-        return dict(json.loads(self.payload_text))
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "seq": self.seq,
-            "created_at": format_timestamp(self.created_at),
-            "actor": self.actor,
-            "kind": self.kind,
-            "business_id": self.business_id,
-            "client_id": self.client_id,
-            "invoice_id": self.invoice_id,
-            "reminder_id": self.reminder_id,
-            "payload": self.payload,
-            "payload_canonical": self.payload_text,
-            "prev_hash": self.prev_hash,
-            "hash": self.hash,
-        }
-
-
-def _entries(session: Session, invoice_id: int) -> list[_Entry]:
-    reminder_ids = select(ReminderInvoice.reminder_id).where(ReminderInvoice.invoice_id == invoice_id)
-    stmt = (
-        select(EVIDENCE)
-        .where(or_(EVIDENCE.c.invoice_id == invoice_id, EVIDENCE.c.reminder_id.in_(reminder_ids.scalar_subquery())))
-        .order_by(EVIDENCE.c.seq)
-    )
-    return [
-        _Entry(
-            r.chain_seq,  # the entry's place in its business's chain: the number its hash covers
-            r.created_at,
-            r.actor,
-            r.kind,
-            r.business_id,
-            r.client_id,
-            r.invoice_id,
-            r.reminder_id,
-            r.payload,
-            r.prev_hash,
-            r.hash,
-        )
-        for r in session.execute(stmt)
-    ]
+def _entry_json(entry: _Entry) -> dict[str, Any]:
+    """The entry as `chaine/entrees.json` states it: every hashed field, the payload readable and canonical."""
+    return {
+        "seq": entry.seq,
+        "created_at": format_timestamp(entry.created_at),
+        "actor": entry.actor,
+        "kind": entry.kind,
+        "business_id": entry.business_id,
+        "client_id": entry.client_id,
+        "invoice_id": entry.invoice_id,
+        "reminder_id": entry.reminder_id,
+        "payload": entry.payload,
+        "payload_canonical": entry.payload_text,
+        "prev_hash": entry.prev_hash,
+        "hash": entry.hash,
+    }
 
 
 @dataclass
@@ -135,14 +97,9 @@ class _Email:
     queued_seq: int
 
 
-def _emails(session: Session, entries: list[_Entry]) -> list[_Email]:
-    """Each e-mail queued for this invoice, its bytes taken from the log entry (so verify.py can match them)."""
-    states = {
-        o.message_id: o.state
-        for o in session.exec(
-            select(Outbox).where(col(Outbox.message_id).in_([e.payload.get("message_id", "") for e in entries]))
-        ).all()
-    }
+def _emails(entries: Sequence[_Entry], states: Mapping[str, str]) -> list[_Email]:
+    """Each e-mail queued for this invoice, its bytes taken from the log entry (so verify.py can match them);
+    `states` is the outbox state of each by Message-ID."""
     accepted = {e.payload.get("message_id"): e.created_at for e in entries if e.kind == "smtp_accepted"}
     emails: list[_Email] = []
     seen: set[str] = set()
@@ -173,10 +130,16 @@ def _emails(session: Session, entries: list[_Entry]) -> list[_Email]:
     return emails
 
 
-def _claim(session: Session, invoice: Invoice, client: Client, today: date, rate_table: RateTable | None) -> Claim:
+def _claim(
+    invoice: InvoiceRow,
+    client: ClientRow,
+    payments: Sequence[PaymentLine],
+    today: date,
+    rate_table: RateTable | None,
+) -> Claim:
     """The invoice's penalties, indemnity and total from the same computation as the e-mails and the letter."""
     table = rate_table if rate_table is not None else builtin_rate_table()
-    return penalties_of(session, [invoice], client, today, table)[invoice.id or 0]
+    return claims_of([invoice], client, {invoice.id: payments}, today, table)[invoice.id]
 
 
 def _missing_reason(texts: dict[str, dict[str, str]], claim: Claim) -> str:
@@ -185,7 +148,7 @@ def _missing_reason(texts: dict[str, dict[str, str]], claim: Claim) -> str:
     return texts["text"][key].format(half_year=claim.missing_half_year or "?")
 
 
-def _claim_json(claim: Claim, invoice: Invoice, client: Client, today: date) -> dict[str, Any]:
+def _claim_json(claim: Claim, invoice: InvoiceRow, client: ClientRow, today: date) -> dict[str, Any]:
     """The claim as data, for the JSON of the dossier: amounts as exact decimal strings."""
 
     def money(value: Decimal) -> str:
@@ -245,11 +208,11 @@ class _Pdf(FPDF):
 def _summary_pdf(
     *,
     texts: dict[str, dict[str, str]],
-    business: Business,
-    client: Client,
-    invoice: Invoice,
+    business: BusinessRow,
+    client: ClientRow,
+    invoice: InvoiceRow,
     today: date,
-    entries: list[_Entry],
+    entries: Sequence[_Entry],
     claim: Claim,
     chain_total: int,
     chain_head: str,
@@ -411,23 +374,14 @@ def build_evidence_zip(
     """Write the evidence ZIP of invoice `invoice_number` to `out_path` and return its path."""
     texts = _texts()
     with read_session(engine) as session:
-        invoice = session.exec(
-            select(Invoice).where(Invoice.business_id == business_id, Invoice.number == invoice_number)
-        ).first()
-        if invoice is None or invoice.id is None:
-            raise ExportError(f"invoice {invoice_number} not found")
-        business = session.get(Business, business_id)
-        client = session.get(Client, invoice.client_id)
-        assert business is not None and client is not None
-        entries = _entries(session, invoice.id)
-        emails = _emails(session, entries)
-        claim = _claim(session, invoice, client, today, rate_table)
-        chain_total = int(
-            session.execute(
-                select(func.count()).select_from(EVIDENCE).where(EVIDENCE.c.business_id == business_id)
-            ).scalar_one()
-        )
-        chain_head = head_hash(session, business_id=business_id)
+        stored = dossier(session, business_id=business_id, invoice_number=invoice_number)
+    if stored is None:
+        raise ExportError(f"invoice {invoice_number} not found")
+    business, client, invoice = stored.business, stored.client, stored.invoice
+    entries = stored.entries
+    emails = _emails(entries, stored.email_states)
+    claim = _claim(invoice, client, stored.payments, today, rate_table)
+    chain_total, chain_head = stored.chain_total, stored.chain_head
 
     inv = texts["inventory"]
     status_text = texts["text"]
@@ -485,7 +439,7 @@ def build_evidence_zip(
         "chain_length_at_export": chain_total,
         "claim": _claim_json(claim, invoice, client, today),
         "invoice_pdf": pdf_json,
-        "entries": [e.as_json() for e in entries],
+        "entries": [_entry_json(e) for e in entries],
         "emails": [{"file": e.filename, "queued_seq": e.queued_seq, "message_id": e.message_id} for e in emails],
     }
     bordereau = [texts["titles"]["inventory"], f"{texts['titles']['invoice']} n° {invoice.number}", ""]
