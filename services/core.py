@@ -532,7 +532,7 @@ class Services:
                 if resend:
                     from services.outbox import resend_unknown
 
-                    resend_unknown(session, outbox.id, actor)
+                    resend_unknown(session, outbox.id, actor, business_id=self.business_id)
                 else:
                     card_store.send_now(session, business_id=self.business_id, reminder_id=reminder_id,
                                         outbox_id=outbox.id, now=now, actor=actor)  # fmt: skip
@@ -561,7 +561,7 @@ class Services:
                 outbox = self._outbox(session, reminder_id)
                 if found[0] != version or outbox is None or outbox.state != "unknown":
                     return self._stale(session, reminder_id)
-                confirm_left(session, outbox.id, actor)
+                confirm_left(session, outbox.id, actor, business_id=self.business_id)
         except NotUncertainError:
             with read_session(self.engine) as session:
                 return self._stale(session, reminder_id)
