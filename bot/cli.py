@@ -75,9 +75,10 @@ def _safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def _engine(url: str) -> Engine:
+def _engine(url: str, admin_url: str | None = None) -> Engine:
+    """The database, migrated on first use (as DATABASE_ADMIN_URL's role when set: the tables' owner)."""
     try:
-        return make_engine(url)
+        return make_engine(url, admin_url=admin_url)
     except SQLAlchemyError as exc:
         _fail(f"DATABASE_URL: cannot open the database {_safe_url(url)} ({type(exc).__name__})", 2)
 
@@ -102,7 +103,8 @@ def _environment(settings: Settings | None = None, url: str | None = None) -> It
     settings, as on first use.
     """
     settings = settings or _settings()
-    engine = _engine(url or settings.DATABASE_URL)
+    # The admin role belongs to DATABASE_URL's database only (never to the demo database run picks instead).
+    engine = _engine(url, None) if url else _engine(settings.DATABASE_URL, settings.DATABASE_ADMIN_URL)
     try:
         try:
             with read_session(engine) as session:
@@ -320,7 +322,7 @@ def terminal_database(settings: Settings) -> tuple[str, bool]:
         return settings.DATABASE_URL, False
     default_file = make_url(DEFAULT_DATABASE_URL).database
     if default_file and Path(default_file).is_file():
-        engine = _engine(settings.DATABASE_URL)
+        engine = _engine(settings.DATABASE_URL, settings.DATABASE_ADMIN_URL)
         try:
             with read_session(engine) as session:
                 found = has_invoices(session)
@@ -346,7 +348,8 @@ def run_command(today: TodayOption = None) -> None:
     console = _console()
     day = today_for(settings, today)
     url, demo = terminal_database(settings)
-    settings = settings.model_copy(update={"DATABASE_URL": url})
+    # The admin role (DATABASE_ADMIN_URL) belongs to the configured database, never to the demo one.
+    settings = settings.model_copy(update={"DATABASE_URL": url} | ({"DATABASE_ADMIN_URL": None} if demo else {}))
     with _environment(settings) as env:
         if demo:
             console.print(LABELS["demo_db"].format(url=_safe_url(url)))
@@ -523,7 +526,7 @@ app.add_typer(config_app, name="config")
 def config_apply_command() -> None:
     """Bring the business in line with the settings (environment and .env); each changed field is logged."""
     settings = _settings()
-    engine = _engine(settings.DATABASE_URL)
+    engine = _engine(settings.DATABASE_URL, settings.DATABASE_ADMIN_URL)
     try:
         with write_session(engine) as session:
             business, changed = apply_settings(session, settings, actor="cli")

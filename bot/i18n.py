@@ -251,7 +251,6 @@ FR: dict[str, str] = {
         "énoncent la règle des pénalités de retard mais sans montant pour les jours de retard de ce semestre."
     ),
     "evidence.usage": "Usage : /preuves NUMERO, par exemple /preuves F-2026-042",
-    "evidence.unavailable": "L'export des preuves n'est pas disponible dans cette version.",
     "evidence.caption": "📁 Dossier de preuves de la facture {number}",
     "evidence.failed": "Impossible de préparer le dossier : {reason}",
     "btn.dispute_resume": "▶️ Reprendre les relances",
@@ -540,7 +539,6 @@ EN: dict[str, str] = {
         "penalty rule but no amount for the days late in that half-year."
     ),
     "evidence.usage": "Usage: /preuves NUMBER, e.g. /preuves F-2026-042",
-    "evidence.unavailable": "The evidence export is not available in this version.",
     "evidence.caption": "📁 Evidence file for invoice {number}",
     "evidence.failed": "Could not build the file: {reason}",
     "btn.dispute_resume": "▶️ Resume reminders",

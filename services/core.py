@@ -800,15 +800,17 @@ class Services:
             setattr(self.drafter, "rate_table", rates)  # noqa: B010 - not part of the Drafter protocol
         self._drafts.clear()
 
-    def evidence_zip(self, build: Any, number: str) -> bytes:
-        """The evidence ZIP of an invoice, built by services.export.build_evidence_zip in a temporary folder."""
+    def evidence_zip(self, number: str) -> bytes:
+        """The evidence ZIP of an invoice of this business (ExportError when it cannot be built), read-only."""
         import tempfile
         from pathlib import Path
 
+        from services.export import build_evidence_zip
+
         with tempfile.TemporaryDirectory() as folder:
             target = Path(folder) / "preuves.zip"
-            build(self.engine, business_id=self.business_id, invoice_number=number, today=self.today(), out_path=target,
-                  rate_table=self.rate_table)  # fmt: skip
+            build_evidence_zip(self.engine, business_id=self.business_id, invoice_number=number, today=self.today(),
+                               out_path=target, rate_table=self.rate_table)  # fmt: skip
             return target.read_bytes()
 
     # --- disputes ---

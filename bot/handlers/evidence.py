@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from telegram import Update
 from telegram.ext import CommandHandler
@@ -11,14 +10,7 @@ from telegram.ext import CommandHandler
 from bot.cards import h
 from bot.handlers.common import Context, lang, reply, services_of
 from bot.i18n import t
-
-
-def _builder() -> Any:
-    try:
-        from services.export import build_evidence_zip  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return None
-    return build_evidence_zip
+from services.export import ExportError
 
 
 async def on_evidence(update: Update, context: Context) -> None:
@@ -33,13 +25,9 @@ async def on_evidence(update: Update, context: Context) -> None:
     if services.invoice_id_by_number(number) is None:
         await reply(update, t("paid.unknown", code, number=h(number)))
         return
-    build = _builder()
-    if build is None:
-        await reply(update, t("evidence.unavailable", code))
-        return
     try:
-        data = await asyncio.to_thread(services.evidence_zip, build, number)
-    except Exception as exc:  # an export that fails must say why, not crash the chat
+        data = await asyncio.to_thread(services.evidence_zip, number)
+    except ExportError as exc:  # the dossier cannot be built as it must be: say why, send nothing
         await reply(update, t("evidence.failed", code, reason=h(str(exc)[:300])))
         return
     if update.effective_chat is not None:

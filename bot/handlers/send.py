@@ -34,10 +34,12 @@ async def on_release(update: Update, context: Context) -> None:
         await answer(update, t("cb.unknown", code))
         return
     action, rid, version = parsed
-    await answer(update, t("cb.sending", code))
+    # Checked first (the release only wakes the sender, it never waits for SMTP): a stale or forged button hears
+    # "déjà traité" or "non reconnu", never "envoi en cours".
     outcome = await services_of(context).release(
         rid, version, actor=actor(update), lang=code, resend=action == "resend"
     )
+    await answer(update, outcome.message or None)
     await show_card(update, context, rid, outcome.card)
 
 

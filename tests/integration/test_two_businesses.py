@@ -31,7 +31,7 @@ from messages.render import default_renderer
 from services.context import BusinessContext, Clock
 from services.core import Msg, ParsedEdit, Services
 from services.delivery import TemplateDrafter
-from services.export import ExportError, build_evidence_zip
+from services.export import ExportError
 from storage.db import make_engine, read_session, write_session
 from storage.evidence import head_hash, verify_chain
 from storage.models import Card, Client, DigestRun, Invoice, Outbox, Reminder
@@ -230,7 +230,7 @@ async def test_the_other_business_ids_are_unknown_and_nothing_is_written(
     resumed = a.services.resume_invoice(b.only_number, actor=ACTOR)
     assert (resumed.status, resumed.message) == ("invalid", Msg("paid.unknown", number=b.only_number))
     with pytest.raises(ExportError, match="not found"):
-        a.services.evidence_zip(build_evidence_zip, b.only_number)
+        a.services.evidence_zip(b.only_number)
     assert a.services.find_clients(b.only_client) == []
     # A card of B's reminder is never stored for A (a forged registration is dropped).
     a.services.register_cards([(rid, 111, 8), (b.notice_id, 111, 9)])
@@ -270,7 +270,7 @@ def test_same_numbers_and_names_resolve_to_each_own_business(engine: Engine, pai
         assert a_disputed is not None and b_disputed is not None
         assert (a_disputed.state, b_disputed.state) == (InvoiceState.OPEN, InvoiceState.DISPUTED)
 
-    archive = zipfile.ZipFile(io.BytesIO(a.services.evidence_zip(build_evidence_zip, SHARED_NUMBER)))
+    archive = zipfile.ZipFile(io.BytesIO(a.services.evidence_zip(SHARED_NUMBER)))
     chain = json.loads(archive.read("chaine/entrees.json"))
     assert chain["claim"]["principal"] == str(a.amount - Decimal("100.00"))
     assert chain["chain_head_at_export"] == _head(engine, a.business_id)
