@@ -478,10 +478,12 @@ async def test_owner_tapping_a_forged_button_of_the_other_business_gets_unknown(
                 ("answerCallbackQuery", refused)
             ], action
         for action in ("now", "resend"):
-            # The release handler answers before the outbox check; what matters here is that nothing moves.
+            # Checked before answering: the owner is told "not recognised", never "envoi en cours".
             harness.api.clear()
             await harness.owner.tap(f"r1:{action}:{waiting_id}:{_version(engine, waiting_id)}", message_id=78)
-            assert [c.method for c in harness.api.calls] == ["answerCallbackQuery"], action
+            assert [(c.method, c.params.get("text")) for c in harness.api.calls] == [
+                ("answerCallbackQuery", refused)
+            ], action
         assert harness.delivery.sent == []
         assert _rows(engine, b_id) == before and _head(engine, b_id) == head
         assert _head(engine, a_id) == a_head
