@@ -21,9 +21,8 @@ from messages.render import Renderer, default_renderer
 from storage.businesses import BusinessRow, business_row
 from storage.clients import ClientRow, client_row
 from storage.db import Session
-from storage.drafting import PaymentLine, last_sent, payments_of, reminder_material
+from storage.drafting import PaymentLine, last_sent, payments_of, reminder_material, reminder_owner
 from storage.invoices import InvoiceRow, invoice_by_number
-from storage.outbox import reminder_business
 from storage.reminders import business_ladder
 
 FORMATS = ("text", "html", "sms", "call", "letter")
@@ -175,7 +174,7 @@ def draft_context(
     """
     unknown = LookupError(f"rappel inconnu : {reminder_id} / unknown reminder: {reminder_id}")
     if business_id is None:
-        business_id = reminder_business(session, reminder_id)
+        business_id = reminder_owner(session, reminder_id)
         if business_id is None:
             raise unknown
     material = reminder_material(session, business_id=business_id, reminder_id=reminder_id)

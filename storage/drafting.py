@@ -10,23 +10,30 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
+from sqlalchemy import Connection, bindparam
 from sqlmodel import Session, col, select
 
 from dunning.states import ReminderState
-from storage.businesses import BusinessRow, business_row
-from storage.clients import ClientRow, client_row
+from storage.businesses import BusinessRow
+from storage.clients import ClientRow
 from storage.invoices import InvoiceRow
-from storage.models import Invoice, Payment, Reminder, ReminderInvoice
+from storage.models import Business, Client, Invoice, Payment, Reminder, ReminderInvoice
 
 #: One payment of an invoice: the day it was paid and the amount.
 PaymentLine = tuple[date, Decimal]
 
-_INVOICE_FIELDS = tuple(f.name for f in fields(InvoiceRow))
+
+def _columns(table: Any, row_class: type) -> tuple[Any, ...]:
+    """The table's columns in the order of the dataclass's fields: a row is read straight into it, with no ORM
+    object in between (a draft is built for every card shown)."""
+    return tuple(table.c[f.name] for f in fields(row_class))
 
 
-def _invoice_row(inv: Invoice) -> InvoiceRow:
-    return InvoiceRow(*(getattr(inv, name) for name in _INVOICE_FIELDS))
+_BUSINESS_COLUMNS = _columns(Business.__table__, BusinessRow)  # type: ignore[attr-defined]
+_CLIENT_COLUMNS = _columns(Client.__table__, ClientRow)  # type: ignore[attr-defined]
+_INVOICE_COLUMNS = _columns(Invoice.__table__, InvoiceRow)  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +57,42 @@ class LastSent:
     sent_at: datetime | None
 
 
+# Built once: a draft is read for every card shown, and these statements are executed on the connection, so
+# neither building them nor the ORM's statement handling is paid again on each draft.
+_PAYMENTS = (
+    select(Payment.invoice_id, Payment.paid_on, Payment.amount)  # type: ignore[call-overload]
+    .join(Invoice, col(Invoice.id) == col(Payment.invoice_id))
+    .where(col(Payment.invoice_id).in_(bindparam("ids", expanding=True)), Invoice.business_id == bindparam("bid"))
+    .order_by(col(Payment.paid_on), col(Payment.id))
+)
+_REMINDER_HEAD = (
+    select(Reminder.step, *_CLIENT_COLUMNS, *_BUSINESS_COLUMNS)
+    .join(Client, col(Client.id) == col(Reminder.client_id))
+    .join(Business, col(Business.id) == col(Reminder.business_id))
+    .where(
+        Reminder.id == bindparam("rid"),
+        Reminder.business_id == bindparam("bid"),
+        Client.business_id == bindparam("bid"),
+    )
+)
+# The reminder's invoices, each with its payments (one row per payment, or one with no payment), oldest first.
+_REMINDER_INVOICES = (
+    select(*_INVOICE_COLUMNS, Payment.paid_on, Payment.amount)  # type: ignore[call-overload]
+    .join(ReminderInvoice, col(ReminderInvoice.invoice_id) == col(Invoice.id))
+    .outerjoin(Payment, col(Payment.invoice_id) == col(Invoice.id))
+    .where(ReminderInvoice.reminder_id == bindparam("rid"), Invoice.business_id == bindparam("bid"))
+    .order_by(col(Invoice.id), col(Payment.paid_on), col(Payment.id))
+)
+_OWNER = select(Reminder.business_id).where(Reminder.id == bindparam("rid"))
+
+
+def _connection(session: Session) -> Connection:
+    """The session's connection, after writing what the session holds (what `session.execute` does by itself), so a
+    draft read in the transaction that just changed its reminder sees the change."""
+    session.flush()
+    return session.connection()
+
+
 def payments_of(
     session: Session, *, business_id: int, invoice_ids: Iterable[int]
 ) -> dict[int, tuple[PaymentLine, ...]]:
@@ -57,39 +100,46 @@ def payments_of(
     ids = list(invoice_ids)
     out: dict[int, list[PaymentLine]] = {i: [] for i in ids}
     if ids:
-        rows = session.execute(
-            select(Payment.invoice_id, Payment.paid_on, Payment.amount)  # type: ignore[call-overload]
-            .join(Invoice, col(Invoice.id) == col(Payment.invoice_id))
-            .where(col(Payment.invoice_id).in_(ids), Invoice.business_id == business_id)
-            .order_by(col(Payment.paid_on), col(Payment.id))
-        )
-        for invoice_id, paid_on, amount in rows:
+        for invoice_id, paid_on, amount in _connection(session).execute(_PAYMENTS, {"ids": ids, "bid": business_id}):
             out[invoice_id].append((paid_on, amount))
     return {i: tuple(lines) for i, lines in out.items()}
 
 
 def reminder_material(session: Session, *, business_id: int, reminder_id: int) -> DraftMaterial | None:
-    """What reminder `reminder_id` of this business is drafted from; None when the business has no such reminder."""
-    reminder = session.get(Reminder, reminder_id)
-    if reminder is None or reminder.business_id != business_id:
+    """What reminder `reminder_id` of this business is drafted from; None when the business has no such reminder.
+
+    Two queries: the reminder with its client and business, then its invoices with their payments."""
+    conn = _connection(session)
+    params = {"rid": reminder_id, "bid": business_id}
+    head = conn.execute(_REMINDER_HEAD, params).first()
+    if head is None:
         return None
-    client = client_row(session, business_id=business_id, client_id=reminder.client_id)
-    assert client is not None  # foreign key, and a reminder's client is of its business
-    invoices = tuple(
-        _invoice_row(inv)
-        for inv in session.exec(
-            select(Invoice)
-            .join(ReminderInvoice, col(ReminderInvoice.invoice_id) == col(Invoice.id))
-            .where(ReminderInvoice.reminder_id == reminder_id, Invoice.business_id == business_id)
-        )
-    )
+    split = 1 + len(_CLIENT_COLUMNS)
+    width = len(_INVOICE_COLUMNS)
+    invoices: dict[int, InvoiceRow] = {}
+    payments: dict[int, list[PaymentLine]] = {}
+    for row in conn.execute(_REMINDER_INVOICES, params):
+        invoice_id = row[0]
+        if invoice_id not in invoices:
+            invoices[invoice_id] = InvoiceRow(*row[:width])
+            payments[invoice_id] = []
+        paid_on, amount = row[width], row[width + 1]
+        if paid_on is not None:
+            payments[invoice_id].append((paid_on, amount))
     return DraftMaterial(
-        step=reminder.step,
-        business=business_row(session, business_id=business_id),
-        client=client,
-        invoices=invoices,
-        payments=payments_of(session, business_id=business_id, invoice_ids=[i.id for i in invoices]),
+        step=head[0],
+        business=BusinessRow(*head[split:]),
+        client=ClientRow(*head[1:split]),
+        invoices=tuple(invoices.values()),
+        payments={i: tuple(lines) for i, lines in payments.items()},
     )
+
+
+def reminder_owner(session: Session, reminder_id: int) -> int | None:
+    """The business a reminder belongs to, or None: only for callers that checked the reminder id against their
+    business and do not pass it (the older call of services.drafts.draft_context)."""
+    owner: int | None = _connection(session).execute(_OWNER, {"rid": reminder_id}).scalar_one_or_none()
+    return owner
 
 
 def last_sent(session: Session, *, business_id: int, invoice_id: int) -> LastSent | None:
