@@ -444,7 +444,8 @@ class Services:
             view = reminder_view(session, reminder_id, self.today())
             if view is None or view.business_id != self.business_id:
                 return None
-            ctx = draft_context(session, reminder_id=reminder_id, today=self.today(), rate_table=self.rate_table)
+            ctx = draft_context(session, reminder_id=reminder_id, today=self.today(), rate_table=self.rate_table,
+                                business_id=self.business_id)  # fmt: skip
             script: str = renderer.render_call_script(ctx)
             return script
 

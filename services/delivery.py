@@ -42,7 +42,8 @@ class TemplateDrafter:
 
     def draft(self, session: Session, view: ReminderView, *, today: date) -> DraftLike:
         """The reminder's e-mail as the templates write it, then the owner's edits."""
-        ctx = draft_context(session, reminder_id=view.reminder_id, today=today, rate_table=self.rate_table)
+        ctx = draft_context(session, reminder_id=view.reminder_id, today=today, rate_table=self.rate_table,
+                            business_id=view.business_id)  # fmt: skip
         draft = self.renderer.render_draft(ctx)
         if view.edited_subject is not None or view.edited_body is not None:
             draft = draft.with_edits(view.edited_subject, view.edited_body)
