@@ -39,7 +39,7 @@ from sqlalchemy import Engine
 from dunning.penalties import MIN_LEGAL_MULTIPLE, RateTable, half_year_of
 from dunning.states import ClientProfile
 from messages.addresses import InvalidAddressError, normalize_email, strip_invisible
-from storage.importer import ClientRow, write_import
+from storage.importer import ImportedClient, write_import
 from storage.names import client_name_key
 
 REQUIRED_COLUMNS = ("invoice_number", "client_name", "issue_date", "due_date", "amount")
@@ -263,18 +263,11 @@ class RowError:
 
 
 @dataclass(slots=True)
-class ParsedClient:
-    """A client as described by the file; None means "not given in the file"."""
+class ParsedClient(ImportedClient):
+    """A client as described by the file (None means "not given in the file"), with where the file said it; the
+    write takes it as it is."""
 
-    name: str
-    line: int
-    emails: str | None = None
-    phone: str | None = None
-    address: str | None = None
-    language: str | None = None
-    profile: str | None = None
-    is_consumer: bool | None = None
-    contractual_rate: Decimal | None = None
+    line: int = 0
     rate_line: int = 0  # the line that gave contractual_rate (where a conflict with client_type is reported)
 
 
@@ -781,7 +774,7 @@ def _parse_row(
                 except ValueError as exc:
                     err("invoice_pdf", str(exc))
 
-    client = ParsedClient(client_name, line)
+    client = ParsedClient(client_key, client_name, line=line)
     raw_email = cells.get("client_email", "")
     if raw_email:
         try:
@@ -968,20 +961,7 @@ def import_csv(
             _remove(created)
             report.errors.append(RowError(inv.line, "invoice_pdf", message("pdf_store_failed", detail=exc)))
             return report
-    clients = [
-        ClientRow(
-            key=client_name_key(c.name),
-            name=c.name,
-            emails=c.emails,
-            phone=c.phone,
-            address=c.address,
-            language=c.language,
-            profile=c.profile,
-            is_consumer=c.is_consumer,
-            contractual_rate=c.contractual_rate,
-        )
-        for c in parsed.clients.values()
-    ]
+    clients = list(parsed.clients.values())
     for inv in with_pdf:
         if inv.number in stored:
             inv.pdf_path = str(stored[inv.number])

@@ -30,10 +30,12 @@ Progress = Callable[[str, int, int], None]
 """progress(stage, done, total): stage is "parse" or "write"."""
 
 
-@dataclass(frozen=True, slots=True)
-class ClientRow:
+@dataclass(slots=True)
+class ImportedClient:
     """A client as the file describes it; None means "not given" (a new client gets the default, an existing one
-    keeps its value). `key` is its name key; `name` is used only when the client is new."""
+    keeps its value). `key` is its name key; `name` is used only when the client is new. Not frozen: the parser
+    (`services.imports.ParsedClient`) fills it in row by row and the write reads it as it is, with no copy.
+    Not `storage.clients.ClientRow`, which is a stored client as read back."""
 
     key: str
     name: str
@@ -46,23 +48,8 @@ class ClientRow:
     contractual_rate: Decimal | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class InvoiceRow:
-    """One valid invoice; `client_key` names its ClientRow. `pdf_path` is the stored copy of its PDF."""
-
-    number: str
-    client_key: str
-    issue_date: date
-    due_date: date
-    amount: Decimal
-    currency: str
-    paid_amount: Decimal | None
-    pdf_path: str | None = None
-    pdf_sha256: str | None = None
-
-
 class InvoiceLike(Protocol):
-    """What the write reads of an invoice row: an InvoiceRow, or the parser's own row (no copy of 100 000 rows)."""
+    """What the write reads of an invoice row: the parser's own `services.imports.ParsedInvoice` (no copy per row)."""
 
     @property
     def number(self) -> str: ...
@@ -101,7 +88,7 @@ def write_import(
     engine: Engine,
     *,
     business_id: int,
-    clients: Sequence[ClientRow],
+    clients: Sequence[ImportedClient],
     invoices: Sequence[InvoiceLike],
     source: Mapping[str, Any],
     actor: str,
@@ -181,7 +168,7 @@ def _record(
 
 def _apply(
     conn: Connection,
-    clients: Sequence[ClientRow],
+    clients: Sequence[ImportedClient],
     invoices: Sequence[InvoiceLike],
     *,
     business_id: int,
