@@ -28,7 +28,7 @@ import os
 import re
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
@@ -39,7 +39,7 @@ from sqlalchemy import Engine
 from dunning.penalties import MIN_LEGAL_MULTIPLE, RateTable, half_year_of
 from dunning.states import ClientProfile
 from messages.addresses import InvalidAddressError, normalize_email, strip_invisible
-from storage.importer import ImportedClient, write_import
+from storage.importer import ImportCounts, ImportedClient, write_import
 from storage.names import client_name_key
 
 REQUIRED_COLUMNS = ("invoice_number", "client_name", "issue_date", "due_date", "amount")
@@ -982,13 +982,8 @@ def import_csv(
     except BaseException:
         _remove(created)  # nothing written: leave no file that no invoice names
         raise
-    report.clients_created = counts.clients_created
-    report.clients_updated = counts.clients_updated
-    report.invoices_created = counts.invoices_created
-    report.invoices_updated = counts.invoices_updated
-    report.invoices_unchanged = counts.invoices_unchanged
-    report.payments_recorded = counts.payments_recorded
-    report.pdfs_attached = counts.pdfs_attached
+    for counted in fields(ImportCounts):  # the report carries every count of the write, under the same names
+        setattr(report, counted.name, getattr(counts, counted.name))
     return report
 
 
