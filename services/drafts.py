@@ -21,7 +21,7 @@ from messages.render import Renderer, default_renderer
 from storage.businesses import BusinessRow, business_row
 from storage.clients import ClientRow, client_row
 from storage.db import Session
-from storage.drafting import PaymentLine, last_sent, payments_of, reminder_material, reminder_owner
+from storage.drafting import DraftMaterial, PaymentLine, last_sent, payments_of, reminder_material, reminder_owner
 from storage.invoices import InvoiceRow, invoice_by_number
 from storage.reminders import business_ladder
 
@@ -117,17 +117,20 @@ def _lines(
 
 
 def _context(
+    material: DraftMaterial,
     *,
-    business: BusinessRow,
-    client: ClientRow,
-    invoices: Sequence[InvoiceRow],
-    payments: Mapping[int, Sequence[PaymentLine]],
-    step: str,
     today: date,
     lang: str | None,
     sender: Sender | None,
     rate_table: RateTable | None,
 ) -> DraftContext:
+    business, client, invoices, payments, step = (
+        material.business,
+        material.client,
+        material.invoices,
+        material.payments,
+        material.step,
+    )
     if not invoices:
         raise LookupError("aucune facture à relancer / no invoice to chase")
     lines, missing = _lines(
@@ -180,17 +183,7 @@ def draft_context(
     material = reminder_material(session, business_id=business_id, reminder_id=reminder_id)
     if material is None:
         raise unknown
-    return _context(
-        business=material.business,
-        client=material.client,
-        invoices=material.invoices,
-        payments=material.payments,
-        step=material.step,
-        today=today,
-        lang=lang,
-        sender=sender,
-        rate_table=rate_table,
-    )
+    return _context(material, today=today, lang=lang, sender=sender, rate_table=rate_table)
 
 
 def find_invoice(session: Session, *, business_id: int, invoice_number: str) -> InvoiceRow:
@@ -262,17 +255,14 @@ def invoice_context(
     business = business_row(session, business_id=business_id)
     assert client is not None  # foreign key, and an invoice's client is of its business
     chosen = step or todays_step(session, invoice, client, business_ladder(business), today, tz=business.timezone)
-    return _context(
+    material = DraftMaterial(
+        step=chosen,
         business=business,
         client=client,
-        invoices=[invoice],
+        invoices=(invoice,),
         payments=payments_of(session, business_id=business_id, invoice_ids=[invoice.id]),
-        step=chosen,
-        today=today,
-        lang=lang,
-        sender=sender,
-        rate_table=rate_table,
     )
+    return _context(material, today=today, lang=lang, sender=sender, rate_table=rate_table)
 
 
 def render_preview(
