@@ -190,10 +190,7 @@ async def send_message(
                 raise UncertainDeliveryError(
                     f"connection lost during or after the message data ({type(exc).__name__})"
                 ) from None
-            tls = _tls_failure(exc)
-            if tls is not None:
-                raise TemporaryDeliveryError(tls) from None
-            raise TemporaryDeliveryError(f"connection failed before the message data ({type(exc).__name__})") from None
+            raise _unreachable(exc, "connection failed before the message data") from None
     finally:
         await _close(smtp)
     return reply
@@ -223,13 +220,17 @@ async def check_login(config: SmtpConfig) -> SmtpReply:
             # e.g. "no AUTH method the server supports": aiosmtplib's own text, which never holds the password.
             raise PermanentDeliveryError(f"login impossible: {exc}") from None
         except (OSError, TimeoutError) as exc:
-            tls = _tls_failure(exc)
-            if tls is not None:
-                raise TemporaryDeliveryError(tls) from None
-            raise TemporaryDeliveryError(f"cannot connect to the SMTP server ({type(exc).__name__})") from None
+            raise _unreachable(exc, "cannot connect to the SMTP server") from None
     finally:
         await _close(smtp)
     return reply
+
+
+def _unreachable(exc: BaseException, what: str) -> TemporaryDeliveryError:
+    """The server could not be reached: a TLS failure said as such, else `what` and the exception's type (its
+    text is not echoed: some carry the server's banner or the login exchange)."""
+    tls = _tls_failure(exc)
+    return TemporaryDeliveryError(tls if tls is not None else f"{what} ({type(exc).__name__})")
 
 
 async def _close(smtp: aiosmtplib.SMTP) -> None:
