@@ -223,6 +223,22 @@ def _single_invoice(session: Session, reminder_id: int) -> int | None:
     return ids[0] if len(ids) == 1 else None
 
 
+def _record(
+    session: Session, *, actor: str, kind: str, business_id: int, reminder_id: int, payload: dict[str, Any]
+) -> None:
+    """Log an outbox event in the caller's transaction, naming its reminder and, when the reminder covers a
+    single invoice, that invoice."""
+    record(
+        session,
+        actor=actor,
+        kind=kind,
+        business_id=business_id,
+        reminder_id=reminder_id,
+        invoice_id=_single_invoice(session, reminder_id),
+        payload=payload,
+    )
+
+
 # --- queueing ------------------------------------------------------------------------------------------------
 
 
@@ -437,13 +453,12 @@ def record_outcome(
             "failed": "smtp_failed",
             "unknown": "smtp_unknown",
         }[outcome]
-        record(
+        _record(
             session,
             actor=SYSTEM_ACTOR,
             kind=kind,
             business_id=business_id,
             reminder_id=claim.reminder_id,
-            invoice_id=_single_invoice(session, claim.reminder_id),
             payload=payload,
         )
     return DeliveryResult(
@@ -475,13 +490,12 @@ def mark_unknown(engine: Engine, business_id: int, *, older_than: datetime | Non
             outbox.updated_at = utcnow()
             session.add(outbox)
             assert outbox.id is not None
-            record(
+            _record(
                 session,
                 actor=SYSTEM_ACTOR,
                 kind="smtp_unknown",
                 business_id=business_id,
                 reminder_id=outbox.reminder_id,
-                invoice_id=_single_invoice(session, outbox.reminder_id),
                 payload={
                     "outbox_id": outbox.id,
                     "message_id": outbox.message_id,
@@ -531,13 +545,12 @@ def resend_unknown(session: Session, *, business_id: int, outbox_id: int, actor:
     outbox.updated_at = now
     session.add(outbox)
     _set_reminder(session, outbox.reminder_id, ReminderState.APPROVED)
-    record(
+    _record(
         session,
         actor=actor,
         kind="email_resend_requested",
         business_id=business_id,
         reminder_id=outbox.reminder_id,
-        invoice_id=_single_invoice(session, outbox.reminder_id),
         payload={"outbox_id": outbox_id, "message_id": outbox.message_id, "last_reply": outbox.last_reply},
     )
     return _item(outbox)
@@ -588,13 +601,12 @@ def confirm_left(session: Session, *, business_id: int, outbox_id: int, actor: s
     outbox.updated_at = utcnow()
     session.add(outbox)
     _set_reminder(session, outbox.reminder_id, ReminderState.SENT, sent_at=left_at, sent_to=", ".join(recipients))
-    record(
+    _record(
         session,
         actor=actor,
         kind="smtp_confirmed_by_owner",
         business_id=business_id,
         reminder_id=outbox.reminder_id,
-        invoice_id=_single_invoice(session, outbox.reminder_id),
         payload={
             "outbox_id": outbox_id,
             "message_id": outbox.message_id,
