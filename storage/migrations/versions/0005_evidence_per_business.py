@@ -61,6 +61,7 @@ $$
 """
 
 # Run by the table's owner: whatever default privileges gave other roles, only SELECT and INSERT remain to them.
+# A frozen copy of storage.db._REVOKE_EVIDENCE_CHANGES as of this revision: a migration never imports live code.
 PG_REVOKE_CHANGES = """
 DO $$
 DECLARE
