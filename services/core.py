@@ -595,8 +595,7 @@ class Services:
         message: list[Msg] = []
 
         def apply(session: Session) -> None:
-            lock_awaiting(session, reminder_id, self.business_id, version)
-            ids = invoice_ids_of(session, reminder_id)
+            ids = self._awaiting_invoices(session, reminder_id, version)
             owed = balance_of(session, business_id=self.business_id, invoice_ids=ids)
             if amount is not None and amount > owed:
                 raise InputError("amount.too_much", owed=owed)
@@ -619,15 +618,12 @@ class Services:
         return self._act(
             reminder_id,
             version,
-            lambda s: (
-                lock_awaiting(s, reminder_id, self.business_id, version),
-                open_dispute(
-                    s,
-                    business_id=self.business_id,
-                    invoice_ids=invoice_ids_of(s, reminder_id),
-                    reason=reason,
-                    actor=actor,
-                ),
+            lambda s: open_dispute(
+                s,
+                business_id=self.business_id,
+                invoice_ids=self._awaiting_invoices(s, reminder_id, version),
+                reason=reason,
+                actor=actor,
             ),
             Msg("dispute.saved"),
         )
@@ -638,16 +634,13 @@ class Services:
         return self._act(
             reminder_id,
             version,
-            lambda s: (
-                lock_awaiting(s, reminder_id, self.business_id, version),
-                record_promise(
-                    s,
-                    business_id=self.business_id,
-                    invoice_ids=invoice_ids_of(s, reminder_id),
-                    until=until,
-                    today=day,
-                    actor=actor,
-                ),
+            lambda s: record_promise(
+                s,
+                business_id=self.business_id,
+                invoice_ids=self._awaiting_invoices(s, reminder_id, version),
+                until=until,
+                today=day,
+                actor=actor,
             ),
             Msg("promise.saved", day=until.strftime("%d/%m/%Y")),
         )
@@ -1002,6 +995,12 @@ class Services:
 
     def _stale(self, session: Session, reminder_id: int) -> Outcome:
         return Outcome("stale", Msg("cb.already"), self._card(session, reminder_id), reminder_id)
+
+    def _awaiting_invoices(self, session: Session, reminder_id: int, version: int) -> list[int]:
+        """Lock the reminder (still awaiting, at `version`, of this business: else it raises) and return its
+        invoices, in that order, so a stale card changes nothing."""
+        lock_awaiting(session, reminder_id, self.business_id, version)
+        return invoice_ids_of(session, reminder_id)
 
     def _act(
         self, reminder_id: int, version: int, apply: Any, message: Msg | None, *, keyboard: str = "main"
