@@ -40,6 +40,7 @@ WHERE reminder.business_id = ? AND reminder.state = 'sent' ORDER BY reminder.sen
 def build(path: Path, invoices: int, clients: int) -> int:
     """Create and fill the database; returns the business id."""
     from storage.db import make_engine
+    from storage.names import client_name_key
 
     engine = make_engine(f"sqlite:///{path}")
     engine.dispose()
@@ -60,13 +61,14 @@ def build(path: Path, invoices: int, clients: int) -> int:
         )
         business_id = int(cur.lastrowid or 1)
         conn.executemany(
-            "INSERT INTO client (id, business_id, name, emails, phone, language, profile, is_consumer, notes,"
-            " created_at) VALUES (?, ?, ?, ?, '', 'fr', ?, 0, '', ?)",
+            "INSERT INTO client (id, business_id, name, name_key, emails, phone, language, profile, is_consumer,"
+            " notes, created_at) VALUES (?, ?, ?, ?, ?, '', 'fr', ?, 0, '', ?)",
             (
-                (c, business_id, f"Client {c:05d} SARL", f"compta{c}@example.fr", PROFILES[c % len(PROFILES)], stamp)
+                (c, business_id, f"Client {c:05d} SARL", client_name_key(f"Client {c:05d} SARL"),
+                 f"compta{c}@example.fr", PROFILES[c % len(PROFILES)], stamp)
                 for c in range(1, clients + 1)
             ),
-        )
+        )  # fmt: skip
 
         def invoice_rows() -> Any:
             for i in range(1, invoices + 1):

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_DOWN, Decimal
 from email.utils import parseaddr
+from functools import lru_cache
 
 from dunning.penalties import PenaltySegment
 from messages.formatting import address_lines as split_address
@@ -49,6 +50,13 @@ def clean_text(value: str, limit: int = MAX_FIELD, *, single_line: bool = False)
     return text
 
 
+@lru_cache(maxsize=64)
+def _bare_address(text: str) -> str:
+    """`Name <address>` -> `address` (cached: every template asks for it, and a business has one or two)."""
+    _, address = parseaddr(text)
+    return address or text
+
+
 @dataclass(frozen=True, slots=True)
 class Sender:
     """The business that writes (from the Business row or the settings)."""
@@ -67,9 +75,7 @@ class Sender:
     @property
     def contact_email(self) -> str:
         """Where the client should answer: the bare address (a `mailto:` link breaks on `Name <address>`)."""
-        chosen = self.reply_to or self.email
-        _, address = parseaddr(chosen)
-        return address or chosen
+        return _bare_address(self.reply_to or self.email)
 
     @property
     def address_lines(self) -> list[str]:
