@@ -529,6 +529,7 @@ def config_apply_command() -> None:
     engine = _engine(settings.DATABASE_URL, settings.DATABASE_ADMIN_URL)
     try:
         with write_session(engine) as session:
+            created = find_business(session) is None
             business, changed = apply_settings(session, settings, actor="cli")
             business_ladder(business)  # a broken ladder is refused before anything is kept
     except (OSError, LadderError) as exc:
@@ -537,7 +538,9 @@ def config_apply_command() -> None:
         _fail(str(exc), 2)
     finally:
         engine.dispose()
-    if changed:
+    if created:
+        typer.echo(f"business {business.slug!r} created from the settings ({len(changed)} fields)")
+    elif changed:
         typer.echo(f"{len(changed)} field(s) changed: {', '.join(changed)}")
     else:
         typer.echo("nothing to change: the business already matches the settings")

@@ -97,7 +97,8 @@ def test_reading_commands_without_the_env_file_change_nothing(workdir: Path) -> 
 
 def test_config_apply_logs_each_changed_field_with_old_and_new_values(workdir: Path) -> None:
     """`config apply` after editing `.env` changes the named fields only, one `settings_changed` entry each."""
-    assert runner.invoke(app, ["config", "apply"]).exit_code == 0
+    first = runner.invoke(app, ["config", "apply"])
+    assert first.exit_code == 0 and "business 'default' created from the settings" in first.stdout
     text = (workdir / ".env").read_text(encoding="utf-8").replace("Atelier Dupont SARL", "Atelier Dupont & Fils")
     (workdir / ".env").write_text(text, encoding="utf-8")
     result = runner.invoke(app, ["config", "apply"])
