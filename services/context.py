@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
@@ -66,8 +66,3 @@ class BusinessContext:
     def tz(self) -> ZoneInfo:
         """The business time zone."""
         return self.clock.tz
-
-
-def digest_time_of(value: str) -> time:
-    """A stored HH:MM digest time as a time."""
-    return time.fromisoformat(value)

@@ -173,7 +173,6 @@ class DigestData:
     head: str
     paused: bool
     tz: ZoneInfo
-    notes: dict[int, str] = field(default_factory=dict)
     #: Cards of the e-mails whose outcome is uncertain: listed in every digest until the owner decides.
     uncertain: list[CardState] = field(default_factory=list)
 

@@ -102,11 +102,6 @@ class OutboxDelivery:
         """Register the sender job's wake-up (None: detach, deliver in the caller again)."""
         self._wake = wake
 
-    @property
-    def has_sender(self) -> bool:
-        """True when a sender job of this process delivers what is queued."""
-        return self._wake is not None
-
     async def send(self, engine: Engine, request: SendRequest) -> DeliveryReport:
         """Queue, wake the sender and answer "queued" (or "scheduled" for the sending window) at once."""
         from messages.mime import HeaderInjectionError, InvalidAddressError
