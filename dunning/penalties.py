@@ -150,14 +150,6 @@ def builtin_rate_table() -> RateTable:
     return parse_rate_table(BUILTIN_RATES_TOML, "built-in rate table")
 
 
-def rate_table_with(extra_text: str | None = None, source: str = "rates") -> RateTable:
-    """The built-in table extended (or corrected) by `extra_text` in the same TOML format; later sources win."""
-    table = builtin_rate_table()
-    if extra_text is not None:
-        table = table.merged(parse_rate_table(extra_text, source))
-    return table
-
-
 class BalanceEvent(NamedTuple):
     """From `day` on (inclusive), `balance` is owed on the invoice."""
 
