@@ -28,7 +28,7 @@ import os
 import re
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, fields
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
@@ -321,20 +321,14 @@ class ParseResult:
         return not self.errors
 
 
-@dataclass
-class ImportReport:
-    """What an import did (or, with dry_run or errors, would have done / why it did nothing)."""
+@dataclass(kw_only=True)
+class ImportReport(ImportCounts):
+    """What an import did (or, with dry_run or errors, would have done / why it did nothing): the counts of the
+    write plus the file and its errors."""
 
     filename: str
     sha256: str
     rows: int = 0
-    clients_created: int = 0
-    clients_updated: int = 0
-    invoices_created: int = 0
-    invoices_updated: int = 0
-    invoices_unchanged: int = 0
-    payments_recorded: int = 0
-    pdfs_attached: int = 0
     errors: list[RowError] = field(default_factory=list)
     dry_run: bool = False
 
@@ -342,16 +336,6 @@ class ImportReport:
     def ok(self) -> bool:
         """True when the file was valid (and, unless dry_run, written)."""
         return not self.errors
-
-    @property
-    def created(self) -> int:
-        """Invoices created."""
-        return self.invoices_created
-
-    @property
-    def updated(self) -> int:
-        """Invoices updated."""
-        return self.invoices_updated
 
 
 Progress = Callable[[str, int, int], None]
@@ -936,10 +920,10 @@ def import_csv(
         try:
             data = path.read_bytes()
         except OSError as exc:
-            report = ImportReport(name, "", dry_run=dry_run)
+            report = ImportReport(filename=name, sha256="", dry_run=dry_run)
             report.errors.append(RowError(0, "", message("unreadable", detail=exc.strerror or exc)))
             return report
-    report = ImportReport(name, hashlib.sha256(data).hexdigest(), dry_run=dry_run)
+    report = ImportReport(filename=name, sha256=hashlib.sha256(data).hexdigest(), dry_run=dry_run)
     parsed = parse_csv(data, progress=progress, rate_table=rate_table, pdf_base=pdf_base)
     del data
     if parsed.errors:
@@ -982,9 +966,7 @@ def import_csv(
     except BaseException:
         _remove(created)  # nothing written: leave no file that no invoice names
         raise
-    for counted in fields(ImportCounts):  # the report carries every count of the write, under the same names
-        setattr(report, counted.name, getattr(counts, counted.name))
-    return report
+    return replace(report, **asdict(counts))
 
 
 def _store_pdf(pdf: PdfFile, folder: Path, number: str, created: list[Path]) -> Path:

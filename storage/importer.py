@@ -71,9 +71,9 @@ class InvoiceLike(Protocol):
     def pdf_sha256(self) -> str | None: ...
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ImportCounts:
-    """What the write did (or, in a dry run, would have done)."""
+    """What the write did (or, in a dry run, would have done). Not frozen: `ImportReport` (services) extends it."""
 
     clients_created: int = 0
     clients_updated: int = 0
