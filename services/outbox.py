@@ -189,31 +189,17 @@ async def deliver_due(
 # --- the owner's word on an uncertain send -------------------------------------------------------------------
 
 
-def _business_of(session: Session, outbox_id: int, business_id: int | None) -> int:
-    if business_id is not None:
-        return business_id
-    found = store.outbox_business(session, outbox_id)
-    if found is None:
-        raise NotUncertainError(f"outbox row {outbox_id} does not exist")
-    return found
-
-
-def resend_unknown(session: Session, outbox_id: int, actor: str, *, business_id: int | None = None) -> OutboxItem:
+def resend_unknown(session: Session, outbox_id: int, actor: str, *, business_id: int) -> OutboxItem:
     """The owner asked to send a message of unknown outcome again: queue it now, same Message-ID, same bytes.
 
-    Thin wrapper of storage.outbox.resend_unknown; `business_id` should be given (without it, the row's own
-    business, for callers that found the row through their business's reminder).
+    Thin wrapper of storage.outbox.resend_unknown (NotUncertainError when the row is not this business's).
     """
-    return store.resend_unknown(
-        session, business_id=_business_of(session, outbox_id, business_id), outbox_id=outbox_id, actor=actor
-    )
+    return store.resend_unknown(session, business_id=business_id, outbox_id=outbox_id, actor=actor)
 
 
-def confirm_left(session: Session, outbox_id: int, actor: str, *, business_id: int | None = None) -> OutboxItem:
+def confirm_left(session: Session, outbox_id: int, actor: str, *, business_id: int) -> OutboxItem:
     """The owner checked that a message of unknown outcome did leave: it counts as sent when it left.
 
-    Thin wrapper of storage.outbox.confirm_left; `business_id` as for resend_unknown.
+    Thin wrapper of storage.outbox.confirm_left (NotUncertainError when the row is not this business's).
     """
-    return store.confirm_left(
-        session, business_id=_business_of(session, outbox_id, business_id), outbox_id=outbox_id, actor=actor
-    )
+    return store.confirm_left(session, business_id=business_id, outbox_id=outbox_id, actor=actor)

@@ -49,7 +49,6 @@ __all__ = [
     "enqueue",
     "for_reminder",
     "mark_unknown",
-    "outbox_business",
     "pending_unknown",
     "record_outcome",
     "recover_unknown_at_startup",
@@ -347,12 +346,6 @@ def reminder_business(session: Session, reminder_id: int) -> int | None:
     return None if reminder is None else reminder.business_id
 
 
-def outbox_business(session: Session, outbox_id: int) -> int | None:
-    """The business an outbox row belongs to (for callers that found the row through their business's reminder)."""
-    outbox = session.get(Outbox, outbox_id)
-    return None if outbox is None else outbox.business_id
-
-
 # --- delivery ------------------------------------------------------------------------------------------------
 
 
@@ -490,6 +483,7 @@ def mark_unknown(engine: Engine, business_id: int, *, older_than: datetime | Non
             outbox.updated_at = utcnow()
             session.add(outbox)
             assert outbox.id is not None
+            recipients = _split(outbox.recipients)
             _record(
                 session,
                 actor=SYSTEM_ACTOR,
@@ -499,7 +493,7 @@ def mark_unknown(engine: Engine, business_id: int, *, older_than: datetime | Non
                 payload={
                     "outbox_id": outbox.id,
                     "message_id": outbox.message_id,
-                    "recipients": outbox.recipients.split(","),
+                    "recipients": list(recipients),
                     "attempt": outbox.attempts,
                     "reply": _INTERRUPTED_REPLY,
                 },
@@ -512,7 +506,7 @@ def mark_unknown(engine: Engine, business_id: int, *, older_than: datetime | Non
                     outcome="unknown",
                     reply=_INTERRUPTED_REPLY,
                     message_id=outbox.message_id,
-                    recipients=tuple(outbox.recipients.split(",")),
+                    recipients=recipients,
                     attempts=outbox.attempts,
                 )
             )
