@@ -5,7 +5,17 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import CallbackQueryHandler
 
-from bot.handlers.common import Context, actor, answer, button, check_button, lang, services_of, show_card
+from bot.handlers.common import (
+    Context,
+    actor,
+    answer,
+    button,
+    check_button,
+    lang,
+    refuse_button,
+    services_of,
+    show_card,
+)
 from bot.i18n import t
 
 
@@ -18,46 +28,32 @@ async def on_send(update: Update, context: Context) -> None:
     code = lang(update, context)
     await answer(update, t("cb.sending", code))
     outcome = await services_of(context).send(rid, version, actor=actor(update), lang=code)
-    if outcome.status == "failed" and outcome.card is None and update.effective_chat is not None:
-        await update.effective_chat.send_message(outcome.message)
-        return
     if outcome.status == "failed" and update.effective_chat is not None:
         await update.effective_chat.send_message(outcome.message)
     await show_card(update, context, rid, outcome.card)
 
 
-async def on_release(update: Update, context: Context) -> None:
-    """Envoyer maintenant (outside the sending window) or Renvoyer (outcome unknown): checked in the outbox."""
+async def on_outbox(update: Update, context: Context) -> None:
+    """Envoyer maintenant (outside the sending window), Renvoyer or ✅ Bien parti (outcome unknown).
+
+    Checked by the service, not here: a release only wakes the sender (it never waits for SMTP), so a stale or
+    forged button hears "déjà traité" or "non reconnu", never "envoi en cours".
+    """
     parsed = button(update)
-    code = lang(update, context)
     if parsed is None:
-        await answer(update, t("cb.unknown", code))
+        await refuse_button(update, context)
         return
     action, rid, version = parsed
-    # Checked first (the release only wakes the sender, it never waits for SMTP): a stale or forged button hears
-    # "déjà traité" or "non reconnu", never "envoi en cours".
-    outcome = await services_of(context).release(
-        rid, version, actor=actor(update), lang=code, resend=action == "resend"
-    )
-    await answer(update, outcome.message or None)
-    await show_card(update, context, rid, outcome.card)
-
-
-async def on_confirm(update: Update, context: Context) -> None:
-    """✅ Bien parti (outcome unknown): the owner checked it left; the service checks the card is still current."""
-    parsed = button(update)
-    code = lang(update, context)
-    if parsed is None:
-        await answer(update, t("cb.unknown", code))
-        return
-    _, rid, version = parsed
-    outcome = services_of(context).confirm_sent(rid, version, actor=actor(update), lang=code)
+    code, who, services = lang(update, context), actor(update), services_of(context)
+    if action == "ok":
+        outcome = services.confirm_sent(rid, version, actor=who, lang=code)
+    else:
+        outcome = await services.release(rid, version, actor=who, lang=code, resend=action == "resend")
     await answer(update, outcome.message or None)
     await show_card(update, context, rid, outcome.card)
 
 
 HANDLERS = [
     CallbackQueryHandler(on_send, pattern=r"^r1:send:"),
-    CallbackQueryHandler(on_release, pattern=r"^r1:(now|resend):"),
-    CallbackQueryHandler(on_confirm, pattern=r"^r1:ok:"),
+    CallbackQueryHandler(on_outbox, pattern=r"^r1:(now|resend|ok):"),
 ]
