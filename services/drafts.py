@@ -7,7 +7,7 @@ owner's edits to a reminder are applied by the caller with `Draft.with_edits`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -71,14 +71,6 @@ def claims_of(
         )
         for inv in invoices
     }
-
-
-def penalties_of(
-    session: Session, invoices: Sequence[InvoiceRow], client: ClientRow, today: date, rates: RateTable
-) -> dict[int, InvoicePenalties]:
-    """`claims_of` with the payments read from the database (the invoices are of `client`'s business)."""
-    payments = payments_of(session, business_id=client.business_id, invoice_ids=[i.id for i in invoices])
-    return claims_of(invoices, client, payments, today, rates)
 
 
 def _lines(
@@ -305,18 +297,3 @@ def render_preview(
     if fmt == "html":
         return draft.html
     return f"{_SUBJECT_LABEL[ctx.client_language]} {draft.subject}\n\n{draft.text}"
-
-
-def reminder_contexts(
-    session: Session,
-    reminder_ids: Iterable[int],
-    *,
-    today: date,
-    rate_table: RateTable | None = None,
-    business_id: int | None = None,
-) -> list[DraftContext]:
-    """The contexts of several reminders of business `business_id` (for digests and benches)."""
-    return [
-        draft_context(session, reminder_id=rid, today=today, rate_table=rate_table, business_id=business_id)
-        for rid in reminder_ids
-    ]
