@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -280,6 +280,13 @@ def parse_reason(text: str) -> str:
     return reason
 
 
+def _payment_msg(owed: Decimal, amount: Decimal | None) -> Msg:
+    """What a recorded payment says: the amount paid (all that was owed when `amount` is None), and what is left."""
+    paid = owed if amount is None else amount
+    left = owed - paid
+    return Msg("pay.saved", amount=paid, left=left) if left > 0 else Msg("pay.saved_full", amount=paid)
+
+
 # --- the services ---------------------------------------------------------------------------------------------
 
 
@@ -425,8 +432,8 @@ class Services:
     def full_text(self, reminder_id: int) -> str | None:
         """The whole drafted message (subject and body) of a reminder, plain text."""
         with read_session(self.engine) as session:
-            view = reminder_view(session, reminder_id, self.today())
-            if view is None or view.business_id != self.business_id:
+            view = self._view(session, reminder_id, self.today())
+            if view is None:
                 return None
             draft = self._draft(session, view, self.today())
             if isinstance(draft, DraftFailure):
@@ -440,8 +447,8 @@ class Services:
             return None
 
         with read_session(self.engine) as session:
-            view = reminder_view(session, reminder_id, self.today())
-            if view is None or view.business_id != self.business_id:
+            view = self._view(session, reminder_id, self.today())
+            if view is None:
                 return None
             ctx = draft_context(session, reminder_id=reminder_id, today=self.today(), rate_table=self.rate_table,
                                 business_id=self.business_id)  # fmt: skip
@@ -451,8 +458,8 @@ class Services:
     def letter_pdf(self, reminder_id: int) -> tuple[str, bytes] | None:
         """The formal-notice letter (file name, PDF) of a reminder, for printing or registered mail."""
         with read_session(self.engine) as session:
-            view = reminder_view(session, reminder_id, self.today())
-            if view is None or view.business_id != self.business_id:
+            view = self._view(session, reminder_id, self.today())
+            if view is None:
                 return None
             draft = self._draft(session, view, self.today())
         if isinstance(draft, DraftFailure):
@@ -468,8 +475,8 @@ class Services:
         """Approve and deliver a reminder's e-mail (never twice: the version and the outbox guard it)."""
         day = self.today()
         with read_session(self.engine) as session:
-            view = reminder_view(session, reminder_id, day)
-            if view is None or view.business_id != self.business_id:
+            view = self._view(session, reminder_id, day)
+            if view is None:
                 return Outcome("unknown", Msg("cb.unknown"))
             if view.version != version or not view.awaiting_owner:
                 return self._stale(session, reminder_id)
@@ -504,7 +511,7 @@ class Services:
         with read_session(self.engine) as session:
             if report.status == "stale":
                 return self._stale(session, reminder_id)
-            if report.status in ("failed",):
+            if report.status == "failed":
                 card = self._card(session, reminder_id, note=Msg("card.failed", reason=report.reason))
                 return Outcome("failed", Msg("send.failed", reason=report.reason), card, reminder_id)
             note = None
@@ -519,6 +526,8 @@ class Services:
 
     async def release(self, reminder_id: int, version: int, *, actor: str, resend: bool) -> Outcome:
         """Send now an e-mail waiting for the sending window, or (`resend`) one whose outcome is unknown."""
+        from services.outbox import OutboxError, resend_unknown
+
         now = self.now()
         try:
             with write_session(self.engine) as session:
@@ -530,17 +539,11 @@ class Services:
                 if found[0] != version or outbox is None or outbox.state != wanted:
                     return self._stale(session, reminder_id)
                 if resend:
-                    from services.outbox import resend_unknown
-
                     resend_unknown(session, outbox.id, actor, business_id=self.business_id)
                 else:
                     card_store.send_now(session, business_id=self.business_id, reminder_id=reminder_id,
                                         outbox_id=outbox.id, now=now, actor=actor)  # fmt: skip
-        except Exception as exc:
-            from services.outbox import OutboxError
-
-            if not isinstance(exc, OutboxError):
-                raise
+        except OutboxError:
             with read_session(self.engine) as session:
                 return self._stale(session, reminder_id)
         dispatch = getattr(self.delivery, "dispatch", None)
@@ -600,12 +603,7 @@ class Services:
                 raise InputError("amount.too_much", owed=owed)
             record_payment(session, business_id=self.business_id, invoice_ids=ids, amount=amount, paid_on=day,
                            actor=actor)  # fmt: skip
-            paid = owed if amount is None else amount
-            left = owed - paid
-            if left > 0:
-                message.append(Msg("pay.saved", amount=paid, left=left))
-            else:
-                message.append(Msg("pay.saved_full", amount=paid))
+            message.append(_payment_msg(owed, amount))
 
         outcome = self._act(reminder_id, version, apply, None)
         if outcome.ok and message:
@@ -725,13 +723,9 @@ class Services:
                     session, business_id=self.business_id, invoice_ids=[inv.id], amount=amount, paid_on=self.today(),
                     actor=actor,
                 )  # fmt: skip
-                paid = owed if amount is None else amount
-                left = owed - paid
         except ActionError as exc:
             return Outcome("failed", Msg("action.failed", reason=str(exc)))
-        if left > 0:
-            return Outcome("done", Msg("pay.saved", amount=paid, left=left))
-        return Outcome("done", Msg("pay.saved_full", amount=paid))
+        return Outcome("done", _payment_msg(owed, amount))
 
     def import_file(self, data: bytes, filename: str, *, actor: str) -> ImportReport:
         """The same all-or-nothing import as the CLI."""
@@ -976,8 +970,8 @@ class Services:
         self, session: Session, reminder_id: int, *, keyboard: str = "main", note: Msg | None = None
     ) -> CardState | None:
         day = self.today()
-        view = reminder_view(session, reminder_id, day)
-        if view is None or view.business_id != self.business_id:
+        view = self._view(session, reminder_id, day)
+        if view is None:
             return None
         # One read of the outbox serves the note and the buttons of an approved card.
         in_outbox = view.state in (ReminderState.APPROVED, ReminderState.SENDING)
@@ -992,6 +986,11 @@ class Services:
             return CardState(view, draft, note, "broken", self.tz, day)
         return CardState(view, draft, note, keyboard, self.tz, day)
 
+    def _view(self, session: Session, reminder_id: int, day: date) -> ReminderView | None:
+        """The reminder as of `day`, or None when it is unknown or another business's (forged or mixed-up id)."""
+        view = reminder_view(session, reminder_id, day)
+        return view if view is not None and view.business_id == self.business_id else None
+
     def _stale(self, session: Session, reminder_id: int) -> Outcome:
         return Outcome("stale", Msg("cb.already"), self._card(session, reminder_id), reminder_id)
 
@@ -1002,7 +1001,13 @@ class Services:
         return invoice_ids_of(session, reminder_id)
 
     def _act(
-        self, reminder_id: int, version: int, apply: Any, message: Msg | None, *, keyboard: str = "main"
+        self,
+        reminder_id: int,
+        version: int,
+        apply: Callable[[Session], object],
+        message: Msg | None,
+        *,
+        keyboard: str = "main",
     ) -> Outcome:
         """Run one change in one transaction; stale, unknown and refused changes leave everything as it was."""
         try:
