@@ -27,7 +27,7 @@ import hashlib
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -39,7 +39,7 @@ from sqlalchemy import Engine
 from dunning.penalties import MIN_LEGAL_MULTIPLE, RateTable, half_year_of
 from dunning.states import ClientProfile
 from messages.addresses import InvalidAddressError, normalize_email, strip_invisible
-from storage.importer import ImportCounts, ImportedClient, write_import
+from storage.importer import ImportCounts, ImportedClient, Progress, write_import
 from storage.names import client_name_key
 
 REQUIRED_COLUMNS = ("invoice_number", "client_name", "issue_date", "due_date", "amount")
@@ -336,10 +336,6 @@ class ImportReport(ImportCounts):
     def ok(self) -> bool:
         """True when the file was valid (and, unless dry_run, written)."""
         return not self.errors
-
-
-Progress = Callable[[str, int, int], None]
-"""progress(stage, done, total): stage is "parse" or "write"."""
 
 
 # ---------------------------------------------------------------------------------------------------------------
