@@ -12,6 +12,7 @@ import json
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.settings import Settings, SettingsError, smtp_config
 from dunning.ladder import DEFAULT_LADDER, Ladder, LadderError, ladder_from_toml
@@ -161,8 +162,6 @@ def build_context(
             business.rates_toml,
         )
     rates = load_rates(settings, rates_text)
-    from zoneinfo import ZoneInfo
-
     clock = Clock(ZoneInfo(tz_name), today if today is not None else settings.RELANCE_TODAY)
     chosen = renderer if renderer is not None else renderer_for(settings)
     return BusinessContext(
