@@ -133,8 +133,8 @@ def _record(
     it = Invoice.__table__  # type: ignore[attr-defined]
     ids: dict[str, int] = {}
     numbers = [inv.number for inv in attached]
-    for i in range(0, len(numbers), 500):
-        chunk = numbers[i : i + 500]
+    for i in range(0, len(numbers), LOOKUP):
+        chunk = numbers[i : i + LOOKUP]
         rows = session.connection().execute(
             select(it.c.id, it.c.number).where(it.c.business_id == business_id, it.c.number.in_(chunk))
         )
