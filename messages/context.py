@@ -51,10 +51,10 @@ def clean_text(value: str, limit: int = MAX_FIELD, *, single_line: bool = False)
 
 
 @lru_cache(maxsize=64)
-def _bare_address(text: str) -> str:
-    """`Name <address>` -> `address` (cached: every template asks for it, and a business has one or two)."""
-    _, address = parseaddr(text)
-    return address or text
+def bare_email(value: str) -> str:
+    """ "compta@x.fr" from "Atelier Dupont <compta@x.fr>": a link or a letter prints the address, not the mail
+    header (cached: every template asks for the sender's, and a business has one or two)."""
+    return parseaddr(value)[1] or value.strip()
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +75,7 @@ class Sender:
     @property
     def contact_email(self) -> str:
         """Where the client should answer: the bare address (a `mailto:` link breaks on `Name <address>`)."""
-        return _bare_address(self.reply_to or self.email)
+        return bare_email(self.reply_to or self.email)
 
     @property
     def address_lines(self) -> list[str]:

@@ -16,13 +16,12 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import parseaddr
 from typing import TYPE_CHECKING
 
 from fpdf import FPDF, FontFace, XPos, YPos
 from fpdf.enums import MethodReturnValue
 
-from messages.context import DraftContext
+from messages.context import DraftContext, bare_email
 from messages.formatting import address_lines, format_amount, format_short_date
 
 if TYPE_CHECKING:
@@ -118,7 +117,7 @@ def letter_parts(ctx: DraftContext, renderer: Renderer | None = None) -> dict[st
 
     tmpl = (renderer or default_renderer())._template(LETTER_TEMPLATE)
     # `contact_email` is the bare address: the sender's e-mail setting may be a mail header "Name <address>".
-    context = tmpl.new_context({"ctx": ctx, "subject": "", "contact_email": bare_email(ctx.sender.contact_email)})
+    context = tmpl.new_context({"ctx": ctx, "subject": "", "contact_email": ctx.sender.contact_email})
     parts = {}
     for name in LETTER_BLOCKS + OPTIONAL_LETTER_BLOCKS:
         block = tmpl.blocks.get(name)
@@ -254,11 +253,6 @@ def recipient_lines(ctx: DraftContext) -> list[str]:
     if len(lines) == 1 and ctx.client_email:
         lines.append(bare_email(ctx.client_email))
     return lines[:7]
-
-
-def bare_email(value: str) -> str:
-    """ "compta@x.fr" from "Atelier Dupont <compta@x.fr>": a letter prints the address, not the mail header."""
-    return parseaddr(value)[1] or value.strip()
 
 
 def _same_line(text: str) -> str:
