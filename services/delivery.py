@@ -144,6 +144,7 @@ class OutboxDelivery:
                 recipients=list(request.recipients),
                 actor=request.actor,
                 not_before=request.not_before,
+                business_id=request.business_id,
             )
 
     async def dispatch(self, engine: Engine, business_id: int, now: datetime) -> list[Any]:
