@@ -47,6 +47,15 @@ class Settings(BaseSettings):
     TELEGRAM_BOT_TOKEN: SecretStr | None = None
     TELEGRAM_API_URL: str = "https://api.telegram.org"
     OWNER_CHAT_IDS: str = ""
+    # Slack (bot/slack/): Socket Mode with the app-level token (default), or HTTP mode (`relance run --slack-http`)
+    # with the signing secret.
+    SLACK_BOT_TOKEN: SecretStr | None = None  # xoxb-…
+    SLACK_APP_TOKEN: SecretStr | None = None  # xapp-…, Socket Mode
+    SLACK_SIGNING_SECRET: SecretStr | None = None  # HTTP mode
+    SLACK_API_URL: str = "https://slack.com/api/"
+    SLACK_OWNER_IDS: str = ""  # Slack user ids allowed to act, e.g. U012AB3CD,U045EF6GH
+    SLACK_HTTP_HOST: str = "0.0.0.0"  # HTTP mode: where the Events and interactivity endpoint listens
+    SLACK_HTTP_PORT: int = Field(default=3000, ge=1, le=65535)
     TIMEZONE: str = "Europe/Paris"
     DIGEST_TIME: str = "08:30"
     SMTP_HOST: str | None = None
@@ -127,6 +136,21 @@ class Settings(BaseSettings):
                 raise ValueError("comma-separated numeric Telegram user ids, e.g. 12345,67890")
         return value
 
+    @field_validator("SLACK_OWNER_IDS")
+    @classmethod
+    def _slack_owner_ids(cls, value: str) -> str:
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            if not re.fullmatch(r"[UW][A-Z0-9]{2,30}", part):
+                raise ValueError("comma-separated Slack user ids, e.g. U012AB3CD,U045EF6GH")
+        return value
+
+    @field_validator("SLACK_API_URL")
+    @classmethod
+    def _slack_api_url(cls, value: str) -> str:
+        if not re.match(r"https?://", value):
+            raise ValueError("an http(s) URL such as https://slack.com/api/")
+        return value.rstrip("/") + "/"
+
     @field_validator("TELEGRAM_API_URL")
     @classmethod
     def _api_url(cls, value: str) -> str:
@@ -148,6 +172,16 @@ class Settings(BaseSettings):
     def owner_ids(self) -> list[int]:
         """The owners' Telegram user ids."""
         return [int(p) for p in (p.strip() for p in self.OWNER_CHAT_IDS.split(",")) if p]
+
+    @property
+    def slack_owner_ids(self) -> list[str]:
+        """The owners' Slack user ids."""
+        return [p for p in (p.strip() for p in self.SLACK_OWNER_IDS.split(",")) if p]
+
+    @property
+    def slack_bot_token(self) -> str | None:
+        """The Slack bot token (xoxb-), or None when Slack is not configured."""
+        return self.SLACK_BOT_TOKEN.get_secret_value() if self.SLACK_BOT_TOKEN else None
 
     @property
     def send_window(self) -> tuple[str, str]:
