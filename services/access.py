@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 TRACKED_PER_DAY = 2000
 REFUSED = "access_refused"
 COUNTED = "access_refused_count"
+#: A stranger as the adapter names them: Telegram's numeric user id, or another adapter's text id ("slack:U0123").
+UserId = int | str
 #: Entries read per query when looking back for the day's refusals after a restart.
 _SCAN_BATCH = 2000
 #: Looking back at least this far covers a business day in any time zone, whatever the clock says the day is.
@@ -66,13 +68,13 @@ class _Day:
     """One business day's strangers, in memory."""
 
     day: date
-    refused: set[int] = field(default_factory=set)  # refused (or being refused) today by this process
-    ignored: dict[int, int] = field(default_factory=dict)  # updates that got no reply and no entry, per stranger
+    refused: set[UserId] = field(default_factory=set)  # refused (or being refused) today by this process
+    ignored: dict[UserId, int] = field(default_factory=dict)  # updates that got no reply and no entry, per stranger
     others: int = 0  # ignored updates of strangers beyond the cap
     capped: bool = False
-    logged: set[int] | None = None  # refused today according to the log (read once, after a restart)
+    logged: set[UserId] | None = None  # refused today according to the log (read once, after a restart)
 
-    def known(self, user_id: int) -> bool:
+    def known(self, user_id: UserId) -> bool:
         return user_id in self.refused or user_id in self.ignored
 
     def tracked(self) -> int:
@@ -96,7 +98,7 @@ class StrangerLog:
 
     # --- in memory, on the path of every update ---
 
-    def arrive(self, day: date, user_id: int, may_refuse: Callable[[], bool]) -> Arrival:
+    def arrive(self, day: date, user_id: UserId, may_refuse: Callable[[], bool]) -> Arrival:
         """Count one update of a stranger; `refuse` is True for their first of the day when `may_refuse()` agrees.
 
         `may_refuse` is asked only for a stranger not yet refused today (the adapter's reply budget): when it
@@ -129,7 +131,7 @@ class StrangerLog:
 
     # --- with the database, off the update path ---
 
-    def refuse(self, day: date, user_id: int, what: str) -> Refusal:
+    def refuse(self, day: date, user_id: UserId, what: str) -> Refusal:
         """Record the refusal of a stranger `arrive()` chose, unless the log shows they were refused today already."""
         logged = self._logged(day)
         if user_id in logged:
@@ -154,7 +156,7 @@ class StrangerLog:
         logged.add(user_id)
         return Refusal(reply=True, recorded=True)
 
-    def _logged(self, day: date) -> set[int]:
+    def _logged(self, day: date) -> set[UserId]:
         """The strangers refused on `day` according to the log (read once per day and cached)."""
         with self._lock:
             today = self._today if self._today is not None and self._today.day == day else None
@@ -166,13 +168,13 @@ class StrangerLog:
                 today.logged = found
         return found
 
-    def _read_refused(self, day: date) -> set[int]:
+    def _read_refused(self, day: date) -> set[UserId]:
         start = datetime.combine(day, time(0), self.tz).astimezone(UTC)
         end = datetime.combine(day + timedelta(days=1), time(0), self.tz).astimezone(UTC)
         # The day may be set by RELANCE_TODAY (demo, tests): never look back less than a day and a half from now.
         since = min(start, utcnow() - _LOOK_BACK)
         wanted = day.isoformat()
-        found: set[int] = set()
+        found: set[UserId] = set()
         # Newest first by primary key, in batches, until the entries are older than the day: today's entries only.
         with read_session(self.engine) as session:
             entries = recent_entries(session, business_id=self.business_id, kind=REFUSED, since=since,
@@ -211,7 +213,7 @@ class StrangerLog:
 
 
 def _count_payload(day: _Day, *, complete: bool) -> dict[str, Any]:
-    ignored = {str(user_id): n for user_id, n in sorted(day.ignored.items())}
+    ignored = {str(user_id): n for user_id, n in sorted(day.ignored.items(), key=lambda item: str(item[0]))}
     return {
         "day": day.day,
         "ignored": ignored,
@@ -226,12 +228,14 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def _refused_user(payload: str, wanted: str, created_at: datetime, start: datetime, end: datetime) -> int | None:
+def _refused_user(payload: str, wanted: str, created_at: datetime, start: datetime, end: datetime) -> UserId | None:
     """The stranger of an `access_refused` entry of the wanted day (entries before the "day" field: by timestamp)."""
     try:
         data = json.loads(payload)
-        user_id = int(data["user_id"])
+        user_id = data["user_id"]
     except (ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(user_id, int | str) or isinstance(user_id, bool):
         return None
     day = data.get("day")
     if day is not None:

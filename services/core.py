@@ -385,8 +385,9 @@ class Services:
         day = self.digest_due()
         return None if day is None else self.digest(claim=True, day=day)
 
-    def register_cards(self, shown: Sequence[tuple[int, int, int]], *, channel: str = "telegram") -> None:
-        """Remember which chat message shows which reminder: (reminder_id, chat_id, message_id) in `channel`."""
+    def register_cards(self, shown: Sequence[tuple[int, str, str]], *, channel: str = "telegram") -> None:
+        """Remember which chat message shows which reminder: (reminder_id, chat_id, message_id) in `channel`; the
+        ids are the adapter's own, as text (Telegram's numbers, Slack's channel id and message ts)."""
         if not shown:
             return
         with write_session(self.engine) as session:
@@ -401,7 +402,7 @@ class Services:
                 card_store.add_card(session, business_id=self.business_id, channel=channel, reminder_id=reminder_id,
                                     chat_id=chat_id, message_id=message_id)  # fmt: skip
 
-    def cards_of(self, reminder_id: int, *, channel: str = "telegram") -> list[tuple[int, int]]:
+    def cards_of(self, reminder_id: int, *, channel: str = "telegram") -> list[tuple[str, str]]:
         """The (chat_id, message_id) of every card of this business showing a reminder in `channel`."""
         with read_session(self.engine) as session:
             return card_store.cards_of(session, business_id=self.business_id, channel=channel, reminder_id=reminder_id)

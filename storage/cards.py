@@ -34,7 +34,7 @@ def business_reminders(session: Session, *, business_id: int, reminder_ids: Iter
 
 
 def add_card(
-    session: Session, *, business_id: int, channel: str, reminder_id: int, chat_id: int, message_id: int
+    session: Session, *, business_id: int, channel: str, reminder_id: int, chat_id: str, message_id: str
 ) -> None:
     """Remember that a chat message of `channel` shows a reminder of this business (the caller checked it is)."""
     session.add(
@@ -42,7 +42,7 @@ def add_card(
     )
 
 
-def cards_of(session: Session, *, business_id: int, channel: str, reminder_id: int) -> list[tuple[int, int]]:
+def cards_of(session: Session, *, business_id: int, channel: str, reminder_id: int) -> list[tuple[str, str]]:
     """The (chat_id, message_id) of every card of this business showing the reminder in `channel`, oldest first."""
     rows = session.exec(
         select(Card.chat_id, Card.message_id)

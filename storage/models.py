@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, Column, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import Column, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlmodel import Field, SQLModel
 
@@ -232,6 +232,7 @@ class Card(SQLModel, table=True):
     business_id: int = Field(foreign_key="business.id")
     channel: str = Field(default="telegram", max_length=64)  # the chat adapter (and bot) that shows the card
     reminder_id: int = Field(foreign_key="reminder.id", index=True)
-    chat_id: int = Field(sa_type=BigInteger)
-    message_id: int = Field(sa_type=BigInteger)
+    # Text: Telegram's numeric ids as digits, Slack's channel ids and message timestamps as they are.
+    chat_id: str = Field(max_length=64)
+    message_id: str = Field(max_length=64)
     created_at: datetime = _stamp()

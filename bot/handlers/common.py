@@ -118,13 +118,23 @@ async def show_card(
     if not everywhere:
         return
     services = services_of(context)
-    for chat_id, message_id in services.cards_of(reminder_id):
+    for chat_id, message_id in telegram_cards(services, reminder_id):
         if (chat_id, message_id) == here:
             continue
         other_lang = chat_lang(context, chat_id)
         other = card if other_lang == lang(update) else services.card(reminder_id, other_lang)
         if other is not None:
             await edit_card(context, chat_id, message_id, other)
+
+
+def telegram_cards(services: Presenter, reminder_id: int) -> list[tuple[int, int]]:
+    """The (chat id, message id) of this bot's cards of a reminder, as Telegram's numbers (stored as text)."""
+    return [(int(chat_id), int(message_id)) for chat_id, message_id in services.cards_of(reminder_id)]
+
+
+def register_card(services: Presenter, reminder_id: int, message: Message) -> None:
+    """Remember that `message` shows the reminder's card."""
+    services.register_cards([(reminder_id, str(message.chat.id), str(message.message_id))])
 
 
 def button(update: Update) -> tuple[str, int, int] | None:
@@ -229,7 +239,7 @@ async def finish(update: Update, context: Context, outcome: Any, *, new_card: bo
     if outcome.card is None or outcome.reminder_id is None:
         return ConversationHandler.END
     services = services_of(context)
-    for chat_id, message_id in services.cards_of(outcome.reminder_id):
+    for chat_id, message_id in telegram_cards(services, outcome.reminder_id):
         other_lang = chat_lang(context, chat_id)
         card = outcome.card if other_lang == code else services.card(outcome.reminder_id, other_lang)
         if card is not None:
@@ -237,7 +247,7 @@ async def finish(update: Update, context: Context, outcome: Any, *, new_card: bo
     if new_card:
         sent = await reply(update, outcome.card.text, reply_markup=markup(outcome.card))
         if sent is not None:
-            services.register_cards([(outcome.reminder_id, sent.chat.id, sent.message_id)])
+            register_card(services, outcome.reminder_id, sent)
     return ConversationHandler.END
 
 

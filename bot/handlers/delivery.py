@@ -14,7 +14,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application
 
 from bot.cards import h
-from bot.handlers.common import LANGS_KEY, markup
+from bot.handlers.common import LANGS_KEY, markup, telegram_cards
 from bot.i18n import t
 from bot.presenter import Presenter
 from services.outbox import DeliveryResult
@@ -33,7 +33,7 @@ def listener(application: Application, services: Presenter) -> Any:
             return  # another business's outcome is its own owners' business
         langs: dict[int, str] = application.bot_data.get(LANGS_KEY, {})
         reason = h(str(result.reply)[:300])
-        for chat_id, message_id in services.cards_of(result.reminder_id):
+        for chat_id, message_id in telegram_cards(services, result.reminder_id):
             code = langs.get(chat_id, "fr")
             note = None
             if result.outcome == "failed":

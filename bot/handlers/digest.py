@@ -49,14 +49,14 @@ async def send_digest(context: Context, services: Presenter, chat_ids: list[int]
 
 async def _deliver(context: Context, services: Presenter, chat_ids: list[int], data: DigestData) -> None:
     """The digest's header and cards to each chat; the cards are remembered so later changes edit them."""
-    shown: list[tuple[int, int, int]] = []
+    shown: list[tuple[int, str, str]] = []
     for chat_id in chat_ids:
         header, cards = services.render_digest(data, chat_lang(context, chat_id))
         try:
             await context.bot.send_message(chat_id, header)
             for reminder_id, card in cards:
                 message = await context.bot.send_message(chat_id, card.text, reply_markup=markup(card))
-                shown.append((reminder_id, chat_id, message.message_id))
+                shown.append((reminder_id, str(chat_id), str(message.message_id)))
         except TelegramError as exc:
             # One owner who blocked the bot must not stop the digest of the others.
             log.warning("digest to chat %s failed: %s", chat_id, exc)

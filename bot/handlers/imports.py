@@ -13,10 +13,10 @@ import logging
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
-import httpx
 from telegram import File, Update
 from telegram.ext import CommandHandler, MessageHandler, filters
 
+from bot.download import DownloadError, TooBigError, size_text, stream_capped
 from bot.handlers.common import Context, actor, lang, reply, services_of
 from bot.i18n import t
 from bot.reports import render_import
@@ -24,24 +24,8 @@ from services.core import MAX_UPLOAD_BYTES
 
 log = logging.getLogger(__name__)
 
-#: Read granularity of a streamed download: the most that is received past the limit before it is dropped.
-CHUNK = 64 * 1024
-#: A download that stalls this long is abandoned (the owner can send the file again).
-DOWNLOAD_TIMEOUT = 60.0
 #: Why a download failed, in the owner's language (shown after "Le fichier n'a pas pu être lu : ").
 _DOWNLOAD_FAILED = {"fr": "le téléchargement depuis Telegram a échoué", "en": "the download from Telegram failed"}
-
-
-class TooBigError(Exception):
-    """More than the limit was received (or announced); `received` says how much was read before stopping."""
-
-    def __init__(self, received: int) -> None:
-        super().__init__(f"over the limit after {received} bytes")
-        self.received = received
-
-
-class DownloadError(Exception):
-    """The file could not be fetched; the message never contains the file URL (it holds the bot token)."""
 
 
 async def on_import(update: Update, context: Context) -> None:
@@ -49,41 +33,10 @@ async def on_import(update: Update, context: Context) -> None:
     await reply(update, t("import.ask", lang(update, context)))
 
 
-def _size(n: int, code: str) -> str:
-    value = f"{n / (1024 * 1024):.1f}"
-    return f"{value} MB" if code == "en" else f"{value.replace('.', ',')} Mo"
-
-
 def _file_url(file_path: str) -> str:
     """The download URL with any non-ASCII character of the path percent-encoded (as PTB does)."""
     parts = urlsplit(file_path)
     return urlunsplit(parts._replace(path=quote(parts.path)))
-
-
-async def stream_capped(url: str, limit: int, *, client: httpx.AsyncClient | None = None) -> bytes:
-    """The body at `url`, read in chunks; TooBigError as soon as more than `limit` bytes came (or were
-    announced by Content-Length), DownloadError on any HTTP or network failure (the URL is not repeated)."""
-    own = client is None
-    http = client if client is not None else httpx.AsyncClient(timeout=DOWNLOAD_TIMEOUT)
-    try:
-        async with http.stream("GET", url) as response:
-            if response.status_code != 200:
-                raise DownloadError(f"HTTP {response.status_code}")
-            announced = response.headers.get("content-length")
-            if announced is not None and announced.isdigit() and int(announced) > limit:
-                raise TooBigError(0)
-            data = bytearray()
-            async for chunk in response.aiter_raw(CHUNK):
-                data += chunk
-                if len(data) > limit:
-                    raise TooBigError(len(data))
-            return bytes(data)
-    except httpx.HTTPError as exc:
-        # httpx puts the URL (with the bot token) in some messages: only the exception's type goes out.
-        raise DownloadError(type(exc).__name__) from None
-    finally:
-        if own:
-            await http.aclose()
 
 
 async def download_capped(file: File, limit: int) -> bytes:
@@ -123,13 +76,13 @@ async def on_document(update: Update, context: Context) -> None:
         await reply(update, t("import.not_csv", code))
         return
     if doc.file_size is not None and doc.file_size > MAX_UPLOAD_BYTES:
-        await reply(update, t("import.too_big", code, size=_size(doc.file_size, code)))
+        await reply(update, t("import.too_big", code, size=size_text(doc.file_size, code)))
         return
     file = await doc.get_file()
     try:
         data = await download_capped(file, MAX_UPLOAD_BYTES)
     except TooBigError:
-        shown = _size(file.file_size, code) if file.file_size else f"> {_size(MAX_UPLOAD_BYTES, code)}"
+        shown = size_text(file.file_size, code) if file.file_size else f"> {size_text(MAX_UPLOAD_BYTES, code)}"
         await reply(update, t("import.too_big", code, size=shown))
         return
     except DownloadError as exc:

@@ -160,7 +160,8 @@ async def test_slow_smtp_server_never_delays_other_taps(
         assert len(cards) == 11
         first = cards[0]
         rid = int(_button(bot, first, "send").split(":")[2])
-        ((_, card_message),) = bot.services.cards_of(rid)
+        ((_, shown_in),) = bot.services.cards_of(rid)
+        card_message = int(shown_in)
 
         started = time.monotonic()
         await bot.owner.tap(_button(bot, first, "send"), card_message)
@@ -176,7 +177,7 @@ async def test_slow_smtp_server_never_delays_other_taps(
             _, _, other, version = _button(bot, card, "send").split(":")
             ((_, message_id),) = bot.services.cards_of(int(other))
             began = time.monotonic()
-            await bot.owner.tap(f"r1:{action}:{other}:{version}", message_id)
+            await bot.owner.tap(f"r1:{action}:{other}:{version}", int(message_id))
             assert time.monotonic() - began < 1.0, f"tap {action} waited behind the SMTP send"
         assert server.finished == 0, "the taps were not made while the send was in flight"
         assert not any("✅ Envoyé" in text for text in _edits_of(bot, card_message))

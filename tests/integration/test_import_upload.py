@@ -14,7 +14,7 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from bot.handlers.imports import CHUNK, DownloadError, TooBigError, stream_capped
+from bot.download import CHUNK, DownloadError, TooBigError, stream_capped
 from services.core import MAX_UPLOAD_BYTES
 from storage.db import make_engine, read_session
 from storage.models import EvidenceEntry, Invoice

@@ -81,7 +81,7 @@ def _business(engine: Engine, port: int, *, owner: int, recipient: str) -> _Busi
                           rate_table=builtin_rate_table(), drafter=_Drafter(),
                           delivery=OutboxDelivery(smtp_config(port)))  # fmt: skip
     presenter = Presenter(Services(ctx), channel="telegram:999")
-    presenter.register_cards([(reminder_id, owner, CARD_MESSAGE)])
+    presenter.register_cards([(reminder_id, str(owner), str(CARD_MESSAGE))])
     chat = _Bot()
     sender = Sender(engine, smtp_config(port), business_id)
     sender.on_outcome(listener(chat, presenter))  # type: ignore[arg-type]

@@ -191,7 +191,7 @@ async def test_the_other_business_ids_are_unknown_and_nothing_is_written(
     assert b.services.full_text(b.reminder_id) and b.services.call_script(b.reminder_id)
     assert b.services.letter_pdf(b.notice_id) is not None
     assert b.services.client_file(b.client_id) is not None and b.services.dispute_line(b.disputed_invoice)
-    b.services.register_cards([(b.reminder_id, 222, 7)])
+    b.services.register_cards([(b.reminder_id, "222", "7")])
     before, heads = _rows(engine), (_head(engine, a.business_id), _head(engine, b.business_id))
     rid, v = b.reminder_id, _version(engine, b.reminder_id)
     unknown = Msg("cb.unknown")
@@ -235,7 +235,7 @@ async def test_the_other_business_ids_are_unknown_and_nothing_is_written(
         a.services.evidence_zip(b.only_number)
     assert a.services.find_clients(b.only_client) == []
     # A card of B's reminder is never stored for A (a forged registration is dropped).
-    a.services.register_cards([(rid, 111, 8), (b.notice_id, 111, 9)])
+    a.services.register_cards([(rid, "111", "8"), (b.notice_id, "111", "9")])
 
     assert a.delivery.sent == [] and b.delivery.sent == []
     assert _rows(engine) == before
@@ -436,12 +436,12 @@ def test_same_chat_message_in_two_businesses_and_two_channels_is_distinct_cards(
 ) -> None:
     """(chat 500, message 42) registered by A, by B, and by A's second bot: three cards, each found by its owner."""
     a, b = pair
-    a.services.register_cards([(a.reminder_id, 500, 42)], channel="telegram:1")
-    b.services.register_cards([(b.reminder_id, 500, 42)], channel="telegram:1")  # before: UNIQUE constraint failed
-    a.services.register_cards([(a.reminder_id, 500, 42)], channel="telegram:2")
-    assert a.services.cards_of(a.reminder_id, channel="telegram:1") == [(500, 42)]
-    assert a.services.cards_of(a.reminder_id, channel="telegram:2") == [(500, 42)]
-    assert b.services.cards_of(b.reminder_id, channel="telegram:1") == [(500, 42)]
+    a.services.register_cards([(a.reminder_id, "500", "42")], channel="telegram:1")
+    b.services.register_cards([(b.reminder_id, "500", "42")], channel="telegram:1")  # before: UNIQUE constraint failed
+    a.services.register_cards([(a.reminder_id, "500", "42")], channel="telegram:2")
+    assert a.services.cards_of(a.reminder_id, channel="telegram:1") == [("500", "42")]
+    assert a.services.cards_of(a.reminder_id, channel="telegram:2") == [("500", "42")]
+    assert b.services.cards_of(b.reminder_id, channel="telegram:1") == [("500", "42")]
     assert b.services.cards_of(b.reminder_id, channel="telegram:2") == []
     assert a.services.cards_of(b.reminder_id, channel="telegram:1") == []
     assert b.services.cards_of(a.reminder_id, channel="telegram:1") == []
