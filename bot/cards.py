@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -137,19 +138,31 @@ def keyboard_for(kind: str, view: ReminderView, lang: str, *, cut: bool = False)
     return tuple(rows)
 
 
-def render_card(
-    view: ReminderView,
-    draft: Any,
-    *,
-    lang: str,
-    tz: ZoneInfo,
-    today: date,
-    note: str | None = None,
-    keyboard: str = "main",
-) -> CardText:
-    """A reminder's card: client, step, invoices, recipients, the drafted message (cut to fit), a state note."""
-    del tz, today  # the view already carries days overdue; kept in the signature for callers' symmetry
-    kind = keyboard
+@dataclass(frozen=True, slots=True)
+class CardParts:
+    """A reminder's card in pieces, before any chat lays it out (Telegram: one HTML message; Slack: blocks).
+
+    `head` lines, `subject` and `note` are catalogue HTML; `body` is the drafted e-mail as plain text (exactly what
+    leaves), None when there is no draft; both are None or both set. `buttons` are the rows when the body is shown
+    whole, `cut_buttons` the rows when a chat has to cut it ("Voir la suite" added where the keyboard offers it).
+    """
+
+    reminder_id: int
+    version: int
+    head: tuple[str, ...]
+    subject: str | None
+    body: str | None
+    edited: bool
+    note: str | None
+    keyboard: str
+    buttons: tuple[tuple[Button, ...], ...]
+    cut_buttons: tuple[tuple[Button, ...], ...]
+
+
+def card_parts(
+    view: ReminderView, draft: Any, *, lang: str, note: str | None = None, keyboard: str = "main"
+) -> CardParts:
+    """A reminder's card pieces: client, step, invoices, recipients, the drafted message, a state note, buttons."""
     head: list[str] = []
     head.append(t("card.title", lang, client=h(view.client_name), step=h(step_label(view.step, lang))))
     if view.promise_broken:
@@ -179,43 +192,73 @@ def render_card(
         head.append(t("card.to", lang, to=h(", ".join(view.client_emails))))
     elif draft is not None:
         head.append(t("card.no_email", lang))
-    tail: list[str] = []
-    if note:
-        tail.append(note)
-    text = "\n".join(head)
+    shown = draft is not None or keyboard in ("scheduled", "unknown", "broken")
+    return CardParts(
+        reminder_id=view.reminder_id,
+        version=view.version,
+        head=tuple(head),
+        subject=None if draft is None else t("card.subject", lang, subject=h(draft.subject)),
+        body=None if draft is None else str(draft.text).strip(),
+        edited=draft is not None and (view.edited_body is not None or view.edited_subject is not None),
+        note=note or None,
+        keyboard=keyboard,
+        buttons=keyboard_for(keyboard, view, lang) if shown else (),
+        cut_buttons=keyboard_for(keyboard, view, lang, cut=True) if shown else (),
+    )
+
+
+def render_card(
+    view: ReminderView,
+    draft: Any,
+    *,
+    lang: str,
+    tz: ZoneInfo,
+    today: date,
+    note: str | None = None,
+    keyboard: str = "main",
+) -> CardText:
+    """A reminder's card: client, step, invoices, recipients, the drafted message (cut to fit), a state note."""
+    del tz, today  # the view already carries days overdue; kept in the signature for callers' symmetry
+    return telegram_card(card_parts(view, draft, lang=lang, note=note, keyboard=keyboard), lang)
+
+
+def telegram_card(parts: CardParts, lang: str) -> CardText:
+    """A card's pieces as one Telegram message: HTML within 4096 characters, the body in italics (cut to fit)."""
+    text = "\n".join(parts.head)
+    tail = "\n\n" + parts.note if parts.note else ""
     cut = False
-    if draft is not None:
-        subject = t("card.subject", lang, subject=h(draft.subject))
-        edited = view.edited_body is not None or view.edited_subject is not None
-        prefix = text + "\n\n" + subject + "\n\n"
-        suffix = ("\n\n" + t("card.edited", lang) if edited else "") + ("\n\n" + "\n".join(tail) if tail else "")
-        body = str(draft.text).strip()
+    if parts.subject is not None and parts.body is not None:
+        prefix = text + "\n\n" + parts.subject + "\n\n"
+        suffix = ("\n\n" + t("card.edited", lang) if parts.edited else "") + tail
         room = MAX_MESSAGE - len(prefix) - len(suffix) - len("<i></i>")
-        escaped = h(body)
+        escaped = h(parts.body)
         if len(escaped) > room:
             cut = True
             marker = "\n" + t("card.cut", lang)
-            escaped = _cut(body, room - len(marker)) + marker
+            escaped = _cut(parts.body, room - len(marker)) + marker
         text = prefix + f"<i>{escaped}</i>" + suffix
-    elif tail:
-        text = text + "\n\n" + "\n".join(tail)
+    else:
+        text += tail
     if len(text) > MAX_MESSAGE:  # a huge invoice list: keep the card valid rather than fail to send it
         text = text[: MAX_MESSAGE - 1] + "…"
         text = _close_tags(text)
-    shown = draft is not None or kind in ("scheduled", "unknown", "broken")
-    buttons = keyboard_for(kind, view, lang, cut=cut) if shown else ()
-    return CardText(text, buttons, cut)
+    return CardText(text, parts.cut_buttons if cut else parts.buttons, cut)
 
 
 def _cut(body: str, room: int) -> str:
     """The escaped body shortened to at most `room` characters, cut on a line or word boundary."""
+    return h(cut_words(body, room, size=lambda s: len(h(s))))
+
+
+def cut_words(body: str, room: int, *, size: Callable[[str], int] = len) -> str:
+    """The longest start of `body` measuring at most `room` (by `size`), cut on a line or word boundary."""
     out = ""
     for word in re.split(r"(\s+)", body):
         candidate = out + word
-        if len(h(candidate)) > room:
+        if size(candidate) > room:
             break
         out = candidate
-    return h(out.rstrip())
+    return out.rstrip()
 
 
 def _close_tags(text: str) -> str:

@@ -300,6 +300,9 @@ FR: dict[str, str] = {
         "  OWNER_CHAT_IDS=<votre identifiant Telegram (demandez-le à @userinfobot)>\n"
         "et relancez `make run`. Voir README.md, « Using the Telegram bot »."
     ),
+    "slack.card.truncated": "… (texte tronqué : trop long pour un message Slack)",
+    "slack.card.full_title": "E-mail complet",
+    "slack.card.close": "Fermer",
 }
 
 EN: dict[str, str] = {
@@ -576,6 +579,9 @@ EN: dict[str, str] = {
         "  OWNER_CHAT_IDS=<your Telegram user id (ask @userinfobot)>\n"
         "and run `make run` again. See README.md, “Using the Telegram bot”."
     ),
+    "slack.card.truncated": "… (text cut: too long for a Slack message)",
+    "slack.card.full_title": "Full e-mail",
+    "slack.card.close": "Close",
 }
 
 CATALOGUES = {"fr": FR, "en": EN}

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from bot import cards
-from bot.cards import CardText
+from bot.cards import CardParts, CardText
 from bot.i18n import t
 from messages.formatting import format_amount
 from services.core import CardState, DigestData, DisputeLine, DraftFailure, Msg, Outcome, ParsedEdit, Services
@@ -37,18 +37,22 @@ def text(msg: Msg | None, lang: str) -> str:
     return t(msg.key, lang, **{k: _value(v) for k, v in msg.values.items()})
 
 
-def card_text(state: CardState | None, lang: str, *, note: str | None = None) -> CardText | None:
-    """A reminder's card (text and buttons) from what the service says it shows; `note` overrides its note."""
+def card_parts(state: CardState | None, lang: str, *, note: str | None = None) -> CardParts | None:
+    """A reminder's card pieces from what the service says it shows; `note` overrides its note."""
     if state is None:
         return None
     shown = note if note is not None else (text(state.note, lang) or None)
     if isinstance(state.draft, DraftFailure):
         broken = t("card.draft_broken", lang, reason=cards.h(state.draft.reason))
         shown = broken if shown is None else f"{shown}\n{broken}"
-        return cards.render_card(state.view, None, lang=lang, tz=state.tz, today=state.today, note=shown,
-                                 keyboard="broken")  # fmt: skip
-    return cards.render_card(state.view, state.draft, lang=lang, tz=state.tz, today=state.today, note=shown,
-                             keyboard=state.keyboard)  # fmt: skip
+        return cards.card_parts(state.view, None, lang=lang, note=shown, keyboard="broken")
+    return cards.card_parts(state.view, state.draft, lang=lang, note=shown, keyboard=state.keyboard)
+
+
+def card_text(state: CardState | None, lang: str, *, note: str | None = None) -> CardText | None:
+    """A reminder's card as one Telegram message (text and buttons); `note` overrides its note."""
+    parts = card_parts(state, lang, note=note)
+    return None if parts is None else cards.telegram_card(parts, lang)
 
 
 def dispute_text(line: DisputeLine, lang: str, *, note: Msg | None = None) -> CardText:
@@ -57,19 +61,27 @@ def dispute_text(line: DisputeLine, lang: str, *, note: Msg | None = None) -> Ca
 
 
 def render_digest(data: DigestData, lang: str) -> tuple[str, list[tuple[int, CardText]]]:
-    """The digest's header message and one card per reminder, then the uncertain sends until the owner decides."""
-    header, rendered = _render_due(data, lang)
+    """The digest's header message and one Telegram card per reminder, then the uncertain sends."""
+    header, parts = render_digest_parts(data, lang)
+    return header, [(rid, cards.telegram_card(card, lang)) for rid, card in parts]
+
+
+def render_digest_parts(data: DigestData, lang: str) -> tuple[str, list[tuple[int, CardParts]]]:
+    """The digest's header (HTML) and one card's pieces per reminder, then the uncertain sends until decided."""
+    header, states = _due_states(data, lang)
     if data.uncertain:
         header = t("digest.uncertain", lang, count=len(data.uncertain)) + "\n" + header
-        for state in data.uncertain:
-            shown = card_text(state, lang)
-            assert shown is not None
-            rendered.append((state.view.reminder_id, shown))
+        states += data.uncertain
+    rendered: list[tuple[int, CardParts]] = []
+    for state in states:
+        parts = card_parts(state, lang)
+        assert parts is not None
+        rendered.append((state.view.reminder_id, parts))
     return header, rendered
 
 
-def _render_due(data: DigestData, lang: str) -> tuple[str, list[tuple[int, CardText]]]:
-    """The digest's header message and one card per reminder waiting for the owner."""
+def _due_states(data: DigestData, lang: str) -> tuple[str, list[CardState]]:
+    """The digest's header message and the card of each reminder waiting for the owner."""
     amounts = {"open": format_amount(data.open_total), "overdue": format_amount(data.overdue_total)}
     footer = t("digest.footer", lang, head=data.head)
     if data.paused:
@@ -77,14 +89,10 @@ def _render_due(data: DigestData, lang: str) -> tuple[str, list[tuple[int, CardT
     if not data.views:
         return t("digest.nothing", lang, **amounts) + "\n" + footer, []
     header = t("digest.header", lang, count=len(data.views), **amounts) + "\n" + footer
-    rendered: list[tuple[int, CardText]] = []
-    for view in data.views:
-        draft = data.drafts.get(view.reminder_id)
-        state = CardState(view, draft, None, "main", data.tz, data.day)
-        shown = card_text(state, lang)
-        assert shown is not None
-        rendered.append((view.reminder_id, shown))
-    return header, rendered
+    states = [
+        CardState(view, data.drafts.get(view.reminder_id), None, "main", data.tz, data.day) for view in data.views
+    ]
+    return header, states
 
 
 @dataclass
@@ -96,6 +104,8 @@ class Shown:
     card: CardText | None = None
     reminder_id: int | None = None
     path: str | None = None
+    #: The same card as `card`, in pieces for chats that lay it out themselves (None for a dispute line).
+    parts: CardParts | None = None
 
     @property
     def ok(self) -> bool:
@@ -106,12 +116,14 @@ class Shown:
 def show(outcome: Outcome, lang: str) -> Shown:
     """An outcome in the owner's language."""
     card: CardText | None
+    parts: CardParts | None = None
     if outcome.dispute is not None:
         note = outcome.message if outcome.status == "done" else None
         card = dispute_text(outcome.dispute, lang, note=note)
     else:
-        card = card_text(outcome.card, lang)
-    return Shown(outcome.status, text(outcome.message, lang), card, outcome.reminder_id, outcome.path)
+        parts = card_parts(outcome.card, lang)
+        card = None if parts is None else cards.telegram_card(parts, lang)
+    return Shown(outcome.status, text(outcome.message, lang), card, outcome.reminder_id, outcome.path, parts)
 
 
 class Presenter:
@@ -127,11 +139,11 @@ class Presenter:
         # Queries returning plain data (today, status, pending, cards_of, disputes, …) need no rendering.
         return getattr(self.core, name)
 
-    def register_cards(self, shown: list[tuple[int, int, int]]) -> None:
-        """Remember the cards this adapter showed: (reminder_id, chat_id, message_id)."""
+    def register_cards(self, shown: list[tuple[int, str, str]]) -> None:
+        """Remember the cards this adapter showed: (reminder_id, chat_id, message_id), ids as text."""
         self.core.register_cards(shown, channel=self.channel)
 
-    def cards_of(self, reminder_id: int) -> list[tuple[int, int]]:
+    def cards_of(self, reminder_id: int) -> list[tuple[str, str]]:
         """The (chat_id, message_id) of this adapter's cards of a reminder."""
         return self.core.cards_of(reminder_id, channel=self.channel)
 
@@ -139,9 +151,19 @@ class Presenter:
         """The current card of a reminder (None if unknown)."""
         return card_text(self.core.card(reminder_id, keyboard=keyboard), lang, note=note)
 
+    def card_parts(
+        self, reminder_id: int, lang: str, *, keyboard: str = "main", note: str | None = None
+    ) -> CardParts | None:
+        """The current card of a reminder, in pieces (None if unknown)."""
+        return card_parts(self.core.card(reminder_id, keyboard=keyboard), lang, note=note)
+
     def render_digest(self, data: DigestData, lang: str) -> tuple[str, list[tuple[int, CardText]]]:
         """The digest's header message and cards."""
         return render_digest(data, lang)
+
+    def render_digest_parts(self, data: DigestData, lang: str) -> tuple[str, list[tuple[int, CardParts]]]:
+        """The digest's header message and cards, in pieces."""
+        return render_digest_parts(data, lang)
 
     async def send(self, reminder_id: int, version: int, *, actor: str, lang: str) -> Shown:
         """✅ Envoyer."""
