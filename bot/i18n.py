@@ -303,6 +303,41 @@ FR: dict[str, str] = {
     "slack.card.truncated": "… (texte tronqué : trop long pour un message Slack)",
     "slack.card.full_title": "E-mail complet",
     "slack.card.close": "Fermer",
+    "slack.cmd.in_dm": "📬 La réponse arrive dans votre conversation privée avec Relance (onglet Messages de l'app).",
+    "slack.cmd.unknown": "Je ne connais pas la sous-commande « {name} ».",
+    "slack.cmd.help": (
+        "<b>Commandes</b> (/relance suivi d'une sous-commande)\n"
+        "/relance digest : les relances du jour\n"
+        "/relance status : encours, retards, principaux débiteurs, 7 prochains jours, graphique\n"
+        "/relance factures [client] : les factures ouvertes\n"
+        "/relance client NOM : les factures et l'historique d'un client\n"
+        "/relance payee NUMERO [montant] : enregistrer un paiement\n"
+        "/relance preuves NUMERO : le dossier de preuves d'une facture (ZIP)\n"
+        "/relance litiges : les litiges en cours (reprendre les relances ou passer en perte)\n"
+        "/relance reprendre NUMERO : clore le litige d'une facture et reprendre ses relances\n"
+        "/relance parametres : heure du récapitulatif, pause\n"
+        "/relance aide : cette aide\n\n"
+        "<b>Import</b> : envoyez votre fichier CSV de factures (5 Mo au plus) dans cette conversation.\n"
+        "<b>Tableau de bord</b> : l'onglet Accueil de l'app.\n\n"
+        "<b>Boutons des relances</b>\n"
+        "✅ Envoyer l'e-mail · ✏️ Modifier le texte · ⏰ Reporter · 💶 Payée · ⚖️ Litige · 🤝 Promesse"
+    ),
+    "slack.cmd.client_usage": "Usage : /relance client NOM (une partie du nom suffit).",
+    "slack.cmd.paid_usage": (
+        "Usage : /relance payee NUMERO [montant], par exemple /relance payee F-2026-042 "
+        "ou /relance payee F-2026-042 450,00"
+    ),
+    "slack.cmd.evidence_usage": "Usage : /relance preuves NUMERO, par exemple /relance preuves F-2026-042",
+    "slack.cmd.resume_usage": "Usage : /relance reprendre NUMERO, par exemple /relance reprendre F-2026-042",
+    "slack.cmd.disputes_more": (
+        "… et {count} autre(s) : /relance reprendre NUMERO pour reprendre les relances d'une facture."
+    ),
+    "slack.cmd.settings": (
+        "⚙️ <b>Paramètres</b>\nRécapitulatif chaque jour à <b>{digest_time}</b>.\nRelances : <b>{state}</b>.\n\n"
+        "Pour changer l'heure : /relance parametres heure HH:MM"
+    ),
+    "slack.home.hint": "Mis à jour après chaque action. Toutes les commandes : /relance aide",
+    "slack.import.download_failed": "le téléchargement depuis Slack a échoué",
 }
 
 EN: dict[str, str] = {
@@ -582,6 +617,38 @@ EN: dict[str, str] = {
     "slack.card.truncated": "… (text cut: too long for a Slack message)",
     "slack.card.full_title": "Full e-mail",
     "slack.card.close": "Close",
+    "slack.cmd.in_dm": "📬 The answer is in your direct messages with Relance (the app's Messages tab).",
+    "slack.cmd.unknown": "I don't know the subcommand “{name}”.",
+    "slack.cmd.help": (
+        "<b>Commands</b> (/relance followed by a subcommand)\n"
+        "/relance digest: today's reminders\n"
+        "/relance status: outstanding, overdue, top debtors, next 7 days, chart\n"
+        "/relance invoices [client]: open invoices\n"
+        "/relance client NAME: a client's invoices and history\n"
+        "/relance paid NUMBER [amount]: record a payment\n"
+        "/relance evidence NUMBER: the evidence file of an invoice (ZIP)\n"
+        "/relance disputes: open disputes (resume the reminders or write off)\n"
+        "/relance resume NUMBER: close an invoice's dispute and resume its reminders\n"
+        "/relance settings: digest time, pause\n"
+        "/relance help: this help\n\n"
+        "<b>Import</b>: send your invoices CSV file (5 MB at most) in this conversation.\n"
+        "<b>Dashboard</b>: the app's Home tab.\n\n"
+        "<b>Reminder buttons</b>\n"
+        "✅ Send the e-mail · ✏️ Edit the text · ⏰ Snooze · 💶 Paid · ⚖️ Dispute · 🤝 Promise"
+    ),
+    "slack.cmd.client_usage": "Usage: /relance client NAME (part of the name is enough).",
+    "slack.cmd.paid_usage": (
+        "Usage: /relance paid NUMBER [amount], e.g. /relance paid F-2026-042 or /relance paid F-2026-042 450.00"
+    ),
+    "slack.cmd.evidence_usage": "Usage: /relance evidence NUMBER, e.g. /relance evidence F-2026-042",
+    "slack.cmd.resume_usage": "Usage: /relance resume NUMBER, e.g. /relance resume F-2026-042",
+    "slack.cmd.disputes_more": "… and {count} more: /relance resume NUMBER resumes the reminders of an invoice.",
+    "slack.cmd.settings": (
+        "⚙️ <b>Settings</b>\nDigest every day at <b>{digest_time}</b>.\nReminders: <b>{state}</b>.\n\n"
+        "To change the time: /relance settings time HH:MM"
+    ),
+    "slack.home.hint": "Updated after every action. All commands: /relance help",
+    "slack.import.download_failed": "the download from Slack failed",
 }
 
 CATALOGUES = {"fr": FR, "en": EN}

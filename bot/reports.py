@@ -9,10 +9,17 @@ from bot.i18n import t
 from messages.formatting import format_amount
 
 if TYPE_CHECKING:
+    from datetime import date
+
     from services.imports import ImportReport
+    from storage.clients import ClientRow
+    from storage.invoices import InvoiceRow
     from storage.queries import StatusSummary
+    from storage.reminders import ReminderView
 
 MAX_ERRORS = 20
+#: Invoices listed by /factures and /client at most (the rest are counted).
+MAX_LINES = 40
 
 
 def render_status(summary: StatusSummary, lang: str) -> str:
@@ -94,3 +101,46 @@ def render_import(report: ImportReport, lang: str) -> str:
     if len(report.errors) > MAX_ERRORS:
         lines.append(t("import.more_errors", lang, count=len(report.errors) - MAX_ERRORS))
     return "\n".join(lines)[:4096]
+
+
+def render_invoices(rows: list[tuple[InvoiceRow, str]], today: date, text_filter: str, lang: str) -> str:
+    """The /factures answer (HTML): open invoices with their client, balance, due date, days late and state."""
+    title = t("invoices.title", lang, filter=t("invoices.filter", lang, text=h(text_filter)) if text_filter else "")
+    if not rows:
+        return title + "\n" + t("invoices.none", lang)
+    lines = [title]
+    lines += [_invoice_line(inv, client_name, today, lang) for inv, client_name in rows[:MAX_LINES]]
+    if len(rows) > MAX_LINES:
+        lines.append(t("invoices.more", lang, count=len(rows) - MAX_LINES))
+    return "\n".join(lines)
+
+
+def render_client(
+    client: ClientRow, invoices: list[InvoiceRow], reminders: list[ReminderView], today: date, lang: str
+) -> str:
+    """The /client answer (HTML): contact details, invoices, reminder history."""
+    emails, phone = h(client.emails or "—"), h(client.phone or "—")
+    lines = [t("client.title", lang, name=h(client.name), emails=emails, phone=phone), "", t("client.invoices", lang)]
+    lines += [_invoice_line(inv, client.name, today, lang) for inv in invoices[:MAX_LINES]]
+    lines += ["", t("client.history", lang)]
+    if not reminders:
+        lines.append(t("client.no_history", lang))
+    for r in reminders:
+        day = r.planned_date.strftime("%d/%m/%Y")
+        lines.append(t("client.history_line", lang, day=day, step=h(step_label(r.step, lang)), state=h(r.state)))
+    return "\n".join(lines)[:4000]
+
+
+def _invoice_line(inv: InvoiceRow, client_name: str, today: date, lang: str) -> str:
+    """One invoice of /factures or /client; days late only while something is owed."""
+    days = (today - inv.due_date).days
+    return t(
+        "invoices.line",
+        lang,
+        number=h(inv.number),
+        client=h(client_name),
+        balance=format_amount(inv.balance, inv.currency),
+        due=inv.due_date.strftime("%d/%m/%Y"),
+        late=t("card.late", lang, days=days) if days > 0 and inv.balance > 0 else "",
+        state=t(f"invstate.{inv.state}", lang),
+    )

@@ -4,7 +4,7 @@ client, the owners, and the owners' language and direct-message channel (looked 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.i18n import lang_of
 from bot.presenter import Presenter
@@ -25,6 +25,9 @@ class SlackContext:
     settings: Settings
     langs: dict[str, str] = field(default_factory=dict)  # user id -> "fr" | "en"
     dms: dict[str, str] = field(default_factory=dict)  # owner user id -> direct-message channel id
+    #: What a listener module keeps for this workspace between requests (the strangers' gate, the home tab's
+    #: refreshes), under the module's name.
+    state: dict[str, Any] = field(default_factory=dict)
 
     def is_owner(self, user_id: str | None) -> bool:
         """True for a Slack user listed in SLACK_OWNER_IDS."""
