@@ -44,7 +44,7 @@ async def _digest(bot: BotHarness) -> list[tuple[int, int, list[dict[str, str]]]
         out.append((rid, 0, buttons))
     with read_session(bot.engine) as s:
         cards = s.exec(select(Card)).all()
-        by_rid = {c.reminder_id: c.message_id for c in cards}
+        by_rid = {c.reminder_id: int(c.message_id) for c in cards}
     return [(rid, by_rid[rid], b) for rid, _, b in out]
 
 
@@ -347,16 +347,14 @@ async def test_settings_pause_stops_the_digest(bot: BotHarness) -> None:
 
 
 async def test_digest_job_goes_out_once_a_day_to_every_owner(bot: BotHarness) -> None:
-    """The daily job run three times on one day sends one digest; the footer shows the evidence head hash."""
-    from telegram.ext import CallbackContext
-
-    from bot.handlers.digest import digest_job
+    """The daily check run three times on one day sends one digest; the footer shows the evidence head hash."""
+    from bot.runtime import Runtime
     from storage.evidence import head_hash
 
     _seed(bot, "1200.00")
-    context = CallbackContext(bot.app)
+    runtime = Runtime(bot.adapter.settings, bot.services.core, [bot.adapter])
     for _ in range(3):
-        await digest_job(context)
+        await runtime.check_digest()
     headers = [c for c in bot.api.of("sendMessage") if "attendent votre accord" in c.params["text"]]
     assert len(headers) == 1 and headers[0].params["chat_id"] == 111
     assert len(bot.cards()) == 1
