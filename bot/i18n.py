@@ -338,6 +338,36 @@ FR: dict[str, str] = {
     ),
     "slack.home.hint": "Mis à jour après chaque action. Toutes les commandes : /relance aide",
     "slack.import.download_failed": "le téléchargement depuis Slack a échoué",
+    "slack.modal.edit_title": "Modifier l'e-mail",
+    "slack.modal.pay_title": "Paiement reçu",
+    "slack.modal.dispute_title": "Litige",
+    "slack.modal.promise_title": "Promesse de paiement",
+    "slack.modal.snooze_title": "Reporter la relance",
+    "slack.modal.submit": "Enregistrer",
+    "slack.modal.close": "Annuler",
+    "slack.modal.subject": "Objet",
+    "slack.modal.body": "Texte de l'e-mail",
+    "slack.modal.body_hint": "{limit} caractères au plus. Le texte part tel quel, sans mise en forme.",
+    "slack.modal.body_too_long_now": (
+        "Le texte actuel fait {length} caractères, plus que les {limit} permis ici : écrivez un texte plus court."
+    ),
+    "slack.modal.body_empty": "Le texte est vide : écrivez le message à envoyer.",
+    "slack.modal.body_too_long": "Ce texte est trop long ({length} caractères) : {limit} au plus.",
+    "slack.modal.edit_saved": "✏️ Nouveau texte enregistré : vérifiez-le sur la fiche, puis ✅ Envoyer.",
+    "slack.modal.amount": "Montant reçu",
+    "slack.modal.amount_hint": (
+        "Laissé tel quel ({balance}) : la totalité est payée. Pour un paiement partiel, indiquez le montant reçu, "
+        "par exemple 450,00."
+    ),
+    "slack.modal.reason": "Motif du litige",
+    "slack.modal.reason_hint": "Quelques mots, {limit} caractères au plus.",
+    "slack.modal.reason_empty": "Indiquez un motif (quelques mots).",
+    "slack.modal.promise_date": "Date à laquelle le client a promis de payer",
+    "slack.modal.date_missing": "Choisissez une date.",
+    "slack.modal.snooze_choice": "Reporter de",
+    "slack.modal.snooze_date": "Jusqu'au (avec « Autre date »)",
+    "slack.modal.snooze_pick": "Choisissez +1 j, +3 j, +7 j, ou « Autre date » et une date.",
+    "slack.modal.snooze_both": "Choisissez soit un délai, soit « Autre date » avec une date, pas les deux.",
 }
 
 EN: dict[str, str] = {
@@ -649,6 +679,35 @@ EN: dict[str, str] = {
     ),
     "slack.home.hint": "Updated after every action. All commands: /relance help",
     "slack.import.download_failed": "the download from Slack failed",
+    "slack.modal.edit_title": "Edit the e-mail",
+    "slack.modal.pay_title": "Payment received",
+    "slack.modal.dispute_title": "Dispute",
+    "slack.modal.promise_title": "Promise to pay",
+    "slack.modal.snooze_title": "Snooze the reminder",
+    "slack.modal.submit": "Save",
+    "slack.modal.close": "Cancel",
+    "slack.modal.subject": "Subject",
+    "slack.modal.body": "Text of the e-mail",
+    "slack.modal.body_hint": "At most {limit} characters. The text is sent as it is, without formatting.",
+    "slack.modal.body_too_long_now": (
+        "The current text is {length} characters long, more than the {limit} allowed here: write a shorter text."
+    ),
+    "slack.modal.body_empty": "The text is empty: write the message to send.",
+    "slack.modal.body_too_long": "This text is too long ({length} characters): {limit} at most.",
+    "slack.modal.edit_saved": "✏️ New text saved: check it on the card, then ✅ Send.",
+    "slack.modal.amount": "Amount received",
+    "slack.modal.amount_hint": (
+        "Left as it is ({balance}): paid in full. For a partial payment, enter the amount received, e.g. 450.00."
+    ),
+    "slack.modal.reason": "Reason for the dispute",
+    "slack.modal.reason_hint": "A few words, at most {limit} characters.",
+    "slack.modal.reason_empty": "Give a reason (a few words).",
+    "slack.modal.promise_date": "Date the client promised to pay by",
+    "slack.modal.date_missing": "Pick a date.",
+    "slack.modal.snooze_choice": "Snooze for",
+    "slack.modal.snooze_date": "Until (with “Other date”)",
+    "slack.modal.snooze_pick": "Pick +1 d, +3 d, +7 d, or “Other date” and a date.",
+    "slack.modal.snooze_both": "Pick either a delay or “Other date” with a date, not both.",
 }
 
 CATALOGUES = {"fr": FR, "en": EN}
