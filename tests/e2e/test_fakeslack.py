@@ -355,6 +355,53 @@ async def test_modal_submission_and_errors(slack: FakeSlack, socket_app: tuple[S
         await slack.aio.submit_view(OWNER, view_id, {"amount": {"value": "1"}})
 
 
+async def test_click_in_a_modal(slack: FakeSlack, socket_app: tuple[SocketModeClient, Recorder]) -> None:
+    """click_view sends block_actions with a view container and the view's current input values."""
+    _, recorder = socket_app
+    modal = {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": "Reporter"},
+        "submit": {"type": "plain_text", "text": "Valider"},
+        "blocks": [
+            {"type": "actions", "block_id": "days", "elements": card("r1:snooze:4:1:3")[1]["elements"]},
+            {
+                "type": "input",
+                "block_id": "date",
+                "label": {"type": "plain_text", "text": "Date"},
+                "element": {"type": "datepicker", "action_id": "pick", "initial_date": "2026-12-01"},
+            },
+        ],
+    }
+    opened = await web_client(slack).views_open(trigger_id=slack.state.issue_trigger(OWNER), view=modal)
+    await slack.aio.click_view(OWNER, opened["view"]["id"], "r1:snooze:4:1:3")
+    payload = recorder.requests[-1].payload
+    assert payload["container"] == {"type": "view", "view_id": opened["view"]["id"]}
+    assert payload["actions"][0]["block_id"] == "days"
+    assert payload["view"]["state"]["values"]["date"]["pick"]["selected_date"] == "2026-12-01"
+    with pytest.raises(LookupError):
+        await slack.aio.click_view(OWNER, opened["view"]["id"], "r1:snooze:4:1:7")
+
+
+async def test_response_url_and_ephemerals(slack: FakeSlack, socket_app: tuple[SocketModeClient, Recorder]) -> None:
+    """A click's response_url replaces the message; chat.postEphemeral shows only to a member of the channel."""
+    _, recorder = socket_app
+    client = web_client(slack)
+    posted = await client.chat_postMessage(channel=OWNER, text="Relance", blocks=card("r1:paid:5:1"))
+    await slack.aio.click(OWNER, posted["channel"], posted["ts"], "r1:paid:5:1")
+    response_url = recorder.requests[-1].payload["response_url"]
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(response_url, json={"replace_original": True, "text": "Payée"}) as answer,
+    ):
+        assert (await answer.json())["ok"]
+    assert slack.wait_update(posted["channel"], posted["ts"]).text == "Payée"
+    await client.chat_postEphemeral(channel=posted["channel"], user=OWNER, text="Déjà traité.")
+    assert [e.text for e in slack.ephemerals(OWNER)] == ["Déjà traité."]
+    slack.add_user("U0OTHER", "bruno")
+    with pytest.raises(SlackApiError, match="user_not_in_channel"):
+        await client.chat_postEphemeral(channel=posted["channel"], user="U0OTHER", text="Non.")
+
+
 async def test_events_are_delivered(slack: FakeSlack, socket_app: tuple[SocketModeClient, Recorder]) -> None:
     """share_file, open_home and dm_text arrive as events_api callbacks (file_shared, app_home_opened, message)."""
     _, recorder = socket_app
@@ -372,7 +419,7 @@ async def test_disconnect_is_survived(slack: FakeSlack, socket_app: tuple[Socket
     """After a disconnect request the client opens a new connection (apps.connections.open) and still gets clicks."""
     _, recorder = socket_app
     await slack.aio.disconnect()
-    await slack.aio.wait_for(lambda: slack.state.connections >= 2, 10.0, "a second Socket Mode connection")
+    await slack.aio.wait_for(lambda: slack.connections_opened >= 2, 10.0, "a second Socket Mode connection")
     assert len(slack.calls_of("apps.connections.open")) == 2
     posted = await web_client(slack).chat_postMessage(channel=OWNER, text="Relance", blocks=card("r1:snooze:3:1"))
     await slack.aio.click(OWNER, posted["channel"], posted["ts"], "r1:snooze:3:1")

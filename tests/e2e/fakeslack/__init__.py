@@ -19,19 +19,22 @@ http_status=200, times=1)`, `revoke(token)`.
 Driving the app as users (blocking, thread-safe; each waits for the app's ack, `ack_timeout` = 3 s by default, and
 returns it; `slack.aio.<method>(...)` awaits the same from a coroutine whose loop runs the app):
     click(user_id, channel, ts, action_id, value=None) -> ack dict      # value/block_id from the recorded message
+    click_view(user_id, view_id, action_id, value=None) -> ack dict     # in an open modal or the App Home
     slash(user_id, text, command="/relance", channel=None) -> ack dict  # ack text/blocks become an ephemeral
     submit_view(user_id, view_id, {block_id: {action_id: value}}, closed_ok=False) -> ack dict
     share_file(user_id, name, content, channel=None) -> file id          # + file_shared event
     open_home(user_id) -> None                                           # app_home_opened
     dm_text(user_id, text) -> ts                                         # message event (channel_type "im")
-    disconnect(reason="refresh_requested")   use_http(url) / use_socket()   post_raw(body, headers) -> status
+    disconnect(reason="refresh_requested", grace=1.0)    use_http(url) / use_socket()
+    post_raw(body, headers) -> the app's HTTP status
     signed_headers(body, timestamp=None, secret=None, content_type="application/json")
 
 Recorded state (copies): messages(channel), message(channel, ts), updates, updates_of(channel, ts),
 ephemerals(user_id), views_of(user_id) (open modal stack), home(user_id), calls, calls_of(method), files,
-deliveries (envelope, ack, ack_seconds), live_connections. Waiting with deadlines (SlackTimeout): wait_for(predicate,
-timeout), wait_message(channel, contains, after=ts), wait_update(channel, ts, count=1), wait_ephemeral(user_id,
-contains), wait_modal(user_id, contains), wait_home(user_id, contains).
+deliveries (envelope, ack, ack_seconds), live_connections, connections_opened.
+Waiting with deadlines (SlackTimeout): wait_for(predicate, timeout, what), wait_message(channel, contains, after=ts),
+wait_update(channel, ts, count=1), wait_ephemeral(user_id, contains), wait_modal(user_id, contains),
+wait_home(user_id, contains).
 """
 
 from .blockkit import check_message, check_view

@@ -95,6 +95,42 @@ def block_action(block_id: str, element: dict[str, Any], value: str | None) -> d
     return action
 
 
+def action_in(blocks: list[dict[str, Any]], action_id: str, value: str | None, where: str) -> dict[str, Any]:
+    """The `actions` entry for element `action_id` of `blocks` (a button's own value unless `value` overrides it)."""
+    for block_id, element in elements(blocks):
+        if element.get("action_id") == action_id:
+            if element.get("type") == "button" and value is None:
+                value = element.get("value")
+            return block_action(block_id, element, value)
+    raise LookupError(f"{where} has no element with action_id {action_id!r}")
+
+
+def state_values(view: View, values: dict[str, dict[str, str | None]]) -> dict[str, Any]:
+    """view.state.values as Slack builds it: every input element, with the given or its initial value."""
+    result: dict[str, dict[str, Any]] = {}
+    for block_id, element in elements(view.blocks):
+        action_id = str(element.get("action_id"))
+        if element.get("type") in ("plain_text_input", "datepicker", "static_select", "radio_buttons"):
+            given = values.get(block_id, {})
+            value = given[action_id] if action_id in given else initial(element)
+            result.setdefault(block_id, {})[action_id] = selection(element, value)
+    for block_id, given in values.items():
+        unknown = set(given) - set(result.get(block_id, {}))
+        if unknown:
+            raise LookupError(f"view {view.id} has no input {block_id}/{sorted(unknown)}")
+    return result
+
+
+def view_actions(user: User, view: View, action: dict[str, Any], trigger_id: str) -> dict[str, Any]:
+    """The interactive payload of a click in a modal or the App Home."""
+    return {
+        **_base("block_actions", user, trigger_id),
+        "container": {"type": "view", "view_id": view.id},
+        "view": view.payload(state_values(view, {})),
+        "actions": [action],
+    }
+
+
 def block_actions(
     user: User, message: Message, action: dict[str, Any], trigger_id: str, response_url: str
 ) -> dict[str, Any]:

@@ -15,13 +15,12 @@ from aiohttp import web
 
 from .blockkit import check_message, check_view
 from .payloads import (
-    block_action,
+    action_in,
     block_actions,
-    elements,
     event_callback,
-    initial,
-    selection,
     slash_command,
+    state_values,
+    view_actions,
     view_submission,
 )
 from .state import (
@@ -293,6 +292,12 @@ class FakeSlack:
         """Socket Mode connections currently receiving envelopes."""
         return self.socket.live
 
+    @property
+    def connections_opened(self) -> int:
+        """Socket Mode connections that received hello since the start (reconnections included)."""
+        with self.state.lock:
+            return self.state.connections
+
     def signed_headers(
         self,
         body: bytes,
@@ -353,20 +358,23 @@ class FakeSlack:
         message = self.state.find(channel, ts)
         if message is None:
             raise LookupError(f"no message {ts} in {channel}")
-        found = [(block_id, el) for block_id, el in elements(message.blocks) if el.get("action_id") == action_id]
-        if not found:
-            raise LookupError(f"message {channel}/{ts} has no element with action_id {action_id!r}")
-        block_id, element = found[0]
-        if element.get("type") == "button" and value is None:
-            value = element.get("value")
-        action = block_action(block_id, element, value)
-        payload = block_actions(
-            user,
-            message,
-            action,
-            self.state.issue_trigger(user_id),
-            self._response_url_for(channel, ts, user_id),
-        )
+        action = action_in(message.blocks, action_id, value, f"message {channel}/{ts}")
+        trigger, response_url = self.state.issue_trigger(user_id), self._response_url_for(channel, ts, user_id)
+        payload = block_actions(user, message, action, trigger, response_url)
+        return self._drive("interactive", payload, accepts=False, timeout=timeout)
+
+    def click_view(
+        self, user_id: str, view_id: str, action_id: str, value: str | None = None, *, timeout: float | None = None
+    ) -> dict[str, Any]:
+        """Click a button (or choose `value`) in an open modal or the App Home view `view_id`; returns the ack."""
+        user = self.state.user(user_id)
+        with self.state.lock:
+            view = self.state.views.get(view_id)
+            shown = view_id in self.state.modal_stacks.get(user_id, []) or self.state.homes.get(user_id) == view_id
+            if view is None or not shown:
+                raise LookupError(f"{user_id} has no open view {view_id}")
+            action = action_in(view.blocks, action_id, value, f"view {view_id}")
+            payload = view_actions(user, view, action, self.state.issue_trigger(user_id))
         return self._drive("interactive", payload, accepts=False, timeout=timeout)
 
     def slash(
@@ -421,27 +429,11 @@ class FakeSlack:
                 raise LookupError(f"{user_id} has no modal {view_id}")
             if view_id not in stack and not closed_ok:
                 raise LookupError(f"modal {view_id} is not open for {user_id}")
-            state_values = self._state_values(view, values or {})
-            payload = view_submission(user, view, state_values, self.state.issue_trigger(user_id))
+            values_now = state_values(view, values or {})
+            payload = view_submission(user, view, values_now, self.state.issue_trigger(user_id))
         ack = self._drive("interactive", payload, accepts=True, timeout=timeout)
-        self._apply_response_action(view, ack, state_values)
+        self._apply_response_action(view, ack, values_now)
         return ack
-
-    @staticmethod
-    def _state_values(view: View, values: dict[str, dict[str, str | None]]) -> dict[str, Any]:
-        """view.state.values as Slack builds it: every input element, with the given or initial value."""
-        result: dict[str, dict[str, Any]] = {}
-        for block_id, element in elements(view.blocks):
-            action_id = str(element.get("action_id"))
-            if element.get("type") in ("plain_text_input", "datepicker", "static_select", "radio_buttons"):
-                given = values.get(block_id, {})
-                value = given[action_id] if action_id in given else initial(element)
-                result.setdefault(block_id, {})[action_id] = selection(element, value)
-        for block_id, given in values.items():
-            unknown = set(given) - set(result.get(block_id, {}))
-            if unknown:
-                raise LookupError(f"modal {view.id} has no input {block_id}/{sorted(unknown)}")
-        return result
 
     def _apply_response_action(self, view: View, ack: dict[str, Any], values: dict[str, Any]) -> None:
         action = ack.get("response_action")

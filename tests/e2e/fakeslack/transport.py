@@ -78,6 +78,7 @@ class SocketHub:
         self._all: set[web.WebSocketResponse] = set()
         self._acks: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._connected = asyncio.Event()
+        self._closing: set[asyncio.Task[None]] = set()
 
     def url(self) -> str:
         """A fresh websocket URL (what apps.connections.open answers)."""
@@ -138,6 +139,7 @@ class SocketHub:
 
     async def send(self, delivery: Delivery, accepts_response_payload: bool, timeout: float) -> dict[str, Any]:
         """Send an envelope on the newest live connection (waiting for one) and wait for its ack."""
+        deadline = time.monotonic() + timeout
         try:
             await asyncio.wait_for(self._connected.wait(), timeout)
         except TimeoutError:
@@ -155,7 +157,7 @@ class SocketHub:
         try:
             delivery.sent_at = time.monotonic()
             await self._live[-1].send_json(envelope)
-            return await asyncio.wait_for(future, timeout)
+            return await asyncio.wait_for(future, deadline - time.monotonic())
         except TimeoutError:
             raise SlackTimeout(f"no ack of {delivery.type} {delivery.envelope_id} within {timeout}s") from None
         finally:
@@ -167,10 +169,19 @@ class SocketHub:
         self._connected.clear()
         for ws in leaving:
             await ws.send_json({"type": "disconnect", "reason": reason, "debug_info": {"host": "fakeslack"}})
-        asyncio.get_running_loop().call_later(grace, lambda: [asyncio.ensure_future(ws.close()) for ws in leaving])
+        closing = asyncio.create_task(self._close_later(leaving, grace))
+        self._closing.add(closing)
+        closing.add_done_callback(self._closing.discard)
+
+    async def _close_later(self, leaving: list[web.WebSocketResponse], grace: float) -> None:
+        await asyncio.sleep(grace)
+        for ws in leaving:
+            await ws.close()
 
     async def close(self) -> None:
         """Close every connection (server shutdown)."""
+        for task in list(self._closing):
+            task.cancel()
         for ws in list(self._all):
             with contextlib.suppress(Exception):
                 await ws.close(code=aiohttp.WSCloseCode.GOING_AWAY)

@@ -244,6 +244,8 @@ class WebApi:
         """Show a message to one user of a channel."""
         channel = self._channel(params)
         user = self._user(params.get("user"))
+        if channel.startswith("D") and self.state.users[user].dm != channel:
+            raise ApiError("user_not_in_channel")
         text, blocks = self._content(params)
         ts = self.state.new_ts()
         self.state.ephemeral(Ephemeral(channel, user, ts, text, blocks, "api"))
@@ -317,7 +319,8 @@ class WebApi:
             external = params.get("external_id")
             if view is None and external:
                 view = next((v for v in self.state.views.values() if v.body.get("external_id") == external), None)
-            if view is None:
+            open_modal = view is not None and view.id in self.state.modal_stacks.get(view.user, [])
+            if view is None or (view.type == "modal" and not open_modal):
                 raise ApiError("not_found")
             if params.get("hash") and params["hash"] != view.hash:
                 raise ApiError("hash_conflict")
