@@ -14,7 +14,8 @@ middleware, after slack-bolt's own (signature, authorisation, the app's own even
   and the counts are written once a day and at shutdown (`close`).
 
 A slash command's refusal is the acknowledgement itself (its text is shown to the stranger only); any other is
-acknowledged at once and posted afterwards with chat.postEphemeral in the channel the stranger used. Strangers are
+acknowledged at once and shown afterwards where the stranger acted: through a click's response_url, or with
+chat.postEphemeral in the channel of their message or file. Strangers are
 members of the owner's workspace, so there are at most a few hundred of them: unlike Telegram, no reply budget is
 needed, and a rate-limited chat.postEphemeral never delays the owner's chat.update (Slack limits each method
 separately).
@@ -31,6 +32,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.response import BoltResponse
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.i18n import t
 from services.access import StrangerLog
@@ -71,6 +73,7 @@ class _Request:
     what: str  # "command", "action", "message", "file", "home", "view", ... (the evidence entry's "update")
     channel: str | None  # where chat.postEphemeral can show the refusal (None: it cannot be answered)
     ignored: bool  # not for the app to answer, whoever sent it
+    response_url: str | None = None  # a click's: answers the clicker where they clicked, member or not
 
 
 def install(app: AsyncApp, ctx: SlackContext) -> None:
@@ -105,7 +108,7 @@ async def _stranger(ctx: SlackContext, gate: Gate, request: _Request) -> str | N
     assert request.user_id is not None
     stranger = ctx.actor(request.user_id)  # "slack:U…": never mixed with Telegram's numeric ids in the log
     day = ctx.presenter.today()
-    answerable = request.what == "command" or request.channel is not None
+    answerable = request.what == "command" or request.channel is not None or request.response_url is not None
     arrival = gate.log.arrive(day, stranger, lambda: answerable)
     if arrival.new_day:
         gate.spawn(asyncio.to_thread(gate.log.flush))
@@ -120,12 +123,17 @@ async def _stranger(ctx: SlackContext, gate: Gate, request: _Request) -> str | N
 
 
 async def _refuse(ctx: SlackContext, strangers: StrangerLog, day: date, stranger: str, request: _Request) -> None:
-    """Write the refusal's entry, then show it to the stranger alone (chat.postEphemeral)."""
-    assert request.user_id is not None and request.channel is not None
+    """Write the refusal's entry, then show it to the stranger alone (a click's response_url, else
+    chat.postEphemeral)."""
+    assert request.user_id is not None
     try:
         outcome = await asyncio.to_thread(strangers.refuse, day, stranger, request.what)
-        if outcome.reply:
-            text = t("private", await ctx.lang(request.user_id))
+        if not outcome.reply:
+            return
+        text = t("private", await ctx.lang(request.user_id))
+        if request.response_url is not None:
+            await AsyncWebhookClient(request.response_url).send(text=text, response_type="ephemeral")
+        elif request.channel is not None:
             await ctx.client.chat_postEphemeral(channel=request.channel, user=request.user_id, text=text)
     except Exception as exc:  # the stranger left the channel, Slack refused...: nothing more to do
         log.info("could not refuse a stranger: %s", type(exc).__name__)
@@ -139,7 +147,7 @@ def _classify(body: dict[str, Any], context: AsyncBoltContext) -> _Request:
     kind = body.get("type")
     if kind == "block_actions":
         channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
-        return _Request(user_id, "action", channel, ignored=False)
+        return _Request(user_id, "action", channel, ignored=False, response_url=body.get("response_url"))
     if kind != "event_callback":
         return _Request(user_id, "view" if kind and "view" in kind else str(kind or "other"), None, ignored=False)
     event = body.get("event") or {}
