@@ -1,0 +1,236 @@
+"""The Slack adapter of `relance run`: checks the bot token (auth.test), then receives over Socket Mode (default) or
+HTTP (bot/slack/http.py), wires the listeners in one ordered place, and hands the owners the day's digest and every
+e-mail outcome.
+
+Start-up errors are one line for the owner: a refused token exits 2 (the token itself is never printed); Slack out
+of reach is retried with exponential backoff (1 s, 2 s, 4 s … at most 30 s), one log line per attempt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.adapters import AdapterStartError
+from bot.cards import h
+from bot.i18n import t
+from bot.presenter import Presenter
+from bot.slack import access, actions, commands, files, home, modals
+from bot.slack.blocks import text_message
+from bot.slack.context import SlackContext
+from bot.slack.http import SlackHttpServer
+
+if TYPE_CHECKING:
+    from slack_sdk.web.async_slack_response import AsyncSlackResponse
+
+    from bot.settings import Settings
+    from services.core import DigestData, Services
+    from services.outbox import DeliveryResult
+
+log = logging.getLogger(__name__)
+
+#: Slack's answers to a token it will not take: retrying cannot help.
+REFUSED_TOKEN = frozenset(
+    {"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive", "not_allowed_token_type"}
+)
+#: The backoff between start-up attempts: first delay, then doubled up to the cap.
+FIRST_DELAY = 1.0
+MAX_DELAY = 30.0
+#: How long the Socket Mode websocket may take to open once Slack gave its address.
+CONNECT_TIMEOUT = 30.0
+
+
+def build_app(ctx: SlackContext) -> AsyncApp:
+    """The bolt app with every listener, in order: the owners-only gate first, then the features."""
+    secret = ctx.settings.SLACK_SIGNING_SECRET
+    app = AsyncApp(
+        client=ctx.client,
+        # HTTP mode: bolt checks the signature again behind bot/slack/http.py (Socket Mode requests carry none).
+        signing_secret=secret.get_secret_value() if secret is not None else None,
+        logger=logging.getLogger("bot.slack.bolt"),
+    )
+    access.install(app, ctx)
+    actions.register(app, ctx)
+    modals.register(app, ctx)
+    commands.register(app, ctx)
+    home.register(app, ctx)
+    files.register(app, ctx)
+    return app
+
+
+class SlackAdapter:
+    """Relance in one Slack workspace, over the business's services (bot.adapters.ChatAdapter)."""
+
+    name = "slack"
+
+    def __init__(
+        self,
+        settings: Settings,
+        core: Services,
+        *,
+        http: bool = False,
+        max_attempts: int | None = None,
+        first_delay: float = FIRST_DELAY,
+    ) -> None:
+        self.settings = settings
+        self.core = core
+        self.http = http
+        #: Start-up attempts while Slack is out of reach (None: until it answers).
+        self.max_attempts = max_attempts
+        self.first_delay = first_delay
+        self.client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.SLACK_API_URL)
+        self.ctx: SlackContext | None = None
+        self.app: AsyncApp | None = None
+        self.server: SlackHttpServer | None = None
+        self._socket: AsyncSocketModeHandler | None = None
+
+    async def start(self) -> None:
+        """Check the token, then receive (Socket Mode or HTTP); raises AdapterStartError."""
+        settings = self.settings
+        self._check_settings()
+        identity = await self._call("SLACK_BOT_TOKEN", self.client.auth_test)
+        team = str(identity.get("team_id") or "")
+        presenter = Presenter(self.core, channel=f"slack:{team}")
+        self.ctx = SlackContext(presenter, self.client, frozenset(settings.slack_owner_ids), settings)
+        self.app = build_app(self.ctx)
+        if self.http:
+            await self._serve_http()
+        else:
+            await self._connect_socket()
+        log.info("Slack: connected to workspace %s as %s (%s mode)", team, identity.get("user") or "?",
+                 "HTTP" if self.http else "Socket")  # fmt: skip
+
+    def _check_settings(self) -> None:
+        """The settings each mode needs (exit 2: nothing to retry)."""
+        settings = self.settings
+        if not settings.slack_bot_token:
+            raise AdapterStartError("Slack: SLACK_BOT_TOKEN is not set.", 2)
+        if not settings.slack_owner_ids:
+            raise AdapterStartError("Slack: SLACK_OWNER_IDS is empty: nobody could use the app.", 2)
+        if self.http and settings.SLACK_SIGNING_SECRET is None:
+            raise AdapterStartError("Slack HTTP mode needs SLACK_SIGNING_SECRET.", 2)
+        if not self.http and settings.SLACK_APP_TOKEN is None:
+            raise AdapterStartError("Slack Socket Mode needs SLACK_APP_TOKEN (xapp-…), or run with --slack-http.", 2)
+
+    async def _serve_http(self) -> None:
+        assert self.app is not None and self.settings.SLACK_SIGNING_SECRET is not None
+        host, port = self.settings.SLACK_HTTP_HOST, self.settings.SLACK_HTTP_PORT
+        self.server = SlackHttpServer(self.app, self.settings.SLACK_SIGNING_SECRET.get_secret_value(), host, port)
+        try:
+            await self.server.start()
+        except OSError as exc:
+            raise AdapterStartError(
+                f"Slack HTTP mode cannot listen on {host}:{port} ({exc.strerror or exc}).", 1
+            ) from None
+
+    async def _connect_socket(self) -> None:
+        assert self.app is not None and self.settings.SLACK_APP_TOKEN is not None
+        app_token = self.settings.SLACK_APP_TOKEN.get_secret_value()
+        opened = await self._call("SLACK_APP_TOKEN", lambda: self.client.apps_connections_open(app_token=app_token))
+        self._socket = AsyncSocketModeHandler(self.app, app_token, web_client=self.client)
+        # The address is asked here (where a refused app token is told apart from Slack out of reach): the client
+        # connects to it, and asks Slack for a new one itself on each reconnection (a `disconnect` envelope).
+        self._socket.client.wss_uri = str(opened["url"])
+        try:
+            await asyncio.wait_for(self._socket.connect_async(), CONNECT_TIMEOUT)
+        except TimeoutError:
+            await self._socket.close_async()
+            raise AdapterStartError("Slack: the Socket Mode connection did not open in time.", 1) from None
+
+    async def _call(self, token_name: str, call: Callable[[], Awaitable[AsyncSlackResponse]]) -> AsyncSlackResponse:
+        """A start-up call: a refused token is final (exit 2); Slack out of reach is retried with backoff."""
+        url = self.settings.SLACK_API_URL
+        delay, attempt = self.first_delay, 0
+        while True:
+            attempt += 1
+            try:
+                return await call()
+            except SlackApiError as exc:
+                error = str(exc.response.get("error") or f"HTTP {exc.response.status_code}")
+                if error in REFUSED_TOKEN:
+                    raise AdapterStartError(
+                        f"Slack refused {token_name} (invalid or revoked: {error}). Check it in .env.", 2
+                    ) from None
+                reason = f"Slack answered {error}"
+                retry_after = exc.response.headers.get("Retry-After") if exc.response.headers else None
+                if retry_after and str(retry_after).isdigit():
+                    delay = max(delay, float(retry_after))
+            except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+                reason = f"{type(exc).__name__}: {exc}"[:200]
+            if self.max_attempts is not None and attempt >= self.max_attempts:
+                raise AdapterStartError(f"Slack unreachable at {url} after {attempt} attempt(s) ({reason}).", 1)
+            log.warning("Slack unreachable at %s (%s): attempt %d, next try in %g s", url, reason, attempt, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, MAX_DELAY)
+
+    async def stop(self) -> None:
+        """Stop receiving; let the refusals and Home refreshes under way finish, write the strangers' counts."""
+        if self._socket is not None:
+            await self._socket.close_async()
+            self._socket = None
+        if self.server is not None:
+            await self.server.stop()
+            self.server = None
+        if self.ctx is not None:
+            await home.settle(self.ctx)
+            await access.close(self.ctx)
+
+    async def deliver_digest(self, data: DigestData) -> None:
+        """The digest in each owner's DM (header, then one card per reminder, registered); one owner's failure
+        (channel_not_found, a user who left) does not stop the others."""
+        ctx = self._started()
+        for user_id in sorted(ctx.owner_ids):
+            try:
+                await commands.post_digest(ctx, user_id, data)
+            except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+                log.warning("Slack digest to %s failed: %s", user_id, _why(exc))
+
+    async def on_outcome(self, result: DeliveryResult) -> None:
+        """An e-mail's outcome: every Slack card of the reminder shows it; failures and unknowns are told to the
+        owners in their DM."""
+        ctx = self._started()
+        if result.business_id != ctx.presenter.business_id:
+            return  # another business's outcome is its own owners' business
+        reason = h(str(result.reply)[:300])
+
+        def note(code: str) -> str | None:
+            if result.outcome == "failed":
+                return t("card.failed", code, reason=reason)
+            if result.outcome == "unknown":
+                return t("state.unknown", code)
+            if result.outcome == "retry" and result.next_attempt is not None:
+                local = result.next_attempt.astimezone(ctx.presenter.tz)
+                return t("state.deferred", code, reason=reason, day=local.strftime("%d/%m"),
+                         time=local.strftime("%H:%M"))  # fmt: skip
+            return None
+
+        await actions.refresh_cards(ctx, result.reminder_id, note=note)
+        if result.outcome not in ("failed", "unknown"):
+            return
+        for user_id in sorted(ctx.owner_ids):
+            try:
+                code = await ctx.lang(user_id)
+                said = t("send.failed", code, reason=reason) if result.outcome == "failed" else t("state.unknown", code)
+                await ctx.client.chat_postMessage(channel=await ctx.dm(user_id), **text_message(said, code))
+            except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+                log.warning("Slack owner %s not told about outbox %s: %s", user_id, result.outbox_id, _why(exc))
+
+    def _started(self) -> SlackContext:
+        if self.ctx is None:
+            raise RuntimeError("the Slack adapter is not started")
+        return self.ctx
+
+
+def _why(exc: Exception) -> Any:
+    """What went wrong, for a log line: Slack's error code, else the exception's type."""
+    if isinstance(exc, SlackApiError):
+        return exc.response.get("error")
+    return type(exc).__name__
