@@ -154,6 +154,17 @@ async def test_users_info_and_conversations_open(slack: FakeSlack) -> None:
         await client.users_info(user="U0NOBODY")
 
 
+async def test_down_then_back_on_the_same_port(slack: FakeSlack) -> None:
+    """stop() makes Slack unreachable; start_in_thread() brings it back on the same URL with the same workspace."""
+    url = slack.api_url
+    slack.stop()
+    with pytest.raises(aiohttp.ClientConnectionError):
+        await web_client(slack).auth_test()
+    slack.start_in_thread()
+    assert slack.api_url == url
+    assert (await web_client(slack).users_info(user=OWNER))["user"]["name"] == "claire"
+
+
 async def test_update_keeps_the_current_message(slack: FakeSlack) -> None:
     """chat.update replaces text and blocks in place and is logged; an unknown ts is message_not_found."""
     client = web_client(slack)
@@ -213,6 +224,14 @@ async def test_limits_themselves_are_accepted(slack: FakeSlack) -> None:
     blocks += [{"type": "divider"}] * 48
     answer = await web_client(slack).chat_postMessage(channel=OWNER, text="Relance", blocks=blocks)
     assert len(slack.message(answer["channel"], answer["ts"]).blocks) == 50
+    assert slack.calls_of("chat.postMessage")[-1].warning is None
+
+
+async def test_blocks_without_fallback_text_are_flagged(slack: FakeSlack) -> None:
+    """Blocks without `text` pass, as in Slack, but the call records the missing_text warning."""
+    with pytest.warns(UserWarning, match="text"):
+        await web_client(slack).chat_postMessage(channel=OWNER, blocks=[_section("Relance")])
+    assert slack.calls_of("chat.postMessage")[-1].warning == "missing_text"
 
 
 async def test_views_need_a_fresh_trigger(slack: FakeSlack, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -383,7 +402,7 @@ async def test_click_in_a_modal(slack: FakeSlack, socket_app: tuple[SocketModeCl
 
 
 async def test_response_url_and_ephemerals(slack: FakeSlack, socket_app: tuple[SocketModeClient, Recorder]) -> None:
-    """A click's response_url replaces the message; chat.postEphemeral shows only to a member of the channel."""
+    """A click's response_url replaces the message; chat.postEphemeral shows to one known user."""
     _, recorder = socket_app
     client = web_client(slack)
     posted = await client.chat_postMessage(channel=OWNER, text="Relance", blocks=card("r1:paid:5:1"))
@@ -397,9 +416,8 @@ async def test_response_url_and_ephemerals(slack: FakeSlack, socket_app: tuple[S
     assert slack.wait_update(posted["channel"], posted["ts"]).text == "Payée"
     await client.chat_postEphemeral(channel=posted["channel"], user=OWNER, text="Déjà traité.")
     assert [e.text for e in slack.ephemerals(OWNER)] == ["Déjà traité."]
-    slack.add_user("U0OTHER", "bruno")
-    with pytest.raises(SlackApiError, match="user_not_in_channel"):
-        await client.chat_postEphemeral(channel=posted["channel"], user="U0OTHER", text="Non.")
+    with pytest.raises(SlackApiError, match="user_not_found"):
+        await client.chat_postEphemeral(channel=posted["channel"], user="U0NOBODY", text="Non.")
 
 
 async def test_events_are_delivered(slack: FakeSlack, socket_app: tuple[SocketModeClient, Recorder]) -> None:

@@ -119,6 +119,7 @@ class FakeSlack:
         return app
 
     async def _serve(self) -> None:
+        self.socket.reset()
         self._runner = web.AppRunner(self._app(), handle_signals=False, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", self._port)
@@ -159,7 +160,7 @@ class FakeSlack:
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop the background thread (closing every websocket)."""
+        """Stop the background thread (closing every websocket); `start_in_thread()` restarts on the same port."""
         if self._thread is None or self._loop is None or self._stopped is None:
             return
         self._loop.call_soon_threadsafe(self._stopped.set)

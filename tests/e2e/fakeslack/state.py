@@ -231,13 +231,14 @@ class SlackFile:
 
 @dataclass(frozen=True)
 class ApiCall:
-    """One Web API request: method, parameters (token removed), the error answered if any, and the HTTP status."""
+    """One Web API request: method, parameters (token removed), the error or warning answered, the HTTP status."""
 
     method: str
     params: dict[str, Any]
     error: str | None
     status: int
     at: float
+    warning: str | None = None  # "missing_text": blocks without the `text` fallback notifications need
 
 
 @dataclass

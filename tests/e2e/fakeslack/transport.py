@@ -80,6 +80,11 @@ class SocketHub:
         self._connected = asyncio.Event()
         self._closing: set[asyncio.Task[None]] = set()
 
+    def reset(self) -> None:
+        """Forget connections and bind anew to the running loop (the server starts or restarts)."""
+        self._live, self._all, self._acks = [], set(), {}
+        self._connected = asyncio.Event()
+
     def url(self) -> str:
         """A fresh websocket URL (what apps.connections.open answers)."""
         ticket = secrets.token_hex(8)

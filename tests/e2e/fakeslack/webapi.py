@@ -136,7 +136,7 @@ class WebApi:
             if handler is None:
                 raise ApiError("unknown_method", status=404)
             body = {"ok": True, **handler(decode_params(params))}
-            self.state.log_call(ApiCall(method, params, None, 200, time.monotonic()))
+            self.state.log_call(ApiCall(method, params, None, 200, time.monotonic(), body.get("warning")))
             return 200, body, {}
         except ApiError as exc:
             self.state.log_call(ApiCall(method, params, exc.error, exc.status, time.monotonic()))
@@ -244,8 +244,6 @@ class WebApi:
         """Show a message to one user of a channel."""
         channel = self._channel(params)
         user = self._user(params.get("user"))
-        if channel.startswith("D") and self.state.users[user].dm != channel:
-            raise ApiError("user_not_in_channel")
         text, blocks = self._content(params)
         ts = self.state.new_ts()
         self.state.ephemeral(Ephemeral(channel, user, ts, text, blocks, "api"))
