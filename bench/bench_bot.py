@@ -342,19 +342,17 @@ def bare_bot(api_url: str, token: str, messages: int, limiter: bool) -> None:
 
 
 def relance_without_limiter() -> None:
-    """`relance run` as run_bot does it, but built with rate_limiter=False (cwd and environment as for the bot)."""
+    """`relance run` as the runtime does it, but Telegram built with rate_limiter=False (cwd and environment as for
+    the bot)."""
     import logging
 
-    from telegram import Update
-
-    from bot.app import build_application
+    from bot.app import TelegramAdapter
+    from bot.runtime import run
     from bot.settings import load_settings
 
-    logging.basicConfig(level=logging.WARNING)
+    logging.basicConfig(level=logging.WARNING)  # run's own basicConfig then keeps this level
     settings = load_settings()
-    application = build_application(settings, rate_limiter=False)
-    application.bot_data["settings"] = settings
-    application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False, close_loop=False)
+    run(settings, adapters=lambda s, core: [TelegramAdapter(s, core, rate_limiter=False)])
 
 
 if __name__ == "__main__":

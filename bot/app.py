@@ -1,16 +1,16 @@
-"""The Telegram application: wiring only (handlers in one ordered list, one error handler, start-up and shutdown)."""
+"""The Telegram adapter: the application's wiring (handlers in one ordered list, one error handler) and its start,
+stop, digest and e-mail outcomes for the runtime (bot/runtime.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 import warnings
 from typing import Any, cast
 
 from telegram import BotCommand, BotCommandScopeDefault, Update
 from telegram.constants import ParseMode
-from telegram.error import InvalidToken, NetworkError, TimedOut
+from telegram.error import InvalidToken, NetworkError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -23,7 +23,7 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 from telegram.warnings import PTBUserWarning
 
-from bot.business import load_rates, renderer_for, settings_ladder
+from bot.adapters import AdapterStartError
 from bot.handlers import (
     access,
     common,
@@ -46,10 +46,14 @@ from bot.handlers import (
 )
 from bot.i18n import t
 from bot.presenter import Presenter
-from bot.settings import Settings, SettingsError
-from services.core import Services
+from bot.settings import Settings
+from services.core import DigestData, Services
+from services.outbox import DeliveryResult
 
 log = logging.getLogger(__name__)
+
+#: Seconds between the tries to reach the Bot API at start (then one last try): a few, with backoff.
+START_RETRY_DELAYS = (1.0, 2.0, 4.0)
 
 #: The command menu: (command, catalogue key of its description).
 COMMANDS = [
@@ -120,12 +124,13 @@ def add_handlers(application: Application) -> None:
 def build_application(
     settings: Settings,
     *,
-    services: Presenter | None = None,
+    services: Presenter,
     request: BaseRequest | None = None,
     updates_request: BaseRequest | None = None,
     rate_limiter: bool = True,
 ) -> Application:
-    """The PTB application against TELEGRAM_API_URL; tests pass `services` and a recording `request`."""
+    """The PTB application against TELEGRAM_API_URL, without a JobQueue of its own (the runtime's one scheduler
+    wakes the digest and the sender); tests pass a recording `request`."""
     token = settings.bot_token
     if not token:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
@@ -135,8 +140,7 @@ def build_application(
         .base_url(f"{settings.TELEGRAM_API_URL}/bot")
         .base_file_url(f"{settings.TELEGRAM_API_URL}/file/bot")
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
-        .post_init(post_init)
-        .post_shutdown(post_shutdown)
+        .job_queue(None)
     )
     if rate_limiter:
         builder = builder.rate_limiter(cast(Any, AIORateLimiter(max_retries=2)))
@@ -146,65 +150,99 @@ def build_application(
         builder = builder.get_updates_request(updates_request)
     application = builder.build()
     application.bot_data["settings"] = settings
-    if services is not None:
-        application.bot_data[common.SERVICES_KEY] = services
+    application.bot_data[common.SERVICES_KEY] = services
     add_handlers(application)
     return application
 
 
-def open_services(settings: Settings) -> Presenter:
-    """The database (migrated), the business brought in line with the settings, the delivery (SMTP outbox, or
-    .eml files without SMTP_HOST), rates and templates checked now (file and line), never at send time."""
-    from bot.business import build_context
-    from services.rates import missing_half_year
-    from storage.db import make_engine
+class TelegramAdapter:
+    """Telegram as one chat door of the process: long polling, the owners' cards, their digest and e-mail outcomes."""
 
-    check_payment_details(settings)
-    load_rates(settings)  # a bad RATES_FILE is reported now, naming the file and the field
-    renderer = renderer_for(settings)
-    # Every step of the configured ladder and every message kind, rendered from sample data: a broken template or
-    # a custom step without its files is reported now, with file and line, never at send time.
-    renderer.check(step.name for step in settings_ladder(settings).steps)
-    engine = make_engine(settings.DATABASE_URL, admin_url=settings.DATABASE_ADMIN_URL)
-    ctx = build_context(engine, settings, apply=True, renderer=renderer)
-    services = Presenter(Services(ctx))
-    half_year = missing_half_year(ctx.rate_table, services.today())
-    if half_year is not None:
-        log.warning(
-            "the ECB rate for %s is not in the rate table: penalties are stated without figures until you add it "
-            "with /taux %s <rate> in the chat or to RATES_FILE (see README, Rate table)",
-            half_year,
-            half_year,
+    name = "telegram"
+
+    def __init__(
+        self,
+        settings: Settings,
+        core: Services,
+        *,
+        request: BaseRequest | None = None,
+        updates_request: BaseRequest | None = None,
+        rate_limiter: bool = True,
+    ) -> None:
+        self.settings = settings
+        # The channel gets the bot's id once it is known (start): cards are stored per bot.
+        self.presenter = Presenter(core)
+        self.application = build_application(
+            settings,
+            services=self.presenter,
+            request=request,
+            updates_request=updates_request,
+            rate_limiter=rate_limiter,
         )
-    return services
+        self._report = delivery.listener(self.application, self.presenter)
 
+    async def start(self) -> None:
+        """Reach the Bot API (a few tries), set the menus, tell the owners about a missing rate, then long-poll."""
+        # PTB logs a failed bootstrap with its whole traceback before raising it; the owner gets one line instead.
+        logging.getLogger("telegram.ext").addFilter(_drop_bootstrap_traceback)
+        application = self.application
+        try:
+            await self._initialize()
+            self.presenter.channel = f"telegram:{application.bot.id}"
+            await set_commands(application)
+            await rates.notify_missing_rate(application, self.presenter)
+            assert application.updater is not None
+            # A network hiccup while bootstrapping is retried a few times, a wrong URL is reported.
+            await application.updater.start_polling(
+                allowed_updates=Update.ALL_TYPES, drop_pending_updates=False, bootstrap_retries=3
+            )
+            await application.start()
+        except BaseException as exc:
+            await self.stop()
+            if isinstance(exc, InvalidToken):
+                raise AdapterStartError(
+                    "the Bot API server refused TELEGRAM_BOT_TOKEN (invalid or revoked token): check it with "
+                    "@BotFather",
+                    exit_code=2,
+                ) from None
+            if isinstance(exc, NetworkError):  # TimedOut included
+                # The exception text never holds the token (httpx's messages name the error, not the URL).
+                raise AdapterStartError(
+                    f"cannot reach the Telegram Bot API at {self.settings.TELEGRAM_API_URL} ({exc}); "
+                    "check TELEGRAM_API_URL and the network, then run again",
+                    exit_code=1,
+                ) from None
+            raise
 
-def check_payment_details(settings: Settings) -> None:
-    """IBAN and BIC, when given, must be valid (checked at start-up, never discovered in a client's e-mail)."""
-    from messages.banking import validate_payment_details
+    async def _initialize(self) -> None:
+        """getMe, tried again after each of START_RETRY_DELAYS on a network error (a refused token is final)."""
+        for delay in START_RETRY_DELAYS:
+            try:
+                await self.application.initialize()
+                return
+            except NetworkError as exc:
+                log.warning("the Telegram Bot API does not answer (%s): trying again in %s s", exc, delay)
+                await asyncio.sleep(delay)
+        await self.application.initialize()
 
-    try:
-        validate_payment_details(settings.COMPANY_IBAN, settings.COMPANY_BIC)
-    except ValueError as exc:
-        raise SettingsError(str(exc)) from None
-    if not settings.COMPANY_IBAN:
-        log.warning("COMPANY_IBAN is not set: reminders will not say how to pay by transfer")
+    async def stop(self) -> None:
+        """Stop polling and the update processing, write the day's count of refused strangers, close connections."""
+        application = self.application
+        if application.updater is not None and application.updater.running:
+            await application.updater.stop()
+        if application.running:
+            await application.stop()
+        await access.close(application)
+        await application.shutdown()
 
+    async def deliver_digest(self, data: DigestData) -> None:
+        """The digest's header and cards to every owner's chat."""
+        langs = self.application.bot_data.get(common.LANGS_KEY, {})
+        await digest.deliver(self.application.bot, self.presenter, sorted(self.presenter.owner_ids), data, langs)
 
-async def post_init(application: Application) -> None:
-    """Open the services, recover interrupted e-mails, set the menus, schedule the digest and the outbox tick."""
-    services = application.bot_data.get(common.SERVICES_KEY)
-    if services is None:
-        settings: Settings = application.bot_data["settings"]
-        services = await asyncio.to_thread(open_services, settings)
-        application.bot_data[common.SERVICES_KEY] = services
-    services.channel = f"telegram:{application.bot.id}"
-    await set_commands(application)
-    if application.bot_data["settings"].SMTP_HOST:
-        await delivery.start_sender(application, services)
-    digest.schedule(application, services)
-    digest.catch_up(application, services)
-    await rates.notify_missing_rate(application, services)
+    async def on_outcome(self, result: DeliveryResult) -> None:
+        """Refresh the reminder's cards in Telegram; tell the owners about a failed or uncertain e-mail."""
+        await self._report(result)
 
 
 async def set_commands(application: Application) -> None:
@@ -215,59 +253,6 @@ async def set_commands(application: Application) -> None:
     await application.bot.set_my_commands(
         [BotCommand(c, t(k, "en")) for c, k in COMMANDS_EN], scope=BotCommandScopeDefault(), language_code="en"
     )
-
-
-async def post_shutdown(application: Application) -> None:
-    """Write the day's count of refused strangers, then close the database."""
-    await access.close(application)
-    services = application.bot_data.get(common.SERVICES_KEY)
-    if isinstance(services, Presenter):
-        services.engine.dispose()
-
-
-def run_bot(settings: Settings) -> None:
-    """`relance run` with a token: long polling until SIGINT or SIGTERM, then a clean shutdown."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # httpx logs every request URL, and the URL contains the token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    try:
-        # Settings, payment details, rates and templates are checked before connecting: one clear line, no traceback.
-        services = open_services(settings)
-    except Exception as exc:
-        from messages.render import TemplateError
-
-        if not isinstance(exc, (SettingsError, TemplateError)):
-            raise
-        # A TemplateError's text starts with its file and line ("…/fr/reminder_1.text.j2:3: …").
-        print(f"relance: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
-    application = build_application(settings, services=services)
-    # PTB logs the start-up failure with its whole traceback before raising it; the owner gets one line below.
-    logging.getLogger("telegram.ext").addFilter(_drop_bootstrap_traceback)
-    try:
-        application.run_polling(
-            allowed_updates=Update.ALL_TYPES,
-            drop_pending_updates=False,
-            close_loop=False,
-            bootstrap_retries=3,  # a network hiccup at boot is retried a few times, a wrong URL is reported
-        )
-    except InvalidToken:
-        print(
-            "relance: the Bot API server refused TELEGRAM_BOT_TOKEN (invalid or revoked token): "
-            "check it with @BotFather",
-            file=sys.stderr,
-        )
-        raise SystemExit(2) from None
-    except (NetworkError, TimedOut) as exc:
-        # The exception text never holds the token (httpx's messages name the error, not the URL).
-        print(
-            f"relance: cannot reach the Telegram Bot API at {settings.TELEGRAM_API_URL} ({exc}); "
-            "check TELEGRAM_API_URL and the network, then run again",
-            file=sys.stderr,
-        )
-        raise SystemExit(1) from None
 
 
 def _drop_bootstrap_traceback(record: logging.LogRecord) -> bool:

@@ -313,7 +313,7 @@ def _slug(text: str) -> str:
 
 
 def terminal_database(settings: Settings) -> tuple[str, bool]:
-    """The database `run` uses without Telegram, and whether it is the demo one.
+    """The database `run` uses without a chat token, and whether it is the demo one.
 
     An explicitly set DATABASE_URL is used as is (never filled with demo data). Otherwise the default database is
     used if it already holds invoices (you imported yours), else a separate demo database, DATA_DIR/demo.db.
@@ -334,13 +334,24 @@ def terminal_database(settings: Settings) -> tuple[str, bool]:
 
 
 @app.command("run")
-def run_command(today: TodayOption = None) -> None:
-    """Start the Telegram bot; without TELEGRAM_BOT_TOKEN, show the digest and status in the terminal (demo data)."""
+def run_command(
+    today: TodayOption = None,
+    slack_http: Annotated[
+        bool,
+        typer.Option(
+            "--slack-http",
+            help="Slack in HTTP mode: serve the signed Events and interactivity endpoint on "
+            "SLACK_HTTP_HOST:SLACK_HTTP_PORT (needs SLACK_SIGNING_SECRET) instead of Socket Mode (SLACK_APP_TOKEN).",
+        ),
+    ] = False,
+) -> None:
+    """Start the chat bots (Telegram with TELEGRAM_BOT_TOKEN, Slack with SLACK_BOT_TOKEN, or both in one process);
+    without any token, show the digest and status in the terminal (demo data)."""
     settings = _settings()
-    if settings.bot_token:
-        from bot.app import run_bot
+    if settings.bot_token or settings.slack_bot_token or slack_http:
+        from bot.runtime import run
 
-        run_bot(settings)
+        run(settings, slack_http=slack_http)
         return
     from storage.demo import demo_anchor, ensure_demo
 

@@ -2,9 +2,9 @@
 
 Thin on purpose: the delivery loop (claim, send, record) is services.outbox's, the queue is storage.outbox's.
 The ✅ Envoyer tap only queues the e-mail and calls `Sender.wake`; the delivery runs in its own asyncio task, so a
-slow SMTP server never delays another tap. The adapter's scheduler (PTB's JobQueue) also ticks the sender every
-TICK_INTERVAL for retries and e-mails whose sending window opens. Listeners registered with `on_outcome` edit the
-reminder's cards and warn the owners, whichever tap or tick caused the send.
+slow SMTP server never delays another tap. The process's one scheduler (bot/runtime.py) also ticks the sender every
+TICK_INTERVAL for retries and e-mails whose sending window opens. Every chat adapter registers with `on_outcome` to
+edit the reminder's cards and warn the owners, whichever tap, tick or chat caused the send.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any
 
 from messages.delivery import SmtpConfig
 from services.outbox import DeliveryResult, deliver_due, recover_unknown_at_startup
@@ -81,7 +80,7 @@ class Sender:
         task.add_done_callback(self._tasks.discard)
 
     async def tick(self, now: datetime | None = None) -> list[DeliveryResult]:
-        """Deliver what is due now and report each outcome; also the JobQueue's callback (via `job`).
+        """Deliver what is due now and report each outcome; also the scheduler's periodic job.
 
         Ticks of one sender never overlap: a wake-up during a tick makes it look again before it ends. Several
         processes may tick at once: the outbox hands each row to one of them.
@@ -112,11 +111,6 @@ class Sender:
                     break
         return results
 
-    async def job(self, context: Any = None) -> None:
-        """The scheduler's callback (PTB's JobQueue passes its context)."""
-        del context
-        await self.tick()
-
     async def recover(self) -> list[DeliveryResult]:
         """At start-up: mark this business's interrupted e-mails `unknown` and tell the listeners."""
         self._loop = asyncio.get_running_loop()
@@ -124,11 +118,6 @@ class Sender:
         for result in results:
             await self._notify(result)
         return results
-
-    def schedule(self, job_queue: Any, *, first: float = 5.0) -> Any:
-        """Install the periodic tick on PTB's JobQueue (every TICK_INTERVAL); returns the job."""
-        return job_queue.run_repeating(self.job, interval=TICK_INTERVAL, first=first,
-                                       name=f"outbox-sender-{self.business_id}")  # fmt: skip
 
     async def settle(self, timeout: float = 60.0) -> None:
         """Wait for the deliveries started by `wake` (tests, shutdown)."""

@@ -13,6 +13,7 @@ from telegram import Update
 from telegram.ext import Application
 from telegram.request import BaseRequest, RequestData
 
+from bot.app import TelegramAdapter
 from bot.business import build_context
 from bot.presenter import Presenter
 from bot.settings import Settings
@@ -250,6 +251,7 @@ class BotHarness:
     engine: Engine
     owner: Chat
     stranger: Chat
+    adapter: TelegramAdapter  # what the runtime starts, hands the digest and the e-mail outcomes to
 
     def cards(self) -> list[Call]:
         """The card messages sent (sendMessage calls with an inline keyboard)."""
@@ -267,15 +269,12 @@ class BotHarness:
 
 async def start_harness(engine: Engine, settings: Settings, delivery: Any) -> BotHarness:
     """An initialised in-process bot over `engine` with the given delivery (call `stop_harness` after)."""
-    from bot.app import build_application
-
-    services = make_services(engine, settings, delivery)
+    core = make_services(engine, settings, delivery).core
     api = RecordingRequest()
-    app = build_application(
-        settings, services=services, request=api, updates_request=RecordingRequest(), rate_limiter=False
-    )
+    adapter = TelegramAdapter(settings, core, request=api, updates_request=RecordingRequest(), rate_limiter=False)
+    app = adapter.application
     await app.initialize()
-    return BotHarness(app, api, services, delivery, engine, Chat(app, OWNER), Chat(app, STRANGER))
+    return BotHarness(app, api, adapter.presenter, delivery, engine, Chat(app, OWNER), Chat(app, STRANGER), adapter)
 
 
 async def stop_harness(harness: BotHarness) -> None:

@@ -1,4 +1,4 @@
-"""What the outbox sender reports back: refresh every card of the reminder, tell the owners about failures.
+"""What the outbox sender reports back to Telegram: refresh every card of the reminder, tell the owners about failures.
 
 Whatever caused the send (the ✅ Envoyer tap, Envoyer maintenant, Renvoyer, the periodic tick, a retry after a
 4xx), the outcome reaches the chat here: sent, deferred (the card says when the next try is), failed or unknown
@@ -21,12 +21,10 @@ from services.outbox import DeliveryResult
 
 log = logging.getLogger(__name__)
 
-#: Where the application keeps its business's sender (bot.sender.Sender).
-SENDER_KEY = "outbox_sender"
-
 
 def listener(application: Application, services: Presenter) -> Any:
-    """A `Sender.on_outcome` callback bound to this application's bot and its business's services."""
+    """The Telegram adapter's `on_outcome`, bound to this application's bot and its business's services (the runtime's
+    one sender calls every adapter's)."""
 
     async def on_outcome(result: DeliveryResult) -> None:
         if result.business_id != services.business_id:
@@ -63,22 +61,3 @@ def listener(application: Application, services: Presenter) -> Any:
                     log.warning("owner %s not told about outbox %s: %s", owner, result.outbox_id, exc)
 
     return on_outcome
-
-
-async def start_sender(application: Application, services: Presenter) -> Any:
-    """With SMTP configured: the business's sender (woken by Envoyer, ticked by the JobQueue) reporting to the
-    chat; e-mails interrupted by the last stop are marked unknown and the owners told. Returns the sender."""
-    from bot.sender import Sender
-    from bot.settings import smtp_config
-
-    sender = Sender(services.engine, smtp_config(application.bot_data["settings"]), services.business_id)
-    sender.on_outcome(listener(application, services))
-    attach = getattr(services.delivery, "attach_sender", None)
-    if attach is not None:
-        attach(sender.wake)  # from now on a tap queues and wakes the sender, it never talks SMTP itself
-    application.bot_data[SENDER_KEY] = sender
-    await sender.recover()
-    if application.job_queue is not None:
-        sender.schedule(application.job_queue)
-    sender.wake()  # what was due while the bot was down leaves now
-    return sender

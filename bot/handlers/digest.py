@@ -1,25 +1,25 @@
 """The morning digest: a header, then one card per reminder (and the uncertain sends); `/digest` on demand; Voir la
 suite / Retour.
 
-The JobQueue only wakes the bot, at start and every minute; services decide whether the day's digest is due (see
-services.digest), so a bot paused or asleep at the digest time sends it as soon as it runs again, once.
+The runtime's scheduler (bot/runtime.py) checks at start and every minute whether the day's digest is due and hands
+it to the Telegram adapter, which sends it with `deliver`; `/digest` shows today's cards without claiming the day's.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime, timedelta
+from collections.abc import Mapping
 
-from telegram import Update
+from telegram import Bot, Update
 from telegram.error import TelegramError
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.cards import split_message
 from bot.handlers.common import (
+    LANGS_KEY,
     Context,
     answer,
-    chat_lang,
     check_button,
     lang,
     markup,
@@ -33,29 +33,18 @@ from services.core import DigestData
 log = logging.getLogger(__name__)
 
 
-#: How often the bot checks whether the day's digest is due.
-TICK = timedelta(minutes=1)
-
-
-async def send_digest(context: Context, services: Presenter, chat_ids: list[int], *, claim: bool) -> bool:
-    """Build the digest (the day's one, if due and not yet sent, when `claim`) and send it to each chat; False when
-    there is nothing to send."""
-    data = services.digest_if_due() if claim else services.digest(claim=False)
-    if data is None:
-        return False
-    await _deliver(context, services, chat_ids, data)
-    return True
-
-
-async def _deliver(context: Context, services: Presenter, chat_ids: list[int], data: DigestData) -> None:
-    """The digest's header and cards to each chat; the cards are remembered so later changes edit them."""
+async def deliver(
+    bot: Bot, services: Presenter, chat_ids: list[int], data: DigestData, langs: Mapping[int, str]
+) -> None:
+    """The digest's header and cards to each chat (in its owner's language, French by default); the cards are
+    remembered so later changes edit them."""
     shown: list[tuple[int, str, str]] = []
     for chat_id in chat_ids:
-        header, cards = services.render_digest(data, chat_lang(context, chat_id))
+        header, cards = services.render_digest(data, langs.get(chat_id, "fr"))
         try:
-            await context.bot.send_message(chat_id, header)
+            await bot.send_message(chat_id, header)
             for reminder_id, card in cards:
-                message = await context.bot.send_message(chat_id, card.text, reply_markup=markup(card))
+                message = await bot.send_message(chat_id, card.text, reply_markup=markup(card))
                 shown.append((reminder_id, str(chat_id), str(message.message_id)))
         except TelegramError as exc:
             # One owner who blocked the bot must not stop the digest of the others.
@@ -63,19 +52,15 @@ async def _deliver(context: Context, services: Presenter, chat_ids: list[int], d
     services.register_cards(shown)
 
 
-async def digest_job(context: Context) -> None:
-    """The check at start and every minute: the day's digest to every owner once it is due, at most once a day."""
-    services = services_of(context)
-    if await send_digest(context, services, sorted(services.owner_ids), claim=True):
-        log.info("digest sent for %s", services.today())
-
-
 async def on_digest(update: Update, context: Context) -> None:
-    """/digest: today's cards on demand, in this chat."""
+    """/digest: today's cards on demand, in this chat (the day's scheduled digest is not claimed)."""
     lang(update, context)
     if update.effective_chat is None:
         return
-    await send_digest(context, services_of(context), [update.effective_chat.id], claim=False)
+    services = services_of(context)
+    data = services.digest(claim=False)
+    if data is not None:
+        await deliver(context.bot, services, [update.effective_chat.id], data, context.bot_data.get(LANGS_KEY, {}))
 
 
 async def on_card_nav(update: Update, context: Context) -> None:
@@ -106,32 +91,6 @@ async def on_card_nav(update: Update, context: Context) -> None:
         for part in split_message(full):
             # Plain text: the draft is the client's message, not HTML for Telegram.
             await reply(update, part, parse_mode=None)
-
-
-def schedule(application: Application, services: Presenter) -> None:
-    """Wake the bot every minute, on the minute, to check whether the day's digest is due.
-
-    Not a daily timer: a timer missed by more than the scheduler's grace (a paused or suspended process, a busy
-    loop) would skip the day silently. The digest time is read from the database at each check, so a change in
-    /parametres needs no new job.
-    """
-    del services  # the check reads the business through the services at each tick
-    queue = application.job_queue
-    assert queue is not None, "python-telegram-bot[job-queue] is required"
-    for job in queue.get_jobs_by_name("digest"):
-        job.schedule_removal()
-    now = datetime.now().astimezone()
-    first = now.replace(second=1, microsecond=0) + TICK
-    # A tick that comes late still runs (no grace limit), and ticks missed while asleep run once, not in a burst.
-    queue.run_repeating(digest_job, interval=TICK, first=first, name="digest",
-                        job_kwargs={"misfire_grace_time": None, "coalesce": True})  # fmt: skip
-
-
-def catch_up(application: Application, services: Presenter) -> None:
-    """The check at start-up: if the bot was down at the digest time, the day's digest goes out now (once)."""
-    del services
-    assert application.job_queue is not None
-    application.job_queue.run_once(digest_job, when=1, name="digest-catch-up")
 
 
 HANDLERS = [

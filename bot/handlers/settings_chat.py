@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot.handlers import digest
 from bot.handlers.common import Context, actor, answer, lang, reply, services_of
 from bot.i18n import t
 from bot.presenter import text
@@ -38,9 +37,7 @@ async def on_settings(update: Update, context: Context) -> None:
         except InputError as exc:
             await reply(update, text(exc.msg, code))
             return
-        application: Application = context.application
-        if application.job_queue is not None:
-            digest.schedule(application, services)
+        # No job to move: the runtime's digest check reads the digest time from the database every minute.
         await reply(update, t("settings.time_set", code, digest_time=value))
         return
     panel, keyboard = _panel(context, code)

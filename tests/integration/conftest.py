@@ -22,29 +22,13 @@ def smtp_server() -> Iterator[ScriptedSmtpServer]:
 @pytest.fixture
 async def bot(sqlite_url: str, tmp_path: Path) -> AsyncIterator[BotHarness]:
     """The bot in-process over a fresh SQLite database: recording Bot API, recording delivery, today 24/11/2026."""
-    from bot.app import build_application
     from storage.db import make_engine
-    from tests.bot_harness import (
-        OWNER,
-        STRANGER,
-        Chat,
-        RecordingDelivery,
-        RecordingRequest,
-        bot_settings,
-        make_services,
-    )
+    from tests.bot_harness import RecordingDelivery, bot_settings, start_harness, stop_harness
 
     engine = make_engine(sqlite_url)
-    settings = bot_settings(sqlite_url, tmp_path, date(2026, 11, 24))
-    delivery = RecordingDelivery()
-    services = make_services(engine, settings, delivery)
-    api = RecordingRequest()
-    app = build_application(
-        settings, services=services, request=api, updates_request=RecordingRequest(), rate_limiter=False
-    )
-    await app.initialize()
+    bot = await start_harness(engine, bot_settings(sqlite_url, tmp_path, date(2026, 11, 24)), RecordingDelivery())
     try:
-        yield BotHarness(app, api, services, delivery, engine, Chat(app, OWNER), Chat(app, STRANGER))
+        yield bot
     finally:
-        await app.shutdown()
+        await stop_harness(bot)
         engine.dispose()

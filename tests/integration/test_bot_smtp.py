@@ -16,7 +16,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import Engine
 from sqlmodel import select
 
-from bot.handlers.delivery import start_sender
+from bot.runtime import start_sender
 from bot.sender import Sender
 from bot.settings import smtp_config
 from services.context import Clock
@@ -75,8 +75,8 @@ async def _bot(sqlite_url: str, tmp_path: Path, port: int) -> tuple[BotHarness, 
                             SMTP_SECURITY="none", SMTP_TIMEOUT=30)  # fmt: skip
     engine = make_engine(sqlite_url)
     bot = await start_harness(engine, settings, OutboxDelivery(smtp_config(settings)))
-    # What post_init does with SMTP_HOST set: the sender job, woken by the taps, reporting to the chat.
-    sender = await start_sender(bot.app, bot.services)
+    # What the runtime does with SMTP_HOST set: the sender, woken by the taps, reporting to the chat.
+    sender = await start_sender(settings, bot.services.core, [bot.adapter])
     return bot, sender
 
 

@@ -16,8 +16,8 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from typer.testing import CliRunner
 
-from bot.app import run_bot
 from bot.cli import app
+from bot.runtime import run
 from bot.settings import Settings
 from bot.terminal import run_terminal
 from messages.render import BUILTIN_DIR, KINDS
@@ -297,7 +297,7 @@ def test_telegram_start_refuses_a_ladder_step_without_templates(
     handlers = list(root.handlers)
     try:
         with pytest.raises(SystemExit) as exc:
-            run_bot(settings)
+            run(settings)
     finally:
         for handler in root.handlers[:]:
             if handler not in handlers:

@@ -8,9 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
-from telegram.ext import CallbackContext
 
-from bot.handlers.digest import digest_job
+from bot.runtime import Runtime
 from dunning.states import ReminderState
 from services.context import Clock
 from services.outbox import queue_reminder
@@ -52,7 +51,8 @@ def _runs(bot: BotHarness) -> list[date]:
 
 
 async def _tick(bot: BotHarness) -> None:
-    await digest_job(CallbackContext(bot.app))
+    """The runtime's check (at start and every minute), with the Telegram adapter as the only one."""
+    await Runtime(bot.adapter.settings, bot.services.core, [bot.adapter]).check_digest()
 
 
 def _uncertain(bot: BotHarness, *, reply: str = "connection lost after DATA") -> int:

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from bot.app import open_services, run_bot
 from bot.business import apply_settings, load_rates
 from bot.presenter import Presenter
+from bot.runtime import open_services, run
 from bot.settings import Settings, SettingsError, load_settings
 from bot.terminal import run_terminal
 from storage.db import read_session, write_session
@@ -106,7 +106,7 @@ def test_bot_start_up_exits_2_before_touching_the_database(tmp_path: Path, capsy
     handlers = list(root.handlers)
     try:
         with pytest.raises(SystemExit) as exc:
-            run_bot(settings)
+            run(settings)
     finally:
         for handler in root.handlers[:]:
             if handler not in handlers:
@@ -135,13 +135,13 @@ def test_terminal_mode_exits_2_on_a_bad_rates_file(tmp_path: Path, capsys: pytes
 def test_start_up_warns_when_the_current_half_year_is_missing(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """open_services logs which half-year to add (2026-H2) when today's ECB rate is not in the table."""
     settings = bot_settings(f"sqlite:///{tmp_path / 'r.db'}", tmp_path, TODAY)
-    with caplog.at_level(logging.WARNING, logger="bot.app"):
+    with caplog.at_level(logging.WARNING, logger="bot.runtime"):
         services = open_services(settings)
     services.engine.dispose()
     assert any("2026-H2" in r.getMessage() and "RATES_FILE" in r.getMessage() for r in caplog.records)
     caplog.clear()
     (tmp_path / "taux.toml").write_text(GOOD, encoding="utf-8")
-    with caplog.at_level(logging.WARNING, logger="bot.app"):
+    with caplog.at_level(logging.WARNING, logger="bot.runtime"):
         services = open_services(settings.model_copy(update={"RATES_FILE": tmp_path / "taux.toml"}))
     services.engine.dispose()
     assert not any("2026-H2" in r.getMessage() for r in caplog.records)

@@ -1,0 +1,290 @@
+"""The `relance run` process: the business's services opened once, every configured chat adapter (Telegram, Slack or
+both) over them, and one scheduler for all of them (the digest check and the outbox sender's tick).
+
+The scheduler only wakes the process; the database decides. The digest check runs at start and every minute: the
+services claim the day's digest once (even across restarts and several processes), and the runtime hands the same
+digest to every adapter. One sender per business delivers the approved e-mails and reports each outcome to every
+adapter, so a card tapped in Slack is also refreshed in Telegram.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.adapters import AdapterStartError, ChatAdapter
+from bot.business import build_context, load_rates, renderer_for, settings_ladder
+from bot.sender import TICK_INTERVAL, Sender
+from bot.settings import Settings, SettingsError, smtp_config
+from services.core import DigestData, Services
+
+log = logging.getLogger(__name__)
+
+#: The scheduler's job ids: the digest check (every minute) and the outbox sender's tick (every TICK_INTERVAL).
+DIGEST_JOB = "digest"
+SENDER_JOB = "outbox-sender"
+#: The sender's first tick after start; the wake-up at start already sends what fell due while the process was down.
+SENDER_FIRST_TICK = timedelta(seconds=5)
+#: At stop, how long a digest being delivered or an e-mail being sent may take to finish.
+STOP_GRACE = 5.0
+
+#: Builds the adapters of the process over the business's services.
+AdapterFactory = Callable[[Settings, Services], list[ChatAdapter]]
+
+
+def open_services(settings: Settings) -> Services:
+    """The database (migrated), the business brought in line with the settings, the delivery (SMTP outbox, or
+    .eml files without SMTP_HOST), rates and templates checked now (file and line), never at send time."""
+    from services.rates import missing_half_year
+    from storage.db import make_engine
+
+    check_payment_details(settings)
+    load_rates(settings)  # a bad RATES_FILE is reported now, naming the file and the field
+    renderer = renderer_for(settings)
+    # Every step of the configured ladder and every message kind, rendered from sample data: a broken template or
+    # a custom step without its files is reported now, with file and line, never at send time.
+    renderer.check(step.name for step in settings_ladder(settings).steps)
+    engine = make_engine(settings.DATABASE_URL, admin_url=settings.DATABASE_ADMIN_URL)
+    core = Services(build_context(engine, settings, apply=True, renderer=renderer))
+    half_year = missing_half_year(core.rate_table, core.today())
+    if half_year is not None:
+        log.warning(
+            "the ECB rate for %s is not in the rate table: penalties are stated without figures until you add it "
+            "with /taux %s <rate> in the chat or to RATES_FILE (see README, Rate table)",
+            half_year,
+            half_year,
+        )
+    return core
+
+
+def check_payment_details(settings: Settings) -> None:
+    """IBAN and BIC, when given, must be valid (checked at start-up, never discovered in a client's e-mail)."""
+    from messages.banking import validate_payment_details
+
+    try:
+        validate_payment_details(settings.COMPANY_IBAN, settings.COMPANY_BIC)
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
+    if not settings.COMPANY_IBAN:
+        log.warning("COMPANY_IBAN is not set: reminders will not say how to pay by transfer")
+
+
+def check_chat_settings(settings: Settings, *, slack_http: bool = False) -> None:
+    """What the configured adapters need besides their token, checked before anything is opened (SettingsError)."""
+    if not settings.slack_bot_token:
+        if slack_http:
+            raise SettingsError("--slack-http: SLACK_BOT_TOKEN is not set (the Slack app's Bot User OAuth Token)")
+        return
+    if not settings.slack_owner_ids:
+        raise SettingsError(
+            "SLACK_OWNER_IDS: not set, the Slack app would obey no one (the owners' Slack user ids, e.g. U012AB3CD)"
+        )
+    if slack_http and settings.SLACK_SIGNING_SECRET is None:
+        raise SettingsError(
+            "SLACK_SIGNING_SECRET: not set, --slack-http cannot verify Slack's requests "
+            "(Basic Information > App Credentials > Signing Secret)"
+        )
+    if not slack_http and settings.SLACK_APP_TOKEN is None:
+        raise SettingsError(
+            "SLACK_APP_TOKEN: not set, Socket Mode needs the app-level token (xapp-…, scope connections:write); "
+            "or run `relance run --slack-http` with SLACK_SIGNING_SECRET"
+        )
+
+
+def configured_adapters(settings: Settings, core: Services, *, slack_http: bool = False) -> list[ChatAdapter]:
+    """Telegram when TELEGRAM_BOT_TOKEN is set, Slack when SLACK_BOT_TOKEN is (Socket Mode, or HTTP with
+    `slack_http`); each imported only when configured."""
+    adapters: list[ChatAdapter] = []
+    if settings.bot_token:
+        from bot.app import TelegramAdapter
+
+        adapters.append(TelegramAdapter(settings, core))
+    if settings.slack_bot_token:
+        from bot.slack.app import SlackAdapter
+
+        adapters.append(SlackAdapter(settings, core, http=slack_http))
+    return adapters
+
+
+async def start_sender(settings: Settings, core: Services, adapters: Sequence[ChatAdapter]) -> Sender:
+    """The business's one sender, reporting every outcome to every adapter; taps only queue and wake it. E-mails
+    interrupted by the last stop are marked unknown (the owners told in every chat); what fell due meanwhile leaves
+    now."""
+    sender = Sender(core.engine, smtp_config(settings), core.business_id)
+    for adapter in adapters:
+        sender.on_outcome(adapter.on_outcome)
+    attach = getattr(core.delivery, "attach_sender", None)
+    if attach is not None:
+        attach(sender.wake)  # from now on a tap queues and wakes the sender, it never talks SMTP itself
+    await sender.recover()
+    sender.wake()
+    return sender
+
+
+class Runtime:
+    """The process's chat adapters over one business's services, with one scheduler and one outbox sender."""
+
+    def __init__(self, settings: Settings, core: Services, adapters: Sequence[ChatAdapter]) -> None:
+        self.settings = settings
+        self.core = core
+        self.adapters = list(adapters)
+        self.scheduler = AsyncIOScheduler(timezone=core.tz)
+        self.sender: Sender | None = None
+        self._started: list[ChatAdapter] = []
+        self._jobs: set[asyncio.Task[object]] = set()
+
+    async def start(self) -> None:
+        """Start every adapter (on AdapterStartError the ones started are stopped again), then the sender (with
+        SMTP_HOST) and the scheduler; the digest check runs at once, then every minute."""
+        for adapter in self.adapters:
+            try:
+                await adapter.start()
+            except BaseException:
+                await self.stop()
+                raise
+            self._started.append(adapter)
+            log.info("%s: started", adapter.name)
+        if self.settings.SMTP_HOST:
+            self.sender = await start_sender(self.settings, self.core, self.adapters)
+        now = datetime.now(self.core.tz)
+        # On the minute (one second past), not a daily timer: a timer missed by more than the scheduler's grace (a
+        # paused or suspended process) would skip the day silently. A late check still runs (no grace limit), and
+        # checks missed while asleep run once, not in a burst. The digest time is read from the database each time.
+        self.scheduler.add_job(
+            self._finishing(self.check_digest),
+            CronTrigger(second=1, timezone=self.core.tz),
+            id=DIGEST_JOB,
+            next_run_time=now,
+            misfire_grace_time=None,
+            coalesce=True,
+        )
+        if self.sender is not None:
+            self.scheduler.add_job(
+                self._finishing(self.sender.tick),
+                IntervalTrigger(seconds=TICK_INTERVAL.total_seconds()),
+                id=SENDER_JOB,
+                next_run_time=now + SENDER_FIRST_TICK,
+                misfire_grace_time=None,
+                coalesce=True,
+            )
+        self.scheduler.start()
+
+    def _finishing(self, work: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
+        """A scheduler job that a stop lets finish (briefly) instead of cancelling it half-way: a digest claimed
+        but not yet delivered, an e-mail on the wire."""
+
+        async def job() -> None:
+            task: asyncio.Task[object] = asyncio.ensure_future(work())
+            self._jobs.add(task)
+            task.add_done_callback(self._jobs.discard)
+            await asyncio.shield(task)
+
+        return job
+
+    async def check_digest(self) -> DigestData | None:
+        """The day's digest, once it is due (claimed once a day in the database), to every adapter; one adapter
+        failing does not keep it from the others."""
+        data = await asyncio.to_thread(self.core.digest_if_due)
+        if data is None:
+            return None
+        await asyncio.gather(*(self._deliver(adapter, data) for adapter in self.adapters))
+        log.info("digest sent for %s", data.day)
+        return data
+
+    @staticmethod
+    async def _deliver(adapter: ChatAdapter, data: DigestData) -> None:
+        try:
+            await adapter.deliver_digest(data)
+        except Exception:
+            log.exception("%s: the digest of %s was not delivered", adapter.name, data.day)
+
+    async def stop(self) -> None:
+        """Stop the scheduler, let a digest or an e-mail in progress finish, stop the adapters (last started first)."""
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        if self._jobs:
+            await asyncio.wait(set(self._jobs), timeout=STOP_GRACE)
+        if self.sender is not None:
+            await self.sender.settle(timeout=STOP_GRACE)
+        for adapter in reversed(self._started):
+            try:
+                await adapter.stop()
+            except Exception:
+                log.exception("%s: could not stop cleanly", adapter.name)
+        self._started.clear()
+
+
+async def serve(runtime: Runtime) -> int:
+    """Start, run until SIGINT or SIGTERM, stop; the exit code (an adapter's start-up failure: one line on stderr)."""
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+    signals = (signal.SIGINT, signal.SIGTERM)
+    for sig in signals:
+        loop.add_signal_handler(sig, stopping.set)
+    try:
+        # A stop signal also ends a start that is still waiting for a chat service (Slack down: retried with backoff).
+        starting = asyncio.ensure_future(runtime.start())
+        signalled = asyncio.ensure_future(stopping.wait())
+        await asyncio.wait({starting, signalled}, return_when=asyncio.FIRST_COMPLETED)
+        if not starting.done():
+            starting.cancel()  # Runtime.start stops what had started
+            with contextlib.suppress(asyncio.CancelledError, AdapterStartError):
+                await starting
+            return 0
+        signalled.cancel()
+        try:
+            starting.result()
+        except AdapterStartError as exc:
+            # The adapter's message is written for the owner and never holds a token.
+            print(f"relance: {exc}", file=sys.stderr)
+            return exc.exit_code
+        try:
+            log.info("running (%s) until Ctrl+C", ", ".join(adapter.name for adapter in runtime.adapters))
+            await stopping.wait()
+        finally:
+            await runtime.stop()
+    finally:
+        for sig in signals:
+            loop.remove_signal_handler(sig)
+    return 0
+
+
+def run(settings: Settings, *, slack_http: bool = False, adapters: AdapterFactory | None = None) -> None:
+    """`relance run` with a chat token: every configured adapter until SIGINT or SIGTERM, then a clean stop.
+
+    A bad setting, template or rate table exits 2 before the database is touched; an adapter that cannot start
+    exits with its code (2 refused token, 1 unreachable), with one line on stderr each time.
+    """
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # httpx logs every request URL, and a Bot API URL contains the token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    try:
+        check_chat_settings(settings, slack_http=slack_http)
+        # Settings, payment details, rates and templates are checked before connecting: one line, no traceback.
+        core = open_services(settings)
+    except Exception as exc:
+        from messages.render import TemplateError
+
+        if not isinstance(exc, (SettingsError, TemplateError)):
+            raise
+        # A TemplateError's text starts with its file and line ("…/fr/reminder_1.text.j2:3: …").
+        print(f"relance: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    try:
+        chosen = adapters(settings, core) if adapters else configured_adapters(settings, core, slack_http=slack_http)
+        code = asyncio.run(serve(Runtime(settings, core, chosen)))
+    finally:
+        core.engine.dispose()
+    if code:
+        raise SystemExit(code)
