@@ -7,14 +7,12 @@ from decimal import Decimal
 from telegram import Update
 from telegram.ext import CommandHandler
 
-from bot.cards import h, step_label
+from bot.cards import h
 from bot.handlers.common import Context, actor, lang, reply, services_of
 from bot.i18n import t
 from bot.presenter import text
-from messages.formatting import format_amount
+from bot.reports import render_client, render_invoices
 from services.core import InputError, parse_owner_amount
-
-MAX_LINES = 40
 
 
 async def on_invoices(update: Update, context: Context) -> None:
@@ -22,30 +20,7 @@ async def on_invoices(update: Update, context: Context) -> None:
     code = lang(update, context)
     services = services_of(context)
     text_filter = " ".join(context.args or [])
-    rows = services.open_invoices(text_filter)
-    today = services.today()
-    title = t("invoices.title", code, filter=t("invoices.filter", code, text=h(text_filter)) if text_filter else "")
-    if not rows:
-        await reply(update, title + "\n" + t("invoices.none", code))
-        return
-    lines = [title]
-    for inv, client_name in rows[:MAX_LINES]:
-        days = (today - inv.due_date).days
-        lines.append(
-            t(
-                "invoices.line",
-                code,
-                number=h(inv.number),
-                client=h(client_name),
-                balance=format_amount(inv.balance, inv.currency),
-                due=inv.due_date.strftime("%d/%m/%Y"),
-                late=t("card.late", code, days=days) if days > 0 else "",
-                state=t(f"invstate.{inv.state}", code),
-            )
-        )
-    if len(rows) > MAX_LINES:
-        lines.append(t("invoices.more", code, count=len(rows) - MAX_LINES))
-    await reply(update, "\n".join(lines))
+    await reply(update, render_invoices(services.open_invoices(text_filter), services.today(), text_filter, code))
 
 
 async def on_client(update: Update, context: Context) -> None:
@@ -68,40 +43,7 @@ async def on_client(update: Update, context: Context) -> None:
         await reply(update, t("client.none", code, text=h(name[:100])))
         return
     client, invoices, reminders = file
-    today = services.today()
-    emails, phone = h(client.emails or "—"), h(client.phone or "—")
-    lines = [t("client.title", code, name=h(client.name), emails=emails, phone=phone)]
-    lines.append("")
-    lines.append(t("client.invoices", code))
-    for inv in invoices[:MAX_LINES]:
-        days = (today - inv.due_date).days
-        lines.append(
-            t(
-                "invoices.line",
-                code,
-                number=h(inv.number),
-                client=h(client.name),
-                balance=format_amount(inv.balance, inv.currency),
-                due=inv.due_date.strftime("%d/%m/%Y"),
-                late=t("card.late", code, days=days) if days > 0 and inv.balance > 0 else "",
-                state=t(f"invstate.{inv.state}", code),
-            )
-        )
-    lines.append("")
-    lines.append(t("client.history", code))
-    if not reminders:
-        lines.append(t("client.no_history", code))
-    for r in reminders:
-        lines.append(
-            t(
-                "client.history_line",
-                code,
-                day=r.planned_date.strftime("%d/%m/%Y"),
-                step=h(step_label(r.step, code)),
-                state=h(r.state),
-            )
-        )
-    await reply(update, "\n".join(lines)[:4000])
+    await reply(update, render_client(client, invoices, reminders, services.today(), code))
 
 
 async def on_paid(update: Update, context: Context) -> None:

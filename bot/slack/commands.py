@@ -258,7 +258,7 @@ def _panel_message(panel: CardText, lang: str) -> dict[str, Any]:
 
 
 def register(app: AsyncApp, ctx: SlackContext) -> None:
-    """The `/relance` slash command and the settings panel's button."""
+    """The `/relance` slash command, the settings panel's button, and the answer to text typed in the DM."""
 
     async def on_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
         """Acknowledge (saying where the answer goes when typed elsewhere), then run the subcommand in the DM."""
@@ -299,8 +299,19 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
             log.exception("settings toggle failed")
             await tell_error(ctx, user_id)
 
+    async def on_text(event: dict[str, Any]) -> None:
+        """Text typed in the DM (the gate lets no other message through): say how to talk to the app."""
+        user_id = str(event.get("user") or "")
+        try:
+            lang = await ctx.lang(user_id)
+            await post_text(ctx, str(event["channel"]), t("slack.cmd.unknown_text", lang), lang)
+        except Exception:
+            log.exception("could not answer a text in the DM")
+
     app.command(COMMAND)(on_command)
     app.action(_TOGGLE)(on_toggle)
+    # A plain message (no subtype): not an edit, a deletion or a shared file.
+    app.event({"type": "message", "subtype": None})(on_text)
 
 
 async def run(call: Call, name: str) -> None:

@@ -184,6 +184,13 @@ async def test_help_and_unknown_subcommands(sqlite_url: str, tmp_path: Path) -> 
         await h.answer("Commands", after=after)
 
 
+async def test_text_typed_in_the_dm_gets_the_way_to_the_commands(sqlite_url: str, tmp_path: Path) -> None:
+    """A message in the DM is not a command: the answer points to `/relance aide`."""
+    async with slack_app(sqlite_url, tmp_path) as h:
+        await h.slack.aio.dm_text(OWNER, "bonjour")
+        assert "/relance aide" in (await h.answer("Je n'attends pas de texte")).plain
+
+
 def _registered(h: SlackHarness) -> set[tuple[str, str]]:
     """The (chat id, message id) of every registered card."""
     with read_session(h.engine) as s:
