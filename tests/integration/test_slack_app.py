@@ -69,6 +69,7 @@ async def adapter_running(
     http: bool = False,
     owners: tuple[str, ...] = (OWNER,),
     amounts: tuple[str, ...] = ("1200.00",),
+    delivery: RecordingDelivery | None = None,
 ) -> AsyncIterator[Running]:
     """The emulator (owners Claire in French, U0SECOND in English, a stranger), invoices overdue by two weeks, and a
     SlackAdapter started over them (Socket Mode, or HTTP on a free port the emulator delivers to)."""
@@ -83,7 +84,7 @@ async def adapter_running(
         SLACK_API_URL=slack.api_url, SLACK_OWNER_IDS=",".join(owners), SLACK_SIGNING_SECRET=slack.signing_secret,
         SLACK_HTTP_HOST="127.0.0.1", SLACK_HTTP_PORT=port,
     )  # fmt: skip
-    delivery = RecordingDelivery()
+    delivery = delivery or RecordingDelivery()
     core = make_services(engine, settings, delivery).core
     seed(engine, *amounts)
     adapter = SlackAdapter(settings, core, http=http, max_attempts=1)
@@ -179,7 +180,7 @@ async def test_socket_mode_survives_a_disconnect(sqlite_url: str, tmp_path: Path
             what="the reconnection",
         )
         (card,) = await r.digest()
-        ack = await r.slack.aio.click(OWNER, r.dm(), card.ts, _button(card, "snz"))
+        ack = await r.slack.aio.click(OWNER, r.dm(), card.ts, button_of(card, "snz"))
         assert ack == {} or ack.get("ok", True)
         await r.slack.aio.wait_modal(OWNER, "Reporter")
 
@@ -231,7 +232,7 @@ async def test_another_business_outcome_is_ignored(sqlite_url: str, tmp_path: Pa
         assert len(r.slack.calls) == calls
 
 
-def _button(message: Message, action: str) -> str:
+def button_of(message: Message, action: str) -> str:
     """The action_id of a card's button for `action` (r1:<action>:…)."""
     for block in message.blocks:
         for element in block.get("elements", []) if block["type"] == "actions" else []:
