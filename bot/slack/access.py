@@ -5,7 +5,7 @@ middleware, after slack-bolt's own (signature, authorisation, the app's own even
 
 - Requests that are not for the app to answer are acknowledged and dropped, for everyone: messages posted by bots,
   and messages or files in channels other than a direct message with the app (the app answers in DMs only, as
-  the Telegram bot answers in private chats only).
+  the Telegram bot answers in private chats only). So are requests that name no user (workspace events).
 - An owner (SLACK_OWNER_IDS) goes on to the listeners.
 - Anyone else is a stranger: no listener runs and nothing of the business is read. Their first request of the
   business day that can be answered (a slash command, a click, a message or a file sent to the app) gets one
