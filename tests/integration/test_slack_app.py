@@ -70,6 +70,7 @@ async def adapter_running(
     owners: tuple[str, ...] = (OWNER,),
     amounts: tuple[str, ...] = ("1200.00",),
     delivery: RecordingDelivery | None = None,
+    http_port: int | None = None,
 ) -> AsyncIterator[Running]:
     """The emulator (owners Claire in French, U0SECOND in English, a stranger), invoices overdue by two weeks, and a
     SlackAdapter started over them (Socket Mode, or HTTP on a free port the emulator delivers to)."""
@@ -78,7 +79,7 @@ async def adapter_running(
     slack.add_user(SECOND, "Sam", locale="en-US")
     slack.add_user("U0STRANGER", "Bruno", locale="fr-FR")
     engine = make_engine(sqlite_url)
-    port = free_port()
+    port = http_port or free_port()
     settings = bot_settings(
         sqlite_url, tmp_path, TODAY, SLACK_BOT_TOKEN=slack.bot_token, SLACK_APP_TOKEN=slack.app_token,
         SLACK_API_URL=slack.api_url, SLACK_OWNER_IDS=",".join(owners), SLACK_SIGNING_SECRET=slack.signing_secret,
