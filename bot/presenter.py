@@ -8,15 +8,18 @@ renders its `Outcome`; queries that return plain data pass straight through.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from decimal import Decimal
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from bot import cards
 from bot.cards import CardParts, CardText
 from bot.i18n import t
 from messages.formatting import format_amount
 from services.core import CardState, DigestData, DisputeLine, DraftFailure, Msg, Outcome, ParsedEdit, Services
+
+if TYPE_CHECKING:
+    from services.outbox import DeliveryResult
 
 
 def _value(value: Any) -> str:
@@ -215,3 +218,25 @@ class Presenter:
     def resume_invoice(self, number: str, *, actor: str, lang: str) -> Shown:
         """/reprendre NUMERO."""
         return show(self.core.resume_invoice(number, actor=actor), lang)
+
+
+def outcome_note(result: DeliveryResult, lang: str, tz: tzinfo) -> str | None:
+    """The note a reminder's card shows after an e-mail outcome (failed, unknown, deferred), None when sent."""
+    reason = cards.h(str(result.reply)[:300])
+    if result.outcome == "failed":
+        return t("card.failed", lang, reason=reason)
+    if result.outcome == "unknown":
+        return t("state.unknown", lang)
+    if result.outcome == "retry" and result.next_attempt is not None:
+        local = result.next_attempt.astimezone(tz)
+        return t("state.deferred", lang, reason=reason, day=local.strftime("%d/%m"), time=local.strftime("%H:%M"))
+    return None
+
+
+def outcome_alert(result: DeliveryResult, lang: str) -> str | None:
+    """What the owners are told of an e-mail outcome in a message of its own: failures and unknowns only."""
+    if result.outcome == "failed":
+        return t("send.failed", lang, reason=cards.h(str(result.reply)[:300]))
+    if result.outcome == "unknown":
+        return t("state.unknown", lang)
+    return None

@@ -20,9 +20,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters import AdapterStartError
-from bot.cards import h
-from bot.i18n import t
-from bot.presenter import Presenter
+from bot.presenter import Presenter, outcome_alert, outcome_note
 from bot.slack import access, actions, commands, files, home, modals
 from bot.slack.blocks import text_message
 from bot.slack.context import SlackContext
@@ -199,27 +197,15 @@ class SlackAdapter:
         ctx = self._started()
         if result.business_id != ctx.presenter.business_id:
             return  # another business's outcome is its own owners' business
-        reason = h(str(result.reply)[:300])
-
-        def note(code: str) -> str | None:
-            if result.outcome == "failed":
-                return t("card.failed", code, reason=reason)
-            if result.outcome == "unknown":
-                return t("state.unknown", code)
-            if result.outcome == "retry" and result.next_attempt is not None:
-                local = result.next_attempt.astimezone(ctx.presenter.tz)
-                return t("state.deferred", code, reason=reason, day=local.strftime("%d/%m"),
-                         time=local.strftime("%H:%M"))  # fmt: skip
-            return None
-
-        await actions.refresh_cards(ctx, result.reminder_id, note=note)
-        if result.outcome not in ("failed", "unknown"):
+        tz = ctx.presenter.tz
+        await actions.refresh_cards(ctx, result.reminder_id, note=lambda code: outcome_note(result, code, tz))
+        if outcome_alert(result, "fr") is None:  # sent or deferred: the cards say it all
             return
         for user_id in sorted(ctx.owner_ids):
             try:
                 code = await ctx.lang(user_id)
-                said = t("send.failed", code, reason=reason) if result.outcome == "failed" else t("state.unknown", code)
-                await ctx.client.chat_postMessage(channel=await ctx.dm(user_id), **text_message(said, code))
+                alert = outcome_alert(result, code) or ""
+                await ctx.client.chat_postMessage(channel=await ctx.dm(user_id), **text_message(alert, code))
             except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
                 log.warning("Slack owner %s not told about outbox %s: %s", user_id, result.outbox_id, _why(exc))
 
