@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from sqlmodel import select
 from bot.slack import home
 from services.delivery import DeliveryReport, SendRequest
 from storage.db import read_session, write_session
-from storage.models import Invoice, Reminder
+from storage.models import Business, Invoice, Reminder
 from tests.bot_harness import RecordingDelivery
 from tests.factories import make_business, make_client, make_invoice, make_reminder
 from tests.integration.slack_helpers import OWNER, TODAY, database_digest, evidence
@@ -294,3 +295,19 @@ async def test_dispute_lines_close_once(sqlite_url: str, tmp_path: Path) -> None
 def _dispute_button(message: Any, action: str) -> str:
     ids = [e["action_id"] for b in message.blocks if b["type"] == "actions" for e in b["elements"]]
     return next(i for i in ids if i.startswith(f"d1:{action}:"))
+
+
+async def test_call_script_of_a_key_account_goes_to_the_dm(sqlite_url: str, tmp_path: Path) -> None:
+    """📞 Script d'appel on a key account's card: the phone-call script, as plain text, in the owner's DM."""
+    async with adapter_running(sqlite_url, tmp_path, amounts=()) as r:
+        with write_session(r.engine) as s:
+            business = s.exec(select(Business)).one()
+            client = make_client(s, business, name="Grand Compte SA", profile="key_account")
+            make_invoice(s, client, due=date(2026, 10, 1), amount="5000.00", number="F-GC-1")
+        card, rid = await _card(r)
+        script = r.presenter.call_script(rid)
+        assert script
+        await r.slack.aio.click(OWNER, r.dm(), card.ts, button_of(card, "call"))
+        posted = await r.slack.aio.wait_message(r.dm(), after=card.ts)
+        assert all(b["text"]["type"] == "plain_text" for b in posted.blocks)
+        assert "\n".join(b["text"]["text"] for b in posted.blocks) == script.strip()

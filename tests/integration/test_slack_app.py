@@ -96,6 +96,9 @@ async def adapter_running(
         else:
             await slack.aio.wait_for(lambda: slack.live_connections > 0, what="the Socket Mode connection")
         yield Running(adapter, slack, engine, delivery)
+        # Whatever the test did, Slack never had to refuse the app's blocks, nor to warn of a missing `text`.
+        refused = [c for c in slack.calls if c.warning or c.error in ("invalid_blocks", "invalid_arguments")]
+        assert not refused, refused
     finally:
         await adapter.stop()
         slack.stop()
