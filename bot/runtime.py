@@ -143,18 +143,23 @@ class Runtime:
         self._jobs: set[asyncio.Task[object]] = set()
 
     async def start(self) -> None:
-        """Start every adapter (on AdapterStartError the ones started are stopped again), then the sender (with
-        SMTP_HOST) and the scheduler; the digest check runs at once, then every minute."""
-        for adapter in self.adapters:
-            try:
+        """Start every adapter, then the sender (with SMTP_HOST) and the scheduler: the digest check runs at once,
+        then every minute. On a failure (AdapterStartError) or a cancel, what had started is stopped again."""
+        try:
+            for adapter in self.adapters:
                 await adapter.start()
-            except BaseException:
-                await self.stop()
-                raise
-            self._started.append(adapter)
-            log.info("%s: started", adapter.name)
-        if self.settings.SMTP_HOST:
-            self.sender = await start_sender(self.settings, self.core, self.adapters)
+                self._started.append(adapter)
+                log.info("%s: started", adapter.name)
+            if self.settings.SMTP_HOST:
+                self.sender = await start_sender(self.settings, self.core, self.adapters)
+            self._schedule()
+            self.scheduler.start()
+        except BaseException:
+            await self.stop()
+            raise
+
+    def _schedule(self) -> None:
+        """The digest check and, with a sender, its tick; both run once at start (the tick a little later)."""
         now = datetime.now(self.core.tz)
         # On the minute (one second past), not a daily timer: a timer missed by more than the scheduler's grace (a
         # paused or suspended process) would skip the day silently. A late check still runs (no grace limit), and
@@ -176,7 +181,6 @@ class Runtime:
                 misfire_grace_time=None,
                 coalesce=True,
             )
-        self.scheduler.start()
 
     def _finishing(self, work: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
         """A scheduler job that a stop lets finish (briefly) instead of cancelling it half-way: a digest claimed
@@ -186,7 +190,8 @@ class Runtime:
             task: asyncio.Task[object] = asyncio.ensure_future(work())
             self._jobs.add(task)
             task.add_done_callback(self._jobs.discard)
-            await asyncio.shield(task)
+            with contextlib.suppress(asyncio.CancelledError):  # the scheduler stopped: `stop` waits for the task
+                await asyncio.shield(task)
 
         return job
 
@@ -211,6 +216,7 @@ class Runtime:
         """Stop the scheduler, let a digest or an e-mail in progress finish, stop the adapters (last started first)."""
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+            await asyncio.sleep(0)  # AsyncIOScheduler shuts down on the loop's next turn
         if self._jobs:
             await asyncio.wait(set(self._jobs), timeout=STOP_GRACE)
         if self.sender is not None:
