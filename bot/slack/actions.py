@@ -13,13 +13,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from slack_sdk.errors import SlackApiError
 
-from bot.cards import CardParts, parse_callback, parse_dispute_callback
+from bot.cards import CardParts, h, parse_callback, parse_dispute_callback
 from bot.i18n import t
 from bot.presenter import Shown
 from bot.slack import home, modals
@@ -83,7 +83,9 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
     app.action(DISPUTE_BUTTON)(on_dispute_button)
 
 
-async def _run(ctx: SlackContext, body: dict[str, Any], act: Callable[..., Any]) -> None:
+async def _run(
+    ctx: SlackContext, body: dict[str, Any], act: Callable[[SlackContext, Click, str], Awaitable[None]]
+) -> None:
     """Read the click, run `act(ctx, click, data)`, then refresh the Home tab; an error is logged and told briefly."""
     user_id = str((body.get("user") or {}).get("id") or "")
     if not ctx.is_owner(user_id):  # the gate (bot.slack.access) stops strangers first; never act for one anyway
@@ -145,7 +147,7 @@ async def _view(ctx: SlackContext, click: Click, action: str, rid: int) -> None:
             # Plain text: the script is the owner's own words to say, shown exactly.
             await ctx.client.chat_postMessage(
                 channel=click.channel,
-                text=script[:300],
+                text=fallback_text(h(script)),
                 blocks=plain_blocks(script, code, prefix="call", limit=MAX_BLOCKS),
             )
     elif action == "pdf":
