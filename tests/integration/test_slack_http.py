@@ -85,11 +85,14 @@ def _form_headers(r: Running, body: bytes, **kw: Any) -> dict[str, str]:
 
 
 async def test_clicks_work_over_signed_http(sqlite_url: str, tmp_path: Path) -> None:
-    """HTTP mode end to end: Envoyer sends the e-mail and updates the card; Reporter opens its modal."""
+    """HTTP mode end to end: Reporter opens its modal, whose errors come back in the HTTP answer; Envoyer sends the
+    e-mail and updates the card."""
     async with adapter_running(sqlite_url, tmp_path, http=True) as r:
         (card,) = await r.digest()
         await r.slack.aio.click(OWNER, r.dm(), card.ts, button_of(card, "snz"))
-        await r.slack.aio.wait_modal(OWNER, "Reporter")
+        view = await r.slack.aio.wait_modal(OWNER, "Reporter")
+        ack = await r.slack.aio.submit_view(OWNER, view.id, {})
+        assert ack["response_action"] == "errors" and "Choisissez" in ack["errors"]["days"]
         await r.slack.aio.click(OWNER, r.dm(), card.ts, button_of(card, "send"))
         await r.slack.aio.wait_for(lambda: "Envoyé le" in r.slack.message(r.dm(), card.ts).plain, what="sent card")
         assert len(r.delivery.sent) == 1
