@@ -13,10 +13,8 @@ from typing import Any
 from telegram.error import TelegramError
 from telegram.ext import Application
 
-from bot.cards import h
 from bot.handlers.common import LANGS_KEY, markup, telegram_cards
-from bot.i18n import t
-from bot.presenter import Presenter
+from bot.presenter import Presenter, outcome_alert, outcome_note
 from services.outbox import DeliveryResult
 
 log = logging.getLogger(__name__)
@@ -30,19 +28,9 @@ def listener(application: Application, services: Presenter) -> Any:
         if result.business_id != services.business_id:
             return  # another business's outcome is its own owners' business
         langs: dict[int, str] = application.bot_data.get(LANGS_KEY, {})
-        reason = h(str(result.reply)[:300])
         for chat_id, message_id in telegram_cards(services, result.reminder_id):
             code = langs.get(chat_id, "fr")
-            note = None
-            if result.outcome == "failed":
-                note = t("card.failed", code, reason=reason)
-            elif result.outcome == "unknown":
-                note = t("state.unknown", code)
-            elif result.outcome == "retry" and result.next_attempt is not None:
-                local = result.next_attempt.astimezone(services.tz)
-                note = t("state.deferred", code, reason=reason, day=local.strftime("%d/%m"),
-                         time=local.strftime("%H:%M"))  # fmt: skip
-            card = services.card(result.reminder_id, code, note=note)
+            card = services.card(result.reminder_id, code, note=outcome_note(result, code, services.tz))
             if card is None:
                 continue
             try:
@@ -51,13 +39,13 @@ def listener(application: Application, services: Presenter) -> Any:
                 )
             except TelegramError as exc:
                 log.info("card %s/%s not refreshed: %s", chat_id, message_id, exc)
-        if result.outcome in ("failed", "unknown"):
-            for owner in sorted(services.owner_ids):
-                code = langs.get(owner, "fr")
-                text = t("send.failed", code, reason=reason) if result.outcome == "failed" else t("state.unknown", code)
-                try:
-                    await application.bot.send_message(owner, text)
-                except TelegramError as exc:
-                    log.warning("owner %s not told about outbox %s: %s", owner, result.outbox_id, exc)
+        # Failed or unknown: each owner is also told in a message of its own (sent or deferred: the cards say it all).
+        alerts = {owner: alert for owner in sorted(services.owner_ids)
+                  if (alert := outcome_alert(result, langs.get(owner, "fr"))) is not None}  # fmt: skip
+        for owner, text in alerts.items():
+            try:
+                await application.bot.send_message(owner, text)
+            except TelegramError as exc:
+                log.warning("owner %s not told about outbox %s: %s", owner, result.outbox_id, exc)
 
     return on_outcome
