@@ -28,7 +28,7 @@ PENDING_KEY = "pending"
 def services_of(context: Context) -> Presenter:
     """The Presenter object put in bot_data at start-up."""
     services = context.bot_data.get(SERVICES_KEY)
-    assert isinstance(services, Presenter), "bot_data['services'] is set by post_init"
+    assert isinstance(services, Presenter), "bot_data['services'] is set by build_application"
     return services
 
 

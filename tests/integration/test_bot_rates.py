@@ -148,8 +148,8 @@ async def test_formal_notice_shows_penalties_right_after_the_rate_is_added(bot: 
 async def test_start_up_notice_tells_the_owner_the_command_once_and_not_when_the_rate_is_known(
     bot: BotHarness,
 ) -> None:
-    """At start (post_init), each owner gets one message naming 2026-H2 and `/taux 2026-H2 <taux>`, with no rate
-    value; after the rate is added, no notice."""
+    """At start (the adapter's start), each owner gets one message naming 2026-H2 and `/taux 2026-H2 <taux>`, with no
+    rate value; after the rate is added, no notice."""
     await notify_missing_rate(bot.app, bot.services)
     (call,) = bot.api.of("sendMessage")
     assert call.params["chat_id"] == OWNER
