@@ -652,6 +652,7 @@ def record_payment(
     remaining = owed if amount is None else amount
     payments = []
     paid_ids = []
+    partly_ids = []
     for inv in invoices:
         if remaining <= 0:
             break
@@ -661,6 +662,8 @@ def record_payment(
         if inv.balance == 0:
             inv.state = InvoiceState.PAID
             paid_ids.append(inv.id)
+        else:
+            partly_ids.append(inv.id)
         inv.updated_at = utcnow()
         session.add(inv)
         assert inv.id is not None
@@ -684,8 +687,28 @@ def record_payment(
         )
     if paid_ids:
         _withdraw_from_open_reminders(session, [i for i in paid_ids if i is not None], actor, "paid")
+    if partly_ids:
+        # The cards of these reminders show the old balance: their buttons (a second submit of the same payment
+        # among them) are stale from now on.
+        for reminder in _waiting_reminders(session, [i for i in partly_ids if i is not None]):
+            bump(session, reminder)
     session.flush()
     return payments
+
+
+def _waiting_reminders(session: Session, invoice_ids: Sequence[int]) -> list[Reminder]:
+    """The reminders still waiting (pending, snoozed, failed) that hold any of these invoices."""
+    return list(
+        session.exec(
+            select(Reminder)
+            .join(ReminderInvoice, col(Reminder.id) == col(ReminderInvoice.reminder_id))
+            .where(
+                col(ReminderInvoice.invoice_id).in_(invoice_ids),
+                col(Reminder.state).in_([ReminderState.PENDING, ReminderState.SNOOZED, ReminderState.FAILED]),
+            )
+            .distinct()
+        ).all()
+    )
 
 
 def _mark_invoice(

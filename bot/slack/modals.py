@@ -14,7 +14,6 @@ import asyncio
 import json
 import logging
 import re
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
@@ -62,10 +61,6 @@ FORM_OF = {
     "disp": "dispute",
     "prom": "promise",
 }
-#: The modals acted upon in this workspace (ctx.state key), the latest _SUBMITTED_KEPT: a modal submitted again
-#: (a double submit, Slack delivering it twice) is stale even when the action left the reminder's version as it was.
-_SUBMITTED = "modals.submitted"
-_SUBMITTED_KEPT = 1000
 #: Snooze choices (radio values) -> days; "date" means the date picked below.
 _SNOOZE_CHOICES = {"1": 1, "3": 3, "7": 7}
 #: Telegram's wording of some input errors speaks of its chat (/annuler, send again): the modal's own words.
@@ -373,17 +368,6 @@ def _check(presenter: Presenter, opened: _Opened, values: Values) -> tuple[str, 
     return state, opened.form.parse(values, card)
 
 
-def _first_submission(ctx: SlackContext, view_id: str) -> bool:
-    """True the first time a modal is acted upon (checked and remembered at once, with no await in between)."""
-    seen: OrderedDict[str, None] = ctx.state.setdefault(_SUBMITTED, OrderedDict())
-    if view_id in seen:
-        return False
-    seen[view_id] = None
-    if len(seen) > _SUBMITTED_KEPT:
-        seen.popitem(last=False)
-    return True
-
-
 def register(app: AsyncApp, ctx: SlackContext) -> None:
     """The submissions of the forms' modals."""
 
@@ -408,8 +392,6 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
             acked = True
             await ack()
             click = actions.Click(user_id, opened.channel, opened.ts, lang)
-            if state == "current" and not _first_submission(ctx, str(view.get("id") or "")):
-                state = "stale"  # a partial payment leaves the reminder's version as it was: the view tells
             if state != "current":
                 await actions.say_not_current(ctx, click, opened.reminder_id, state)
                 return

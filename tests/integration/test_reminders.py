@@ -16,6 +16,7 @@ from storage.reminders import (
     ActionError,
     StaleReminderError,
     edit_draft,
+    lock_awaiting,
     open_dispute,
     pending_views,
     record_payment,
@@ -137,6 +138,25 @@ def test_partial_payment_goes_to_oldest_and_keeps_chasing(engine: Engine) -> Non
     assert len(_refresh(engine, bid, TUE)) == 1
     with pytest.raises(ActionError), write_session(engine) as s:
         record_payment(s, business_id=bid, invoice_ids=[newer], amount=Decimal("5000"), paid_on=TUE, actor="x")
+
+
+def test_partial_payment_makes_the_cards_buttons_stale(engine: Engine) -> None:
+    """A partial payment moves the waiting reminder's version on (its card showed the old balance): the same
+    payment submitted again with the card's version is refused as stale; a full payment withdraws the reminder."""
+    bid, _, (inv,) = _setup(engine, date(2026, 11, 10))
+    (rid,) = _refresh(engine, bid, TUE)
+    with read_session(engine) as s:
+        reminder = s.get(Reminder, rid)
+        assert reminder is not None
+        shown = reminder.version
+    with write_session(engine) as s:
+        record_payment(s, business_id=bid, invoice_ids=[inv], amount=Decimal("100.00"), paid_on=TUE, actor="x")
+    with read_session(engine) as s:
+        reminder = s.get(Reminder, rid)
+        assert reminder is not None and reminder.version == shown + 1
+        assert reminder.state == ReminderState.PENDING
+    with pytest.raises(StaleReminderError), write_session(engine) as s:
+        lock_awaiting(s, rid, bid, shown)
 
 
 def test_dispute_and_promise_take_invoices_off_the_ladder(engine: Engine) -> None:
