@@ -1,4 +1,5 @@
-"""Helpers for the end-to-end tests: the invoices CSV, reading amounts and digests off the chat, reading the DB."""
+"""Helpers for the end-to-end tests: the bot's environment, the invoices CSV, reading amounts and digests off the chat,
+reading the DB."""
 
 from __future__ import annotations
 
@@ -11,21 +12,26 @@ from decimal import Decimal
 from pathlib import Path
 
 from tests.e2e.fakebot import FakeBotAccount, StoredMessage
+from tests.e2e.fakeslack import FakeSlack
 
 OWNER = 111
 STRANGER = 999
+SLACK_OWNER = "U0OWNER"
+SLACK_STRANGER = "U0STRANGER"
 TODAY = date(2026, 11, 24)  # a Tuesday, a business day in France
 PRIVATE = "Ce bot est privé."
 
 REPO = Path(__file__).resolve().parents[2]
 RELANCE = REPO / ".venv" / "bin" / "relance"
 # Variables of the developer's shell that must not leak into the bot under test.
-_SCRUBBED_PREFIXES = ("TELEGRAM_", "SMTP_", "MAIL_", "COMPANY_", "RELANCE_", "OWNER_", "LADDER_", "TEMPLATES_")
+_SCRUBBED_PREFIXES = (
+    "TELEGRAM_", "SLACK_", "SMTP_", "MAIL_", "COMPANY_", "RELANCE_", "OWNER_", "LADDER_", "TEMPLATES_",
+)  # fmt: skip
 _SCRUBBED = {"DATABASE_URL", "TIMEZONE", "DIGEST_TIME", "DATA_DIR", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"}
 
 
-def bot_environment(workdir: Path, *, api_url: str, token: str, smtp_port: int | None) -> dict[str, str]:
-    """The environment of `relance run` / `relance import` for a test: a SQLite file in `workdir`, no real network."""
+def base_environment(workdir: Path, *, smtp_port: int | None) -> dict[str, str]:
+    """The environment of `relance` for a test, without any chat: a SQLite file in `workdir`, no real network."""
     env = {k: v for k, v in os.environ.items() if k.upper() not in _SCRUBBED and not k.startswith(_SCRUBBED_PREFIXES)}
     env.update(
         {
@@ -33,9 +39,6 @@ def bot_environment(workdir: Path, *, api_url: str, token: str, smtp_port: int |
             "NO_PROXY": "127.0.0.1,localhost",
             "DATABASE_URL": f"sqlite:///{workdir / 'relance.db'}",
             "DATA_DIR": str(workdir / "data"),
-            "TELEGRAM_BOT_TOKEN": token,
-            "TELEGRAM_API_URL": api_url,
-            "OWNER_CHAT_IDS": str(OWNER),
             "TIMEZONE": "Europe/Paris",
             "DIGEST_TIME": "08:30",
             "RELANCE_TODAY": TODAY.isoformat(),
@@ -52,6 +55,37 @@ def bot_environment(workdir: Path, *, api_url: str, token: str, smtp_port: int |
     return env
 
 
+def bot_environment(workdir: Path, *, api_url: str, token: str, smtp_port: int | None) -> dict[str, str]:
+    """The environment of `relance run` / `relance import` for a test with Telegram (the fake Bot API server)."""
+    env = base_environment(workdir, smtp_port=smtp_port)
+    env.update({"TELEGRAM_BOT_TOKEN": token, "TELEGRAM_API_URL": api_url, "OWNER_CHAT_IDS": str(OWNER)})
+    return env
+
+
+def slack_environment(slack: FakeSlack, *, http_port: int | None = None) -> dict[str, str]:
+    """The SLACK_* settings for the Slack emulator: Socket Mode, or HTTP mode on 127.0.0.1:`http_port`."""
+    env = {
+        "SLACK_BOT_TOKEN": slack.bot_token,
+        "SLACK_APP_TOKEN": slack.app_token,
+        "SLACK_SIGNING_SECRET": slack.signing_secret,
+        "SLACK_API_URL": slack.api_url,
+        "SLACK_OWNER_IDS": SLACK_OWNER,
+    }
+    if http_port is not None:
+        env.update({"SLACK_HTTP_HOST": "127.0.0.1", "SLACK_HTTP_PORT": str(http_port)})
+    return env
+
+
+#: The settings whose values must never appear in the bot's log.
+SECRET_SETTINGS = ("TELEGRAM_BOT_TOKEN", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET")
+
+
+def secrets_of(env: dict[str, str]) -> list[str]:
+    """The secret values of an environment: the Slack tokens and signing secret, the Telegram token's secret half
+    (its first half is the bot's public id)."""
+    return [env[key].split(":", 1)[-1] for key in SECRET_SETTINGS if env.get(key)]
+
+
 # (number, client, e-mail, issued, due, amount, paid): overdue, partly paid, not yet due, fully paid.
 INVOICES = [
     ("F-2026-101", "Boulangerie Martin", "compta@martin.example", date(2026, 10, 1), date(2026, 11, 14), "1234.56", ""),
@@ -64,21 +98,25 @@ INVOICES = [
 ]  # fmt: skip
 
 
-def invoices_csv() -> bytes:
-    """The invoices above as the canonical CSV (French dates and decimal commas, `;` separated)."""
+#: One row of INVOICES.
+InvoiceRow = tuple[str, str, str, date, date, str, str]
+
+
+def invoices_csv(invoices: list[InvoiceRow] = INVOICES) -> bytes:
+    """Invoices (those above by default) as the canonical CSV (French dates and decimal commas, `;` separated)."""
     lines = ["invoice_number;client_name;client_email;issue_date;due_date;amount;paid_amount"]
-    for number, client, email, issued, due, amount, paid in INVOICES:
+    for number, client, email, issued, due, amount, paid in invoices:
         fields = [number, client, email, issued.strftime("%d/%m/%Y"), due.strftime("%d/%m/%Y")]
         fields += [amount.replace(".", ","), paid.replace(".", ",")]
         lines.append(";".join(fields))
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def expected_totals() -> tuple[Decimal, Decimal, int, int]:
-    """(open total, overdue total, open count, overdue count) computed from INVOICES alone."""
+def expected_totals(invoices: list[InvoiceRow] = INVOICES) -> tuple[Decimal, Decimal, int, int]:
+    """(open total, overdue total, open count, overdue count) computed from the invoices (INVOICES) alone."""
     open_total = overdue_total = Decimal("0.00")
     open_count = overdue_count = 0
-    for _, _, _, _, due, amount, paid in INVOICES:
+    for _, _, _, _, due, amount, paid in invoices:
         balance = Decimal(amount) - Decimal(paid or "0")
         if balance <= 0:
             continue

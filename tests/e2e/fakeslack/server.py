@@ -349,14 +349,17 @@ class FakeSlack:
         value: str | None = None,
         *,
         timeout: float | None = None,
+        shown: Message | None = None,
     ) -> dict[str, Any]:
         """Click a button (or choose `value` in a select/overflow/datepicker) of message `ts`; returns the ack.
 
         The element is looked up in the message as it stands (LookupError if it has no such action_id); a button's
-        value and block_id come from it unless `value` overrides the value (to play a forged button).
+        value and block_id come from it unless `value` overrides the value (to play a forged button). `shown` is the
+        message as the user's Slack client still shows it (a copy read earlier with `message()`): a click on a button
+        the app has since removed or changed (a second tap on a stale card).
         """
         user = self.state.user(user_id)
-        message = self.state.find(channel, ts)
+        message = shown if shown is not None else self.state.find(channel, ts)
         if message is None:
             raise LookupError(f"no message {ts} in {channel}")
         action = action_in(message.blocks, action_id, value, f"message {channel}/{ts}")
