@@ -275,6 +275,8 @@ def run(settings: Settings, *, slack_http: bool = False, adapters: AdapterFactor
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # slack_sdk logs each of its own connection retries: the Slack adapter's one line per attempt says it already.
+    logging.getLogger("slack_sdk").setLevel(logging.WARNING)
     try:
         check_chat_settings(settings, slack_http=slack_http)
         # Settings, payment details, rates and templates are checked before connecting: one line, no traceback.

@@ -145,6 +145,14 @@ def amount_after(label: str, text: str) -> Decimal:
     return euros(match.group(1))
 
 
+def status_figures(dashboard: str) -> tuple[Decimal, Decimal, int, int]:
+    """(open total, overdue total, open count, overdue count) as the /status dashboard shows them, as
+    expected_totals() gives them."""
+    counts = re.findall(r"\((\d+) facture\(s\)\)", dashboard)
+    assert len(counts) >= 2, dashboard
+    return amount_after("Encours", dashboard), amount_after("En retard", dashboard), int(counts[0]), int(counts[1])
+
+
 @dataclass
 class Digest:
     """A digest as shown in the chat: its header and its cards."""

@@ -16,14 +16,23 @@ from datetime import date
 from typing import Any, Protocol, TypeVar
 
 from tests.e2e.fakebot import FakeBotAccount, StoredMessage
-from tests.e2e.fakeslack import FakeSlack, Message
-from tests.e2e.support import OWNER, SLACK_OWNER, SLACK_STRANGER, STRANGER, last_message_id, reply_with
+from tests.e2e.fakeslack import Ephemeral, FakeSlack, Message, SlackTimeout
+from tests.e2e.support import (
+    OWNER,
+    SLACK_OWNER,
+    SLACK_STRANGER,
+    STRANGER,
+    last_message_id,
+    next_reply,
+    reply_with,
+)
 
 #: The first message of a digest: how many cards follow.
-_HEADER = re.compile(r"(\d+) relance\(s\) attendent|Rien à relancer")
+DIGEST_HEADER = re.compile(r"(\d+) relance\(s\) attendent|Rien à relancer")
 #: How long a driver waits for the bot (the process is on loopback; a slow CI machine gets some room).
 WAIT = 15.0
 M = TypeVar("M")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -57,10 +66,11 @@ def digest_in(messages: list[M], text: Callable[[M], str], is_card: Callable[[M]
     """The cards of the first complete digest among a chat's bot messages (in a 1-tuple: an empty digest is found
     too), or None while there is none or its cards are still arriving."""
     for i, message in enumerate(messages):
-        match = _HEADER.search(text(message))
+        match = DIGEST_HEADER.search(text(message))
         if match is not None:
             count = int(match.group(1) or 0)
-            cards = [m for m in messages[i + 1 : i + 1 + count] if is_card(m)]
+            # Other answers may come between the cards (Slack: a chart still uploading when the digest was asked).
+            cards = [m for m in messages[i + 1 :] if is_card(m)][:count]
             return (cards,) if len(cards) == count else None
     return None
 
@@ -203,7 +213,7 @@ class TelegramDriver:
     async def import_csv(self, data: bytes) -> str:
         await self._say("/import", "CSV")
         uploaded = self.tg.upload_document(OWNER, "factures.csv", data, mime_type="text/csv")
-        return (await reply_with(self.tg, uploaded.message_id, "factures.csv")).shown
+        return (await next_reply(self.tg, uploaded.message_id)).shown
 
     async def first_digest(self) -> list[Card]:
         return await self._digest(0)
@@ -347,27 +357,47 @@ class SlackDriver:
             messages = [m for m in self.slack.messages(self.dm) if m.bot_id and float(m.ts) > float(after)]
             return digest_in(messages, lambda m: m.plain, lambda m: bool(slack_buttons(m)))
 
-        (found,) = await self.slack.aio.wait_for(complete, WAIT, "a complete digest")
+        (found,) = await self._wait(complete, "a complete digest")
         return [self._card(m) for m in found]
 
+    async def _wait(self, predicate: Callable[[], T | None], what: str) -> T:
+        """Wait for the emulator's state to satisfy `predicate`; on timeout, say what the owner's DM shows."""
+        try:
+            found: T = await self.slack.aio.wait_for(predicate, WAIT, what)
+        except SlackTimeout as exc:
+            raise AssertionError(f"{exc}; {self.describe()}") from None
+        return found
+
+    def describe(self) -> str:
+        """The owner's DM (last messages) and ephemeral answers, for a failure message."""
+        shown = [f"[{m.ts} {'bot' if m.bot_id else 'owner'}] {m.plain[:120]!r}" for m in self.slack.messages(self.dm)]
+        answers = [e.text[:120] for e in self.slack.ephemerals(SLACK_OWNER)]
+        return "the owner's DM:\n" + "\n".join(shown[-10:]) + f"\nephemeral answers: {answers}"
+
     async def _answer(self, after: str, contains: str) -> str:
-        message: Message = await self.slack.aio.wait_message(self.dm, contains, after=after, timeout=WAIT)
-        return shown_text(message.blocks)
+        """The text of the first bot message in the owner's DM after ts `after` that contains `contains`."""
+
+        def found() -> Message | None:
+            messages = self.slack.messages(self.dm)
+            return next((m for m in messages if m.bot_id and float(m.ts) > float(after) and contains in m.plain), None)
+
+        return shown_text((await self._wait(found, f"an answer containing {contains!r}")).blocks)
 
     async def _ephemeral_after(self, count: int) -> str:
         """The owner's next ephemeral message after the first `count`."""
-        found = await self.slack.aio.wait_for(
-            lambda: (shown := self.slack.ephemerals(SLACK_OWNER)) and len(shown) > count and shown[count],
-            WAIT,
-            "an ephemeral answer to the owner",
-        )
+
+        def next_one() -> Ephemeral | None:
+            shown = self.slack.ephemerals(SLACK_OWNER)
+            return shown[count] if len(shown) > count else None
+
+        found = await self._wait(next_one, "an ephemeral answer to the owner")
         return unformat(found.text) if not found.blocks else shown_text(found.blocks)
 
     async def _form(self, card: Card, label: str, values: dict[str, dict[str, str | None]]) -> str:
         """Open a card's modal with its button, submit `values`; the owner's next ephemeral answer."""
         answered = len(self.slack.ephemerals(SLACK_OWNER))
         await self.slack.aio.click(SLACK_OWNER, self.dm, card.message_id, self.current(card).data(label))
-        modal = await self.slack.aio.wait_modal(SLACK_OWNER, timeout=WAIT)
+        modal = await self._wait(lambda: next(reversed(self.slack.views_of(SLACK_OWNER)), None), "the modal")
         ack = await self.slack.aio.submit_view(SLACK_OWNER, modal.id, values)
         assert ack.get("response_action") is None, f"the modal refused {values}: {ack}"
         return await self._ephemeral_after(answered)
@@ -375,7 +405,7 @@ class SlackDriver:
     async def import_csv(self, data: bytes) -> str:
         after = self._last_ts()
         await self.slack.aio.share_file(SLACK_OWNER, "factures.csv", data)
-        return await self._answer(after, "factures.csv")
+        return await self._answer(after, "")
 
     async def first_digest(self) -> list[Card]:
         return await self._digest("0")
@@ -396,11 +426,11 @@ class SlackDriver:
         return str(bodies[0]["text"])
 
     async def wait_card(self, card: Card, text: str) -> Card:
-        message: Message = await self.slack.aio.wait_for(
-            lambda: (m := self.slack.message(self.dm, card.message_id)) and text in shown_text(m.blocks) and m,
-            WAIT,
-            f"card {card.message_id} to show {text!r}",
-        )
+        def showing() -> Message | None:
+            message = self.slack.message(self.dm, card.message_id)
+            return message if text in shown_text(message.blocks) else None
+
+        message = await self._wait(showing, f"card {card.message_id} to show {text!r}")
         return self._card(message, card.reminder_id)
 
     async def send(self, card: Card) -> None:
@@ -435,7 +465,8 @@ class SlackDriver:
             await self.slack.aio.slash(SLACK_STRANGER, words)
         await self.slack.aio.dm_text(SLACK_STRANGER, "bonjour")
         await self.slack.aio.share_file(SLACK_STRANGER, "factures.csv", b"invoice_number\n")
-        await self.slack.aio.wait_ephemeral(SLACK_STRANGER, timeout=WAIT)  # the refusal is posted off the ack's path
+        # The refusal is posted off the acknowledgement's path.
+        await self._wait(lambda: self.slack.ephemerals(SLACK_STRANGER), "the stranger's refusal")
         # The owner's /relance aide answered: the stranger's requests before it were handled.
         after = self._last_ts()
         await self.slack.aio.slash(SLACK_OWNER, "aide")

@@ -21,13 +21,13 @@ from tests.e2e.support import (
     INVOICES,
     PRIVATE,
     TODAY,
-    amount_after,
     cents,
     evidence_rows,
     expected_totals,
     invoice_row,
     invoices_csv,
     reminder_row,
+    status_figures,
     table_count,
 )
 
@@ -55,13 +55,6 @@ def plain_body(data: bytes) -> str:
     part = message.get_body(("plain",))
     assert isinstance(part, EmailMessage), "the e-mail has no text/plain part"
     return str(part.get_content()).replace("\r\n", "\n").rstrip("\n")
-
-
-def status_figures(dashboard: str) -> tuple[Decimal, Decimal, int, int]:
-    """(open total, overdue total, open count, overdue count) as the /status dashboard shows them."""
-    counts = re.findall(r"\((\d+) facture\(s\)\)", dashboard)
-    assert len(counts) >= 2, dashboard
-    return amount_after("Encours", dashboard), amount_after("En retard", dashboard), int(counts[0]), int(counts[1])
 
 
 async def test_the_owner_sends_once_and_a_second_tap_sends_nothing(chat: Chat) -> None:
