@@ -87,7 +87,8 @@ async def _status(call: Call) -> None:
     """The dashboard text, then the aging chart as an image."""
     dashboard = await home.dashboard(call.ctx, call.lang)
     await call.say(dashboard.html)
-    await home.upload(call.ctx, call.dm, dashboard.chart, "retards.png", t("status.chart_caption", call.lang))
+    chart = await asyncio.to_thread(dashboard.chart)
+    await home.upload(call.ctx, call.dm, chart, "retards.png", t("status.chart_caption", call.lang))
 
 
 async def _digest(call: Call) -> None:

@@ -1,17 +1,19 @@
 """The App Home tab: the /status dashboard (text and aging chart) for an owner, published when they open the tab and
 refreshed after every action. Reading it writes nothing to the database.
 
-Refreshes of one owner never overlap: one asked while another runs is done once, after it (a burst of clicks costs
-two views.publish, not one per click). A chart already uploaded is reused while its image is the same.
+Refreshes of one owner never overlap: one asked while another runs is done once, after it. After an action the
+refresh waits REFRESH_DELAY, so a burst of clicks costs one views.publish, and only owners whose tab shows our view
+(opened, or published, since the start) are refreshed: the others get the figures when they open it. The chart is
+drawn and uploaded once per set of figures and language, then reused.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from bot.chart import aging_chart_png
@@ -30,14 +32,29 @@ log = logging.getLogger(__name__)
 _STATE = "home"
 #: Charts remembered (one per language and set of figures): enough for both languages and a few recent states.
 _CHARTS_KEPT = 8
+#: How long after an action its Home refresh waits (the clicks of a burst share one refresh).
+REFRESH_DELAY = 1.0
+
+#: A chart's identity: the language and the aging buckets' labels and amounts.
+ChartKey = tuple[str, tuple[tuple[str, str], ...]]
 
 
 @dataclass(frozen=True)
 class Dashboard:
-    """The /status dashboard in one language: its text (catalogue HTML) and the aging chart (PNG)."""
+    """The /status dashboard in one language: its text (catalogue HTML) and the aging chart's figures."""
 
     html: str
-    chart: bytes
+    lang: str
+    buckets: list[tuple[str, Decimal]]
+
+    @property
+    def chart_key(self) -> ChartKey:
+        """What the chart shows: two dashboards with the same key have the same picture."""
+        return self.lang, tuple((label, str(amount)) for label, amount in self.buckets)
+
+    def chart(self) -> bytes:
+        """The aging chart (PNG), drawn now."""
+        return aging_chart_png(self.buckets, lang=self.lang)
 
 
 @dataclass
@@ -46,7 +63,9 @@ class _Home:
 
     running: dict[str, asyncio.Future[None]] = field(default_factory=dict)
     again: set[str] = field(default_factory=set)
-    charts: OrderedDict[str, str] = field(default_factory=OrderedDict)  # PNG digest -> Slack file id
+    viewers: set[str] = field(default_factory=set)  # owners whose tab shows our view (opened or published)
+    waiting: set[str] = field(default_factory=set)  # owners with a refresh after REFRESH_DELAY to come
+    charts: OrderedDict[ChartKey, str] = field(default_factory=OrderedDict)  # figures -> Slack file id
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
 
@@ -58,10 +77,9 @@ def _home(ctx: SlackContext) -> _Home:
 
 
 async def dashboard(ctx: SlackContext, lang: str) -> Dashboard:
-    """Today's figures as /status shows them (read-only), and their chart."""
+    """Today's figures as /status shows them (read-only)."""
     summary = await asyncio.to_thread(ctx.presenter.status)
-    chart = await asyncio.to_thread(aging_chart_png, [(b.label, b.amount) for b in summary.aging], lang=lang)
-    return Dashboard(render_status(summary, lang), chart)
+    return Dashboard(render_status(summary, lang), lang, [(b.label, b.amount) for b in summary.aging])
 
 
 async def upload(
@@ -117,9 +135,19 @@ async def refresh(ctx: SlackContext, user_id: str) -> None:
 
 
 def refresh_later(ctx: SlackContext, user_id: str) -> None:
-    """Refresh an owner's Home tab in the background (after an action, once its answer is shown)."""
+    """Refresh an owner's Home tab in the background, REFRESH_DELAY after an action (the actions meanwhile share
+    it); nothing for an owner whose tab does not show our view yet."""
     home = _home(ctx)
-    task = asyncio.ensure_future(refresh(ctx, user_id))
+    if user_id not in home.viewers or user_id in home.waiting:
+        return
+    home.waiting.add(user_id)
+
+    async def later() -> None:
+        await asyncio.sleep(REFRESH_DELAY)
+        home.waiting.discard(user_id)
+        await refresh(ctx, user_id)
+
+    task = asyncio.ensure_future(later())
     home.tasks.add(task)
     task.add_done_callback(home.tasks.discard)
 
@@ -141,29 +169,32 @@ async def _publish(ctx: SlackContext, home: _Home, user_id: str) -> None:
         {"type": "context", "block_id": "home-hint",
          "elements": [{"type": "mrkdwn", "text": to_mrkdwn(t("slack.home.hint", lang))}]}
     )  # fmt: skip
-    file_id = await _chart_file(ctx, home, board.chart, caption)
+    file_id = await _chart_file(ctx, home, board, caption)
     if file_id is not None:
         blocks.append(
             {"type": "image", "block_id": "home-chart", "slack_file": {"id": file_id}, "alt_text": caption,
              "title": {"type": "plain_text", "text": caption}}
         )  # fmt: skip
     await ctx.client.views_publish(user_id=user_id, view={"type": "home", "blocks": blocks})
+    home.viewers.add(user_id)
 
 
-async def _chart_file(ctx: SlackContext, home: _Home, chart: bytes, caption: str) -> str | None:
-    """The Slack file id of this chart image: uploaded once (shared in no channel), then reused; None on failure."""
-    digest = hashlib.sha256(chart).hexdigest()
-    file_id = home.charts.get(digest)
+async def _chart_file(ctx: SlackContext, home: _Home, board: Dashboard, caption: str) -> str | None:
+    """The Slack file id of the dashboard's chart: drawn and uploaded once per set of figures (shared in no
+    channel), then reused; None on failure."""
+    key = board.chart_key
+    file_id = home.charts.get(key)
     if file_id is not None:
-        home.charts.move_to_end(digest)
+        home.charts.move_to_end(key)
         return file_id
     try:
+        chart = await asyncio.to_thread(board.chart)
         file_id = await upload(ctx, None, chart, "retards.png", caption)
     except Exception as exc:  # the figures matter more than the picture: publish them without it
         log.warning("home chart not uploaded: %s", exc)
         return None
     if file_id is not None:
-        home.charts[digest] = file_id
+        home.charts[key] = file_id
         while len(home.charts) > _CHARTS_KEPT:
             home.charts.popitem(last=False)
     return file_id

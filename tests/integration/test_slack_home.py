@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from bot.slack import home
 from tests.integration.slack_helpers import OWNER, database_digest, evidence, seed, slack_app
 
@@ -56,3 +58,22 @@ async def test_concurrent_refreshes_are_folded_and_failures_do_not_propagate(sql
         h.slack.fail_next("views.publish", "internal_error")
         await home.refresh(h.ctx, OWNER)  # does not raise
         assert h.slack.calls_of("views.publish")[-1].error == "internal_error"
+
+
+async def test_after_actions_only_a_shown_home_tab_is_refreshed_once_per_burst(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Actions refresh nothing for an owner who never opened the tab; once it shows our view, five actions in a
+    burst cost one views.publish, REFRESH_DELAY later, with the figures after the last one."""
+    monkeypatch.setattr(home, "REFRESH_DELAY", 0.2)
+    async with slack_app(sqlite_url, tmp_path) as h:
+        seed(h.engine, "1200.00")
+        home.refresh_later(h.ctx, OWNER)
+        await home.settle(h.ctx)
+        assert h.slack.calls_of("views.publish") == []
+        await home.refresh(h.ctx, OWNER)  # as when the owner opens the tab
+        assert len(h.slack.calls_of("views.publish")) == 1
+        for _ in range(5):
+            home.refresh_later(h.ctx, OWNER)
+        await home.settle(h.ctx)
+        assert len(h.slack.calls_of("views.publish")) == 2
