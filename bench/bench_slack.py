@@ -145,8 +145,8 @@ def click_slack(slack: FakeSlack, cards: list[tuple[str, str]], run: Run) -> Non
 
 
 def run_slack(workdir: Path, clicks: int) -> tuple[Run, int]:
-    """`relance run` on Slack (Socket Mode) against the emulator: the start-up digest, then the clicks. Also
-    returns how many times the Home tab was published meanwhile (in the background, after each action)."""
+    """`relance run` on Slack (Socket Mode) against the emulator: the start-up digest, the owner opens the Home tab,
+    then the clicks. Also returns how many times the Home tab was published (in the background, after actions)."""
     run = Run()
     with FakeSlack() as slack:
         slack.add_user(SLACK_OWNER, "Claire", locale="fr-FR")
@@ -158,6 +158,9 @@ def run_slack(workdir: Path, clicks: int) -> tuple[Run, int]:
         try:
             _wait_digest(lambda: len(_slack_cards(slack, dm)) >= clicks, process, workdir, clicks)
             run.digest_seconds = time.perf_counter() - started
+            # The owner looks at the Home tab first: from then on it is kept fresh after their actions.
+            slack.open_home(SLACK_OWNER)
+            slack.wait_for(lambda: slack.home(SLACK_OWNER) is not None, WAIT, "the Home tab")
             click_slack(slack, _slack_cards(slack, dm)[:clicks], run)
         finally:
             refused = [f"{c.method}: {c.error or c.warning}" for c in slack.calls if c.error or c.warning]
@@ -260,7 +263,8 @@ def main() -> None:
         f"    p99 / target: {p99 / TARGET_P99_MS:.2f} (target p99 <= {TARGET_P99_MS:.0f} ms) "
         f"{'OK' if p99 <= TARGET_P99_MS else 'MISSED'}"
     )
-    print(f"    meanwhile the Home tab was published {publishes} times (refreshed in the background after each action)")
+    print(f"    the Home tab (opened before the clicks) was published {publishes} times (refreshed in the background, "
+          "once per burst of actions)")  # fmt: skip
     print("Telegram:")
     what = f"tap ✅ Envoyer -> editMessageText of that card, {taps} taps, one card each, one at a time"
     _report(telegram, "the bot", f"{what}; bench clock: tap made -> edit observed")
