@@ -25,7 +25,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.adapters import AdapterStartError, ChatAdapter
 from bot.business import build_context, load_rates, renderer_for, settings_ladder
 from bot.sender import TICK_INTERVAL, Sender
-from bot.settings import Settings, SettingsError, smtp_config
+from bot.settings import Settings, SettingsError, check_slack_settings, smtp_config
 from services.core import DigestData, Services
 
 log = logging.getLogger(__name__)
@@ -77,28 +77,6 @@ def check_payment_details(settings: Settings) -> None:
         raise SettingsError(str(exc)) from None
     if not settings.COMPANY_IBAN:
         log.warning("COMPANY_IBAN is not set: reminders will not say how to pay by transfer")
-
-
-def check_chat_settings(settings: Settings, *, slack_http: bool = False) -> None:
-    """What the configured adapters need besides their token, checked before anything is opened (SettingsError)."""
-    if not settings.slack_bot_token:
-        if slack_http:
-            raise SettingsError("--slack-http: SLACK_BOT_TOKEN is not set (the Slack app's Bot User OAuth Token)")
-        return
-    if not settings.slack_owner_ids:
-        raise SettingsError(
-            "SLACK_OWNER_IDS: not set, the Slack app would obey no one (the owners' Slack user ids, e.g. U012AB3CD)"
-        )
-    if slack_http and settings.SLACK_SIGNING_SECRET is None:
-        raise SettingsError(
-            "SLACK_SIGNING_SECRET: not set, --slack-http cannot verify Slack's requests "
-            "(Basic Information > App Credentials > Signing Secret)"
-        )
-    if not slack_http and settings.SLACK_APP_TOKEN is None:
-        raise SettingsError(
-            "SLACK_APP_TOKEN: not set, Socket Mode needs the app-level token (xapp-…, scope connections:write); "
-            "or run `relance run --slack-http` with SLACK_SIGNING_SECRET"
-        )
 
 
 def configured_adapters(settings: Settings, core: Services, *, slack_http: bool = False) -> list[ChatAdapter]:
@@ -282,7 +260,7 @@ def run(settings: Settings, *, slack_http: bool = False, adapters: AdapterFactor
     # slack_sdk logs each of its own connection retries: the Slack adapter's one line per attempt says it already.
     logging.getLogger("slack_sdk").setLevel(logging.WARNING)
     try:
-        check_chat_settings(settings, slack_http=slack_http)
+        check_slack_settings(settings, http=slack_http)
         # Settings, payment details, rates and templates are checked before connecting: one line, no traceback.
         core = open_services(settings)
     except Exception as exc:

@@ -223,6 +223,29 @@ def smtp_config(settings: Settings) -> SmtpConfig:
     )
 
 
+def check_slack_settings(settings: Settings, *, http: bool = False) -> None:
+    """What Slack needs besides its bot token, for Socket Mode or HTTP mode (`http`); SettingsError naming the
+    variable. Nothing to check when Slack is not configured (and not asked for with --slack-http)."""
+    if not settings.slack_bot_token:
+        if http:
+            raise SettingsError("--slack-http: SLACK_BOT_TOKEN is not set (the Slack app's Bot User OAuth Token)")
+        return
+    if not settings.slack_owner_ids:
+        raise SettingsError(
+            "SLACK_OWNER_IDS: not set, the Slack app would obey no one (the owners' Slack user ids, e.g. U012AB3CD)"
+        )
+    if http and settings.SLACK_SIGNING_SECRET is None:
+        raise SettingsError(
+            "SLACK_SIGNING_SECRET: not set, --slack-http cannot verify Slack's requests "
+            "(Basic Information > App Credentials > Signing Secret)"
+        )
+    if not http and settings.SLACK_APP_TOKEN is None:
+        raise SettingsError(
+            "SLACK_APP_TOKEN: not set, Socket Mode needs the app-level token (xapp-…, scope connections:write); "
+            "or run `relance run --slack-http` with SLACK_SIGNING_SECRET"
+        )
+
+
 def load_settings(**overrides: object) -> Settings:
     """Read the settings; raise SettingsError naming the variable and the expected value."""
     try:

@@ -21,6 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters import AdapterStartError
 from bot.presenter import Presenter, outcome_alert, outcome_note
+from bot.settings import Settings, SettingsError, check_slack_settings
 from bot.slack import access, actions, commands, files, home, modals
 from bot.slack.blocks import text_message
 from bot.slack.context import SlackContext
@@ -29,7 +30,6 @@ from bot.slack.http import SlackHttpServer
 if TYPE_CHECKING:
     from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
-    from bot.settings import Settings
     from services.core import DigestData, Services
     from services.outbox import DeliveryResult
 
@@ -108,15 +108,12 @@ class SlackAdapter:
 
     def _check_settings(self) -> None:
         """The settings each mode needs (exit 2: nothing to retry)."""
-        settings = self.settings
-        if not settings.slack_bot_token:
-            raise AdapterStartError("Slack: SLACK_BOT_TOKEN is not set.", 2)
-        if not settings.slack_owner_ids:
-            raise AdapterStartError("Slack: SLACK_OWNER_IDS is empty: nobody could use the app.", 2)
-        if self.http and settings.SLACK_SIGNING_SECRET is None:
-            raise AdapterStartError("Slack HTTP mode needs SLACK_SIGNING_SECRET.", 2)
-        if not self.http and settings.SLACK_APP_TOKEN is None:
-            raise AdapterStartError("Slack Socket Mode needs SLACK_APP_TOKEN (xapp-…), or run with --slack-http.", 2)
+        try:
+            check_slack_settings(self.settings, http=self.http)
+        except SettingsError as exc:
+            raise AdapterStartError(str(exc), 2) from None
+        if not self.settings.slack_bot_token:
+            raise AdapterStartError("SLACK_BOT_TOKEN: not set", 2)
 
     async def _serve_http(self) -> None:
         assert self.app is not None and self.settings.SLACK_SIGNING_SECRET is not None
