@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -46,14 +47,23 @@ MAX_DELAY = 30.0
 CONNECT_TIMEOUT = 30.0
 
 
+def _not_the_token_notice(record: logging.LogRecord) -> bool:
+    """Bolt reads SLACK_BOT_TOKEN from the environment by itself (our variable has its name), then says it is unused
+    since we give it the client: true and harmless, not worth a line at every start."""
+    return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
 def build_app(ctx: SlackContext) -> AsyncApp:
     """The bolt app with every listener, in order: the owners-only gate first, then the features."""
     secret = ctx.settings.SLACK_SIGNING_SECRET
+    logger = logging.getLogger("bot.slack.bolt")
+    if _not_the_token_notice not in logger.filters:
+        logger.addFilter(_not_the_token_notice)
     app = AsyncApp(
         client=ctx.client,
         # HTTP mode: bolt checks the signature again behind bot/slack/http.py (Socket Mode requests carry none).
         signing_secret=secret.get_secret_value() if secret is not None else None,
-        logger=logging.getLogger("bot.slack.bolt"),
+        logger=logger,
     )
     access.install(app, ctx)
     actions.register(app, ctx)
