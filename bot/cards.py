@@ -10,9 +10,7 @@ import html
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from bot.i18n import t
 from messages.formatting import format_amount
@@ -205,21 +203,6 @@ def card_parts(
         buttons=keyboard_for(keyboard, view, lang) if shown else (),
         cut_buttons=keyboard_for(keyboard, view, lang, cut=True) if shown else (),
     )
-
-
-def render_card(
-    view: ReminderView,
-    draft: Any,
-    *,
-    lang: str,
-    tz: ZoneInfo,
-    today: date,
-    note: str | None = None,
-    keyboard: str = "main",
-) -> CardText:
-    """A reminder's card: client, step, invoices, recipients, the drafted message (cut to fit), a state note."""
-    del tz, today  # the view already carries days overdue; kept in the signature for callers' symmetry
-    return telegram_card(card_parts(view, draft, lang=lang, note=note, keyboard=keyboard), lang)
 
 
 def telegram_card(parts: CardParts, lang: str) -> CardText:

@@ -132,11 +132,6 @@ def text_message(html: str, lang: str = "fr") -> dict[str, Any]:
     return {"text": fallback_text(html), "blocks": text_blocks(html, lang)}
 
 
-def full_text_view(title: str, text: str, lang: str) -> Block:
-    """A modal showing a long text in full, in plain_text sections, with a close button."""
-    return _modal(title, plain_blocks(text, lang, prefix="full", limit=MAX_VIEW_BLOCKS), lang)
-
-
 def draft_view(parts: CardParts, lang: str) -> Block:
     """The "Voir la suite" modal of a card: its subject and the whole drafted e-mail."""
     blocks = plain_blocks(parts.body or "", lang, prefix="full", limit=MAX_VIEW_BLOCKS - 1)

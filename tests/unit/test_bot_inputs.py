@@ -5,11 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.cards import MAX_CALLBACK_BYTES, MAX_MESSAGE, callback, parse_callback, render_card, split_message, to_plain
+from bot.cards import (
+    MAX_CALLBACK_BYTES,
+    MAX_MESSAGE,
+    callback,
+    card_parts,
+    parse_callback,
+    split_message,
+    telegram_card,
+    to_plain,
+)
 from bot.i18n import EN, FR, lang_of, t
 from bot.presenter import text as render_text
 from services.core import (
@@ -124,7 +132,7 @@ def _view(**kw: object) -> ReminderView:
 
 def test_card_escapes_data_and_cuts_long_bodies_with_a_more_button() -> None:
     """Client names are escaped; a 10,000-character body is cut within 4096 characters with "Voir la suite"."""
-    card = render_card(_view(), PlainDraft("Sujet", "mot " * 2500), lang="fr", tz=ZoneInfo("Europe/Paris"), today=TODAY)
+    card = telegram_card(card_parts(_view(), PlainDraft("Sujet", "mot " * 2500), lang="fr"), "fr")
     assert "&lt;b&gt;ACME&lt;/b&gt; &amp; Fils" in card.text
     assert len(card.text) <= MAX_MESSAGE and card.cut
     labels = [b.label for row in card.buttons for b in row]
@@ -135,7 +143,7 @@ def test_card_escapes_data_and_cuts_long_bodies_with_a_more_button() -> None:
 
 def test_short_card_has_six_buttons_and_is_not_cut() -> None:
     """A normal card shows the six actions and no "Voir la suite"."""
-    card = render_card(_view(), PlainDraft("Sujet", "Bonjour"), lang="fr", tz=ZoneInfo("Europe/Paris"), today=TODAY)
+    card = telegram_card(card_parts(_view(), PlainDraft("Sujet", "Bonjour"), lang="fr"), "fr")
     assert not card.cut
     assert [len(row) for row in card.buttons] == [3, 3]
 

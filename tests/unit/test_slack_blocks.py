@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot import presenter
-from bot.cards import card_parts, parse_callback, render_card, render_dispute, telegram_card, to_plain
+from bot.cards import card_parts, parse_callback, render_dispute, telegram_card, to_plain
 from bot.i18n import t
 from bot.reports import render_status
 from bot.slack.blocks import (
@@ -23,7 +23,6 @@ from bot.slack.blocks import (
     draft_view,
     fallback_text,
     from_card_text,
-    full_text_view,
     text_blocks,
 )
 from bot.slack.mrkdwn import to_mrkdwn
@@ -92,7 +91,7 @@ def test_short_draft_is_the_exact_text_of_the_telegram_card() -> None:
     _check(blocks)
     body = _block(blocks, "card-body")["text"]
     assert body == {"type": "plain_text", "text": draft.text, "emoji": False}
-    telegram = render_card(_view(), draft, lang="fr", tz=TZ, today=TODAY).text
+    telegram = telegram_card(card_parts(_view(), draft, lang="fr"), "fr").text
     assert html.unescape(telegram.split("<i>", 1)[1].rsplit("</i>", 1)[0]) == body["text"]
     assert _actions(blocks) == ["send", "edit", "snz", "pay", "disp", "prom"]
     assert _block(blocks, "actions-0")["elements"][0]["style"] == "primary"
@@ -172,16 +171,17 @@ def test_enormous_text_is_cut_at_fifty_blocks() -> None:
     assert blocks[-1]["text"]["text"].endswith(t("slack.card.truncated", "en"))
 
 
-def test_dispute_line_and_full_text_view() -> None:
-    """A /litiges line keeps its two buttons; the full-text modal keeps every word within 100 sections."""
+def test_dispute_line_and_full_draft_view() -> None:
+    """A /litiges line keeps its two buttons; the full-draft modal stays within 100 sections and a 24-character
+    title."""
     line = DisputeLine(5, "F-9", "ACME <SA>", Decimal("10.00"), "EUR", "Livraison & retard", 2, "disputed")
     blocks = from_card_text(render_dispute(line, "fr"), "fr")
     _check(blocks)
     assert [e["action_id"] for e in blocks[-1]["elements"]] == ["d1:res:5:2", "d1:off:5:2"]
     assert "ACME &lt;SA&gt;" in blocks[0]["text"]["text"]
-    view = full_text_view("Un titre bien trop long pour Slack", "mot " * 200_000, "fr")
+    view = draft_view(card_parts(_view(), PlainDraft("Sujet", "mot " * 200_000), lang="fr"), "fr")
     _check(view["blocks"], MAX_VIEW_BLOCKS)
-    assert len(view["blocks"]) == MAX_VIEW_BLOCKS and len(view["title"]["text"]) == 24
+    assert len(view["blocks"]) == MAX_VIEW_BLOCKS and len(view["title"]["text"]) <= 24
 
 
 def test_digest_parts_are_the_telegram_digest() -> None:
