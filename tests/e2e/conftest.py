@@ -79,6 +79,13 @@ class BotEnv:
             check=False,
         )
 
+    def import_csv(self, data: bytes) -> None:
+        """`relance import` of a CSV into the bot's database (before the bot starts: its catch-up digest has them)."""
+        path = self.workdir / "factures.csv"
+        path.write_bytes(data)
+        result = self.cli("import", str(path))
+        assert result.returncode == 0, result.stdout + result.stderr
+
 
 def _runnable(module: str) -> None:
     """The `relance` command and the adapter's module are there, else skip (or fail in CI)."""

@@ -22,13 +22,6 @@ class Chat:
     start: Callable[[], BotProcess]
     smtp: ScriptedSmtpServer
 
-    def import_with_cli(self, data: bytes) -> None:
-        """`relance import` of a CSV into the bot's database, before the bot starts."""
-        path = self.env.workdir / "factures.csv"
-        path.write_bytes(data)
-        result = self.env.cli("import", str(path))
-        assert result.returncode == 0, result.stdout + result.stderr
-
 
 @pytest.fixture(params=["telegram", "slack"])
 def chat(request: pytest.FixtureRequest, smtp: ScriptedSmtpServer) -> Chat:

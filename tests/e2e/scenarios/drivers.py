@@ -8,14 +8,13 @@ markers removed and its three escapes decoded, so the two chats can be compared 
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol, TypeVar
 
-from tests.e2e.fakebot import FakeBotAccount, StoredMessage
+from tests.e2e.fakebot import FakeBotAccount, StoredMessage, Tap
 from tests.e2e.fakeslack import Ephemeral, FakeSlack, Message, SlackTimeout
 from tests.e2e.support import (
     OWNER,
@@ -86,7 +85,6 @@ def reminder_of(buttons: dict[str, str]) -> int | None:
 class ChatDriver(Protocol):
     """The owner (and a stranger) in one chat, as the shared scenarios use them."""
 
-    name: str
     #: The evidence log's actor for the owner's actions, and the stranger as the refusal entry names them.
     owner_actor: str
     stranger_id: int | str
@@ -162,7 +160,6 @@ _HARMLESS = ("message is not modified",)
 class TelegramDriver:
     """The owner (user 111, in French) and a stranger (999) in Telegram, through the fake Bot API server."""
 
-    name = "telegram"
     owner_actor = f"owner:{OWNER}"
     stranger_id: int | str = STRANGER
 
@@ -188,11 +185,14 @@ class TelegramDriver:
         (found,) = await self.tg.wait_for(complete, timeout=WAIT, what="a complete digest")
         return [self._card(m) for m in found]
 
-    async def _press(self, message: StoredMessage, label: str) -> str:
-        tap = self.tg.press(message, label)
+    async def _answered(self, tap: Tap) -> str:
+        """Wait until the bot answers a tap; the answer's text ('' when none)."""
         state = await self.tg.wait_for(lambda: (s := self.tg.tap_state(tap.id)).answered and s, timeout=WAIT,
-                                       what=f"the answer to {label!r}")  # fmt: skip
+                                       what=f"the answer to the tap on {tap.data}")  # fmt: skip
         return state.answer_text or ""
+
+    async def _press(self, message: StoredMessage, label: str) -> str:
+        return await self._answered(self.tg.press(message, label))
 
     async def _with_button(self, card: Card, label: str) -> StoredMessage:
         return await self.tg.wait_for(
@@ -242,10 +242,7 @@ class TelegramDriver:
         await self._press(self._message(card), "Envoyer")
 
     async def tap_again(self, card: Card, label: str) -> str:
-        tap = self.tg.tap(OWNER, int(card.message_id), card.data(label))
-        state = await self.tg.wait_for(lambda: (s := self.tg.tap_state(tap.id)).answered and s, timeout=WAIT,
-                                       what="the answer to the second tap")  # fmt: skip
-        return state.answer_text or ""
+        return await self._answered(self.tg.tap(OWNER, int(card.message_id), card.data(label)))
 
     async def snooze(self, card: Card, days: int) -> None:
         await self._press(self._message(card), "Reporter")
@@ -273,16 +270,13 @@ class TelegramDriver:
         return await self._say("/status", "Tableau de bord")
 
     async def stranger_tries(self, card: Card) -> list[str]:
-        tap = self.tg.tap(OWNER, int(card.message_id), card.data("Envoyer"), user_id=STRANGER)
-        answer = await self.tg.wait_for(lambda: (s := self.tg.tap_state(tap.id)).answered and s, timeout=WAIT,
-                                        what="the answer to the stranger's tap")  # fmt: skip
+        answer = await self._answered(self.tg.tap(OWNER, int(card.message_id), card.data("Envoyer"), user_id=STRANGER))
         for text in ("/digest", "/status", "bonjour"):
             self.tg.send_text(STRANGER, text, first_name="Mallory")
         self.tg.upload_document(STRANGER, "factures.csv", b"invoice_number\n", mime_type="text/csv")
         # Updates are handled in order: once the owner's /aide is answered, the stranger's were handled.
         await self._say("/aide", "/status")
-        shown = [answer.answer_text] if answer.answer_text else []
-        return shown + [m.shown for m in self.tg.bot_messages(STRANGER)]
+        return ([answer] if answer else []) + [m.shown for m in self.tg.bot_messages(STRANGER)]
 
     def api_errors(self) -> list[str]:
         return [
@@ -299,12 +293,12 @@ _LINK = re.compile(r"<([^<>|]+)\|([^<>]+)>|<([^<>|]+)>")
 
 
 def unformat(mrkdwn: str) -> str:
-    """Slack mrkdwn as the reader sees it: emphasis markers and link syntax removed, &amp; &lt; &gt; decoded."""
+    """Slack mrkdwn as the reader sees it: emphasis markers and link syntax removed, &lt; &gt; &amp; decoded."""
     text = _LINK.sub(lambda m: m[2] or m[3], mrkdwn)
     previous = None
     while previous != text:  # nested emphasis (*bold _italic_*) peels one level at a time
         previous, text = text, _EMPHASIS.sub(r"\2", text)
-    return html.unescape(text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def shown_text(blocks: list[dict[str, Any]]) -> str:
@@ -334,7 +328,6 @@ def slack_buttons(message: Message) -> dict[str, str]:
 class SlackDriver:
     """The owner (U0OWNER, in French) and a stranger (U0STRANGER) in Slack, through the emulator."""
 
-    name = "slack"
     owner_actor = f"slack:{SLACK_OWNER}"
     stranger_id: int | str = f"slack:{SLACK_STRANGER}"
 

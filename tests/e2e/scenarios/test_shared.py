@@ -91,7 +91,7 @@ async def test_the_owner_sends_once_and_a_second_tap_sends_nothing(chat: Chat) -
 async def test_snooze_paid_dispute_and_promise_change_the_card_and_the_database(chat: Chat) -> None:
     """+3 days, a partial then a full payment, a dispute with its reason and a promise with its date: each card
     says so, the database holds it to the cent and the day, the evidence names the owner, no e-mail leaves."""
-    chat.import_with_cli(invoices_csv(SCENARIO_INVOICES))
+    chat.env.import_csv(invoices_csv(SCENARIO_INVOICES))
     chat.start()
     cards = await chat.driver.first_digest()
     db = chat.env.db_path
@@ -116,13 +116,13 @@ async def test_snooze_paid_dispute_and_promise_change_the_card_and_the_database(
     assert invoice["state"] == "paid" and cents(invoice["amount_paid"]) == Decimal("2000.00")
 
     dupont = card_for(cards, "F-2026-102")
-    await chat.driver.dispute(dupont, REASON)
+    assert "Litige enregistré" in await chat.driver.dispute(dupont, REASON)
     assert (await chat.driver.wait_card(dupont, f"⚖️ En litige : {REASON}")).buttons == {}
     invoice = invoice_row(db, "F-2026-102")
     assert (invoice["state"], invoice["dispute_reason"]) == ("disputed", REASON)
 
     roux = card_for(cards, "F-2026-106")
-    await chat.driver.promise(roux, PROMISED)
+    assert "Promesse notée" in await chat.driver.promise(roux, PROMISED)
     assert (await chat.driver.wait_card(roux, f"🤝 Promesse de paiement au {PROMISED:%d/%m/%Y}.")).buttons == {}
     invoice = invoice_row(db, "F-2026-106")
     assert (invoice["state"], invoice["promised_until"]) == ("promised", PROMISED.isoformat())
@@ -145,7 +145,7 @@ async def test_snooze_paid_dispute_and_promise_change_the_card_and_the_database(
 async def test_a_stranger_is_refused_once_and_gets_nothing_else(chat: Chat) -> None:
     """A stranger taps a card, asks for the digest and the status, writes and sends a CSV: one "Ce bot est privé.",
     one evidence entry naming them, no card changed, nothing imported, no e-mail."""
-    chat.import_with_cli(invoices_csv())
+    chat.env.import_csv(invoices_csv())
     chat.start()
     cards = await chat.driver.first_digest()
     before = [_as_shown(chat, card) for card in cards]
