@@ -194,10 +194,15 @@ class Runtime:
     async def stop(self) -> None:
         """Stop the scheduler, let a digest or an e-mail in progress finish, stop the adapters (last started first)."""
         if self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
-            await asyncio.sleep(0)  # AsyncIOScheduler shuts down on the loop's next turn
+            self.scheduler.pause()  # no new job from now on; the ones under way finish below
         if self._jobs:
             await asyncio.wait(set(self._jobs), timeout=STOP_GRACE)
+        if self.scheduler.running:
+            # The scheduler cancels the jobs it still holds: let their wrappers see their work end first, so a stop
+            # in the middle of a digest leaves no cancelled job (and no traceback) behind.
+            await asyncio.sleep(0)
+            self.scheduler.shutdown(wait=False)
+            await asyncio.sleep(0)  # AsyncIOScheduler shuts down on the loop's next turn
         if self.sender is not None:
             await self.sender.settle(timeout=STOP_GRACE)
         for adapter in reversed(self._started):

@@ -18,6 +18,7 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler, async_default_handlers
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters import AdapterStartError
@@ -43,6 +44,8 @@ REFUSED_TOKEN = frozenset(
 #: The backoff between start-up attempts: first delay, then doubled up to the cap.
 FIRST_DELAY = 1.0
 MAX_DELAY = 30.0
+#: How many times one Web API call waits out Slack's rate limit (Retry-After) before it fails.
+RATE_LIMIT_RETRIES = 10
 #: How long the Socket Mode websocket may take to open once Slack gave its address.
 CONNECT_TIMEOUT = 30.0
 
@@ -94,7 +97,12 @@ class SlackAdapter:
         #: Start-up attempts while Slack is out of reach (None: until it answers).
         self.max_attempts = max_attempts
         self.first_delay = first_delay
-        self.client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.SLACK_API_URL)
+        # Slack answers 429 with Retry-After when a method is called too often (chat.postMessage: about one message
+        # a second per channel, so a long digest meets it): the call waits as told and tries again.
+        retries = [*async_default_handlers(), AsyncRateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES)]
+        self.client = AsyncWebClient(
+            token=settings.slack_bot_token, base_url=settings.SLACK_API_URL, retry_handlers=retries
+        )
         self.ctx: SlackContext | None = None
         self.app: AsyncApp | None = None
         self.server: SlackHttpServer | None = None

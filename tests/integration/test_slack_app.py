@@ -203,6 +203,17 @@ async def test_digest_reaches_each_owner_in_their_language_and_registers_the_car
         assert len(r.presenter.cards_of(rid)) == 2
 
 
+async def test_a_rate_limited_digest_waits_as_slack_says_and_loses_no_card(sqlite_url: str, tmp_path: Path) -> None:
+    """chat.postMessage answers 429 (Retry-After: 1) twice in the middle of the digest: the calls wait and try again,
+    and the header and all three cards arrive, in order."""
+    async with adapter_running(sqlite_url, tmp_path, amounts=("1200.00", "80.00", "45.00")) as r:
+        await r.ctx.dm(OWNER)
+        r.slack.rate_limit("chat.postMessage", retry_after=1, times=2)
+        cards = await r.digest()
+        assert len(cards) == 3 and len(r.slack.messages(r.dm())) == 4
+        assert [c.status for c in r.slack.calls_of("chat.postMessage")][:3] == [429, 429, 200]
+
+
 async def test_one_owner_failing_does_not_stop_the_digest_of_the_others(sqlite_url: str, tmp_path: Path) -> None:
     """The first owner's DM cannot be opened (channel_not_found): the second owner still gets the whole digest."""
     async with adapter_running(sqlite_url, tmp_path, owners=(OWNER, SECOND)) as r:
