@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.fakebot import DEFAULT_TOKEN, FakeBotAccount, FakeTelegram
+from tests.e2e.fakebot import FakeBotAccount, serving_owner
 from tests.e2e.fakeslack import FakeSlack
 from tests.e2e.support import (
     OWNER,
@@ -42,14 +42,8 @@ def _unavailable(reason: str) -> None:
 @pytest.fixture
 def tg() -> Iterator[FakeBotAccount]:
     """The fake Bot API server (own thread, free loopback port) with the bot's account; the owner's chat exists."""
-    server = FakeTelegram()
-    account = server.add_bot(DEFAULT_TOKEN)
-    account.add_chat(OWNER, first_name="Claire", language_code="fr")
-    server.start_in_thread()
-    try:
+    with serving_owner(OWNER) as account:
         yield account
-    finally:
-        server.stop()
 
 
 @pytest.fixture

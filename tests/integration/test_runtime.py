@@ -29,7 +29,7 @@ from services.outbox import DeliveryResult
 from storage.db import make_engine, write_session
 from storage.models import Business, Outbox
 from tests.bot_harness import OWNER, RecordingDelivery, bot_settings, make_services
-from tests.e2e.fakebot import DEFAULT_TOKEN, FakeBotAccount, FakeTelegram
+from tests.e2e.fakebot import FakeBotAccount, serving_owner
 from tests.factories import make_client, make_invoice
 from tests.integration.delivery_helpers import queue
 from tests.integration.smtp_server import ScriptedSmtpServer
@@ -130,14 +130,8 @@ def core(engine: Engine, settings: Settings) -> Services:
 @pytest.fixture
 def tg() -> Iterator[FakeBotAccount]:
     """The fake Bot API server in its own thread, with the owner's chat."""
-    server = FakeTelegram()
-    account = server.add_bot(DEFAULT_TOKEN)
-    account.add_chat(OWNER, first_name="Claire", language_code="fr")
-    server.start_in_thread()
-    try:
+    with serving_owner(OWNER) as account:
         yield account
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from .account import FakeBotAccount
 from .client import FakeTelegramClient
 from .models import ApiCall, Button, StoredMessage, Tap, TelegramError
-from .server import DEFAULT_TOKEN, FakeTelegram
+from .server import DEFAULT_TOKEN, FakeTelegram, serving_owner
 from .telegram_html import EntityParseError, parse_html
 
 __all__ = [
@@ -18,4 +18,5 @@ __all__ = [
     "Tap",
     "TelegramError",
     "parse_html",
+    "serving_owner",
 ]

@@ -7,6 +7,8 @@ import base64
 import logging
 import re
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from .account import FakeBotAccount
@@ -197,3 +199,16 @@ class FakeTelegram:
         except (KeyError, ValueError, TypeError) as exc:
             return _error(400, f"Bad Request: {exc}")
         return Response.json({"ok": True, "result": result})
+
+
+@contextmanager
+def serving_owner(owner: int, *, first_name: str = "Claire", language_code: str = "fr") -> Iterator[FakeBotAccount]:
+    """The fake Bot API server in its own thread (free loopback port) with the bot's account and the owner's chat."""
+    server = FakeTelegram()
+    account = server.add_bot(DEFAULT_TOKEN)
+    account.add_chat(owner, first_name=first_name, language_code=language_code)
+    server.start_in_thread()
+    try:
+        yield account
+    finally:
+        server.stop()
