@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import select
 
 from bot import download
-from bot.slack import files
+from bot.slack import files, home
 from services.core import MAX_UPLOAD_BYTES
 from storage.db import read_session
 from storage.models import Invoice
@@ -58,12 +58,14 @@ async def test_a_csv_shared_in_the_dm_is_imported(
     """A CSV shared in the DM: downloaded with the bot token, imported, reported, logged as slack:<user id>."""
     downloads = Downloads(monkeypatch)
     async with slack_app(sqlite_url, tmp_path) as h:
+        await home.refresh(h.ctx, OWNER)  # the owner's Home tab shows the dashboard (nothing owed yet)
         await h.slack.aio.share_file(OWNER, "factures.csv", _csv(ROWS))
         report = await h.answer("Import terminé")
         assert "2 ligne(s), 2 facture(s) créée(s)" in report.plain
         assert _numbers(h) == ["F-001", "F-002"] and downloads.started == 1
         assert [e.actor for e in evidence(h.engine, "import")] == [f"slack:{OWNER}"]
-        await h.slack.aio.wait_home(OWNER, "Tableau de bord")  # the home tab follows the new figures
+        # The Home tab follows the new figures: 1 234,56 + 2 500,00 - 500,00 paid.
+        await h.slack.aio.wait_home(OWNER, "Encours : *3\u00a0234,56\u00a0€*")
 
 
 async def test_a_bad_csv_is_refused_whole_with_its_line_numbers(sqlite_url: str, tmp_path: Path) -> None:
