@@ -298,7 +298,10 @@ FR: dict[str, str] = {
         "Pour recevoir ces relances sur Telegram : créez un bot avec @BotFather, puis mettez dans .env\n"
         "  TELEGRAM_BOT_TOKEN=<le jeton donné par BotFather>\n"
         "  OWNER_CHAT_IDS=<votre identifiant Telegram (demandez-le à @userinfobot)>\n"
-        "et relancez `make run`. Voir README.md, « Using the Telegram bot »."
+        "et relancez `make run`. Voir README.md, « Using the Telegram bot ».\n"
+        "Sur Slack : créez l'app depuis slack-manifest.yaml, puis mettez dans .env\n"
+        "  SLACK_BOT_TOKEN=xoxb-…  SLACK_APP_TOKEN=xapp-…  SLACK_OWNER_IDS=<votre identifiant Slack, U…>\n"
+        "Voir README.md, « Using Relance in Slack »."
     ),
     "slack.card.truncated": "… (texte tronqué : trop long pour un message Slack)",
     "slack.card.full_title": "E-mail complet",
@@ -643,7 +646,10 @@ EN: dict[str, str] = {
         "To get these reminders on Telegram: create a bot with @BotFather, then put in .env\n"
         "  TELEGRAM_BOT_TOKEN=<the token BotFather gave you>\n"
         "  OWNER_CHAT_IDS=<your Telegram user id (ask @userinfobot)>\n"
-        "and run `make run` again. See README.md, “Using the Telegram bot”."
+        "and run `make run` again. See README.md, “Using the Telegram bot”.\n"
+        "On Slack: create the app from slack-manifest.yaml, then put in .env\n"
+        "  SLACK_BOT_TOKEN=xoxb-…  SLACK_APP_TOKEN=xapp-…  SLACK_OWNER_IDS=<your Slack member id, U…>\n"
+        "See README.md, “Using Relance in Slack”."
     ),
     "slack.card.truncated": "… (text cut: too long for a Slack message)",
     "slack.card.full_title": "Full e-mail",

@@ -195,7 +195,16 @@ def test_run_without_token_fills_the_demo_once(cli_env: Path, monkeypatch: pytes
     monkeypatch.delenv("DATABASE_URL")
     result = _invoke("run", "--today", TODAY, env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
-    for needle in ("Pré-relance", "Relance 1", "Relance 2", "Mise en demeure", "BotFather", "TELEGRAM_BOT_TOKEN"):
+    for needle in (
+        "Pré-relance",
+        "Relance 1",
+        "Relance 2",
+        "Mise en demeure",
+        "BotFather",
+        "TELEGRAM_BOT_TOKEN",
+        "slack-manifest.yaml",
+        "SLACK_BOT_TOKEN",
+    ):
         assert needle in result.stdout
     demo = cli_env / "data" / "demo.db"
     assert demo.is_file()
