@@ -360,7 +360,7 @@ FR: dict[str, str] = {
     "slack.modal.edit_saved": "✏️ Nouveau texte enregistré : vérifiez-le sur la fiche, puis ✅ Envoyer.",
     "slack.modal.amount": "Montant reçu",
     "slack.modal.amount_hint": (
-        "Laissé tel quel ({balance}) : la totalité est payée. Pour un paiement partiel, indiquez le montant reçu, "
+        "Gardez {balance} si la totalité a été payée. Pour un paiement partiel, indiquez le montant reçu, "
         "par exemple 450,00."
     ),
     "slack.modal.reason": "Motif du litige",
@@ -705,7 +705,7 @@ EN: dict[str, str] = {
     "slack.modal.edit_saved": "✏️ New text saved: check it on the card, then ✅ Send.",
     "slack.modal.amount": "Amount received",
     "slack.modal.amount_hint": (
-        "Left as it is ({balance}): paid in full. For a partial payment, enter the amount received, e.g. 450.00."
+        "Keep {balance} if it was paid in full. For a partial payment, enter the amount received, e.g. 450.00."
     ),
     "slack.modal.reason": "Reason for the dispute",
     "slack.modal.reason_hint": "A few words, at most {limit} characters.",
