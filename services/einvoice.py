@@ -11,6 +11,7 @@ SIRET, VAT numbers) are validated with python-stdnum. Amounts are Decimal, dates
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -71,6 +72,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "fichier trop volumineux ({size} Mo ; 50 Mo au plus)",
         "file too large ({size} MB; 50 MB at most)",
     ),
+    "empty": ("le fichier est vide", "the file is empty"),
     "csv": (
         "c'est un fichier CSV, pas une facture électronique : utilisez l'import CSV",
         "this is a CSV file, not an e-invoice: use the CSV import",
@@ -217,28 +219,13 @@ def _root_name(data: bytes) -> tuple[str, str] | None:
     """(namespace, local name) of the root element, read from its start tag only; None when there is none."""
     try:
         for _event, element in etree.iterparse(
-            _BytesReader(data), events=("start",), resolve_entities=False, no_network=True, load_dtd=False
+            io.BytesIO(data), events=("start",), resolve_entities=False, no_network=True, load_dtd=False
         ):
             qname = etree.QName(element)
             return (qname.namespace or "", qname.localname)
     except etree.XMLSyntaxError:
         return None
     return None
-
-
-class _BytesReader:
-    """A minimal file object over bytes for iterparse (which stops reading at the first start tag we return at)."""
-
-    def __init__(self, data: bytes) -> None:
-        self._data = data
-        self._position = 0
-
-    def read(self, size: int = -1) -> bytes:
-        """The next `size` bytes (all the rest when negative)."""
-        end = len(self._data) if size < 0 else self._position + size
-        chunk = self._data[self._position : end]
-        self._position += len(chunk)
-        return chunk
 
 
 def _looks_like_xml(data: bytes) -> bool:
@@ -322,6 +309,8 @@ def read_einvoice(
     invoice issued by another seller is refused."""
     if len(data) > MAX_FILE_BYTES:
         raise _fail(name, "too_large", size=f"{len(data) / 1024 / 1024:.0f}")
+    if not data.strip():
+        raise _fail(name, "empty")
     kind = detect_kind(data)
     if kind == "csv":
         raise _fail(name, "csv")
@@ -369,6 +358,8 @@ def _xml_from_pdf(data: bytes, name: str) -> bytes:
         raise _fail(name, "bad_pdf", detail=str(error)[:200] or type(error).__name__) from error
     if not xml:
         raise _fail(name, "no_xml")
+    if len(xml) > MAX_FILE_BYTES:  # a compressed attachment may inflate far beyond the PDF's own size
+        raise _fail(name, "too_large", size=f"{len(xml) / 1024 / 1024:.0f}")
     return bytes(xml)
 
 
