@@ -67,6 +67,9 @@ class Client(SQLModel, table=True):
         UniqueConstraint("business_id", "name", name="uq_client_business_name"),
         # One client per spelling-insensitive name (case, quotes, spaces): see storage.names.client_name_key.
         Index("uq_client_business_name_key", "business_id", "name_key", unique=True),
+        # An e-invoice's buyer is matched by SIREN, then VAT number (storage.einvoices).
+        Index("ix_client_business_siren", "business_id", "siren"),
+        Index("ix_client_business_vat_number", "business_id", "vat_number"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -82,6 +85,9 @@ class Client(SQLModel, table=True):
     is_consumer: bool = False
     contractual_rate: Decimal | None = Field(default=None, max_digits=6, decimal_places=3)
     notes: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    siren: str | None = Field(default=None, max_length=9)  # from an e-invoice's buyer, validated
+    siret: str | None = Field(default=None, max_length=14)
+    vat_number: str | None = Field(default=None, max_length=20)  # with its country prefix, e.g. FR40123456824
     created_at: datetime = _stamp()
 
     @property
@@ -112,6 +118,11 @@ class Invoice(SQLModel, table=True):
     dispute_reason: str | None = Field(default=None, max_length=500)
     pdf_path: str | None = Field(default=None, max_length=500)
     pdf_sha256: str | None = Field(default=None, max_length=64)  # of the PDF at pdf_path, as imported
+    # Imported from an e-invoice: "pdf" (a Factur-X PDF, at pdf_path) or "xml" (a CII / UBL file, at xml_path: never
+    # attached as a PDF); None for an invoice from the CSV import or typed in.
+    document_kind: str | None = Field(default=None, max_length=3)
+    xml_path: str | None = Field(default=None, max_length=500)
+    xml_sha256: str | None = Field(default=None, max_length=64)
     created_at: datetime = _stamp()
     updated_at: datetime = _stamp()
 
