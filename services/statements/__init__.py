@@ -43,7 +43,7 @@ __all__ = [
 def detect_format(head: bytes) -> str:
     """ "camt", "ofx" or "csv" from the first bytes of a file."""
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    upper = text[:4096].upper()
+    upper = text.upper()
     if b"<OFX>" in upper or b"<?OFX" in upper or upper.startswith(b"OFXHEADER"):
         return "ofx"
     if text.startswith(b"<"):

@@ -24,6 +24,7 @@ from services.statements.common import (
     StatementLine,
     clean_text,
     money,
+    refuse_parsed_dtd,
     xml_error,
 )
 
@@ -118,6 +119,7 @@ def _root_tag(source: Source, name: str) -> str:
             for _, elem in etree.iterparse(
                 stream, events=("start",), resolve_entities=False, no_network=True, load_dtd=False
             ):
+                refuse_parsed_dtd(elem, name)
                 return str(elem.tag)
         except etree.XMLSyntaxError as exc:
             raise xml_error(name, exc) from None
@@ -162,17 +164,25 @@ def _entry(ntry: Any, account: str, paths: _Paths, name: str, label: str) -> Ite
     entry_ref = _text(ntry, paths("AcctSvcrRef")) or _text(ntry, paths("NtryRef")) or None
     entry_info = _text(ntry, paths("AddtlNtryInf"))
     details = ntry.findall(paths("NtryDtls/TxDtls"))
-    if len(details) > 1 and all(_tx_amount(tx, paths) for tx in details):
-        for rank, tx in enumerate(details, 1):
-            tx_amount = _tx_amount(tx, paths)
+    amounts = [_tx_amount(tx, paths) for tx in details]
+    if len(details) > 1 and _splits(amount, amounts):
+        for rank, (tx, tx_amount) in enumerate(zip(details, amounts, strict=True), 1):
             assert tx_amount is not None
-            tx_sign = sign if not _text(tx, paths("CdtDbtInd")) else _sign(_text(tx, paths("CdtDbtInd")))
-            own_ref = _text(tx, paths("Refs/AcctSvcrRef"))
-            reference = own_ref or (f"{entry_ref}/{rank}" if entry_ref else None)
+            indicator = _text(tx, paths("CdtDbtInd"))
+            tx_sign = _sign(indicator) if indicator else sign
+            reference = _text(tx, paths("Refs/AcctSvcrRef")) or (f"{entry_ref}/{rank}" if entry_ref else None)
             yield _line(account, booked, valued, tx_sign * tx_amount[0], tx_amount[1], tx, paths, reference, "")
         return
     tx = details[0] if details else None
     yield _line(account, booked, valued, sign * amount[0], amount[1], tx, paths, entry_ref, entry_info)
+
+
+def _splits(entry: tuple[Decimal, str], parts: list[tuple[Decimal, str] | None]) -> bool:
+    """A batch is split only when its transactions carry amounts in the entry's currency adding up to the entry
+    (otherwise, e.g. amounts in the original currency, the entry is kept whole)."""
+    if any(p is None or p[1] != entry[1] for p in parts):
+        return False
+    return sum((p[0] for p in parts if p is not None), Decimal(0)) == entry[0]
 
 
 def _sign(indicator: str) -> int:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from lxml import etree
 
@@ -160,6 +161,13 @@ def refuse_dtd(head: bytes, name: str) -> None:
         raise StatementError(
             name, "contains a DTD or entity declarations (refused: possible XML entity attack)", code="xml_entities"
         )
+
+
+def refuse_parsed_dtd(elem: Any, name: str) -> None:
+    """The same refusal once the prolog is parsed (a DTD placed after a long comment escapes the byte check)."""
+    info = elem.getroottree().docinfo
+    if info.internalDTD is not None or info.doctype:
+        refuse_dtd(b"<!DOCTYPE", name)
 
 
 def xml_parser() -> etree.XMLParser:

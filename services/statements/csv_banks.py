@@ -8,8 +8,9 @@ the movements (both skipped; an IBAN or account number in the preamble becomes t
 
 The headers below come from the banks' online exports as published by their users (bank help pages, accounting
 tools' import guides, open-source importers); banks rename columns now and then, so each field lists the variants
-known, compared without accents, case or extra spaces. LCL's export has no header row: it is recognised by its row
-shape (date; signed amount; operation type; ...).
+known, compared without accents, case or extra spaces. LCL's classic export has no header row: it is recognised by
+its row shape (date; signed amount; operation type; ...); its newer one has a Date/Date valeur/Libellé/Débit/Crédit
+header.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ FIELDS = ("date", "value_date", "amount", "debit", "credit", "label", "counterpa
 _SKIPPED_STATUSES = frozenset({"pending", "declined", "reversed", "canceled", "cancelled", "en attente", "refusee",
                                "annulee", "rejetee"})  # fmt: skip
 _IBAN = re.compile(r"\b([A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){3,7}(?: ?[A-Z0-9]{1,4})?)\b")
-_ACCOUNT_WORDS = re.compile(r"(?i)compte|account|iban|n°")
+_ACCOUNT_WORDS = re.compile(r"(?i)compte|account|iban|n°|\bno\b|^=")
 _ACCOUNT_NO = re.compile(r"(\d[\d ]{6,}\d)")
 _DATE = re.compile(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4}|\d{2})(?!\d)")
 _ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
@@ -77,8 +78,9 @@ PROFILES: tuple[Profile, ...] = (
     Profile(
         "bnp_paribas",
         "BNP Paribas",
-        (("date operation", "libelle operation", "montant operation"),),
-        {"date": ("date operation",), "amount": ("montant operation",),
+        (("date operation", "libelle operation", "montant operation"),
+         ("date operation", "libelle operation", "montant operation en euro")),
+        {"date": ("date operation",), "amount": ("montant operation en euro", "montant operation"),
          "label": ("libelle court", "libelle operation")},
     ),
     Profile(
@@ -91,8 +93,9 @@ PROFILES: tuple[Profile, ...] = (
     Profile(
         "lcl",
         "LCL",
-        (),
-        {},
+        (("date", "date valeur", "libelle", "debit", "credit"),),
+        {"date": ("date",), "value_date": ("date valeur",), "debit": ("debit",), "credit": ("credit",),
+         "label": ("libelle",)},
         {"date": 0, "amount": 1, "label": 4},
     ),
     Profile(
@@ -100,8 +103,8 @@ PROFILES: tuple[Profile, ...] = (
         "Qonto",
         (("settlement date (utc)", "total amount (incl. vat)", "counterparty name"),
          ("date de reglement (utc)", "montant total (ttc)", "nom de la contrepartie")),
-        {"date": ("settlement date (utc)", "date de reglement (utc)"),
-         "value_date": ("operation date (utc)", "date de l'operation (utc)"),
+        {"date": ("settlement date (utc)", "settlement date (local)", "date de reglement (utc)", "emitted date"),
+         "value_date": ("value date", "operation date (utc)", "date de l'operation (utc)"),
          "amount": ("total amount (incl. vat)", "montant total (ttc)"), "currency": ("currency", "devise"),
          "counterparty": ("counterparty name", "nom de la contrepartie"), "label": ("reference",),
          "reference": ("transaction id", "id de transaction"), "status": ("status", "statut")},
@@ -199,8 +202,12 @@ def iter_lines(
 
 
 def _delimiter(lines: list[str]) -> str:
+    """`;` as French banks write, unless the file plainly uses tabs or commas (Qonto, spreadsheet re-exports)."""
     sample = "\n".join(lines[:30])
-    return ";" if sample.count(";") >= sample.count(",") or sample.count(";") >= len(lines[:30]) else ","
+    counts = {d: sample.count(d) for d in (";", "\t", ",")}
+    if counts[";"] >= len(lines[:30]) or counts[";"] >= max(counts["\t"], counts[","]):
+        return ";"
+    return "\t" if counts["\t"] >= counts[","] else ","
 
 
 def _layout(rows: list[list[str]], name: str, wanted: str | None, columns: Mapping[str, str] | None) -> _Layout:
@@ -268,8 +275,8 @@ def _row(row: list[str], layout: _Layout, account: str, name: str, line_no: int)
         return values[0] if values else ""
 
     raw_date = cell("date")
-    if not any(ch.isdigit() for ch in raw_date):
-        return None  # a summary line ("Solde au ...") or a blank date: not a movement
+    if not raw_date[:1].isdigit():
+        return None  # a summary line ("Solde au ...", "Total") or a blank date: not a movement
     booked = parse_date(raw_date)
     if booked is None:
         raise StatementError(name, f"has an unreadable date {raw_date!r}", line_no, code="csv_date")

@@ -24,6 +24,7 @@ from services.statements.common import (
     clean_text,
     money,
     refuse_dtd,
+    refuse_parsed_dtd,
     xml_error,
     xml_parser,
 )
@@ -110,6 +111,7 @@ def _xml_tree(data: bytes, name: str) -> Any:
         root = etree.fromstring(data, xml_parser())
     except etree.XMLSyntaxError as exc:
         raise xml_error(name, exc) from None
+    refuse_parsed_dtd(root, name)
     # OFX 2 has no namespace in practice; strip any so the paths above apply.
     for elem in root.iter():
         if isinstance(elem.tag, str) and elem.tag.startswith("{"):

@@ -289,8 +289,9 @@ def _credit_agricole() -> tuple[str, str]:
 
 def _bnp_paribas() -> tuple[str, str]:
     return _lines(
-        "Compte de chèques;****7890;Solde au 30/11/2026;12 345,67",
-        "Date opération;Libellé court;Type opération;Libellé opération;Montant opération",
+        "Compte courant;Compte de chèques;12345678901;30/11/2026;;12 345,67",
+        "",
+        "Date operation;Libelle court;Type operation;Libelle operation;Montant operation en euro",
         "28/11/2026;VIR SEPA RECU;Virement reçu;VIR SEPA RECU /DE BOULANGERIE MARTIN /MOTIF FACTURE F-2026-042;"
         "1 200,00",
         "27/11/2026;VIR SEPA RECU;Virement reçu;VIR SEPA RECU /DE DUPONT ET FILS /MOTIF F-2026-043;3 450,00",
@@ -301,7 +302,7 @@ def _bnp_paribas() -> tuple[str, str]:
 
 def _societe_generale() -> tuple[str, str]:
     return _lines(
-        '="00012345678";Compte courant;SARL EXEMPLE;Solde au 30/11/2026;12 345,67 EUR',
+        '="00012345678";01/11/2026;30/11/2026;4;30/11/2026;12 345,67 EUR',
         "",
         "Date de l'opération;Libellé;Détail de l'écriture;Montant de l'opération;Devise",
         "28/11/2026;VIR RECU 2611280001;DE: BOULANGERIE MARTIN MOTIF: FACTURE F-2026-042;1 200,00;EUR",
@@ -352,6 +353,54 @@ def _generic() -> tuple[str, str]:
         "27/11/26;EDF;-89,90;EDF",
         "26/11/26;Leroy Merlin;-1 234,56;Leroy Merlin",
     ), "utf-8"
+
+
+def _caisse_epargne_classic() -> tuple[str, str]:
+    return _lines(
+        "Code de la banque : 11315;Code de l'agence : 00001;Date de début de téléchargement : 01/11/2026;"
+        "Date de fin de téléchargement : 30/11/2026;;",
+        "Numéro de compte : 08001234567;Nom du compte : COMPTE COURANT;Devise : EUR;;;",
+        "Solde au 30/11/2026;;;;12 345,67;",
+        "Date;Numéro d'opération;Libellé;Débit;Crédit;Détail;",
+        "28/11/26;6543210;VIR SEPA BOULANGERIE MARTIN;;+1 200,00;FACTURE F-2026-042;",
+        "27/11/26;6543211;VIR INST DUPONT ET FILS;;+3 450,00;F-2026-043;",
+        "27/11/26;6543212;PRLV SEPA EDF;-89,90;;ECHEANCE;",
+        "26/11/26;6543213;CB LEROY MERLIN;-1 234,56;;FACT 251126;",
+        "Solde au 01/11/2026;;;;10 000,00;",
+    ), "cp1252"
+
+
+def _lcl_with_header() -> tuple[str, str]:
+    return _lines(
+        "Date;Date valeur;Libellé;Débit;Crédit",
+        "28/11/2026;28/11/2026;VIR SEPA BOULANGERIE MARTIN FACTURE F-2026-042;;1200,00",
+        "27/11/2026;27/11/2026;VIR INST DUPONT & FILS F-2026-043;;3450,00",
+        "27/11/2026;27/11/2026;PRLV SEPA EDF;89,90;",
+        "26/11/2026;25/11/2026;CB LEROY MERLIN;1234,56;",
+    ), "cp1252"
+
+
+def _bnp_paribas_categories() -> tuple[str, str]:
+    return _lines(
+        "Date operation\tCategorie operation\tSous Categorie operation\tLibelle operation\tMontant operation",
+        "28/11/2026\tRevenus\tVirements reçus\tVIR SEPA RECU /DE BOULANGERIE MARTIN /MOTIF FACTURE F-2026-042\t1200,00",
+        "27/11/2026\tRevenus\tVirements reçus\tVIR SEPA RECU /DE DUPONT ET FILS /MOTIF F-2026-043\t3450,00",
+        "27/11/2026\tLogement\tÉnergie\tPRLV SEPA EDF\t-89,90",
+    ), "utf-8"
+
+
+# Other real layouts of the same banks: (profile, layout) -> the generator.
+VARIANTS = {
+    ("caisse_epargne", "classic export with account preamble and balance lines"): _caisse_epargne_classic,
+    ("lcl", "newer export with a header row and debit/credit columns"): _lcl_with_header,
+    ("bnp_paribas", "categorised export, tab-separated"): _bnp_paribas_categories,
+}
+
+
+def variant_csv(key: tuple[str, str]) -> bytes:
+    """A variant export (see VARIANTS) in its encoding."""
+    text, encoding = VARIANTS[key]()
+    return text.encode(encoding)
 
 
 GENERIC_COLUMNS = {"date": "Jour", "amount": "Somme", "label": "Intitulé", "counterparty": "Tiers"}

@@ -54,6 +54,14 @@ def test_camt_batched_references_are_distinct() -> None:
     assert refs == ["2026110200001", "B2026110300002-1", "2026110300002/2", None]
 
 
+def test_camt_batch_that_does_not_add_up_is_kept_whole() -> None:
+    """Transactions whose amounts do not add up to the entry (e.g. original-currency amounts) are not split."""
+    parts = (samples.Tx(Decimal(100), "A", "F-1"), samples.Tx(Decimal(150), "B", "F-2"))
+    entry = samples.Entry(Decimal("300.00"), date(2026, 11, 2), reference="R1", txs=parts)
+    credits = read_statement(samples.camt053("001.08", [entry]), "r.xml").credits
+    assert [(c.amount, c.bank_reference) for c in credits] == [(Decimal("300.00"), "R1")]
+
+
 @pytest.mark.parametrize("version", ["001.03", "001.04", "001.05", "001.06", "001.07"])
 def test_camt_every_supported_version_is_read(version: str) -> None:
     """Versions .001.02 to .001.08 are accepted (the layout of the nearest sample, the version's namespace)."""
@@ -132,6 +140,15 @@ def test_entity_payloads_are_refused_unexpanded(payload: bytes) -> None:
         read_statement(payload, "piege.xml")
     assert caught.value.code == "xml_entities"
     assert "root:" not in str(caught.value)
+
+
+@pytest.mark.parametrize("payload", [BILLION_LAUGHS, EXTERNAL_ENTITY], ids=["billion-laughs", "external-entity"])
+def test_entity_payload_behind_a_long_comment_is_refused(payload: bytes) -> None:
+    """A DTD pushed past the first 64 KB by a comment is still refused, once the prolog is parsed."""
+    padded = payload.replace(b'<?xml version="1.0"?>', b'<?xml version="1.0"?><!--' + b"x" * 70_000 + b"-->")
+    with pytest.raises(StatementError) as caught:
+        read_statement(padded, "piege.xml")
+    assert caught.value.code == "xml_entities"
 
 
 def test_entity_payload_from_a_path_is_refused(tmp_path: Path) -> None:
@@ -224,6 +241,15 @@ def test_each_bank_profile_is_detected_and_read(profile: str) -> None:
     assert statement.debits == (1 if profile == "qonto" else 2)
 
 
+@pytest.mark.parametrize("key", list(samples.VARIANTS), ids=[k[0] for k in samples.VARIANTS])
+def test_other_layouts_of_the_same_banks(key: tuple[str, str]) -> None:
+    """Older or alternative exports of a bank are recognised as that bank and read the same."""
+    statement = read_statement(samples.variant_csv(key), "variante.csv")
+    assert statement.format == f"CSV {key[0]}"
+    assert [(c.booking_date, c.amount) for c in statement.credits] == list(samples.EXPECTED_CREDITS)
+    assert all("F-2026-04" in c.remittance for c in statement.credits)
+
+
 def test_csv_details_are_kept() -> None:
     """Accents in Windows-1252, value dates, counterparties, preamble account numbers and bank ids are read."""
     shine = read_statement(samples.bank_csv("shine"), "shine.csv").credits[0]
@@ -233,6 +259,10 @@ def test_csv_details_are_kept() -> None:
     assert ce.credits[0].remittance == "VIR SEPA BOULANGERIE MARTIN 2611280001 FACTURE F-2026-042"
     assert read_statement(samples.bank_csv("credit_agricole"), "ca.csv").account == "12345678901"
     assert read_statement(samples.bank_csv("societe_generale"), "sg.csv").account == "00012345678"
+    assert read_statement(samples.bank_csv("bnp_paribas"), "bnp.csv").account == "12345678901"
+    classic = read_statement(samples.variant_csv(next(iter(samples.VARIANTS))), "ce.csv")
+    assert classic.account == "08001234567"
+    assert [c.bank_reference for c in classic.credits] == ["6543210", "6543211"]
     qonto = read_statement(samples.bank_csv("qonto"), "q.csv").credits
     assert [c.bank_reference for c in qonto] == ["tx-0001", "tx-0002"]  # the pending credit is not there
 
@@ -285,6 +315,22 @@ def test_bad_amount_names_the_line() -> None:
     with pytest.raises(StatementError, match="unreadable amount") as caught:
         read_statement(data, "shine.csv")
     assert caught.value.line == 3
+
+
+def test_bad_date_names_the_line() -> None:
+    """A date cell that is no date (but is not a summary line either) is reported with its line."""
+    data = samples.bank_csv("lcl").replace(b"27/11/2026;3450", b"31/02/2026;3450")
+    with pytest.raises(StatementError, match="unreadable date '31/02/2026'") as caught:
+        read_statement(data, "lcl.csv")
+    assert (caught.value.line, caught.value.code) == (2, "csv_date")
+
+
+def test_csv_foreign_currency_is_reported_apart() -> None:
+    """A CSV credit in another currency (Société Générale's Devise column) goes to `foreign`."""
+    data = samples.bank_csv("societe_generale").replace(b"3 450,00;EUR", b"3 450,00;USD")
+    statement = read_statement(data, "sg.csv")
+    assert [c.amount for c in statement.credits] == [Decimal("1200.00")]
+    assert [(f.amount, f.currency) for f in statement.foreign] == [(Decimal("3450.00"), "USD")]
 
 
 def test_french_dates_and_amounts() -> None:
