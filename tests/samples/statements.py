@@ -1,8 +1,20 @@
 """Bank statement samples built on the fly: CAMT.053 (.001.02 and .001.08), OFX 1.x (French style, no header) and
 OFX 2 XML, one CSV export per French bank profile, and large CAMT files for the bench.
 
-Every realistic sample carries the same two euro credits (`EXPECTED_CREDITS`), among debits and, where the format
-allows, a batched credit, a pending entry and a foreign-currency credit.
+Every realistic sample carries the same euro credits among debits. Real-world variations covered:
+- CAMT.053 .001.02 / .001.08: `Sts` as text vs `Sts/Cd`, `Dbtr/Nm` vs `Dbtr/Pty/Nm`, `AmtDtls/TxAmt/Amt` vs
+  `TxDtls/Amt`; a batched entry (two TxDtls, one with its own reference, one with a structured RF reference only),
+  a debit, a pending entry, a USD credit, an entry with no reference and no details (label in AddtlNtryInf).
+- OFX 1.x: no header block (or the OFXHEADER:100 one), unclosed leaves, CRLF, Windows-1252 accents, decimal
+  commas with `+`, LANGUAGE FRA / FR / fre, TRNTYPE contradicting the sign, an empty MEMO before other fields.
+- OFX 2: XML declaration and `<?OFX?>` instruction, dates with time and zone, points as decimals.
+- CSV: Boursorama (UTF-8 BOM, quoted cells, ISO dates, one signed amount, account column); Caisse d'Épargne (the
+  current 13-column export, Windows-1252, signed debit/credit columns; and the classic export with preamble,
+  2-digit years and balance lines); Crédit Agricole (preamble, multi-line quoted labels, unsigned debit/credit);
+  BNP Paribas (account preamble, unaccented headers, "Montant operation en euro"; a tab-separated categorised
+  export); Société Générale (`="account"` preamble, Devise column); LCL (no header row, balance line; and the
+  newer export with a header); Qonto (commas, point decimals, date-times, statuses pending/declined skipped);
+  Shine (UTF-8 BOM, counterparty column, unsigned debit/credit); a generic export whose columns the owner names.
 """
 
 from __future__ import annotations
@@ -178,8 +190,8 @@ def ofx1(*, header: bool = False, transactions: bool = True, language: str = "FR
     rows = []
     for kind, posted, amount, fitid, name, memo in _OFX_TRANSACTIONS if transactions else ():
         rows.append(
-            f"<STMTTRN>\n<TRNTYPE>{kind}\n<DTPOSTED>{posted}\n<DTUSER>{posted}\n<TRNAMT>{amount}\n<FITID>{fitid}\n"
-            f"<NAME>{escape(name)}\n<MEMO>{escape(memo)}\n</STMTTRN>\n"
+            f"<STMTTRN>\n<TRNTYPE>{kind}\n<DTPOSTED>{posted}\n<DTUSER>{posted}\n<TRNAMT>{amount}\n"
+            f"<MEMO>{escape(memo)}\n<FITID>{fitid}\n<NAME>{escape(name)}\n</STMTTRN>\n"
         )
     head = (
         "OFXHEADER:100\nDATA:OFXSGML\nVERSION:102\nSECURITY:NONE\nENCODING:USASCII\nCHARSET:1252\n"
