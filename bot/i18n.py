@@ -196,8 +196,13 @@ FR: dict[str, str] = {
     "paid.usage": "Usage : /payee NUMERO [montant], par exemple /payee F-2026-042 ou /payee F-2026-042 450,00",
     "paid.unknown": "Aucune facture n° {number}.",
     "paid.nothing": "La facture {number} est déjà soldée.",
-    "import.ask": "📥 Envoyez-moi votre fichier CSV (5 Mo au plus). /annuler pour abandonner.",
-    "import.not_csv": "Ce fichier n'est pas un CSV (.csv attendu). Rien n'a été importé.",
+    "import.ask": (
+        "📥 Envoyez-moi votre fichier CSV ou une facture électronique (PDF Factur-X, XML CII ou UBL), 5 Mo au plus. "
+        "/annuler pour abandonner."
+    ),
+    "import.not_csv": (
+        "Ce fichier n'est ni un CSV ni une facture électronique (.csv, .pdf ou .xml attendu). Rien n'a été importé."
+    ),
     "import.too_big": "Ce fichier fait {size} : 5 Mo au plus. Rien n'a été importé.",
     "import.ok": (
         "📥 Import terminé ({filename}) : {rows} ligne(s), {created} facture(s) créée(s), "
@@ -207,6 +212,29 @@ FR: dict[str, str] = {
     "import.error_line": "ligne {line}{column} : {reason}",
     "import.more_errors": "… et {count} autre(s) erreur(s).",
     "import.failed": "Le fichier n'a pas pu être lu : {reason}",
+    "einvoice.invoice": (
+        "📥 Facture {number} importée ({filename}) : {client}, {amount} à payer, échéance le {due}{assumed}."
+    ),
+    "einvoice.assumed": " (échéance supposée : émission + 30 jours)",
+    "einvoice.unchanged": "📥 Facture {number} déjà importée ({filename}) : rien n'a changé.",
+    "einvoice.client_new": "Nouveau client créé : {client}.",
+    "einvoice.client_known": "Client reconnu ({by}) : {client}.",
+    "einvoice.by.siren": "par son SIREN",
+    "einvoice.by.vat": "par son numéro de TVA",
+    "einvoice.by.name": "par son nom",
+    "einvoice.seller": "Émise par : {seller}.",
+    "einvoice.credit_applied": (
+        "📥 Avoir {number} ({filename}) de {amount} imputé sur la facture {invoice} : il reste {balance} à payer."
+    ),
+    "einvoice.credit_unchanged": "📥 Avoir {number} déjà imputé sur la facture {invoice} : rien n'a changé.",
+    "einvoice.credit_to_assign": (
+        "📥 Avoir {number} ({filename}) de {amount} : {reason}. Il n'a été imputé à aucune facture ; "
+        "à vous de l'affecter."
+    ),
+    "einvoice.no_reference": "il n'indique aucune facture",
+    "einvoice.unknown_reference": "la facture {reference} qu'il indique est inconnue",
+    "einvoice.dry_run": "Essai : rien n'a été enregistré.",
+    "einvoice.error": "❌ Import refusé ({filename}) : rien n'a été enregistré.\n{reason}",
     "settings.title": (
         "⚙️ <b>Paramètres</b>\nRécapitulatif chaque jour à <b>{digest_time}</b>.\nRelances : <b>{state}</b>.\n\n"
         "Pour changer l'heure : /parametres heure HH:MM"
@@ -552,8 +580,12 @@ EN: dict[str, str] = {
     "paid.usage": "Usage: /paid NUMBER [amount], e.g. /paid F-2026-042 or /paid F-2026-042 450.00",
     "paid.unknown": "No invoice number {number}.",
     "paid.nothing": "Invoice {number} is already settled.",
-    "import.ask": "📥 Send me your CSV file (5 MB at most). /cancel to stop.",
-    "import.not_csv": "This file is not a CSV (.csv expected). Nothing was imported.",
+    "import.ask": (
+        "📥 Send me your CSV file or an e-invoice (Factur-X PDF, CII or UBL XML), 5 MB at most. /cancel to stop."
+    ),
+    "import.not_csv": (
+        "This file is neither a CSV nor an e-invoice (.csv, .pdf or .xml expected). Nothing was imported."
+    ),
     "import.too_big": "This file is {size}: 5 MB at most. Nothing was imported.",
     "import.ok": (
         "📥 Import done ({filename}): {rows} row(s), {created} invoice(s) created, "
@@ -563,6 +595,26 @@ EN: dict[str, str] = {
     "import.error_line": "line {line}{column}: {reason}",
     "import.more_errors": "… and {count} more error(s).",
     "import.failed": "The file could not be read: {reason}",
+    "einvoice.invoice": "📥 Invoice {number} imported ({filename}): {client}, {amount} due on {due}{assumed}.",
+    "einvoice.assumed": " (assumed due date: issue date + 30 days)",
+    "einvoice.unchanged": "📥 Invoice {number} already imported ({filename}): nothing changed.",
+    "einvoice.client_new": "New client created: {client}.",
+    "einvoice.client_known": "Client recognised ({by}): {client}.",
+    "einvoice.by.siren": "by SIREN",
+    "einvoice.by.vat": "by VAT number",
+    "einvoice.by.name": "by name",
+    "einvoice.seller": "Issued by: {seller}.",
+    "einvoice.credit_applied": (
+        "📥 Credit note {number} ({filename}) of {amount} applied to invoice {invoice}: {balance} still due."
+    ),
+    "einvoice.credit_unchanged": "📥 Credit note {number} already applied to invoice {invoice}: nothing changed.",
+    "einvoice.credit_to_assign": (
+        "📥 Credit note {number} ({filename}) of {amount}: {reason}. It was applied to no invoice; please assign it."
+    ),
+    "einvoice.no_reference": "it names no invoice",
+    "einvoice.unknown_reference": "the invoice it names, {reference}, is unknown",
+    "einvoice.dry_run": "Dry run: nothing was saved.",
+    "einvoice.error": "❌ Import refused ({filename}): nothing was saved.\n{reason}",
     "settings.title": (
         "⚙️ <b>Settings</b>\nDigest every day at <b>{digest_time}</b>.\nReminders: <b>{state}</b>.\n\n"
         "To change the time: /settings time HH:MM"

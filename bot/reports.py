@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from bot.cards import h, step_label
 from bot.i18n import t
 from messages.formatting import format_amount
+from services.imports import ImportReport
 
 if TYPE_CHECKING:
     from datetime import date
 
-    from services.imports import ImportReport
+    from services.einvoice_import import EInvoiceReport
     from storage.clients import ClientRow
     from storage.invoices import InvoiceRow
     from storage.queries import StatusSummary
@@ -80,8 +83,10 @@ def render_status(summary: StatusSummary, lang: str) -> str:
     return "\n".join(lines)[:4096]
 
 
-def render_import(report: ImportReport, lang: str) -> str:
-    """The /import answer (HTML): counts, or the errors with their line numbers."""
+def render_import(report: ImportReport | EInvoiceReport, lang: str) -> str:
+    """The /import answer (HTML): counts, or the errors with their line numbers; an e-invoice's own summary."""
+    if not isinstance(report, ImportReport):
+        return render_einvoice_import(report, lang)
     name = h(report.filename)
     if report.ok:
         return t(
@@ -100,6 +105,66 @@ def render_import(report: ImportReport, lang: str) -> str:
         lines.append(t("import.error_line", lang, line=err.line, column=column, reason=h(err.reason)))
     if len(report.errors) > MAX_ERRORS:
         lines.append(t("import.more_errors", lang, count=len(report.errors) - MAX_ERRORS))
+    return "\n".join(lines)[:4096]
+
+
+def render_einvoice_import(report: EInvoiceReport, lang: str, *, escape: Callable[[str], str] = h) -> str:
+    """What an e-invoice import read and did (HTML; `escape=str` for a terminal), or why it wrote nothing: the
+    invoice, its client, amount due and due date (saying when the date is assumed), the seller when the business
+    has no SIREN to check it against, or the invoice a credit note was applied to."""
+    name = escape(report.filename)
+    invoice, result = report.einvoice, report.result
+    if not report.ok or invoice is None or result is None:
+        return t("einvoice.error", lang, filename=name, reason=escape(report.error))
+    amount = format_amount(invoice.amount_due, invoice.currency, lang)
+    number = escape(invoice.number)
+    lines: list[str] = []
+    if invoice.kind == "credit_note":
+        invoice_no = escape(result.applied_to or "")
+        if result.status == "to_assign":
+            reference = result.applied_to
+            reason = (
+                t("einvoice.unknown_reference", lang, reference=escape(reference))
+                if reference
+                else t("einvoice.no_reference", lang)
+            )
+            lines.append(
+                t("einvoice.credit_to_assign", lang, number=number, filename=name, amount=amount, reason=reason)
+            )
+        elif result.status == "unchanged":
+            lines.append(t("einvoice.credit_unchanged", lang, number=number, invoice=invoice_no))
+        else:
+            balance = format_amount(result.balance or Decimal(0), invoice.currency, lang)
+            lines.append(
+                t(
+                    "einvoice.credit_applied",
+                    lang,
+                    number=number,
+                    filename=name,
+                    amount=amount,
+                    invoice=invoice_no,
+                    balance=balance,
+                )
+            )
+    elif result.status == "unchanged":
+        lines.append(t("einvoice.unchanged", lang, number=number, filename=name))
+    else:
+        client = escape(result.client_name or "")
+        assumed = t("einvoice.assumed", lang) if invoice.due_date_assumed else ""
+        due = invoice.due_date.strftime("%d/%m/%Y")
+        lines.append(
+            t("einvoice.invoice", lang, number=number, filename=name, client=client, amount=amount, due=due,
+              assumed=assumed)
+        )  # fmt: skip
+        if result.matched_by == "new":
+            lines.append(t("einvoice.client_new", lang, client=client))
+        elif result.matched_by is not None:
+            by = t(f"einvoice.by.{result.matched_by}", lang)
+            lines.append(t("einvoice.client_known", lang, by=by, client=client))
+    if report.show_seller and invoice.seller.name:
+        lines.append(t("einvoice.seller", lang, seller=escape(invoice.seller.name)))
+    if report.dry_run:
+        lines.append(t("einvoice.dry_run", lang))
     return "\n".join(lines)[:4096]
 
 

@@ -74,6 +74,7 @@ from storage.types import utcnow
 
 if TYPE_CHECKING:
     from dunning.penalties import RateTable
+    from services.einvoice_import import EInvoiceReport
     from services.imports import ImportReport
     from services.settings import RateLine
     from storage.queries import StatusSummary
@@ -728,21 +729,22 @@ class Services:
             return Outcome("failed", Msg("action.failed", reason=str(exc)))
         return Outcome("done", _payment_msg(owed, amount))
 
-    def import_file(self, data: bytes, filename: str, *, actor: str) -> ImportReport:
-        """The same all-or-nothing import as the CLI."""
+    def import_file(self, data: bytes, filename: str, *, actor: str) -> ImportReport | EInvoiceReport:
+        """The same all-or-nothing import as the CLI: a CSV, or an e-invoice (PDF or XML) told by its content."""
         from pathlib import Path
 
-        from services.imports import import_csv
+        from services.einvoice_import import import_file
 
-        return import_csv(
+        return import_file(
             self.engine,
             business_id=self.business_id,
-            path_or_bytes=data,
+            data=data,
             filename=filename,
             actor=actor,
+            document_store=Path(self.ctx.data_dir) / "invoices" / str(self.business_id),
+            business_siren=self.business().siren,
             today=self.today(),
             rate_table=self.rate_table,
-            pdf_store=Path(self.ctx.data_dir) / "invoices" / str(self.business_id),
         )
 
     def business(self) -> BusinessRow:

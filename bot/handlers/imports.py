@@ -1,4 +1,5 @@
-"""/import: the owner sends a CSV file; the same all-or-nothing import as the CLI, errors with line numbers.
+"""/import: the owner sends a CSV file or an e-invoice (Factur-X PDF, CII or UBL XML); the same all-or-nothing import
+as the CLI (the kind is told by the content), errors with line numbers.
 
 The file is never downloaded whole before its size is known: a size announced by Telegram (on the document or
 by getFile) is checked first, and a file whose size nobody announced is streamed and dropped as soon as it passes
@@ -26,6 +27,9 @@ log = logging.getLogger(__name__)
 
 #: Why a download failed, in the owner's language (shown after "Le fichier n'a pas pu être lu : ").
 _DOWNLOAD_FAILED = {"fr": "le téléchargement depuis Telegram a échoué", "en": "the download from Telegram failed"}
+#: What /import takes: a CSV (or text) file, or an e-invoice as a PDF or an XML file.
+_SUFFIXES = (".csv", ".txt", ".pdf", ".xml")
+_MIME_TYPES = ("text/csv", "text/plain", "application/pdf", "application/xml", "text/xml")
 
 
 async def on_import(update: Update, context: Context) -> None:
@@ -65,14 +69,15 @@ async def download_capped(file: File, limit: int) -> bytes:
 
 
 async def on_document(update: Update, context: Context) -> None:
-    """A document: refuse what is not a CSV or is over 5 MB before downloading it whole; else import it."""
+    """A document: refuse what is neither a CSV nor an e-invoice, or is over 5 MB, before downloading it whole; else
+    import it."""
     code = lang(update, context)
     message = update.effective_message
     if message is None or message.document is None:
         return
     doc = message.document
     name = doc.file_name or "document"
-    if not name.lower().endswith((".csv", ".txt")) and doc.mime_type not in ("text/csv", "text/plain"):
+    if not name.lower().endswith(_SUFFIXES) and doc.mime_type not in _MIME_TYPES:
         await reply(update, t("import.not_csv", code))
         return
     if doc.file_size is not None and doc.file_size > MAX_UPLOAD_BYTES:

@@ -1,5 +1,5 @@
-"""CSV import in Slack: the owner shares a CSV file in the app's DM (`file_shared`); the same all-or-nothing import,
-limit and report as Telegram's /import.
+"""Import in Slack: the owner shares a CSV file or an e-invoice (Factur-X PDF, CII or UBL XML) in the app's DM
+(`file_shared`); the same all-or-nothing import, limit and report as Telegram's /import.
 
 The file is never downloaded whole before its size is known: the size files.info gives is checked first, and the
 download (with the bot token, to Slack's file host only) is streamed and dropped as soon as it passes the limit,
@@ -27,9 +27,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: What an import takes: a CSV, or an e-invoice as a PDF or an XML file (by name, or by Slack's file type).
+_SUFFIXES = (".csv", ".pdf", ".xml")
+_FILETYPES = ("csv", "pdf", "xml")
+
 
 def register(app: AsyncApp, ctx: SlackContext) -> None:
-    """Import the CSV files owners share in their DM with the app."""
+    """Import the CSV files and e-invoices owners share in their DM with the app."""
 
     async def on_file_shared(event: dict[str, Any]) -> None:
         """A file shared in the owner's DM with the app is an import; files shared elsewhere are none of ours."""
@@ -55,11 +59,12 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
 
 
 async def import_file(ctx: SlackContext, user_id: str, dm: str, file_id: str) -> None:
-    """Check the file (CSV, size) by files.info, download it within the limit, import it, report in the DM."""
+    """Check the file (CSV or e-invoice, size) by files.info, download it within the limit, import it, report in
+    the DM."""
     lang = await ctx.lang(user_id)
     info: dict[str, Any] = dict((await ctx.client.files_info(file=file_id)).get("file") or {})
     name = str(info.get("name") or "document")
-    if not (name.lower().endswith(".csv") or info.get("filetype") == "csv"):
+    if not (name.lower().endswith(_SUFFIXES) or info.get("filetype") in _FILETYPES):
         await post_text(ctx, dm, t("import.not_csv", lang), lang)
         return
     size = info.get("size")

@@ -316,10 +316,10 @@ async def test_status_totals_are_right_to_the_cent_and_chart_is_sent(bot: BotHar
 
 
 async def test_import_refuses_non_csv_and_big_files_and_lists_errors_with_lines(bot: BotHarness) -> None:
-    """/import: a PDF and a 20 MB file are refused in French; a bad CSV is refused with its line numbers."""
+    """/import: an image and a 20 MB file are refused in French; a bad CSV is refused with its line numbers."""
     await bot.owner.send("/import")
-    await bot.owner.send_document("facture.pdf", 1000)
-    assert "n'est pas un CSV" in bot.api.of("sendMessage")[-1].params["text"]
+    await bot.owner.send_document("photo.png", 1000)
+    assert "n'est ni un CSV ni une facture électronique" in bot.api.of("sendMessage")[-1].params["text"]
     await bot.owner.send_document("grosses.csv", 20 * 1024 * 1024)
     assert "5 Mo au plus" in bot.api.of("sendMessage")[-1].params["text"]
     assert bot.api.of("getFile") == []

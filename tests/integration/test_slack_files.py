@@ -112,11 +112,11 @@ async def test_a_download_larger_than_announced_is_cut_and_refused(
 
 
 async def test_other_files_and_other_channels(sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A PDF is refused before any download; a CSV shared in a channel (not the DM) is not an import."""
+    """An image is refused before any download; a CSV shared in a channel (not the DM) is not an import."""
     downloads = Downloads(monkeypatch)
     async with slack_app(sqlite_url, tmp_path) as h:
-        await h.slack.aio.share_file(OWNER, "facture.pdf", b"%PDF-1.4")
-        await h.answer("pas un CSV")
+        await h.slack.aio.share_file(OWNER, "photo.png", b"\x89PNG\r\n")
+        await h.answer("ni un CSV ni une facture électronique")
         h.slack.add_channel("C0GENERAL", "general")
         await h.slack.aio.share_file(OWNER, "factures.csv", _csv(ROWS), channel="C0GENERAL")
         await h.slack.aio.slash(OWNER, "aide")  # handled after the file event: the file got no answer by then
