@@ -131,15 +131,30 @@ def _console() -> Console:
 
 @app.command("import")
 def import_command(
-    file: Annotated[Path, typer.Argument(help="The CSV file (format in the README).", show_default=False)],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="The CSV file (format in the README), or an e-invoice: Factur-X / ZUGFeRD PDF, CII or UBL XML.",
+            show_default=False,
+        ),
+    ],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check and count, write nothing.")] = False,
     today: TodayOption = None,
 ) -> None:
-    """Import invoices from a CSV file: all or nothing, re-importing the same file changes nothing."""
+    """Import invoices from a CSV file or an e-invoice (told by its content): all or nothing, re-importing the same
+    file changes nothing."""
     from bot.business import load_rates
+    from services.einvoice_import import is_einvoice, read_head
     from services.imports import import_csv
 
     console = _console()
+    try:
+        einvoice = file.is_file() and is_einvoice(read_head(file))
+    except OSError:
+        einvoice = False  # the CSV import says why the file cannot be read
+    if einvoice:
+        _import_einvoice(console, file, dry_run)
+        return
     with _environment() as env:
         day = today_for(env.settings, today)
         try:
@@ -173,6 +188,33 @@ def import_command(
     render_import_report(console, report, error_console=Console(stderr=True, highlight=False))
     if not report.ok:
         raise typer.Exit(1)
+
+
+def _import_einvoice(console: Console, file: Path, dry_run: bool) -> None:
+    """`relance import` of an e-invoice: read, keep its document, write; the summary, or the reason and exit 1."""
+    from bot.reports import render_einvoice_import
+    from services.einvoice_import import import_einvoice, read_capped
+
+    try:
+        data = read_capped(file)
+    except OSError as exc:
+        _fail(f"{file.name} : {exc.strerror or exc}", 1)
+    with _environment() as env:
+        report = import_einvoice(
+            env.engine,
+            business_id=env.business_id,
+            data=data,
+            filename=file.name,
+            actor="cli",
+            document_store=env.settings.DATA_DIR / "invoices" / str(env.business_id),
+            business_siren=env.business.siren,
+            dry_run=dry_run,
+        )
+    text = render_einvoice_import(report, "fr", escape=str)
+    if not report.ok:
+        Console(stderr=True, highlight=False).print(text, markup=False)
+        raise typer.Exit(1)
+    console.print(text, markup=False)
 
 
 # --- digest --------------------------------------------------------------------------------------------------
