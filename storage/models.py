@@ -1,4 +1,5 @@
-"""SQLModel tables: Business, Client, Invoice, Reminder (+ its invoices), Payment and the evidence log."""
+"""SQLModel tables: Business, Client, Invoice, Reminder (+ its invoices), Payment, bank statement lines and the
+evidence log."""
 
 from __future__ import annotations
 
@@ -173,6 +174,30 @@ class Payment(SQLModel, table=True):
     amount: Decimal = _money()
     paid_on: date
     note: str = Field(default="", max_length=500)
+    created_at: datetime = _stamp()
+    # The bank statement line it was read from (None when the owner recorded it by hand or by a CSV import).
+    statement_line_id: int | None = Field(default=None, foreign_key="statement_line.id", index=True)
+
+
+class StatementLineRecord(SQLModel, table=True):
+    """A bank statement credit read for a business, and what became of it: recorded (as payments, which point
+    back to it), doubtful (the owner confirms), unmatched or overpaid. Its line id is unique per business, so a
+    statement imported twice records nothing twice."""
+
+    __tablename__ = "statement_line"
+    __table_args__ = (UniqueConstraint("business_id", "line_id", name="uq_statement_line_business_line"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    business_id: int = Field(foreign_key="business.id")
+    line_id: str = Field(max_length=64)  # services.statements: SHA-256 of account, date, amount and reference
+    file_name: str = Field(max_length=255)
+    account: str = Field(max_length=64)
+    booking_date: date
+    amount: Decimal = _money()
+    currency: str = Field(max_length=3)
+    counterparty: str = Field(max_length=200)
+    remittance: str = Field(max_length=500)
+    outcome: str = Field(max_length=16)  # recorded | doubtful | unmatched | overpaid
     created_at: datetime = _stamp()
 
 

@@ -1,0 +1,87 @@
+"""Bank statements in: read a statement, skip the lines an earlier import already recorded, match the new credits to
+the open invoices and record the sure matches as payments, in one transaction.
+
+All or nothing: a file that cannot be read gets one error naming the file and the problem, and nothing is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import replace
+
+from sqlalchemy import Engine
+
+from dunning.matching import CreditLine, match
+from services.statements import Statement, StatementError, StatementLine, read_statement
+from storage.db import read_session
+from storage.payments_in import (
+    PaymentsSummary,
+    StaleMatchError,
+    known_line_ids,
+    open_invoices_for_matching,
+    record_statement,
+)
+
+#: Matching is done again when an invoice changed between the match and the write (an owner's tap meanwhile).
+MAX_ATTEMPTS = 3
+
+
+def _credit(line: StatementLine) -> CreditLine:
+    return CreditLine(line.line_id, line.booking_date, line.amount, line.currency, line.counterparty, line.remittance)
+
+
+def import_statement(
+    engine: Engine,
+    business_id: int,
+    data: bytes,
+    name: str,
+    *,
+    actor: str,
+    dry_run: bool = False,
+    profile: str | None = None,
+    columns: Mapping[str, str] | None = None,
+) -> PaymentsSummary:
+    """Read the statement `data` (the file `name`), match its new credits and record the sure ones (unless
+    `dry_run`): the summary of what was recorded, what the owner confirms, what matched nothing, or the error.
+
+    `profile` forces a CSV bank profile and `columns` names a generic CSV's columns (see `read_statement`).
+    """
+    try:
+        statement = read_statement(data, name, profile=profile, columns=columns)
+    except StatementError as exc:
+        return PaymentsSummary(
+            file_name=name, error=exc.problem, error_line=exc.line, error_code=exc.code, dry_run=dry_run
+        )
+    sha256 = hashlib.sha256(data).hexdigest()
+    for _ in range(MAX_ATTEMPTS - 1):
+        try:
+            return _record(engine, business_id, statement, sha256, actor=actor, dry_run=dry_run)
+        except StaleMatchError:
+            continue
+    return _record(engine, business_id, statement, sha256, actor=actor, dry_run=dry_run)
+
+
+def _record(
+    engine: Engine, business_id: int, statement: Statement, sha256: str, *, actor: str, dry_run: bool
+) -> PaymentsSummary:
+    """One match of the statement's new lines against the open invoices, and its recording."""
+    lines = (*statement.credits, *statement.foreign)
+    with read_session(engine) as session:
+        known = known_line_ids(session, business_id, (line.line_id for line in lines))
+        invoices = open_invoices_for_matching(session, business_id)
+    new = [line for line in lines if line.line_id not in known]
+    if not new:
+        summary = PaymentsSummary(file_name=statement.file, dry_run=dry_run)
+    else:
+        summary = record_statement(
+            engine,
+            business_id=business_id,
+            lines=new,
+            result=match(map(_credit, new), invoices),
+            actor=actor,
+            file_name=statement.file,
+            file_sha256=sha256,
+            dry_run=dry_run,
+        )
+    return replace(summary, format=statement.format, lines_known=len(known), debits=statement.debits)
