@@ -25,6 +25,7 @@ from sqlmodel import Session, col, select
 from dunning.ladder import Ladder
 from dunning.policy import next_step
 from dunning.states import InvoiceState, ReminderState
+from storage.einvoices import CREDIT_NOTE_PREFIX
 from storage.models import Business, Client, Invoice, Outbox, Payment, Reminder, ReminderInvoice
 from storage.reminders import business_ladder, invoice_snapshots
 
@@ -249,6 +250,8 @@ def status_summary(
             col(Invoice.business_id) == business_id,
             col(Payment.paid_on) >= month_start,
             col(Payment.paid_on) <= today,
+            # A credit note lowers a balance but brings no money in (storage.einvoices).
+            ~col(Payment.note).startswith(CREDIT_NOTE_PREFIX),
         )
     ).scalar_one()
     # Payment.amount is stored as integer cents; the sum is taken on the raw cents (exact), then converted.

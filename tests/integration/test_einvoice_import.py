@@ -23,6 +23,7 @@ from services.einvoice_import import EInvoiceReport, import_einvoice, import_fil
 from services.imports import ImportReport
 from storage.db import make_engine, read_session, write_session
 from storage.models import Business, Client, EvidenceEntry, Invoice, Payment
+from storage.queries import status_summary
 from tests.bot_harness import BotHarness
 from tests.integration.slack_helpers import OWNER, slack_app
 from tests.samples.einvoices import (
@@ -200,6 +201,8 @@ def test_credit_note_reduces_the_invoice_it_references(engine: Engine, tmp_path:
         assert lost.result is not None and lost.result.status == "to_assign", lost.error
         assert "à vous de l'affecter" in render_einvoice_import(lost, "fr")
     assert _counts(engine) == before and _invoice(engine).balance == Decimal("1848.00")
+    with read_session(engine) as session:  # a credit note brings no money in
+        assert status_summary(session, business_id=bid, today=date(2026, 3, 31)).recovered_this_month == 0
 
 
 BAD_FILES: dict[str, tuple[Callable[[], bytes], str]] = {
