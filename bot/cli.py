@@ -217,6 +217,47 @@ def _import_einvoice(console: Console, file: Path, dry_run: bool) -> None:
     console.print(text, markup=False)
 
 
+# --- payments ------------------------------------------------------------------------------------------------
+
+
+@app.command("payments")
+def payments_command(
+    file: Annotated[
+        Path,
+        typer.Argument(help="The bank statement: CAMT.053, OFX or a French bank's CSV export.", show_default=False),
+    ],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Read and match, record nothing.")] = False,
+    profile: Annotated[
+        str | None,
+        typer.Option("--profile", help="The bank of a CSV export (default: told by its columns).", show_default=False),
+    ] = None,
+) -> None:
+    """Record the payments of a bank statement: its credits matched to the open invoices, all or nothing; a
+    statement imported twice records nothing twice."""
+    from bot.reports import render_payments
+    from services.payments import import_statement
+    from services.statements import MAX_FILE_BYTES
+    from services.statements.csv_banks import PROFILES
+
+    known = [p.name for p in PROFILES]
+    if profile is not None and profile not in known:
+        _fail(f"--profile: unknown bank profile {profile!r}, expected one of {', '.join(known)}", 2)
+    try:
+        with file.open("rb") as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)  # the reader refuses anything larger
+    except OSError as exc:
+        _fail(f"{file.name}: cannot read the file ({exc.strerror or exc})", 1)
+    with _environment() as env:
+        summary = import_statement(
+            env.engine, env.business_id, data, file.name, actor="cli", dry_run=dry_run, profile=profile
+        )
+    text = render_payments(summary, "fr", escape=str)
+    if not summary.ok:
+        typer.echo(text, err=True)  # one line, never wrapped to the terminal's width
+        raise typer.Exit(1)
+    _console().print(text, markup=False)
+
+
 # --- digest --------------------------------------------------------------------------------------------------
 
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from bot.cards import h, step_label
-from bot.i18n import t
+from bot.i18n import CATALOGUES, t
 from messages.formatting import format_amount
 from services.imports import ImportReport
 
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from services.einvoice_import import EInvoiceReport
     from storage.clients import ClientRow
     from storage.invoices import InvoiceRow
+    from storage.payments_in import LineView, PaymentsSummary
     from storage.queries import StatusSummary
     from storage.reminders import ReminderView
 
@@ -209,3 +210,69 @@ def _invoice_line(inv: InvoiceRow, client_name: str, today: date, lang: str) -> 
         late=t("card.late", lang, days=days) if days > 0 and inv.balance > 0 else "",
         state=t(f"invstate.{inv.state}", lang),
     )
+
+
+def render_payments(summary: PaymentsSummary, lang: str, *, escape: Callable[[str], str] = h) -> str:
+    """What a bank statement import recorded (HTML; `escape=str` for a terminal), or why it wrote nothing: the
+    payments and their total, invoices now paid, reminders cancelled, payments to confirm with their candidates,
+    over-payments to refund or assign, lines in another currency or matching nothing, clients now all paid up."""
+    name = escape(summary.file_name)
+    if not summary.ok:
+        where = t("payments.error_line", lang, line=summary.error_line) if summary.error_line else ""
+        reason = escape(summary.error)
+        if f"payments.reason.{summary.error_code}" in CATALOGUES["fr"]:
+            worded = t(f"payments.reason.{summary.error_code}", lang)
+            reason = t("payments.reason", lang, reason=worded, detail=reason)
+        return t("payments.error", lang, filename=name, where=where, reason=reason)
+
+    def amount(value: Decimal, currency: str = "EUR") -> str:
+        return format_amount(value, currency, lang)
+
+    def payer(line: LineView) -> str:
+        return escape(line.counterparty or t("payments.unknown_payer", lang))
+
+    def day(value: date) -> str:
+        return value.strftime("%d/%m/%Y")
+
+    lines = [t("payments.title", lang, filename=name, format=escape(summary.format))]
+    if summary.payments:
+        key = "payments.recorded_dry" if summary.dry_run else "payments.recorded"
+        lines.append(t(key, lang, count=len(summary.payments), total=amount(summary.total)))
+        for p in summary.payments[:MAX_LINES]:
+            lines.append(
+                t("payments.line", lang, number=escape(p.number), client=escape(p.client_name), amount=amount(p.amount),
+                  day=day(p.booking_date))
+            )  # fmt: skip
+    if summary.paid_invoices:
+        lines.append(t("payments.paid", lang, numbers=escape(", ".join(summary.paid_invoices))))
+    if summary.reminders_cancelled:
+        lines.append(t("payments.cancelled", lang, count=summary.reminders_cancelled))
+    for over in summary.overpaid:
+        numbers = ", ".join(over.numbers) or t("payments.no_invoice", lang)
+        lines.append(
+            t("payments.overpaid", lang, excess=amount(over.excess), amount=amount(over.line.amount),
+              day=day(over.line.booking_date), payer=payer(over.line), numbers=escape(numbers))
+        )  # fmt: skip
+    if summary.doubtful:
+        lines.append(t("payments.to_confirm", lang, count=len(summary.doubtful)))
+        for doubt in summary.doubtful[:MAX_LINES]:
+            candidates = f" {t('payments.or', lang)} ".join(escape(c.number) for c in doubt.candidates)
+            lines.append(
+                t("payments.doubtful_line", lang, amount=amount(doubt.line.amount), day=day(doubt.line.booking_date),
+                  payer=payer(doubt.line), candidates=candidates)
+            )  # fmt: skip
+    if summary.foreign:
+        foreign = ", ".join(f"{amount(f.amount, f.currency)} ({day(f.booking_date)})" for f in summary.foreign)
+        lines.append(t("payments.foreign", lang, count=len(summary.foreign), lines=foreign))
+    if summary.unmatched:
+        lines.append(t("payments.unmatched", lang, count=len(summary.unmatched)))
+    if summary.lines_known:
+        lines.append(t("payments.known", lang, count=summary.lines_known))
+    if not (summary.payments or summary.overpaid or summary.doubtful or summary.foreign or summary.unmatched):
+        lines.append(t("payments.nothing_new", lang))
+    if summary.settled_clients:
+        clients = ", ".join(escape(c.name) for c in summary.settled_clients)
+        lines.append(t("payments.settled", lang, clients=clients))
+    if summary.dry_run:
+        lines.append(t("payments.dry_run", lang))
+    return "\n".join(lines)[:4096]
