@@ -1,4 +1,4 @@
-"""The `relance` command line: import, digest, status, preview and run (the bot, or the terminal demo).
+"""The `relance` command line: import, payments, digest, status, preview and run (the bot, or the terminal demo).
 
 Exit codes: 0 success, 1 the input was refused (import errors, unknown invoice), 2 a setting or an option is wrong.
 """
@@ -38,7 +38,7 @@ from storage.reminders import ReminderView, business_ladder, refresh_due
 
 app = typer.Typer(
     name="relance",
-    help="Relance: chase unpaid invoices (import, digest, status, preview, run, check).",
+    help="Relance: chase unpaid invoices (import, payments, digest, status, preview, run, check).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -236,20 +236,14 @@ def payments_command(
     statement imported twice records nothing twice."""
     from bot.reports import render_payments
     from services.payments import import_statement
-    from services.statements import MAX_FILE_BYTES
     from services.statements.csv_banks import PROFILES
 
     known = [p.name for p in PROFILES]
     if profile is not None and profile not in known:
         _fail(f"--profile: unknown bank profile {profile!r}, expected one of {', '.join(known)}", 2)
-    try:
-        with file.open("rb") as fh:
-            data = fh.read(MAX_FILE_BYTES + 1)  # the reader refuses anything larger
-    except OSError as exc:
-        _fail(f"{file.name}: cannot read the file ({exc.strerror or exc})", 1)
     with _environment() as env:
         summary = import_statement(
-            env.engine, env.business_id, data, file.name, actor="cli", dry_run=dry_run, profile=profile
+            env.engine, env.business_id, file, file.name, actor="cli", dry_run=dry_run, profile=profile
         )
     text = render_payments(summary, "fr", escape=str)
     if not summary.ok:

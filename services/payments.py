@@ -9,11 +9,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import replace
+from pathlib import Path
 
 from sqlalchemy import Engine
 
 from dunning.matching import CreditLine, match
 from services.statements import Statement, StatementError, StatementLine, read_statement
+from services.statements.common import check_size
 from storage.db import read_session
 from storage.payments_in import (
     PaymentsSummary,
@@ -27,14 +29,26 @@ from storage.payments_in import (
 MAX_ATTEMPTS = 3
 
 
+def _load(data: bytes | Path, name: str) -> bytes:
+    """The statement's bytes; a file is read only once its size is checked (StatementError if it cannot be)."""
+    if isinstance(data, bytes):
+        return data
+    check_size(data, name)
+    try:
+        return data.read_bytes()
+    except OSError as exc:
+        raise StatementError(name, f"cannot be read ({exc.strerror})", code="unreadable") from None
+
+
 def _credit(line: StatementLine) -> CreditLine:
+    """What the matcher needs of a statement line."""
     return CreditLine(line.line_id, line.booking_date, line.amount, line.currency, line.counterparty, line.remittance)
 
 
 def import_statement(
     engine: Engine,
     business_id: int,
-    data: bytes,
+    data: bytes | Path,
     name: str,
     *,
     actor: str,
@@ -42,18 +56,20 @@ def import_statement(
     profile: str | None = None,
     columns: Mapping[str, str] | None = None,
 ) -> PaymentsSummary:
-    """Read the statement `data` (the file `name`), match its new credits and record the sure ones (unless
-    `dry_run`): the summary of what was recorded, what the owner confirms, what matched nothing, or the error.
+    """Read the statement `data` (its bytes, or its path: the size is checked before it is read; `name` is how the
+    owner knows it), match its new credits and record the sure ones (unless `dry_run`): the summary of what was
+    recorded, what the owner confirms, what matched nothing, or the error.
 
     `profile` forces a CSV bank profile and `columns` names a generic CSV's columns (see `read_statement`).
     """
     try:
-        statement = read_statement(data, name, profile=profile, columns=columns)
+        source = _load(data, name)
+        statement = read_statement(source, name, profile=profile, columns=columns)
     except StatementError as exc:
         return PaymentsSummary(
             file_name=name, error=exc.problem, error_line=exc.line, error_code=exc.code, dry_run=dry_run
         )
-    sha256 = hashlib.sha256(data).hexdigest()
+    sha256 = hashlib.sha256(source).hexdigest()
     for _ in range(MAX_ATTEMPTS - 1):
         try:
             return _record(engine, business_id, statement, sha256, actor=actor, dry_run=dry_run)

@@ -276,14 +276,12 @@ def record_statement(
     with write_session(engine) as session:
         invoices = _check_fresh(session, business_id, list(by_id.values()), result)
         waiting = _waiting_reminder_ids(session, result.settled)
-        stored: dict[str, int] = {}
+        rows: dict[str, StatementLineRecord] = {}
         for item in result.outcomes:
             line = by_id[item.line.line_id]
-            if line.line_id in stored or (
-                isinstance(item, Unmatched) and item.reason == UnmatchedReason.DUPLICATE_LINE
-            ):
+            if line.line_id in rows or (isinstance(item, Unmatched) and item.reason == UnmatchedReason.DUPLICATE_LINE):
                 continue
-            row = StatementLineRecord(
+            rows[line.line_id] = StatementLineRecord(
                 business_id=business_id,
                 line_id=line.line_id,
                 file_name=file_name[:255],
@@ -295,10 +293,9 @@ def record_statement(
                 remittance=line.remittance[:500],
                 outcome=_outcome(item).value,
             )
-            session.add(row)
-            session.flush()
-            assert row.id is not None
-            stored[line.line_id] = row.id
+        session.add_all(rows.values())
+        session.flush()  # one batched insert; the ids are needed by the payments
+        stored = {line_id: row.id for line_id, row in rows.items() if row.id is not None}
         payments: list[RecordedPayment] = []
         overpaid: list[OverPayment] = []
         for sure in result.sure:

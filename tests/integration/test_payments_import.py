@@ -19,10 +19,14 @@ from typer.testing import CliRunner
 from bot.cli import app
 from bot.reports import render_payments
 from bot.settings import Settings
+from dunning.matching import CreditLine, OpenInvoice, match
 from dunning.states import InvoiceState, ReminderState
 from services.payments import import_statement
+from services.statements import read_statement
 from storage.db import make_engine, read_session, write_session
 from storage.models import Business, EvidenceEntry, Invoice, Payment, Reminder, StatementLineRecord
+from storage.payments_in import StaleMatchError, open_invoices_for_matching, record_statement
+from storage.reminders import record_payment
 from tests.factories import make_business, make_client, make_invoice, make_reminder
 from tests.samples.statements import GENERIC_COLUMNS, bank_csv, camt053, ofx1
 
@@ -254,6 +258,53 @@ def test_dry_run_counts_and_writes_nothing(engine: Engine) -> None:
     assert "seraient enregistré(s)" in render_payments(summary, "fr", escape=str)
 
 
+def _pay_by_hand(engine: Engine, business_id: int, invoice_id: int) -> None:
+    """The owner taps "Payée" on the invoice (in full)."""
+    with write_session(engine) as session:
+        record_payment(
+            session, business_id=business_id, invoice_ids=[invoice_id], amount=None, paid_on=DUE, actor="owner:111"
+        )
+
+
+def test_a_stale_match_is_refused_whole(engine: Engine) -> None:
+    """An invoice paid by hand after the match: record_statement refuses the whole statement (StaleMatchError) and
+    writes nothing, so the invoice is never paid twice."""
+    seeded = _seed(engine)
+    statement = read_statement(camt053(), "releve.xml")
+    lines = (*statement.credits, *statement.foreign)
+    with read_session(engine) as session:
+        invoices = open_invoices_for_matching(session, seeded.business_id)
+    result = match([CreditLine(x.line_id, x.booking_date, x.amount, x.currency, x.counterparty, x.remittance)
+                    for x in lines], invoices)  # fmt: skip
+    _pay_by_hand(engine, seeded.business_id, seeded.invoices["F-2026-042"])
+    before = _counts(engine)
+    with pytest.raises(StaleMatchError):
+        record_statement(engine, business_id=seeded.business_id, lines=lines, result=result, actor="cli",
+                         file_name="releve.xml", file_sha256="0" * 64)  # fmt: skip
+    assert _counts(engine) == before
+
+
+def test_import_matches_again_after_a_payment_by_hand(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The owner pays an invoice while the statement is being matched: the import matches again on fresh balances
+    and records the other payments; the invoice paid by hand is not paid a second time."""
+    seeded = _seed(engine)
+    reads: list[int] = []
+
+    def read_then_tap(session: Session, business_id: int) -> list[OpenInvoice]:
+        found = open_invoices_for_matching(session, business_id)
+        if not reads:
+            _pay_by_hand(engine, business_id, seeded.invoices["F-2026-042"])
+        reads.append(len(found))
+        return found
+
+    monkeypatch.setattr("services.payments.open_invoices_for_matching", read_then_tap)
+    summary = import_statement(engine, seeded.business_id, camt053(), "releve.xml", actor="cli")
+    assert reads == [4, 3]
+    assert sorted(p.number for p in summary.payments) == ["F-2026-043", "FA-77", "FA-78"]
+    with read_session(engine) as session:
+        assert _invoice(session, seeded.invoices["F-2026-042"]).amount_paid == Decimal("1200.00")
+
+
 # --- relance payments ---------------------------------------------------------------------------------------
 
 CSV = (
@@ -322,3 +373,13 @@ def test_cli_payments_unknown_profile_lists_the_known_ones(cli_dir: Path) -> Non
     result = runner.invoke(app, ["payments", "releve.ofx", "--profile", "banque_inconnue"])
     assert result.exit_code == 2
     assert "banque_inconnue" in result.stderr and "boursorama" in result.stderr and "shine" in result.stderr
+
+
+def test_cli_payments_missing_or_too_big_file_exits_1(cli_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file that does not exist, or one over the size limit (checked before it is read): exit 1, one line."""
+    missing = runner.invoke(app, ["payments", "absent.ofx"])
+    assert missing.exit_code == 1 and "absent.ofx" in missing.stderr and "ne peut pas être lu" in missing.stderr
+    monkeypatch.setattr("services.statements.common.MAX_FILE_BYTES", 100)
+    big = runner.invoke(app, ["payments", "releve.ofx"])
+    assert big.exit_code == 1 and len(big.stderr.strip().splitlines()) == 1 and "trop volumineux" in big.stderr
+    assert _payments_in(cli_dir) == 0
