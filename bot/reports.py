@@ -243,14 +243,17 @@ def render_payments(summary: PaymentsSummary, lang: str, *, escape: Callable[[st
                 t("payments.line", lang, number=escape(p.number), client=escape(p.client_name), amount=amount(p.amount),
                   day=day(p.booking_date))
             )  # fmt: skip
+        if len(summary.payments) > MAX_LINES:
+            lines.append(t("invoices.more", lang, count=len(summary.payments) - MAX_LINES))
     if summary.paid_invoices:
-        lines.append(t("payments.paid", lang, numbers=escape(", ".join(summary.paid_invoices))))
+        lines.append(t("payments.paid", lang, numbers=_listed([escape(n) for n in summary.paid_invoices], lang)))
     if summary.reminders_cancelled:
         lines.append(t("payments.cancelled", lang, count=summary.reminders_cancelled))
-    for over in summary.overpaid:
+    for over in summary.overpaid[:MAX_LINES]:
         numbers = ", ".join(over.numbers) or t("payments.no_invoice", lang)
         lines.append(
-            t("payments.overpaid", lang, excess=amount(over.excess), amount=amount(over.line.amount),
+            t("payments.overpaid", lang, excess=amount(over.excess, over.line.currency),
+              amount=amount(over.line.amount, over.line.currency),
               day=day(over.line.booking_date), payer=payer(over.line), numbers=escape(numbers))
         )  # fmt: skip
     if summary.doubtful:
@@ -258,11 +261,14 @@ def render_payments(summary: PaymentsSummary, lang: str, *, escape: Callable[[st
         for doubt in summary.doubtful[:MAX_LINES]:
             candidates = f" {t('payments.or', lang)} ".join(escape(c.number) for c in doubt.candidates)
             lines.append(
-                t("payments.doubtful_line", lang, amount=amount(doubt.line.amount), day=day(doubt.line.booking_date),
+                t("payments.doubtful_line", lang, amount=amount(doubt.line.amount, doubt.line.currency),
+                  day=day(doubt.line.booking_date),
                   payer=payer(doubt.line), candidates=candidates)
             )  # fmt: skip
+        if len(summary.doubtful) > MAX_LINES:
+            lines.append(t("invoices.more", lang, count=len(summary.doubtful) - MAX_LINES))
     if summary.foreign:
-        foreign = ", ".join(f"{amount(f.amount, f.currency)} ({day(f.booking_date)})" for f in summary.foreign)
+        foreign = _listed([f"{amount(f.amount, f.currency)} ({day(f.booking_date)})" for f in summary.foreign], lang)
         lines.append(t("payments.foreign", lang, count=len(summary.foreign), lines=foreign))
     if summary.unmatched:
         lines.append(t("payments.unmatched", lang, count=len(summary.unmatched)))
@@ -271,8 +277,14 @@ def render_payments(summary: PaymentsSummary, lang: str, *, escape: Callable[[st
     if not (summary.payments or summary.overpaid or summary.doubtful or summary.foreign or summary.unmatched):
         lines.append(t("payments.nothing_new", lang))
     if summary.settled_clients:
-        clients = ", ".join(escape(c.name) for c in summary.settled_clients)
+        clients = _listed([escape(c.name) for c in summary.settled_clients], lang)
         lines.append(t("payments.settled", lang, clients=clients))
     if summary.dry_run:
         lines.append(t("payments.dry_run", lang))
     return "\n".join(lines)[:4096]
+
+
+def _listed(items: list[str], lang: str) -> str:
+    """Items joined by commas, at most MAX_LINES of them (the others counted), so a long statement's summary fits."""
+    shown = ", ".join(items[:MAX_LINES])
+    return shown + t("payments.and_more", lang, count=len(items) - MAX_LINES) if len(items) > MAX_LINES else shown

@@ -25,7 +25,13 @@ from services.payments import import_statement
 from services.statements import read_statement
 from storage.db import make_engine, read_session, write_session
 from storage.models import Business, EvidenceEntry, Invoice, Payment, Reminder, StatementLineRecord
-from storage.payments_in import StaleMatchError, open_invoices_for_matching, record_statement
+from storage.payments_in import (
+    PaymentsSummary,
+    RecordedPayment,
+    StaleMatchError,
+    open_invoices_for_matching,
+    record_statement,
+)
 from storage.reminders import record_payment
 from tests.factories import make_business, make_client, make_invoice, make_reminder
 from tests.samples.statements import GENERIC_COLUMNS, bank_csv, camt053, ofx1
@@ -383,3 +389,19 @@ def test_cli_payments_missing_or_too_big_file_exits_1(cli_dir: Path, monkeypatch
     big = runner.invoke(app, ["payments", "releve.ofx"])
     assert big.exit_code == 1 and len(big.stderr.strip().splitlines()) == 1 and "trop volumineux" in big.stderr
     assert _payments_in(cli_dir) == 0
+
+
+def test_long_summary_lists_the_first_items_and_counts_the_others() -> None:
+    """A statement paying 100 invoices: the summary lists 40 of them and counts the 60 others, in French and in
+    English, and stays within one chat message."""
+    numbers = tuple(f"F-{i:04d}" for i in range(100))
+    payments = tuple(
+        RecordedPayment("x" * 64, date(2026, 11, 2), i, n, "Client", Decimal("10.00")) for i, n in enumerate(numbers)
+    )
+    summary = PaymentsSummary("releve.xml", "camt.053.001.08", payments=payments, paid_invoices=numbers)
+    french = render_payments(summary, "fr", escape=str)
+    assert "100 paiement(s) enregistré(s), 1\u00a0000,00\u00a0€ au total." in french
+    assert "… et 60 autre(s)." in french and "F-0039 et 60 autre(s)." in french and "F-0040" not in french
+    english = render_payments(summary, "en", escape=str)
+    assert "100 payment(s) recorded, €1,000.00 in all." in english and "F-0039 and 60 more." in english
+    assert len(french) < 4096 and len(english) < 4096
