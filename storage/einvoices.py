@@ -26,6 +26,7 @@ from storage import evidence
 from storage.db import write_session
 from storage.models import Client, Invoice, Payment
 from storage.names import client_name_key
+from storage.reminders import settle_reminders
 from storage.types import utcnow
 
 #: The note of the Payment row that records a credit note on the invoice it references.
@@ -225,6 +226,10 @@ def _apply_credit_note(session: Session, business_id: int, record: EInvoiceRecor
         target.state = InvoiceState.PAID.value
     target.updated_at = now
     session.add(target)
+    assert target.id is not None
+    settled = target.balance <= 0
+    settle_reminders(session, paid_ids=[target.id] if settled else [], partly_ids=[] if settled else [target.id],
+                     actor=actor, reason="credit_note")  # fmt: skip
     evidence.record(
         session,
         actor=actor,

@@ -685,15 +685,25 @@ def record_payment(
                 "note": note,
             },
         )
+    settle_reminders(
+        session, paid_ids=[i for i in paid_ids if i is not None], partly_ids=[i for i in partly_ids if i is not None],
+        actor=actor, reason="paid",
+    )  # fmt: skip
+    return payments
+
+
+def settle_reminders(
+    session: Session, *, paid_ids: Sequence[int], partly_ids: Sequence[int], actor: str, reason: str
+) -> None:
+    """After money came in (a payment, a credit note): invoices now settled leave the reminders still waiting, and
+    the waiting reminders of invoices partly settled move on a version (their cards showed the old balance, so their
+    buttons, a second submit of the same payment among them, are stale from now on)."""
     if paid_ids:
-        _withdraw_from_open_reminders(session, [i for i in paid_ids if i is not None], actor, "paid")
+        _withdraw_from_open_reminders(session, paid_ids, actor, reason)
     if partly_ids:
-        # The cards of these reminders show the old balance: their buttons (a second submit of the same payment
-        # among them) are stale from now on.
-        for reminder in _waiting_reminders(session, [i for i in partly_ids if i is not None]):
+        for reminder in _waiting_reminders(session, partly_ids):
             bump(session, reminder)
     session.flush()
-    return payments
 
 
 def _waiting_reminders(session: Session, invoice_ids: Sequence[int]) -> list[Reminder]:

@@ -205,6 +205,32 @@ def test_credit_note_reduces_the_invoice_it_references(engine: Engine, tmp_path:
         assert status_summary(session, business_id=bid, today=date(2026, 3, 31)).recovered_this_month == 0
 
 
+def test_a_credit_note_settling_an_invoice_withdraws_its_waiting_reminder(engine: Engine, tmp_path: Path) -> None:
+    """A credit note for the whole balance settles the invoice like a payment: its waiting reminder is cancelled,
+    so Relance never chases it again."""
+    from datetime import timedelta
+
+    from dunning.calendar import next_business_day
+    from dunning.states import ReminderState
+    from storage.models import Reminder
+    from storage.reminders import refresh_due
+
+    bid = _business(engine)
+    assert _import(engine, bid, facturx_pdf(), "f.pdf", tmp_path).ok
+    with write_session(engine) as session:
+        business = session.get(Business, bid)
+        assert business is not None
+        today = next_business_day(_invoice(engine).due_date + timedelta(days=10))
+        (view,) = refresh_due(session, business=business, today=today)
+    lines = (("Annulation de la commande", Decimal(1), Decimal("1740.00")),)  # 1 740,00 HT = 2 088,00 TTC
+    report = _import(engine, bid, ubl_xml(credit_note_data(number="AV-11", lines=lines)), "avoir.xml", tmp_path)
+    assert report.result is not None and report.result.status == "credit_applied", report.error
+    assert _invoice(engine).balance == 0 and _invoice(engine).state == "paid"
+    with read_session(engine) as session:
+        reminder = session.get(Reminder, view.reminder_id)
+        assert reminder is not None and reminder.state == ReminderState.CANCELLED
+
+
 BAD_FILES: dict[str, tuple[Callable[[], bytes], str]] = {
     "billion laughs": (billion_laughs_xml, "DOCTYPE"),
     "external entity": (external_entity_xml, "DOCTYPE"),
