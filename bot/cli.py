@@ -231,6 +231,15 @@ def payments_command(
         str | None,
         typer.Option("--profile", help="The bank of a CSV export (default: told by its columns).", show_default=False),
     ] = None,
+    column: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--column",
+            help="Another bank's CSV: FIELD=HEADER for each column read (date, amount or credit / debit, label, "
+            "counterparty, reference...); repeat it.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Record the payments of a bank statement: its credits matched to the open invoices, all or nothing; a
     statement imported twice records nothing twice."""
@@ -241,9 +250,22 @@ def payments_command(
     known = [p.name for p in PROFILES]
     if profile is not None and profile not in known:
         _fail(f"--profile: unknown bank profile {profile!r}, expected one of {', '.join(known)}", 2)
+    columns: dict[str, str] = {}
+    for item in column or ():
+        name, equals, header = (part.strip() for part in item.partition("="))
+        if not (name and equals and header):
+            _fail(f"--column: expected FIELD=HEADER (e.g. --column date=Jour), not {item!r}", 2)
+        columns[name] = header
     with _environment() as env:
         summary = import_statement(
-            env.engine, env.business_id, file, file.name, actor="cli", dry_run=dry_run, profile=profile
+            env.engine,
+            env.business_id,
+            file,
+            file.name,
+            actor="cli",
+            dry_run=dry_run,
+            profile=profile,
+            columns=columns or None,
         )
     text = render_payments(summary, "fr", escape=str)
     if not summary.ok:

@@ -405,3 +405,14 @@ def test_long_summary_lists_the_first_items_and_counts_the_others() -> None:
     english = render_payments(summary, "en", escape=str)
     assert "100 payment(s) recorded, €1,000.00 in all." in english and "F-0039 and 60 more." in english
     assert len(french) < 4096 and len(english) < 4096
+
+
+def test_cli_payments_generic_csv_with_named_columns(cli_dir: Path) -> None:
+    """--column names a generic export's columns: its credits are recorded; a malformed --column exits 2."""
+    (cli_dir / "export.csv").write_bytes(bank_csv("generic"))
+    named = [f"--column={field}={header}" for field, header in GENERIC_COLUMNS.items()]
+    result = runner.invoke(app, ["payments", "export.csv", *named], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "2 paiement(s) enregistré(s)" in result.stdout and "CSV generic" in result.stdout
+    bad = runner.invoke(app, ["payments", "export.csv", "--column", "date"])
+    assert bad.exit_code == 2 and "FIELD=HEADER" in bad.stderr
