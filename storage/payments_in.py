@@ -202,12 +202,14 @@ def open_invoices_for_matching(session: Session, business_id: int) -> list[OpenI
 
 
 def _outcome(item: Sure | Doubtful | Unmatched) -> LineOutcome:
+    """What is stored of a line's match."""
     if isinstance(item, Sure):
         return LineOutcome.OVERPAID if item.overpaid > 0 else LineOutcome.RECORDED
     return LineOutcome.DOUBTFUL if isinstance(item, Doubtful) else LineOutcome.UNMATCHED
 
 
 def _view(line: StatementLineLike) -> LineView:
+    """A line as the summary shows it."""
     return LineView(line.line_id, line.booking_date, line.amount, line.currency, line.counterparty, line.remittance)
 
 
@@ -268,9 +270,9 @@ def record_statement(
     Every new line is stored with its outcome; each sure allocation becomes a payment dated on the booking date
     (`record_payment`: paid invoices leave their reminders, partly paid ones make their cards stale), pointing at its
     line; an over-payment is recorded up to the balances and its excess reported; doubtful and unmatched lines are
-    only stored. Lines already stored are skipped (they were matched by an earlier import). One
-    `statement_imported` evidence entry sums it up. Raises StaleMatchError when an invoice or the known lines
-    changed since `result` was computed. A dry run does it all, then rolls back.
+    only stored. One `statement_imported` evidence entry sums it up. `lines` are the new lines only (the caller
+    skips those of `known_line_ids`): when one was stored meanwhile, or an invoice changed since `result` was
+    computed, StaleMatchError is raised and nothing is written. A dry run does it all, then rolls back.
     """
     by_id = {line.line_id: line for line in lines}
     with write_session(engine) as session:
