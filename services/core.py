@@ -77,6 +77,8 @@ if TYPE_CHECKING:
     from services.einvoice_import import EInvoiceReport
     from services.imports import ImportReport
     from services.settings import RateLine
+    from services.statements_chat import DoubtCard, LineDecision
+    from storage.payments_in import PaymentsSummary
     from storage.queries import StatusSummary
 
 log = logging.getLogger(__name__)
@@ -855,6 +857,44 @@ class Services:
         with read_session(self.engine) as session:
             inv = invoice_by_number(session, business_id=self.business_id, number=number)
             return inv.id if inv is not None else None
+
+    # --- bank statements ---
+
+    def is_statement(self, data: bytes, filename: str) -> bool:
+        """True when an uploaded file is a bank statement (CAMT, OFX, a known bank's CSV), not an invoice import."""
+        from services.statements_chat import is_statement
+
+        return is_statement(data, filename)
+
+    def import_statement(self, data: bytes, filename: str, *, actor: str) -> PaymentsSummary:
+        """Read a bank statement, record its sure payments, keep its doubtful lines for the owner (all or nothing)."""
+        from services.payments import import_statement
+
+        return import_statement(self.engine, self.business_id, data, filename, actor=actor)
+
+    def doubtful_lines(self, *, limit: int = 20) -> tuple[list[DoubtCard], int]:
+        """The statement lines waiting for the owner, with today's candidate invoices, and how many wait in all."""
+        from services.statements_chat import doubtful_cards
+
+        return doubtful_cards(self.engine, self.business_id, limit=limit)
+
+    def doubtful_line(self, row_id: int) -> DoubtCard | None:
+        """One waiting statement line with today's candidates (None when unknown or already settled)."""
+        from services.statements_chat import doubtful_card
+
+        return doubtful_card(self.engine, self.business_id, row_id)
+
+    def confirm_line(self, row_id: int, invoice_id: int, *, actor: str) -> LineDecision:
+        """A doubtful statement line recorded as a payment on the invoice the owner chose."""
+        from services.statements_chat import confirm_line
+
+        return confirm_line(self.engine, self.business_id, row_id, invoice_id, actor=actor)
+
+    def ignore_line(self, row_id: int, *, actor: str) -> LineDecision:
+        """A doubtful statement line the owner says pays none of their invoices."""
+        from services.statements_chat import ignore_line
+
+        return ignore_line(self.engine, self.business_id, row_id, actor=actor)
 
     # --- internals ---
 

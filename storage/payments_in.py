@@ -45,6 +45,7 @@ class LineOutcome(StrEnum):
     DOUBTFUL = "doubtful"  # the owner confirms which invoice it pays
     UNMATCHED = "unmatched"  # pays nothing known (or is in another currency)
     OVERPAID = "overpaid"  # recorded up to the balances, the excess flagged to the owner
+    IGNORED = "ignored"  # a doubtful line the owner said pays none of their invoices
 
 
 class StaleMatchError(Exception):
@@ -419,3 +420,102 @@ def _record_evidence(
             "reminders_cancelled": summary.reminders_cancelled,
         },
     )
+
+
+# --- doubtful lines, settled by the owner one by one ---------------------------------------------------------------
+
+
+class LineUnknownError(Exception):
+    """No such statement line, or no such invoice, in this business (a forged or mixed-up button)."""
+
+
+class LineHandledError(Exception):
+    """The line was confirmed or ignored already, or the invoice has nothing left to pay: a stale button."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmedLine:
+    """A doubtful line recorded as a payment on the invoice the owner chose; `excess` is flagged, never kept."""
+
+    payment: RecordedPayment
+    excess: Decimal
+
+
+def doubtful_rows(session: Session, business_id: int) -> list[tuple[int, LineView]]:
+    """The business's stored lines still waiting for the owner (outcome "doubtful"), oldest booking first."""
+    rows = session.exec(
+        select(StatementLineRecord)
+        .where(StatementLineRecord.business_id == business_id, StatementLineRecord.outcome == LineOutcome.DOUBTFUL)
+        .order_by(col(StatementLineRecord.booking_date), col(StatementLineRecord.id))
+    ).all()
+    return [(row.id, _view(row)) for row in rows if row.id is not None]
+
+
+def stored_line(session: Session, business_id: int, row_id: int) -> tuple[StatementLineRecord, LineView] | None:
+    """A stored line of the business by its row id (None for another business's or an unknown one)."""
+    row = session.get(StatementLineRecord, row_id)
+    if row is None or row.business_id != business_id:
+        return None
+    return row, _view(row)
+
+
+def _doubtful_row(session: Session, business_id: int, row_id: int) -> StatementLineRecord:
+    """The line, still doubtful (LineUnknownError, LineHandledError otherwise)."""
+    found = stored_line(session, business_id, row_id)
+    if found is None:
+        raise LineUnknownError(f"no statement line {row_id}")
+    if found[0].outcome != LineOutcome.DOUBTFUL:
+        raise LineHandledError(f"statement line {row_id} is {found[0].outcome} already")
+    return found[0]
+
+
+def confirm_doubtful_line(
+    session: Session, *, business_id: int, row_id: int, invoice_id: int, actor: str
+) -> ConfirmedLine:
+    """Record a doubtful line as a payment on `invoice_id`, as `record_statement` records a sure match: dated on
+    the booking date, pointing at its line, up to the balance (any excess flagged, the line "overpaid"); the line
+    becomes "recorded". In the caller's transaction, with a `statement_line_confirmed` evidence entry."""
+    row = _doubtful_row(session, business_id, row_id)
+    found = _invoices_by_id(session, business_id, [invoice_id]).get(invoice_id)
+    if found is None:
+        raise LineUnknownError(f"no invoice {invoice_id}")
+    inv, client_name = found
+    if inv.state not in MATCHABLE_STATES or inv.balance <= 0 or inv.currency != row.currency:
+        raise LineHandledError(f"invoice {invoice_id} cannot take this payment")
+    amount = min(row.amount, inv.balance)
+    excess = row.amount - amount
+    note = f"relevé {row.file_name} · ligne {row.line_id[:16]}"[:500]
+    for payment in record_payment(
+        session, business_id=business_id, invoice_ids=[invoice_id], amount=amount, paid_on=row.booking_date,
+        actor=actor, note=note,
+    ):  # fmt: skip
+        payment.statement_line_id = row_id
+        session.add(payment)
+    row.outcome = (LineOutcome.OVERPAID if excess > 0 else LineOutcome.RECORDED).value
+    session.add(row)
+    record(
+        session,
+        actor=actor,
+        kind="statement_line_confirmed",
+        business_id=business_id,
+        client_id=inv.client_id,
+        invoice_id=invoice_id,
+        payload={"line_id": row.line_id, "amount": str(amount), "excess": str(excess), "number": inv.number},
+    )
+    paid = RecordedPayment(row.line_id, row.booking_date, invoice_id, inv.number, client_name, amount)
+    return ConfirmedLine(paid, excess)
+
+
+def ignore_doubtful_line(session: Session, *, business_id: int, row_id: int, actor: str) -> LineView:
+    """Mark a doubtful line "ignored" (it pays none of the business's invoices), with its evidence entry."""
+    row = _doubtful_row(session, business_id, row_id)
+    row.outcome = LineOutcome.IGNORED.value
+    session.add(row)
+    record(
+        session,
+        actor=actor,
+        kind="statement_line_ignored",
+        business_id=business_id,
+        payload={"line_id": row.line_id, "amount": str(row.amount), "day": row.booking_date.isoformat()},
+    )
+    return _view(row)

@@ -1,0 +1,134 @@
+"""Doubtful statement lines settled by the owner, chat-free: a statement told from an invoice import by its
+content; a line confirmed on an invoice becomes its payment, ignored it records nothing; a second decision is stale;
+another business's line or invoice is refused."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import select
+
+from services.payments import import_statement
+from services.statements_chat import confirm_line, doubtful_cards, ignore_line, is_statement
+from storage.db import read_session, write_session
+from storage.models import Business, EvidenceEntry, Invoice, Payment, StatementLineRecord
+from tests.factories import make_business, make_client, make_invoice
+from tests.samples.einvoices import ubl_xml
+from tests.samples.statements import bank_csv, camt053, ofx1
+
+DUE = date(2026, 10, 15)
+
+
+def seed_doubtful(engine: Engine, business_id: int | None = None) -> tuple[int, dict[str, int]]:
+    """A business whose CAMT sample leaves one doubtful line (75,50 €: FA-78 of Studio Nord or FA-79 of Garage
+    Ouest), imported: (business id, invoice ids by number)."""
+    with write_session(engine) as session:
+        business = make_business(session) if business_id is None else session.get(Business, business_id)
+        assert business is not None and business.id is not None
+        wanted = {"F-2026-042": ("Boulangerie Martin SARL", "1200.00"), "F-2026-043": ("Dupont & Fils SAS", "1000.00"),
+                  "FA-77": ("Café Lumière", "2450.00"), "FA-78": ("Studio Nord", "75.50"),
+                  "FA-79": ("Garage Ouest", "75.50")}  # fmt: skip
+        ids: dict[str, int] = {}
+        for number, (client, amount) in wanted.items():
+            inv = make_invoice(session, make_client(session, business, name=client), due=DUE, amount=amount,
+                               number=number)  # fmt: skip
+            assert inv.id is not None
+            ids[number] = inv.id
+        bid = business.id
+    summary = import_statement(engine, bid, camt053(), "releve.xml", actor="test")
+    assert len(summary.doubtful) == 1
+    return bid, ids
+
+
+def test_statements_are_told_from_invoice_imports() -> None:
+    """CAMT, OFX and a bank's CSV export are statements; an invoice CSV and a UBL invoice are not."""
+    assert is_statement(camt053(), "releve.xml")
+    assert is_statement(ofx1(), "releve.ofx")
+    assert is_statement(bank_csv("boursorama"), "export.csv")
+    assert not is_statement(b"invoice_number;client_name;issue_date;due_date;amount\nF-1;A;01/10/2026;;10\n", "f.csv")
+    assert not is_statement(ubl_xml(), "facture.xml")
+
+
+def test_doubtful_line_is_offered_with_todays_candidates(engine: Engine) -> None:
+    """The stored doubtful line comes back with both 75,50 € invoices first; once FA-78 is paid, it is no longer
+    offered."""
+    bid, ids = seed_doubtful(engine)
+    cards, total = doubtful_cards(engine, bid)
+    assert total == 1 and cards[0].line.amount == Decimal("75.50")
+    assert [c.number for c in cards[0].candidates[:2]] == ["FA-78", "FA-79"]
+    with write_session(engine) as session:
+        inv = session.get(Invoice, ids["FA-78"])
+        assert inv is not None
+        inv.amount_paid, inv.state = inv.amount, "paid"
+        session.add(inv)
+    cards, _ = doubtful_cards(engine, bid)
+    assert "FA-78" not in [c.number for c in cards[0].candidates]
+
+
+def test_confirm_records_the_payment_once(engine: Engine) -> None:
+    """Oui: FA-79 is paid, its payment points at the line, the line is recorded; a second tap is stale and records
+    nothing more."""
+    bid, ids = seed_doubtful(engine)
+    cards, _ = doubtful_cards(engine, bid)
+    row_id = cards[0].row_id
+    done = confirm_line(engine, bid, row_id, ids["FA-79"], actor="owner")
+    assert done.ok and done.number == "FA-79" and done.amount == Decimal("75.50") and done.excess == 0
+    again = confirm_line(engine, bid, row_id, ids["FA-78"], actor="owner")
+    assert again.status == "stale" and again.line is not None
+    with read_session(engine) as session:
+        payments = session.exec(select(Payment).where(Payment.statement_line_id == row_id)).all()
+        assert [(p.invoice_id, p.amount) for p in payments] == [(ids["FA-79"], Decimal("75.50"))]
+        assert session.get(StatementLineRecord, row_id).outcome == "recorded"  # type: ignore[union-attr]
+        assert session.get(Invoice, ids["FA-78"]).amount_paid == Decimal("0.00")  # type: ignore[union-attr]
+        kinds = [e.kind for e in session.exec(select(EvidenceEntry)).all()]
+    assert kinds.count("statement_line_confirmed") == 1
+    assert doubtful_cards(engine, bid) == ([], 0)
+
+
+def test_confirm_on_a_smaller_invoice_flags_the_excess(engine: Engine) -> None:
+    """A 75,50 € line confirmed on an invoice owing 70 € pays it off and flags 5,50 € (line "overpaid")."""
+    bid, _ = seed_doubtful(engine)
+    with write_session(engine) as session:
+        business = session.get(Business, bid)
+        assert business is not None
+        small = make_invoice(session, make_client(session, business, name="Menuiserie Sud"), due=DUE, amount="70.00",
+                             number="FA-80")  # fmt: skip
+        assert small.id is not None
+        small_id = small.id
+    row_id = doubtful_cards(engine, bid)[0][0].row_id
+    done = confirm_line(engine, bid, row_id, small_id, actor="owner")
+    assert done.ok and done.amount == Decimal("70.00") and done.excess == Decimal("5.50")
+    with read_session(engine) as session:
+        assert session.get(StatementLineRecord, row_id).outcome == "overpaid"  # type: ignore[union-attr]
+
+
+def test_ignore_records_nothing_but_the_decision(engine: Engine) -> None:
+    """Ignorer: no payment, the line is "ignored" with its evidence entry; a second tap is stale."""
+    bid, _ = seed_doubtful(engine)
+    row_id = doubtful_cards(engine, bid)[0][0].row_id
+    assert ignore_line(engine, bid, row_id, actor="owner").ok
+    assert ignore_line(engine, bid, row_id, actor="owner").status == "stale"
+    with read_session(engine) as session:
+        assert session.exec(select(Payment).where(Payment.statement_line_id == row_id)).all() == []
+        assert session.get(StatementLineRecord, row_id).outcome == "ignored"  # type: ignore[union-attr]
+        kinds = [e.kind for e in session.exec(select(EvidenceEntry)).all()]
+    assert kinds.count("statement_line_ignored") == 1
+
+
+@pytest.mark.parametrize("forged", ["line", "invoice"])
+def test_another_business_line_or_invoice_is_refused(engine: Engine, forged: str) -> None:
+    """A button naming another business's line, or another business's invoice, is unknown and changes nothing."""
+    bid, ids = seed_doubtful(engine)
+    other, other_ids = seed_doubtful(engine)
+    row_id = doubtful_cards(engine, bid)[0][0].row_id
+    other_row = doubtful_cards(engine, other)[0][0].row_id
+    if forged == "line":
+        result = confirm_line(engine, bid, other_row, ids["FA-79"], actor="owner")
+    else:
+        result = confirm_line(engine, bid, row_id, other_ids["FA-79"], actor="owner")
+    assert result.status == "unknown" and not result.ok
+    assert ignore_line(engine, bid, other_row, actor="owner").status == "unknown"
+    assert doubtful_cards(engine, bid)[1] == 1 and doubtful_cards(engine, other)[1] == 1
