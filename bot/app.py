@@ -42,6 +42,7 @@ from bot.handlers import (
     send,
     settings_chat,
     snooze,
+    statements,
     status,
 )
 from bot.i18n import t
@@ -113,7 +114,7 @@ def add_handlers(application: Application) -> None:
         )
     application.add_handler(questions)
     features: list[Any] = [send, snooze, payment, edit, digest, disputes, help, status, invoices, imports,
-                           settings_chat, evidence, rates]  # fmt: skip
+                           settings_chat, evidence, rates, statements]  # fmt: skip
     for feature in features:
         application.add_handlers(feature.HANDLERS)
     application.add_handlers(help.FALLBACKS)

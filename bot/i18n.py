@@ -449,6 +449,18 @@ FR: dict[str, str] = {
 }
 
 EN: dict[str, str] = {
+    "statement.line": "💶 {amount} reçu le {day} de {payer} (« {remittance} »).",
+    "statement.line_bare": "💶 {amount} reçu le {day} de {payer}.",
+    "statement.ask": "C'est la facture {number} ({client}, reste dû {balance}) ?",
+    "statement.choose": "Quelle facture ce virement règle-t-il ?",
+    "statement.no_candidate": "Aucune facture ouverte ne correspond à ce virement pour le moment.",
+    "statement.btn_yes": "✅ Oui",
+    "statement.btn_other": "🔎 Autre facture",
+    "statement.btn_ignore": "🚫 Ignorer",
+    "statement.btn_invoice": "{number} · {client} · {balance}",
+    "statement.recorded": "✅ Paiement de {amount} enregistré sur la facture {number}.",
+    "statement.excess": "⚠️ Trop-perçu de {excess} : il n'a pas été conservé ; à rembourser au client ou à affecter.",
+    "statement.ignored": "🚫 Virement ignoré : aucun paiement n'a été enregistré.",
     "private": "This bot is private.",
     "error": "Sorry, something unexpected went wrong. It has been logged; please try again in a moment.",
     "unknown_command": "I don't know that command. Type /help for the list of commands.",
@@ -864,6 +876,18 @@ CATALOGUES = {"fr": FR, "en": EN}
 
 
 def lang_of(language_code: str | None) -> str:
+    "statement.line": "💶 {amount} received on {day} from {payer} (“{remittance}”).",
+    "statement.line_bare": "💶 {amount} received on {day} from {payer}.",
+    "statement.ask": "Is it invoice {number} ({client}, {balance} still due)?",
+    "statement.choose": "Which invoice does this transfer pay?",
+    "statement.no_candidate": "No open invoice matches this transfer for now.",
+    "statement.btn_yes": "✅ Yes",
+    "statement.btn_other": "🔎 Another invoice",
+    "statement.btn_ignore": "🚫 Ignore",
+    "statement.btn_invoice": "{number} · {client} · {balance}",
+    "statement.recorded": "✅ Payment of {amount} recorded on invoice {number}.",
+    "statement.excess": "⚠️ Over-payment of {excess}: not kept; refund it to the client or assign it.",
+    "statement.ignored": "🚫 Transfer ignored: no payment was recorded.",
     """The catalogue for a Telegram language code: English for "en…", French otherwise."""
     return "en" if language_code and language_code.lower().startswith("en") else "fr"
 

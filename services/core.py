@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -872,11 +872,14 @@ class Services:
 
         return import_statement(self.engine, self.business_id, data, filename, actor=actor)
 
-    def doubtful_lines(self, *, limit: int = 20) -> tuple[list[DoubtCard], int]:
-        """The statement lines waiting for the owner, with today's candidate invoices, and how many wait in all."""
+    def doubtful_lines(
+        self, *, limit: int = 20, line_ids: Collection[str] | None = None
+    ) -> tuple[list[DoubtCard], int]:
+        """The statement lines waiting for the owner (those of `line_ids` when given), with today's candidate
+        invoices, and how many wait."""
         from services.statements_chat import doubtful_cards
 
-        return doubtful_cards(self.engine, self.business_id, limit=limit)
+        return doubtful_cards(self.engine, self.business_id, limit=limit, line_ids=line_ids)
 
     def doubtful_line(self, row_id: int) -> DoubtCard | None:
         """One waiting statement line with today's candidates (None when unknown or already settled)."""

@@ -8,6 +8,7 @@ longer offered); every decision is checked against the stored line in its transa
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
@@ -101,10 +102,16 @@ def _offered(line: LineView, invoices: list[OpenInvoice]) -> tuple[Candidate, ..
     return tuple(Candidate(inv.invoice_id, inv.number, inv.client_name, inv.balance) for inv in chosen[:MAX_OFFERED])
 
 
-def doubtful_cards(engine: Engine, business_id: int, *, limit: int = MAX_CARDS) -> tuple[list[DoubtCard], int]:
-    """The lines waiting for the owner (at most `limit`, oldest first) with today's candidates, and how many wait."""
+def doubtful_cards(
+    engine: Engine, business_id: int, *, limit: int = MAX_CARDS, line_ids: Collection[str] | None = None
+) -> tuple[list[DoubtCard], int]:
+    """The lines waiting for the owner (those of `line_ids` when given; at most `limit`, oldest first) with today's
+    candidates, and how many wait."""
     with read_session(engine) as session:
         rows = doubtful_rows(session, business_id)
+        if line_ids is not None:
+            wanted = set(line_ids)
+            rows = [(row_id, view) for row_id, view in rows if view.line_id in wanted]
         invoices = open_invoices_for_matching(session, business_id) if rows else []
     return [DoubtCard(row_id, view, _offered(view, invoices)) for row_id, view in rows[:limit]], len(rows)
 

@@ -1,5 +1,6 @@
 """/import: the owner sends a CSV file or an e-invoice (Factur-X PDF, CII or UBL XML); the same all-or-nothing import
-as the CLI (the kind is told by the content), errors with line numbers.
+as the CLI (the kind is told by the content), errors with line numbers. A bank statement (CAMT, OFX, a bank's CSV
+export), told by its content too, goes to `bot.handlers.statements` instead.
 
 The file is never downloaded whole before its size is known: a size announced by Telegram (on the document or
 by getFile) is checked first, and a file whose size nobody announced is streamed and dropped as soon as it passes
@@ -18,6 +19,7 @@ from telegram import File, Update
 from telegram.ext import CommandHandler, MessageHandler, filters
 
 from bot.download import DownloadError, TooBigError, size_text, stream_capped
+from bot.handlers import statements
 from bot.handlers.common import Context, actor, lang, reply, services_of
 from bot.i18n import t
 from bot.reports import render_import
@@ -27,9 +29,9 @@ log = logging.getLogger(__name__)
 
 #: Why a download failed, in the owner's language (shown after "Le fichier n'a pas pu être lu : ").
 _DOWNLOAD_FAILED = {"fr": "le téléchargement depuis Telegram a échoué", "en": "the download from Telegram failed"}
-#: What /import takes: a CSV (or text) file, or an e-invoice as a PDF or an XML file.
-_SUFFIXES = (".csv", ".txt", ".pdf", ".xml")
-_MIME_TYPES = ("text/csv", "text/plain", "application/pdf", "application/xml", "text/xml")
+#: What /import takes: a CSV (or text) file, an e-invoice as a PDF or an XML file, or a bank statement (also OFX).
+_SUFFIXES = (".csv", ".txt", ".pdf", ".xml", ".ofx")
+_MIME_TYPES = ("text/csv", "text/plain", "application/pdf", "application/xml", "text/xml", "application/x-ofx")
 
 
 async def on_import(update: Update, context: Context) -> None:
@@ -93,6 +95,9 @@ async def on_document(update: Update, context: Context) -> None:
     except DownloadError as exc:
         log.warning("import: download of %s failed: %s", doc.file_unique_id, exc)
         await reply(update, t("import.failed", code, reason=_DOWNLOAD_FAILED.get(code, _DOWNLOAD_FAILED["fr"])))
+        return
+    if await asyncio.to_thread(services_of(context).is_statement, data, name):
+        await statements.import_statement(update, context, data, name)
         return
     report = await asyncio.to_thread(services_of(context).import_file, data, name, actor=actor(update))
     await reply(update, render_import(report, code))

@@ -15,6 +15,7 @@ from services.payments import import_statement
 from services.statements_chat import confirm_line, doubtful_cards, ignore_line, is_statement
 from storage.db import read_session, write_session
 from storage.models import Business, EvidenceEntry, Invoice, Payment, StatementLineRecord
+from tests.bot_harness import BotHarness
 from tests.factories import make_business, make_client, make_invoice
 from tests.samples.einvoices import ubl_xml
 from tests.samples.statements import bank_csv, camt053, ofx1
@@ -22,9 +23,9 @@ from tests.samples.statements import bank_csv, camt053, ofx1
 DUE = date(2026, 10, 15)
 
 
-def seed_doubtful(engine: Engine, business_id: int | None = None) -> tuple[int, dict[str, int]]:
-    """A business whose CAMT sample leaves one doubtful line (75,50 €: FA-78 of Studio Nord or FA-79 of Garage
-    Ouest), imported: (business id, invoice ids by number)."""
+def seed_invoices(engine: Engine, business_id: int | None = None) -> tuple[int, dict[str, int]]:
+    """Open invoices (of a new business, or of `business_id`) the CAMT sample pays, but for one doubtful line
+    (75,50 €: FA-78 of Studio Nord or FA-79 of Garage Ouest): (business id, invoice ids by number)."""
     with write_session(engine) as session:
         business = make_business(session) if business_id is None else session.get(Business, business_id)
         assert business is not None and business.id is not None
@@ -37,7 +38,12 @@ def seed_doubtful(engine: Engine, business_id: int | None = None) -> tuple[int, 
                                number=number)  # fmt: skip
             assert inv.id is not None
             ids[number] = inv.id
-        bid = business.id
+        return business.id, ids
+
+
+def seed_doubtful(engine: Engine) -> tuple[int, dict[str, int]]:
+    """`seed_invoices`, and the CAMT sample imported: one doubtful line stored."""
+    bid, ids = seed_invoices(engine)
     summary = import_statement(engine, bid, camt053(), "releve.xml", actor="test")
     assert len(summary.doubtful) == 1
     return bid, ids
@@ -132,3 +138,44 @@ def test_another_business_line_or_invoice_is_refused(engine: Engine, forged: str
     assert result.status == "unknown" and not result.ok
     assert ignore_line(engine, bid, other_row, actor="owner").status == "unknown"
     assert doubtful_cards(engine, bid)[1] == 1 and doubtful_cards(engine, other)[1] == 1
+
+
+async def test_telegram_statement_upload_card_and_taps(bot: BotHarness) -> None:
+    """A CAMT sent to the bot: the payments summary, then one "C'est la facture FA-78 ?" card; Autre facture lists
+    FA-79; tapping it records the payment and updates the card; a second tap hears "Déjà traité."."""
+    _, ids = seed_invoices(bot.engine, bot.services.business_id)
+    data = camt053()
+    bot.api.files["st1"] = data
+    await bot.owner.send_document("releve.xml", len(data), "st1")
+    sent = bot.api.of("sendMessage")
+    assert "3 paiement" in str(sent[0].params["text"]) and "F-2026-042" in str(sent[0].params["text"])
+    cards = bot.cards()
+    assert len(cards) == 1
+    text = str(cards[0].params["text"])
+    assert "75,50" in text and "C'est la facture FA-78" in text and "Studio Nord" in text
+    labels = {b["text"]: b["callback_data"] for b in bot.buttons(cards[0])}
+    assert set(labels) == {"✅ Oui", "🔎 Autre facture", "🚫 Ignorer"}
+    assert all(len(d.encode()) <= 64 and d.startswith("p1:") for d in labels.values())
+    await bot.owner.tap(labels["🔎 Autre facture"], message_id=7)
+    other = bot.api.of("editMessageText")[-1]
+    choices = {b["text"]: b["callback_data"] for b in bot.buttons(other)}
+    fa79 = next(d for label, d in choices.items() if label.startswith("FA-79"))
+    assert fa79.endswith(f":{ids['FA-79']}")
+    await bot.owner.tap(fa79, message_id=7)
+    assert bot.api.of("answerCallbackQuery")[-1].params.get("text") == "C'est fait."
+    edited = bot.api.of("editMessageText")[-1]
+    assert "enregistré sur la facture FA-79" in str(edited.params["text"]) and not bot.buttons(edited)
+    with read_session(bot.engine) as session:
+        assert session.get(Invoice, ids["FA-79"]).amount_paid == Decimal("75.50")  # type: ignore[union-attr]
+    await bot.owner.tap(labels["✅ Oui"], message_id=7)
+    assert bot.api.of("answerCallbackQuery")[-1].params.get("text") == "Déjà traité."
+    with read_session(bot.engine) as session:
+        assert session.get(Invoice, ids["FA-78"]).amount_paid == Decimal("0.00")  # type: ignore[union-attr]
+
+
+async def test_telegram_invoice_csv_still_imports_invoices(bot: BotHarness) -> None:
+    """An invoice CSV sent to the bot is not taken for a statement: the invoice import reports it."""
+    data = b"invoice_number;client_name;issue_date;due_date;amount\nF-1;Client A;01/10/2026;31/10/2026;10,00\n"
+    bot.api.files["inv1"] = data
+    await bot.owner.send_document("factures.csv", len(data), "inv1")
+    assert "Import terminé" in str(bot.api.of("sendMessage")[-1].params["text"])
