@@ -446,9 +446,6 @@ FR: dict[str, str] = {
     "payments.reason.ofx_amount": "une opération a un montant illisible",
     "payments.reason.ofx_date": "une opération n'a pas de date (DTPOSTED)",
     "payments.reason.ofx_bad": "ce n'est pas un fichier OFX",
-}
-
-EN: dict[str, str] = {
     "statement.line": "💶 {amount} reçu le {day} de {payer} (« {remittance} »).",
     "statement.line_bare": "💶 {amount} reçu le {day} de {payer}.",
     "statement.ask": "C'est la facture {number} ({client}, reste dû {balance}) ?",
@@ -461,6 +458,9 @@ EN: dict[str, str] = {
     "statement.recorded": "✅ Paiement de {amount} enregistré sur la facture {number}.",
     "statement.excess": "⚠️ Trop-perçu de {excess} : il n'a pas été conservé ; à rembourser au client ou à affecter.",
     "statement.ignored": "🚫 Virement ignoré : aucun paiement n'a été enregistré.",
+}
+
+EN: dict[str, str] = {
     "private": "This bot is private.",
     "error": "Sorry, something unexpected went wrong. It has been logged; please try again in a moment.",
     "unknown_command": "I don't know that command. Type /help for the list of commands.",
@@ -870,12 +870,6 @@ EN: dict[str, str] = {
     "payments.reason.ofx_amount": "a transaction has an unreadable amount",
     "payments.reason.ofx_date": "a transaction has no date (DTPOSTED)",
     "payments.reason.ofx_bad": "this is not an OFX file",
-}
-
-CATALOGUES = {"fr": FR, "en": EN}
-
-
-def lang_of(language_code: str | None) -> str:
     "statement.line": "💶 {amount} received on {day} from {payer} (“{remittance}”).",
     "statement.line_bare": "💶 {amount} received on {day} from {payer}.",
     "statement.ask": "Is it invoice {number} ({client}, {balance} still due)?",
@@ -888,6 +882,12 @@ def lang_of(language_code: str | None) -> str:
     "statement.recorded": "✅ Payment of {amount} recorded on invoice {number}.",
     "statement.excess": "⚠️ Over-payment of {excess}: not kept; refund it to the client or assign it.",
     "statement.ignored": "🚫 Transfer ignored: no payment was recorded.",
+}
+
+CATALOGUES = {"fr": FR, "en": EN}
+
+
+def lang_of(language_code: str | None) -> str:
     """The catalogue for a Telegram language code: English for "en…", French otherwise."""
     return "en" if language_code and language_code.lower().startswith("en") else "fr"
 
