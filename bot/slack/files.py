@@ -1,5 +1,6 @@
 """Import in Slack: the owner shares a CSV file or an e-invoice (Factur-X PDF, CII or UBL XML) in the app's DM
-(`file_shared`); the same all-or-nothing import, limit and report as Telegram's /import.
+(`file_shared`); the same all-or-nothing import, limit and report as Telegram's /import. A bank statement (CAMT,
+OFX, a bank's CSV export), told by its content, goes to `bot.slack.statements` instead.
 
 The file is never downloaded whole before its size is known: the size files.info gives is checked first, and the
 download (with the bot token, to Slack's file host only) is streamed and dropped as soon as it passes the limit,
@@ -16,7 +17,7 @@ from urllib.parse import urlsplit
 from bot.download import DownloadError, TooBigError, size_text, stream_capped
 from bot.i18n import t
 from bot.reports import render_import
-from bot.slack import home
+from bot.slack import home, statements
 from bot.slack.commands import post_text, tell_error
 from services.core import MAX_UPLOAD_BYTES
 
@@ -27,8 +28,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: What an import takes: a CSV, or an e-invoice as a PDF or an XML file (by name, or by Slack's file type).
-_SUFFIXES = (".csv", ".pdf", ".xml")
+#: What an import takes: a CSV, an e-invoice as a PDF or an XML file, or a bank statement (also OFX), by name or by
+#: Slack's file type.
+_SUFFIXES = (".csv", ".pdf", ".xml", ".ofx")
 _FILETYPES = ("csv", "pdf", "xml")
 
 
@@ -80,6 +82,9 @@ async def import_file(ctx: SlackContext, user_id: str, dm: str, file_id: str) ->
     except DownloadError as exc:
         log.warning("import: download of %s failed: %s", file_id, exc)
         await post_text(ctx, dm, t("import.failed", lang, reason=t("slack.import.download_failed", lang)), lang)
+        return
+    if await asyncio.to_thread(ctx.presenter.is_statement, data, name):
+        await statements.import_statement(ctx, user_id, dm, data, name)
         return
     report = await asyncio.to_thread(ctx.presenter.import_file, data, name, actor=ctx.actor(user_id))
     await post_text(ctx, dm, render_import(report, lang), lang)

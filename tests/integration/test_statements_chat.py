@@ -6,17 +6,23 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import select
 
+from bot.slack.actions import Click
+from bot.slack.statements import statement_button
 from services.payments import import_statement
 from services.statements_chat import confirm_line, doubtful_cards, ignore_line, is_statement
 from storage.db import read_session, write_session
 from storage.models import Business, EvidenceEntry, Invoice, Payment, StatementLineRecord
 from tests.bot_harness import BotHarness
 from tests.factories import make_business, make_client, make_invoice
+from tests.integration.slack_helpers import OWNER as SLACK_OWNER
+from tests.integration.slack_helpers import slack_app
 from tests.samples.einvoices import ubl_xml
 from tests.samples.statements import bank_csv, camt053, ofx1
 
@@ -179,3 +185,32 @@ async def test_telegram_invoice_csv_still_imports_invoices(bot: BotHarness) -> N
     bot.api.files["inv1"] = data
     await bot.owner.send_document("factures.csv", len(data), "inv1")
     assert "Import terminé" in str(bot.api.of("sendMessage")[-1].params["text"])
+
+
+def _button(message: Any, prefix: str) -> str:
+    ids = [e["action_id"] for b in message.blocks if b["type"] == "actions" for e in b["elements"]]
+    return next(i for i in ids if i.startswith(prefix))
+
+
+async def test_slack_statement_share_card_and_clicks(sqlite_url: str, tmp_path: Path) -> None:
+    """A CAMT shared in the DM: the summary, then the doubtful line's card; Oui records FA-78 and updates the card;
+    a second click hears "Déjà traité." and records nothing more."""
+    async with slack_app(sqlite_url, tmp_path) as h:
+        _, ids = seed_invoices(h.engine, h.presenter.business_id)
+        await h.slack.aio.share_file(SLACK_OWNER, "releve.xml", camt053())
+        summary = await h.answer("paiement")
+        assert "F-2026-042" in summary.plain
+        card = await h.answer("C'est la facture FA-78")
+        yes = _button(card, "p1:yes:")
+        assert yes.endswith(f":{ids['FA-78']}") and _button(card, "p1:alt:") and _button(card, "p1:ign:")
+        await h.slack.aio.click(SLACK_OWNER, h.dm, card.ts, yes)
+        await h.slack.aio.wait_for(
+            lambda: "enregistré sur la facture FA-78" in h.slack.message(h.dm, card.ts).plain, what="recorded"
+        )
+        # The card has no button left: a second click (a double click, another owner's copy) goes straight in.
+        await statement_button(h.ctx, Click(SLACK_OWNER, h.dm, card.ts, "fr"), yes)
+        await h.slack.aio.wait_ephemeral(SLACK_OWNER, "Déjà traité.")
+        await h.settle()
+        with read_session(h.engine) as session:
+            assert session.get(Invoice, ids["FA-78"]).amount_paid == Decimal("75.50")  # type: ignore[union-attr]
+            assert len(session.exec(select(Payment).where(Payment.invoice_id == ids["FA-78"])).all()) == 1
