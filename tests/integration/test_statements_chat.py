@@ -214,3 +214,23 @@ async def test_slack_statement_share_card_and_clicks(sqlite_url: str, tmp_path: 
         with read_session(h.engine) as session:
             assert session.get(Invoice, ids["FA-78"]).amount_paid == Decimal("75.50")  # type: ignore[union-attr]
             assert len(session.exec(select(Payment).where(Payment.invoice_id == ids["FA-78"])).all()) == 1
+
+
+async def test_telegram_ignore_and_forged_line(bot: BotHarness) -> None:
+    """Ignorer on the card: "C'est fait.", the card says the transfer is ignored, no payment; a button naming
+    another business's line is "non reconnu" and changes nothing there."""
+    seed_invoices(bot.engine, bot.services.business_id)
+    other, _ = seed_doubtful(bot.engine)
+    other_row = doubtful_cards(bot.engine, other)[0][0].row_id
+    bot.api.files["st2"] = camt053()
+    await bot.owner.send_document("releve.xml", len(camt053()), "st2")
+    labels = {b["text"]: b["callback_data"] for b in bot.buttons(bot.cards()[-1])}
+    await bot.owner.tap(labels["🚫 Ignorer"], message_id=9)
+    assert bot.api.of("answerCallbackQuery")[-1].params.get("text") == "C'est fait."
+    assert "Virement ignoré" in str(bot.api.of("editMessageText")[-1].params["text"])
+    edits = len(bot.api.of("editMessageText"))
+    await bot.owner.tap(f"p1:ign:{other_row}:0", message_id=9)
+    assert "pas reconnu" in str(bot.api.of("answerCallbackQuery")[-1].params.get("text"))
+    assert len(bot.api.of("editMessageText")) == edits and doubtful_cards(bot.engine, other)[1] == 1
+    with read_session(bot.engine) as session:
+        assert session.exec(select(Payment).where(Payment.amount == Decimal("75.50"))).all() == []
