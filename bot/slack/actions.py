@@ -72,18 +72,18 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
     async def on_card_button(ack: AsyncAck, body: dict[str, Any]) -> None:
         """Acknowledge, then act on the reminder and show the result on its cards."""
         await ack()
-        await _run(ctx, body, card_button)
+        await run_click(ctx, body, card_button)
 
     async def on_dispute_button(ack: AsyncAck, body: dict[str, Any]) -> None:
         """Acknowledge, then close the dispute and show the result in place."""
         await ack()
-        await _run(ctx, body, dispute_button)
+        await run_click(ctx, body, dispute_button)
 
     app.action(CARD_BUTTON)(on_card_button)
     app.action(DISPUTE_BUTTON)(on_dispute_button)
 
 
-async def _run(
+async def run_click(
     ctx: SlackContext, body: dict[str, Any], act: Callable[[SlackContext, Click, str], Awaitable[None]]
 ) -> None:
     """Read the click, run `act(ctx, click, data)`, then refresh the Home tab; an error is logged and told briefly."""

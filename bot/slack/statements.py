@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from bot.i18n import t
 from bot.reports import render_payments
 from bot.slack import home
-from bot.slack.actions import Click, _run, ephemeral, update_message
+from bot.slack.actions import Click, ephemeral, run_click, update_message
 from bot.slack.blocks import fallback_text, from_card_text
 from bot.slack.commands import post_text
 from bot.statement_cards import parse_callback, render_decision, render_doubt
@@ -32,7 +32,7 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
     async def on_statement_button(ack: AsyncAck, body: dict[str, Any]) -> None:
         """Acknowledge, then settle the line and show it in place."""
         await ack()
-        await _run(ctx, body, statement_button)
+        await run_click(ctx, body, statement_button)
 
     app.action(STATEMENT_BUTTON)(on_statement_button)
 
