@@ -13,7 +13,17 @@ from dunning.calendar import is_business_day, next_business_day, previous_busine
 from dunning.ladder import DEFAULT_LADDER, Ladder, Step
 from dunning.states import InvoiceState
 
-_CLOSED = frozenset({InvoiceState.PAID, InvoiceState.DISPUTED, InvoiceState.WRITTEN_OFF})
+#: States the ladder never chases: nothing owed, under discussion, or following a payment plan (which has its own
+#: follow-up); open and partially paid are chased, promised once its date has passed.
+_CLOSED = frozenset(
+    {
+        InvoiceState.PAID,
+        InvoiceState.DISPUTED,
+        InvoiceState.WRITTEN_OFF,
+        InvoiceState.CANCELLED,
+        InvoiceState.PAYMENT_PLAN,
+    }
+)
 
 
 class InvoiceSnapshot(NamedTuple):

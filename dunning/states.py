@@ -4,15 +4,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from dunning.invoice_states import State as InvoiceState
 
-class InvoiceState(StrEnum):
-    """Where an invoice stands."""
-
-    OPEN = "open"
-    PAID = "paid"
-    DISPUTED = "disputed"
-    PROMISED = "promised"
-    WRITTEN_OFF = "written_off"
+__all__ = ["OPEN_REMINDER_STATES", "ClientProfile", "InvoiceState", "ReminderState"]
 
 
 class ReminderState(StrEnum):

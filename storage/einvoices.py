@@ -21,9 +21,11 @@ from typing import Any, Literal
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from dunning.invoice_states import CreditNote
 from dunning.states import InvoiceState
 from storage import evidence
 from storage.db import write_session
+from storage.invoice_status import apply_to_invoice
 from storage.models import Client, Invoice, Payment
 from storage.names import client_name_key
 from storage.reminders import settle_reminders
@@ -219,32 +221,16 @@ def _apply_credit_note(session: Session, business_id: int, record: EInvoiceRecor
         raise EInvoiceRefused("currency", number=target.number, currency=record.currency)
     if record.amount_due > target.balance:
         raise EInvoiceRefused("credit_too_big", number=target.number, amount=record.amount_due, balance=target.balance)
-    now = utcnow()
     session.add(Payment(invoice_id=target.id, amount=record.amount_due, paid_on=record.issue_date, note=note))  # type: ignore[arg-type]
-    target.amount_paid = target.amount_paid + record.amount_due
-    if target.balance <= 0 and target.state in (InvoiceState.OPEN, InvoiceState.PROMISED):
-        target.state = InvoiceState.PAID.value
-    target.updated_at = now
-    session.add(target)
+    details = {
+        "file": record.file,
+        "sha256": record.document_sha256,
+        "credit_note": record.number,
+        "client": client_name,
+    }
+    apply_to_invoice(session, target, CreditNote(record.amount_due, record.issue_date), actor=actor, details=details)
     assert target.id is not None
     settled = target.balance <= 0
     settle_reminders(session, paid_ids=[target.id] if settled else [], partly_ids=[] if settled else [target.id],
                      actor=actor, reason="credit_note")  # fmt: skip
-    evidence.record(
-        session,
-        actor=actor,
-        kind="credit_note_recorded",
-        business_id=business_id,
-        client_id=target.client_id,
-        invoice_id=target.id,
-        payload={
-            "file": record.file,
-            "sha256": record.document_sha256,
-            "credit_note": record.number,
-            "number": target.number,
-            "client": client_name,
-            "amount": str(record.amount_due),
-            "balance": str(target.balance),
-        },
-    )
     return EInvoiceImportResult("credit_applied", client_name, applied_to=target.number, balance=target.balance)

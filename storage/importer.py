@@ -272,7 +272,7 @@ def _apply(
                 "amount": inv.amount,
                 "currency": inv.currency,
                 "amount_paid": paid,
-                "state": InvoiceState.PAID.value if paid >= inv.amount else InvoiceState.OPEN.value,
+                "state": _paid_state(paid, inv.amount),
                 "created_at": now,
                 "updated_at": now,
             }
@@ -285,10 +285,10 @@ def _apply(
             continue
         paid = inv.paid_amount if inv.paid_amount is not None else prev.amount_paid
         state = prev.state
-        if paid >= inv.amount and state in (InvoiceState.OPEN, InvoiceState.PROMISED):
-            state = InvoiceState.PAID.value
-        elif paid < inv.amount and state == InvoiceState.PAID:
-            state = InvoiceState.OPEN.value
+        if state in (InvoiceState.OPEN, InvoiceState.PARTIALLY_PAID, InvoiceState.PAID) or (
+            paid >= inv.amount and state == InvoiceState.PROMISED
+        ):
+            state = _paid_state(paid, inv.amount)
         values = {
             "client_id": client_id,
             "issue_date": inv.issue_date,
@@ -369,3 +369,10 @@ class _Batch:
 
 def _chunks(rows: list[dict[str, object]]) -> list[list[dict[str, object]]]:
     return [rows[i : i + BATCH] for i in range(0, len(rows), BATCH)]
+
+
+def _paid_state(paid: Decimal, amount: Decimal) -> str:
+    """The state an imported invoice's payments give it: paid in full, partially paid or open."""
+    if paid >= amount:
+        return InvoiceState.PAID.value
+    return (InvoiceState.PARTIALLY_PAID if paid > 0 else InvoiceState.OPEN).value

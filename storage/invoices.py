@@ -15,7 +15,13 @@ from dunning.states import InvoiceState
 from storage.models import Client, EvidenceEntry, Invoice
 
 #: Invoices that are still owed something or under discussion: what /factures lists and the digest totals.
-OUTSTANDING_STATES = (InvoiceState.OPEN, InvoiceState.PROMISED, InvoiceState.DISPUTED)
+OUTSTANDING_STATES = (
+    InvoiceState.OPEN,
+    InvoiceState.PARTIALLY_PAID,
+    InvoiceState.PROMISED,
+    InvoiceState.DISPUTED,
+    InvoiceState.PAYMENT_PLAN,
+)
 _ZERO = Decimal("0.00")
 
 
@@ -32,6 +38,7 @@ class InvoiceRow:
     amount: Decimal
     currency: str
     amount_paid: Decimal
+    amount_written_off: Decimal
     state: str
     promised_until: date | None
     dispute_reason: str | None
@@ -43,7 +50,7 @@ class InvoiceRow:
     @property
     def balance(self) -> Decimal:
         """What is still owed on this invoice."""
-        return self.amount - self.amount_paid
+        return self.amount - self.amount_paid - self.amount_written_off
 
 
 _FIELDS = tuple(f.name for f in fields(InvoiceRow))
@@ -78,8 +85,8 @@ def invoice_by_number(session: Session, *, business_id: int, number: str) -> Inv
 
 
 def open_invoices(session: Session, *, business_id: int, client_filter: str = "") -> list[tuple[InvoiceRow, str]]:
-    """Open, promised and disputed invoices with their client's name, oldest due first; `client_filter` keeps the
-    clients whose name contains it (case-insensitive)."""
+    """The outstanding invoices (OUTSTANDING_STATES) with their client's name, oldest due first; `client_filter`
+    keeps the clients whose name contains it (case-insensitive)."""
     stmt = (
         select(Invoice, Client.name)
         .join(Client, col(Client.id) == col(Invoice.client_id))

@@ -113,7 +113,14 @@ class Invoice(SQLModel, table=True):
     due_date: date
     amount: Decimal = _money()
     currency: str = Field(default="EUR", max_length=3)
+    # Paid or credited: everything that lowered the balance; `amount_credited` is its part from credit notes
+    # (storage.invoice_status splits them for the state machine).
     amount_paid: Decimal = _money(default=Decimal("0.00"))
+    amount_credited: Decimal = _money(default=Decimal("0.00"))
+    amount_written_off: Decimal = _money(default=Decimal("0.00"))
+    amount_overpaid: Decimal = _money(default=Decimal("0.00"))
+    last_paid_on: date | None = None
+    broken_promise: date | None = None  # the date of the last promise not kept, for the next reminder to say
     state: str = Field(default="open", max_length=16)  # dunning.InvoiceState
     promised_until: date | None = None
     dispute_reason: str | None = Field(default=None, max_length=500)
@@ -130,7 +137,7 @@ class Invoice(SQLModel, table=True):
     @property
     def balance(self) -> Decimal:
         """What is still owed on this invoice."""
-        return self.amount - self.amount_paid
+        return self.amount - self.amount_paid - self.amount_written_off
 
 
 class Reminder(SQLModel, table=True):

@@ -26,11 +26,12 @@ from dunning.ladder import Ladder
 from dunning.policy import next_step
 from dunning.states import InvoiceState, ReminderState
 from storage.einvoices import CREDIT_NOTE_PREFIX
+from storage.invoices import OUTSTANDING_STATES
 from storage.models import Business, Client, Invoice, Outbox, Payment, Reminder, ReminderInvoice
 from storage.reminders import business_ladder, invoice_snapshots
 
 BUCKETS = ("0-30", "31-60", "61-90", ">90")
-_OUTSTANDING = (InvoiceState.OPEN.value, InvoiceState.PROMISED.value, InvoiceState.DISPUTED.value)
+_OUTSTANDING = tuple(s.value for s in OUTSTANDING_STATES)
 _ZERO = Decimal("0.00")
 
 

@@ -14,17 +14,31 @@ from sqlalchemy import select as core_select
 from sqlalchemy import text
 from sqlmodel import Session, col, select
 
+from dunning.invoice_states import (
+    Dispute,
+    Event,
+    IllegalTransition,
+    InvalidStatus,
+    PaymentReceived,
+    Promise,
+    ResolveDispute,
+    Transition,
+    WriteOff,
+)
 from dunning.ladder import DEFAULT_LADDER, Ladder, ladder_from_toml
 from dunning.policy import DueReminder, InvoiceSnapshot, due_reminders
 from dunning.states import OPEN_REMINDER_STATES, InvoiceState, ReminderState
 from storage.businesses import BusinessRow
 from storage.evidence import record
 from storage.gcpause import paused_gc
+from storage.invoice_status import apply_to_invoice
 from storage.models import Business, Client, Invoice, Payment, Reminder, ReminderInvoice
 from storage.types import utcnow
 
 _PG_REFRESH_LOCK = 0x52454C42
 _AWAITING_OWNER = (ReminderState.PENDING, ReminderState.FAILED)
+#: The invoices the ladder may chase (a promised one once its date has passed) and a promise may be recorded on.
+_LADDER_STATES = (InvoiceState.OPEN, InvoiceState.PARTIALLY_PAID, InvoiceState.PROMISED)
 
 
 class ActionError(Exception):
@@ -190,7 +204,7 @@ def _invoice_snapshots(session: Session, business_id: int, excluded: set[int], t
         .join(ct, ct.c.id == it.c.client_id)
         .where(
             it.c.business_id == business_id,
-            it.c.state.in_([InvoiceState.OPEN.value, InvoiceState.PROMISED.value]),
+            it.c.state.in_([s.value for s in _LADDER_STATES]),
             it.c.amount > it.c.amount_paid,
         ),
     )
@@ -409,7 +423,9 @@ def _create(session: Session, business_id: int, item: DueReminder, today: date, 
             if d.promise_broken:
                 inv = session.get(Invoice, d.invoice.invoice_id)
                 if inv is not None and inv.state == InvoiceState.PROMISED:
-                    inv.state = InvoiceState.OPEN
+                    received = inv.amount_paid > inv.amount_credited
+                    inv.state = InvoiceState.PARTIALLY_PAID if received else InvoiceState.OPEN
+                    inv.broken_promise = inv.promised_until
                     inv.updated_at = utcnow()
                     session.add(inv)
     session.flush()
@@ -651,44 +667,20 @@ def record_payment(
             raise ActionError(f"the amount is more than what is owed ({owed})")
     remaining = owed if amount is None else amount
     payments = []
-    paid_ids = []
-    partly_ids = []
+    paid_ids: list[int] = []
+    partly_ids: list[int] = []
     for inv in invoices:
         if remaining <= 0:
             break
         part = min(inv.balance, remaining)
         remaining -= part
-        inv.amount_paid += part
-        if inv.balance == 0:
-            inv.state = InvoiceState.PAID
-            paid_ids.append(inv.id)
-        else:
-            partly_ids.append(inv.id)
-        inv.updated_at = utcnow()
-        session.add(inv)
         assert inv.id is not None
+        _apply(session, inv, PaymentReceived(part, paid_on), actor=actor, details={"note": note})
+        (paid_ids if inv.balance == 0 else partly_ids).append(inv.id)
         payment = Payment(invoice_id=inv.id, amount=part, paid_on=paid_on, note=note)
         session.add(payment)
         payments.append(payment)
-        record(
-            session,
-            actor=actor,
-            kind="payment_recorded",
-            business_id=business_id,
-            client_id=inv.client_id,
-            invoice_id=inv.id,
-            payload={
-                "number": inv.number,
-                "amount": str(part),
-                "paid_on": paid_on.isoformat(),
-                "balance": str(inv.balance),
-                "note": note,
-            },
-        )
-    settle_reminders(
-        session, paid_ids=[i for i in paid_ids if i is not None], partly_ids=[i for i in partly_ids if i is not None],
-        actor=actor, reason="paid",
-    )  # fmt: skip
+    settle_reminders(session, paid_ids=paid_ids, partly_ids=partly_ids, actor=actor, reason="paid")
     return payments
 
 
@@ -721,22 +713,15 @@ def _waiting_reminders(session: Session, invoice_ids: Sequence[int]) -> list[Rem
     )
 
 
-def _mark_invoice(
-    session: Session, inv: Invoice, state: InvoiceState, *, actor: str, kind: str, payload: dict[str, Any]
-) -> None:
-    """Change an invoice's state and log it in the same transaction (the evidence names the invoice)."""
-    inv.state = state
-    inv.updated_at = utcnow()
-    session.add(inv)
-    record(
-        session,
-        actor=actor,
-        kind=kind,
-        business_id=inv.business_id,
-        client_id=inv.client_id,
-        invoice_id=inv.id,
-        payload={"number": inv.number, **payload},
-    )
+def _apply(
+    session: Session, inv: Invoice, event: Event, *, actor: str, details: dict[str, Any] | None = None
+) -> Transition:
+    """Move an invoice by the state machine and log it in the same transaction; an event that does not fit its
+    state is the owner's ActionError."""
+    try:
+        return apply_to_invoice(session, inv, event, actor=actor, details=details)
+    except (IllegalTransition, InvalidStatus) as exc:
+        raise ActionError(f"invoice {inv.number}: {exc}") from exc
 
 
 def open_dispute(
@@ -748,10 +733,7 @@ def open_dispute(
         raise ActionError("a reason is needed")
     invoices = _invoices(session, business_id, invoice_ids)
     for inv in invoices:
-        inv.dispute_reason = reason[:500]
-        _mark_invoice(
-            session, inv, InvoiceState.DISPUTED, actor=actor, kind="dispute_opened", payload={"reason": reason}
-        )
+        _apply(session, inv, Dispute(reason), actor=actor)
     _withdraw_from_open_reminders(session, [i.id for i in invoices if i.id is not None], actor, "disputed")
     return invoices
 
@@ -763,8 +745,7 @@ def close_dispute(
     (inv,) = _invoices(session, business_id, [invoice_id])
     if inv.state != InvoiceState.DISPUTED:
         raise ActionError("this invoice is not disputed")
-    state = InvoiceState.WRITTEN_OFF if outcome == "written_off" else InvoiceState.OPEN
-    _mark_invoice(session, inv, state, actor=actor, kind="dispute_closed", payload={"outcome": outcome})
+    _apply(session, inv, WriteOff() if outcome == "written_off" else ResolveDispute(), actor=actor)
     return inv
 
 
@@ -776,17 +757,9 @@ def record_promise(
         raise ActionError("the promised date is in the past")
     invoices = _invoices(session, business_id, invoice_ids)
     for inv in invoices:
-        if inv.state not in (InvoiceState.OPEN, InvoiceState.PROMISED):
+        if inv.state not in _LADDER_STATES:
             raise ActionError(f"invoice {inv.number} is {inv.state}")
-        inv.promised_until = until
-        _mark_invoice(
-            session,
-            inv,
-            InvoiceState.PROMISED,
-            actor=actor,
-            kind="promise_recorded",
-            payload={"until": until.isoformat()},
-        )
+        _apply(session, inv, Promise(until, today), actor=actor)
     _withdraw_from_open_reminders(session, [i.id for i in invoices if i.id is not None], actor, "promised")
     return invoices
 

@@ -106,7 +106,9 @@ async def test_write_off_button_leaves_the_invoice_written_off(bot: BotHarness) 
     message_id, buttons = await _list(bot)
     await bot.owner.tap(_data(buttons, "off"), message_id)
     assert _invoice(bot, inv_id).state == InvoiceState.WRITTEN_OFF
-    assert [p["outcome"] for p in _closings(bot)] == ["written_off"]
+    with read_session(bot.engine) as s:  # the write-off is its own evidence kind, from the dispute
+        (entry,) = s.exec(select(EvidenceEntry).where(EvidenceEntry.kind == "written_off")).all()
+    assert json.loads(entry.payload)["from"] == "disputed" and _closings(bot) == []
     bot.api.clear()
     await bot.owner.send("/litiges")
     assert bot.api.of("sendMessage")[-1].params["text"] == "⚖️ Aucun litige en cours."

@@ -223,7 +223,7 @@ async def test_partial_payment_bad_inputs_are_answered_in_french_and_change_noth
     await bot.owner.send("450,50")
     with read_session(bot.engine) as s:
         inv = s.get(Invoice, inv_id)
-        assert inv is not None and inv.amount_paid == Decimal("450.50") and inv.state == InvoiceState.OPEN
+        assert inv is not None and inv.amount_paid == Decimal("450.50") and inv.state == InvoiceState.PARTIALLY_PAID
     assert "Reste dû : 749,50\u00a0€" in bot.api.of("sendMessage")[-1].params["text"]
 
 

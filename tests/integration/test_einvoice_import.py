@@ -225,7 +225,7 @@ def test_a_credit_note_settling_an_invoice_withdraws_its_waiting_reminder(engine
     lines = (("Annulation de la commande", Decimal(1), Decimal("1740.00")),)  # 1 740,00 HT = 2 088,00 TTC
     report = _import(engine, bid, ubl_xml(credit_note_data(number="AV-11", lines=lines)), "avoir.xml", tmp_path)
     assert report.result is not None and report.result.status == "credit_applied", report.error
-    assert _invoice(engine).balance == 0 and _invoice(engine).state == "paid"
+    assert _invoice(engine).balance == 0 and _invoice(engine).state == "cancelled"  # nothing paid: cancelled
     with read_session(engine) as session:
         reminder = session.get(Reminder, view.reminder_id)
         assert reminder is not None and reminder.state == ReminderState.CANCELLED

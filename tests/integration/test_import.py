@@ -63,7 +63,7 @@ def test_import_creates_clients_and_invoices(engine: Engine) -> None:
     assert inv["F-003"].amount == Decimal("2500.00")
     assert inv["F-003"].amount_paid == Decimal("500.00")
     assert inv["F-002"].due_date == date(2026, 11, 4)
-    assert {i.state for i in inv.values()} == {"open"}
+    assert {n: i.state for n, i in inv.items()} == {"F-001": "open", "F-002": "open", "F-003": "partially_paid"}
     with read_session(engine) as session:
         martin = session.exec(select(Client).where(Client.name == "Boulangerie Martin SARL")).one()
     assert (martin.emails, martin.profile, martin.language) == ("compta@martin.example.fr", "loyal", "fr")

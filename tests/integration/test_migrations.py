@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -147,5 +147,73 @@ def test_log_mixing_businesses_is_not_migrated(empty_url: str) -> None:
         with engine.connect() as conn:
             assert MigrationContext.configure(conn).get_current_revision() == "0004"
             assert conn.execute(text("SELECT count(*) FROM evidence")).scalar_one() == 3
+    finally:
+        engine.dispose()
+
+
+def _insert(engine: Engine, table_name: str, **values: object) -> int:
+    """A row as the reflected (older) schema holds it: columns not given get a blank of their type."""
+    table = sa.Table(table_name, sa.MetaData(), autoload_with=engine)
+    blank: dict[type, object] = {
+        sa.String: "",
+        sa.Integer: 0,
+        sa.Boolean: False,
+        sa.DateTime: datetime.now(UTC),
+        sa.Date: date(2026, 1, 1),
+    }
+    row = dict(values)
+    for col in table.columns:
+        if col.name in row or col.nullable or col.primary_key:
+            continue
+        row[col.name] = next(v for t, v in blank.items() if isinstance(col.type, t))
+    with engine.begin() as conn:
+        return int(conn.execute(sa.insert(table).values(row).returning(table.c.id)).scalar_one())
+
+
+def test_0011_gives_each_invoice_its_state_and_figures(empty_url: str) -> None:
+    """0011: an open invoice with money received becomes partially paid (its last payment day kept); a credit note
+    is counted apart (an invoice only credited stays open, one credited in full with nothing paid is cancelled); a
+    written-off invoice records what it gave up; an unpaid and a paid invoice keep their state."""
+    engine = make_engine(empty_url, migrate=False)
+    try:
+        upgrade(engine, "0010")
+        (business_id,) = _businesses(engine, "default")
+        client_id = _insert(engine, "client", business_id=business_id, name="Dupont")
+        for number, state, paid_cents, payments in (
+            ("F-1", "open", 30000, [(10000, "", date(2026, 5, 2)), (20000, "", date(2026, 6, 3))]),
+            ("F-2", "open", 5000, [(5000, "avoir AV-1", date(2026, 5, 2))]),
+            ("F-3", "open", 0, []),
+            ("F-4", "paid", 120000, [(120000, "", date(2026, 5, 2))]),
+            ("F-5", "paid", 120000, [(120000, "avoir AV-2", date(2026, 5, 2))]),
+            ("F-6", "written_off", 20000, [(20000, "", date(2026, 5, 2))]),
+        ):
+            inv = _insert(
+                engine,
+                "invoice",
+                business_id=business_id,
+                client_id=client_id,
+                number=number,
+                amount=120000,
+                amount_paid=paid_cents,
+                state=state,
+            )
+            for cents, note, day in payments:
+                _insert(engine, "payment", invoice_id=inv, amount=cents, note=note, paid_on=day)
+        upgrade(engine)
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text("SELECT number, state, last_paid_on, amount_credited, amount_written_off FROM invoice")
+            ).all()
+        got = {
+            number: (state, str(last) if last else None, credited, lost) for number, state, last, credited, lost in rows
+        }
+        assert got == {
+            "F-1": ("partially_paid", "2026-06-03", 0, 0),
+            "F-2": ("open", None, 5000, 0),
+            "F-3": ("open", None, 0, 0),
+            "F-4": ("paid", "2026-05-02", 0, 0),
+            "F-5": ("cancelled", None, 120000, 0),
+            "F-6": ("written_off", "2026-05-02", 0, 100000),
+        }
     finally:
         engine.dispose()

@@ -195,8 +195,8 @@ def test_same_statement_twice_records_nothing_twice(engine: Engine) -> None:
     assert "Rien de nouveau dans ce relevé." in render_payments(again, "fr", escape=str)
 
 
-def test_partial_payment_keeps_the_invoice_open_and_makes_its_card_stale(engine: Engine) -> None:
-    """1 200 € on an invoice of 2 400 €: recorded as a partial payment, the invoice stays open, its waiting
+def test_partial_payment_makes_the_invoice_partially_paid_and_its_card_stale(engine: Engine) -> None:
+    """1 200 € on an invoice of 2 400 €: recorded as a partial payment, the invoice partially paid, its waiting
     reminder stays but its version moves on (as after a tap on "Payée" with an amount)."""
     seeded = _seed(engine, {"F-2026-042": "2400.00"})
     with read_session(engine) as session:
@@ -206,7 +206,7 @@ def test_partial_payment_keeps_the_invoice_open_and_makes_its_card_stale(engine:
     with read_session(engine) as session:
         invoice = _invoice(session, seeded.invoices["F-2026-042"])
         reminder = session.get(Reminder, seeded.reminder_id)
-    assert invoice.state == InvoiceState.OPEN and invoice.balance == Decimal("1200.00")
+    assert invoice.state == InvoiceState.PARTIALLY_PAID and invoice.balance == Decimal("1200.00")
     assert reminder is not None and reminder.state == ReminderState.PENDING and reminder.version > version
     assert "Boulangerie Martin SARL" not in {c.name for c in summary.settled_clients}
 
