@@ -161,7 +161,7 @@ FR: dict[str, str] = {
     "status.totals": (
         "Encours : <b>{open}</b> ({open_count} facture(s))\nEn retard : <b>{overdue}</b> ({overdue_count} facture(s))"
     ),
-    "status.counts": "Promesses en cours : {promised} · litiges : {disputed}",
+    "status.counts": "Payées en partie : {partly} · promesses en cours : {promised} · litiges : {disputed}",
     "status.aging": "<b>Ancienneté des retards</b>",
     "status.bucket": "{label} j : {amount} ({count})",
     "status.top": "<b>Principaux débiteurs</b>",
@@ -606,7 +606,7 @@ EN: dict[str, str] = {
     "status.totals": (
         "Outstanding: <b>{open}</b> ({open_count} invoice(s))\nOverdue: <b>{overdue}</b> ({overdue_count} invoice(s))"
     ),
-    "status.counts": "Open promises: {promised} · disputes: {disputed}",
+    "status.counts": "Partially paid: {partly} · open promises: {promised} · disputes: {disputed}",
     "status.aging": "<b>Aging of overdue amounts</b>",
     "status.bucket": "{label} d: {amount} ({count})",
     "status.top": "<b>Top debtors</b>",

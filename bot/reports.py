@@ -39,7 +39,8 @@ def render_status(summary: StatusSummary, lang: str) -> str:
             overdue_count=summary.overdue_count,
         )
     )
-    lines.append(t("status.counts", lang, promised=summary.promised_count, disputed=summary.disputed_count))
+    partly, promised, disputed = summary.partly_paid_count, summary.promised_count, summary.disputed_count
+    lines.append(t("status.counts", lang, partly=partly, promised=promised, disputed=disputed))
     lines.append(t("status.recovered", lang, amount=format_amount(summary.recovered_this_month)))
     for action in (a for a in summary.next_actions if a.kind == "uncertain_send"):
         step = h(step_label(action.detail, lang))

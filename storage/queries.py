@@ -97,6 +97,7 @@ class StatusSummary:
     overdue_total: Decimal = _ZERO
     open_count: int = 0
     overdue_count: int = 0
+    partly_paid_count: int = 0
     promised_count: int = 0
     disputed_count: int = 0
     clients_owing: int = 0
@@ -116,6 +117,7 @@ class StatusSummary:
             "counts": {
                 "open": self.open_count,
                 "overdue": self.overdue_count,
+                "partially_paid": self.partly_paid_count,
                 "promised": self.promised_count,
                 "disputed": self.disputed_count,
                 "clients_owing": self.clients_owing,
@@ -192,6 +194,8 @@ def status_summary(
         elif state == InvoiceState.DISPUTED:
             summary.disputed_count += 1
             summary.next_actions.append(NextAction("disputed", names[client_id], number, balance))
+        elif state == InvoiceState.PARTIALLY_PAID:
+            summary.partly_paid_count += 1
         late = (today - due).days
         if late <= 0:
             continue

@@ -1,4 +1,5 @@
-"""Every state an invoice can be in, as the storage actions move it (issue 10 §3), on SQLite and PostgreSQL."""
+"""Every state an invoice can be in, as the storage actions move it and the owner's screens name it (issue 10 §3),
+on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import select
 
+from bot.reports import render_invoices, render_status
 from dunning.states import InvoiceState, ReminderState
 from storage.db import read_session, write_session
+from storage.invoices import open_invoices
 from storage.models import Business, EvidenceEntry, Invoice, Reminder
+from storage.queries import status_summary
 from storage.reminders import ActionError, close_dispute, open_dispute, record_payment, record_promise, refresh_due
 from tests.factories import make_business, make_client, make_invoice
 
@@ -43,6 +47,15 @@ def test_a_partial_payment_makes_the_invoice_partially_paid_and_still_chased(eng
         inv = s.get(Invoice, inv_id)
         assert inv is not None
         assert (inv.state, inv.balance, inv.last_paid_on) == (InvoiceState.PARTIALLY_PAID, Decimal("1000.00"), TUE)
+        summary = status_summary(s, business_id=bid, today=TUE)
+        assert (summary.open_count, summary.partly_paid_count, summary.to_json()["counts"]["partially_paid"]) == (
+            1,
+            1,
+            1,
+        )
+        assert "Payées en partie : 1 · promesses en cours : 0" in render_status(summary, "fr")
+        (row,) = open_invoices(s, business_id=bid)
+        assert "payée en partie" in render_invoices([row], TUE, "", "fr")
     (rid,) = _refresh(engine, bid, TUE)
     with read_session(engine) as s:
         reminder = s.get(Reminder, rid)
