@@ -90,7 +90,15 @@ INVOICES = (
     _DemoInvoice(9, -1, "725.40", sent=()),  # late payer: reminder 1 at J+4, in 3 days
     # Older debts for the aging buckets.
     _DemoInvoice(6, -75, "18500.00", term_days=60, sent=((R1, -68), (R2, -60), (FN, -45))),
-    _DemoInvoice(5, -120, "3120.00", sent=((R1, -113), (R2, -105), (FN, -90)), paid="1000.00", paid_offset=-50),
+    _DemoInvoice(
+        5,
+        -120,
+        "3120.00",
+        sent=((R1, -113), (R2, -105), (FN, -90)),
+        paid="1000.00",
+        paid_offset=-50,
+        state=InvoiceState.PARTIALLY_PAID.value,
+    ),
     _DemoInvoice(5, -50, "1450.00", state=InvoiceState.PROMISED.value, promised_offset=6, sent=((R1, -43),)),
     _DemoInvoice(9, -35, "990.00", state=InvoiceState.DISPUTED.value, dispute="Quantité livrée contestée"),
     # Not due yet, and settled ones.
@@ -149,6 +157,7 @@ def _fill(session: Session, business_id: int, tz: ZoneInfo, anchor: date) -> Non
             state=spec.state,
             promised_until=anchor + timedelta(days=spec.promised_offset) if spec.promised_offset is not None else None,
             dispute_reason=spec.dispute,
+            last_paid_on=anchor + timedelta(days=spec.paid_offset) if spec.paid_offset is not None else None,
         )
         session.add(invoice)
         session.flush()
