@@ -32,3 +32,17 @@ async def bot(sqlite_url: str, tmp_path: Path) -> AsyncIterator[BotHarness]:
     finally:
         await stop_harness(bot)
         engine.dispose()
+
+
+@pytest.fixture
+def cli_workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """For the `relance` CLI: no setting of the developer's shell, the working directory in tmp_path (so no .env),
+    a SQLite database and DATA_DIR there."""
+    from bot.settings import Settings
+
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'relance.db'}")
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    return tmp_path

@@ -14,7 +14,6 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from bot.cli import app
-from bot.settings import Settings
 from storage.db import make_engine
 from storage.models import Invoice
 
@@ -29,15 +28,10 @@ TODAY = "2026-11-24"
 
 
 @pytest.fixture
-def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A clean working directory (no .env) and environment: only the database URL points into tmp_path."""
-    for name in Settings.model_fields:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'relance.db'}")
-    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
-    (tmp_path / "factures.csv").write_text(CSV, encoding="utf-8")
-    yield tmp_path
+def cli_env(cli_workdir: Path) -> Iterator[Path]:
+    """A clean working directory (no .env) and environment: only the database URL points into it."""
+    (cli_workdir / "factures.csv").write_text(CSV, encoding="utf-8")
+    yield cli_workdir
 
 
 runner = CliRunner()

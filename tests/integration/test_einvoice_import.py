@@ -18,7 +18,6 @@ from typer.testing import CliRunner
 
 from bot.cli import app
 from bot.reports import render_einvoice_import
-from bot.settings import Settings
 from services.einvoice_import import EInvoiceReport, import_einvoice, import_file
 from services.imports import ImportReport
 from storage.db import make_engine, read_session, write_session
@@ -264,15 +263,11 @@ def test_import_file_routes_by_content(engine: Engine, tmp_path: Path) -> None:
         assert isinstance(report, kind) and report.ok
 
 
-def test_cli_imports_an_einvoice_and_dry_run_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_imports_an_einvoice_and_dry_run_writes_nothing(cli_workdir: Path) -> None:
     """`relance import FILE` tells an e-invoice by its content; --dry-run shows it and writes nothing; a hostile
     file exits 1 with its message on stderr."""
-    for name in Settings.model_fields:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(tmp_path)
+    tmp_path = cli_workdir
     url = f"sqlite:///{tmp_path / 'relance.db'}"
-    monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
     (tmp_path / "facture.pdf").write_bytes(facturx_pdf("minimum"))
     (tmp_path / "piege.xml").write_bytes(external_entity_xml())
     runner = CliRunner()

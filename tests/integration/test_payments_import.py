@@ -18,7 +18,6 @@ from typer.testing import CliRunner
 
 from bot.cli import app
 from bot.reports import render_payments
-from bot.settings import Settings
 from dunning.matching import CreditLine, OpenInvoice, match
 from dunning.states import InvoiceState, ReminderState
 from services.payments import import_statement
@@ -322,13 +321,9 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def cli_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def cli_dir(cli_workdir: Path) -> Iterator[Path]:
     """A clean working directory and environment with two invoices imported and the statements to read."""
-    for name in Settings.model_fields:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'relance.db'}")
-    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    tmp_path = cli_workdir
     (tmp_path / "factures.csv").write_text(CSV, encoding="utf-8")
     (tmp_path / "releve.ofx").write_bytes(ofx1())
     (tmp_path / "tronque.xml").write_bytes(camt053()[:700])
