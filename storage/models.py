@@ -49,6 +49,9 @@ class Business(SQLModel, table=True):
     settings_applied: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     # TOML: late-payment rates the owner added from the chat (/taux), merged over the shipped table and RATES_FILE.
     rates_toml: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # The business's intra-EU VAT number (e.g. FR40123456824): with the SIREN, an e-invoice from another seller is
+    # refused.
+    vat_number: str = Field(default="", max_length=20)
     created_at: datetime = _stamp()
 
     @property
@@ -131,6 +134,13 @@ class Invoice(SQLModel, table=True):
     document_kind: str | None = Field(default=None, max_length=3)
     xml_path: str | None = Field(default=None, max_length=500)
     xml_sha256: str | None = Field(default=None, max_length=64)
+    # The payment plan the invoice follows (state payment_plan): what was paid since it started and how many of its
+    # instalments were reported missed (storage.invoice_status gives them to the state machine).
+    # payment_plan.id; no foreign key, as adding one would make SQLite rebuild the invoice table, which payments and
+    # reminders reference (storage keeps it right: only the plan's own functions set it).
+    plan_id: int | None = None
+    plan_paid: Decimal = _money(default=Decimal("0.00"))
+    plan_missed: int = 0
     created_at: datetime = _stamp()
     updated_at: datetime = _stamp()
 
@@ -160,6 +170,10 @@ class Reminder(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     sent_to: str | None = Field(default=None, max_length=1000)
     promise_broken: bool = False  # proposed because a promise to pay was not kept
+    # "ladder" for a step of the ladder; otherwise a message drafted outside it, approved like a reminder but never
+    # part of the ladder's history: "thanks" (merci pour votre règlement), "penalty_claim" (late-payment penalties of
+    # an invoice paid late), "plan_schedule" (a payment plan's schedule), "plan_reminder" (a missed instalment).
+    kind: str = Field(default="ladder", max_length=16)
     version: int = 0  # bumped on each state change; cards carry it so a stale tap is recognised
     created_at: datetime = _stamp()
     updated_at: datetime = _stamp()
@@ -206,6 +220,62 @@ class StatementLineRecord(SQLModel, table=True):
     remittance: str = Field(max_length=500)
     outcome: str = Field(max_length=16)  # recorded | doubtful | unmatched | overpaid
     created_at: datetime = _stamp()
+
+
+class PaymentPlan(SQLModel, table=True):
+    """A payment plan (échéancier) agreed with a client over some of their invoices: proposed (its schedule e-mail
+    drafted), active once the owner approves that e-mail, then ended (by the owner, or paid) or cancelled."""
+
+    __tablename__ = "payment_plan"
+
+    id: int | None = Field(default=None, primary_key=True)
+    business_id: int = Field(foreign_key="business.id", index=True)
+    client_id: int = Field(foreign_key="client.id", index=True)
+    state: str = Field(default="proposed", max_length=16)  # proposed | active | ended | cancelled
+    reminder_id: int | None = Field(default=None, foreign_key="reminder.id")  # the schedule e-mail
+    started_on: date | None = None
+    ended_on: date | None = None
+    created_at: datetime = _stamp()
+    updated_at: datetime = _stamp()
+
+
+class PlanInstalment(SQLModel, table=True):
+    """One instalment of a plan for one of its invoices (an instalment of the schedule may be split over two)."""
+
+    __tablename__ = "plan_instalment"
+    __table_args__ = (UniqueConstraint("plan_id", "invoice_id", "seq", name="uq_plan_instalment_plan_invoice_seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="payment_plan.id", index=True)
+    invoice_id: int = Field(foreign_key="invoice.id", index=True)
+    seq: int  # position in the schedule, from 1
+    due_date: date
+    amount: Decimal = _money()
+
+
+class OwnerTask(SQLModel, table=True):
+    """A question for the owner raised by an invoice's transition or the daily check (an over-payment to refund or
+    assign, a late payment whose penalties can be claimed, a broken promise, a missed instalment, a credit note to
+    assign): shown as a card until handled. `dedupe_key` makes raising the same question twice a no-op."""
+
+    __tablename__ = "owner_task"
+    __table_args__ = (
+        UniqueConstraint("business_id", "dedupe_key", name="uq_owner_task_business_dedupe"),
+        Index("ix_owner_task_business_state", "business_id", "state"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    business_id: int = Field(foreign_key="business.id")
+    kind: str = Field(max_length=24)  # dunning.invoice_states.CardKind, or "credit_note"
+    dedupe_key: str = Field(max_length=128)
+    client_id: int | None = Field(default=None, foreign_key="client.id")
+    invoice_id: int | None = Field(default=None, foreign_key="invoice.id", index=True)
+    payload: str = Field(default="{}", sa_column=Column(Text, nullable=False, server_default="{}"))  # JSON
+    state: str = Field(default="open", max_length=16)  # open | done | dismissed
+    outcome: str | None = Field(default=None, max_length=32)  # what the owner chose
+    version: int = 0  # bumped when handled: a stale tap is recognised
+    created_at: datetime = _stamp()
+    handled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class EvidenceEntry(SQLModel, table=True):
