@@ -92,6 +92,8 @@ class Client(SQLModel, table=True):
     siren: str | None = Field(default=None, max_length=9)  # from an e-invoice's buyer, validated
     siret: str | None = Field(default=None, max_length=14)
     vat_number: str | None = Field(default=None, max_length=20)  # with its country prefix, e.g. FR40123456824
+    # Comma-separated addresses a bounce reported as failing (lower case): never sent to until the owner changes them.
+    failing_emails: str = Field(default="", max_length=1000)
     created_at: datetime = _stamp()
 
     @property
@@ -276,6 +278,57 @@ class OwnerTask(SQLModel, table=True):
     version: int = 0  # bumped when handled: a stale tap is recognised
     created_at: datetime = _stamp()
     handled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class ReceivedEmail(SQLModel, table=True):
+    """A message that arrived in the business's mailbox and was linked to a client (and to a reminder when it
+    answers one): a reply, an automatic answer or a bounce. Stored raw on disk (`raw_path`, its SHA-256 in the
+    evidence log); a reply waits for the owner (`state` open) and holds the client's ladder until handled."""
+
+    __tablename__ = "received_email"
+    __table_args__ = (
+        UniqueConstraint("business_id", "message_id", name="uq_received_email_business_message"),
+        Index("ix_received_email_business_state", "business_id", "state"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    business_id: int = Field(foreign_key="business.id")
+    client_id: int = Field(foreign_key="client.id", index=True)
+    reminder_id: int | None = Field(default=None, foreign_key="reminder.id")  # the reminder it answers, if known
+    message_id: str = Field(max_length=300)  # its Message-ID (or a hash of the raw message when it has none)
+    sender: str = Field(max_length=254)
+    subject: str = Field(default="", max_length=300)
+    received_at: datetime = Field(sa_type=UTCDateTime)
+    kind: str = Field(max_length=16)  # reply | auto_reply | bounce
+    text: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))  # the reply's own text
+    attachments: str = Field(default="[]", sa_column=Column(Text, nullable=False, server_default="[]"))  # JSON names
+    raw_path: str = Field(max_length=500)
+    raw_sha256: str = Field(max_length=64)
+    state: str = Field(default="open", max_length=16)  # open | handled (replies); noted (automatic answers, bounces)
+    outcome: str | None = Field(default=None, max_length=32)  # what the owner chose
+    version: int = 0
+    created_at: datetime = _stamp()
+
+
+class RegisteredLetter(SQLModel, table=True):
+    """The registered letter (LRAR) carrying a formal notice, tracked from posting to its acknowledgment of receipt."""
+
+    __tablename__ = "registered_letter"
+
+    id: int | None = Field(default=None, primary_key=True)
+    business_id: int = Field(foreign_key="business.id", index=True)
+    client_id: int = Field(foreign_key="client.id", index=True)
+    reminder_id: int = Field(foreign_key="reminder.id", unique=True)  # the formal notice it carries
+    tracking_number: str = Field(max_length=16)  # La Poste's, checked
+    sent_on: date
+    first_presented_on: date | None = None  # the deadline runs from it when known
+    received_on: date | None = None
+    outcome: str = Field(default="sent", max_length=16)  # sent | received | unclaimed | returned
+    proof_path: str | None = Field(default=None, max_length=500)  # the scanned acknowledgment
+    proof_sha256: str | None = Field(default=None, max_length=64)
+    version: int = 0
+    created_at: datetime = _stamp()
+    updated_at: datetime = _stamp()
 
 
 class EvidenceEntry(SQLModel, table=True):
