@@ -31,12 +31,18 @@ from dunning.states import OPEN_REMINDER_STATES, InvoiceState, ReminderState
 from storage.businesses import BusinessRow
 from storage.evidence import record
 from storage.gcpause import paused_gc
-from storage.invoice_status import apply_to_invoice
+from storage.invoice_status import apply_to_invoice, pass_day
 from storage.models import Business, Client, Invoice, Payment, Reminder, ReminderInvoice
 from storage.types import utcnow
 
 _PG_REFRESH_LOCK = 0x52454C42
 _AWAITING_OWNER = (ReminderState.PENDING, ReminderState.FAILED)
+#: Reminder.kind of a step of the ladder; every other kind is a message drafted outside it (see EXTRA_KINDS).
+LADDER_KIND = "ladder"
+#: Messages drafted outside the ladder, approved like a reminder (their `step` column holds the kind name too):
+#: never cancelled or superseded by refresh_due, never part of the ladder's history of steps sent, and never
+#: holding back the client's ladder reminder (a pending "merci" does not stop the next step of another invoice).
+EXTRA_KINDS = ("thanks", "penalty_claim", "plan_schedule", "plan_reminder")
 #: The invoices the ladder may chase (a promised one once its date has passed) and a promise may be recorded on.
 _LADDER_STATES = (InvoiceState.OPEN, InvoiceState.PARTIALLY_PAID, InvoiceState.PROMISED)
 
@@ -97,6 +103,12 @@ class ReminderView:
     sent_to: str | None
     promise_broken: bool
     invoices: tuple[InvoiceLineView, ...]
+    kind: str = LADDER_KIND  # "ladder", or one of EXTRA_KINDS (then `step` holds the kind name too)
+
+    @property
+    def is_extra(self) -> bool:
+        """True for a message drafted outside the ladder (thanks, penalty claim, plan schedule, plan reminder)."""
+        return self.kind != LADDER_KIND
 
     @property
     def total(self) -> Decimal:
@@ -185,7 +197,11 @@ def _invoice_snapshots(session: Session, business_id: int, excluded: set[int], t
         session,
         core_select(rit.c.invoice_id, rit.c.step, rt.c.sent_at)
         .join(rt, rt.c.id == rit.c.reminder_id)
-        .where(rt.c.business_id == business_id, rt.c.state == ReminderState.SENT.value)
+        .where(
+            rt.c.business_id == business_id,
+            rt.c.state == ReminderState.SENT.value,
+            rt.c.kind == LADDER_KIND,  # a thanks or a penalty claim sent is no step of the ladder
+        )
         .order_by(rt.c.sent_at),
     )
     for invoice_id, step, sent_at in sent:  # oldest first: the last one wins
@@ -297,6 +313,7 @@ def reminder_views(session: Session, reminder_ids: Sequence[int], today: date) -
                 sent_to=r.sent_to,
                 promise_broken=r.promise_broken,
                 invoices=tuple(lines.get(rid, [])),
+                kind=r.kind,
             )
         )
     return views
@@ -355,7 +372,9 @@ def refresh_due(
     - a snoozed reminder whose day has come is pending again;
     - a client with a reminder in flight (snoozed to a later day, approved, sending) gets no second one;
     - a pending reminder that still matches today's step is kept (with its edits, its card and its id) and its
-      invoices are brought up to date; one that no longer matches (step changed, invoices paid) is cancelled.
+      invoices are brought up to date; one that no longer matches (step changed, invoices paid) is cancelled;
+    - messages drafted outside the ladder (EXTRA_KINDS) are left alone, whatever their state, and do not hold the
+      client's ladder reminder back (only their snooze ending makes them pending again).
     Returns the reminders waiting for the owner.
     """
     assert business.id is not None
@@ -371,6 +390,8 @@ def refresh_due(
     for r in open_reminders:
         if r.state == ReminderState.SNOOZED and r.snoozed_until is not None and r.snoozed_until <= today:
             _change_state(session, r, ReminderState.PENDING, actor, "snooze_ended", {"until": r.snoozed_until})
+        if r.kind != LADDER_KIND:
+            continue
         if r.state == ReminderState.PENDING:
             pending_by_client[r.client_id] = r
         else:
@@ -423,11 +444,8 @@ def _create(session: Session, business_id: int, item: DueReminder, today: date, 
             if d.promise_broken:
                 inv = session.get(Invoice, d.invoice.invoice_id)
                 if inv is not None and inv.state == InvoiceState.PROMISED:
-                    received = inv.amount_paid > inv.amount_credited
-                    inv.state = InvoiceState.PARTIALLY_PAID if received else InvoiceState.OPEN
-                    inv.broken_promise = inv.promised_until
-                    inv.updated_at = utcnow()
-                    session.add(inv)
+                    # Through the state machine: back in the ladder, its evidence entry, the owner's task.
+                    pass_day(session, inv, today, actor=actor)
     session.flush()
     record(
         session,
@@ -447,6 +465,87 @@ def _create(session: Session, business_id: int, item: DueReminder, today: date, 
         },
     )
     return reminder
+
+
+def propose_outside_ladder(
+    session: Session,
+    *,
+    business_id: int,
+    client_id: int,
+    kind: str,
+    invoice_ids: Sequence[int],
+    today: date,
+    actor: str,
+) -> int:
+    """Propose a message drafted outside the ladder (`kind` in EXTRA_KINDS) covering `invoice_ids` of the client,
+    pending the owner's approval like any reminder; returns its id.
+
+    Idempotent for the same client, kind and day: the draft already proposed is returned (invoices not yet on it are
+    added, which moves its version on); one dropped earlier today is proposed again; one already approved or sent
+    today raises ActionError. Evidence `reminder_proposed` (with the kind) is written in the same transaction.
+    """
+    if kind not in EXTRA_KINDS:
+        raise ValueError(f"unknown kind of draft outside the ladder: {kind!r}")
+    ids = sorted(set(invoice_ids))
+    if not ids:
+        raise ActionError("a draft needs at least one invoice")
+    invoices = _invoices(session, business_id, ids)
+    if any(inv.client_id != client_id for inv in invoices):
+        raise ActionError("these invoices are not all the client's")
+    stmt = select(Reminder).where(
+        Reminder.business_id == business_id,
+        Reminder.client_id == client_id,
+        Reminder.step == kind,
+        Reminder.planned_date == today,
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    existing = session.exec(stmt).first()
+    if existing is not None and existing.id is not None:
+        if existing.state in (ReminderState.PENDING, ReminderState.FAILED, ReminderState.SNOOZED):
+            linked = set(invoice_ids_of(session, existing.id))
+            missing = [i for i in ids if i not in linked]
+            for invoice_id in missing:
+                session.add(ReminderInvoice(reminder_id=existing.id, invoice_id=invoice_id, step=kind))
+            if missing:
+                bump(
+                    session,
+                    existing,
+                    actor=actor,
+                    kind="reminder_invoices_added",
+                    payload={"kind": kind, "invoices": missing},
+                )
+            session.flush()
+            return existing.id
+        if existing.state not in (ReminderState.CANCELLED, ReminderState.SKIPPED):
+            raise ActionError(f"this {kind} message is already {existing.state} today")
+        for link in session.exec(select(ReminderInvoice).where(ReminderInvoice.reminder_id == existing.id)).all():
+            session.delete(link)
+        session.flush()
+        reminder = bump(session, existing, state=ReminderState.PENDING, edited_subject=None, edited_body=None)
+    else:
+        reminder = Reminder(business_id=business_id, client_id=client_id, step=kind, kind=kind, planned_date=today)
+        session.add(reminder)
+        session.flush()
+    assert reminder.id is not None
+    for invoice_id in ids:
+        session.add(ReminderInvoice(reminder_id=reminder.id, invoice_id=invoice_id, step=kind))
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        kind="reminder_proposed",
+        business_id=business_id,
+        client_id=client_id,
+        reminder_id=reminder.id,
+        payload={
+            "kind": kind,
+            "step": kind,
+            "day": today.isoformat(),
+            "invoices": [{"invoice_id": inv.id, "number": inv.number, "balance": str(inv.balance)} for inv in invoices],
+        },
+    )
+    return reminder.id
 
 
 def _sync_links(session: Session, reminder: Reminder, item: DueReminder) -> None:
