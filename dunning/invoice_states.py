@@ -259,10 +259,15 @@ class Promise:
 
 @dataclass(frozen=True, slots=True)
 class StartPlan:
-    """A payment plan agreed on `today`: instalments with increasing dates summing to the balance."""
+    """A payment plan agreed on `today`: instalments with increasing dates summing to the balance.
+
+    `shared`: the invoice's part of a plan over several invoices (dunning.plans.allocate_plan), where one
+    instalment may be all that falls on it; a plan of its own has at least two.
+    """
 
     instalments: tuple[Instalment, ...]
     today: date
+    shared: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -463,7 +468,7 @@ def _promise(status: InvoiceStatus, event: Promise) -> Transition:
 def _start_plan(status: InvoiceStatus, event: StartPlan) -> Transition:
     _require(status, _PLANNABLE, "start a payment plan")
     plan = event.instalments
-    if len(plan) < MIN_INSTALMENTS:
+    if len(plan) < (1 if event.shared else MIN_INSTALMENTS):
         raise IllegalTransition("a payment plan has at least two instalments (one date is a promise to pay)")
     for inst in plan:
         _check_amount(inst.amount, f"instalment of {inst.due.isoformat()}")
@@ -545,6 +550,11 @@ def equal_instalments(balance: Decimal, count: int, first: date) -> list[Instalm
         raise ValueError(f"{balance} cannot be split into {count} instalments of at least 0.01")
     amounts = [share] * (count - 1) + [balance - share * (count - 1)]
     return [Instalment(_months_after(first, k), amount) for k, amount in enumerate(amounts)]
+
+
+def months_after(first: date, months: int) -> date:
+    """The date `months` months after `first`, on the same day of month (the month's last day where it is shorter)."""
+    return _months_after(first, months)
 
 
 def _months_after(first: date, months: int) -> date:
