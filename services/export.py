@@ -28,6 +28,7 @@ from dunning.penalties import RateTable, builtin_rate_table
 from messages.formatting import format_amount
 from messages.letter import pdf_text
 from messages.render import InvoicePdfError, read_invoice_pdf
+from messages.states import state_label
 from services.drafts import claims_of
 from storage.businesses import BusinessRow
 from storage.clients import ClientRow
@@ -180,7 +181,30 @@ def _claim_json(claim: Claim, invoice: InvoiceRow, client: ClientRow, today: dat
     }
 
 
-_DETAIL_KEYS = ("subject", "recipients", "reply", "message_id", "amount", "paid_on", "until", "reason", "to", "note")
+_DETAIL_KEYS = (
+    "subject",
+    "recipients",
+    "reply",
+    "message_id",
+    "number",
+    "amount",
+    "applied",
+    "overpaid",
+    "excess",
+    "paid_on",
+    "issued_on",
+    "until",
+    "reason",
+    "outcome",
+    "from",
+    "to",
+    "balance",
+    "file",
+    "line_id",
+    "note",
+)
+_STATE_KEYS = ("from", "to")  # invoice states, said in words
+_ZERO_KEYS = ("overpaid", "excess")  # shown only when there is some
 
 
 def _detail(entry: _Entry, names: dict[str, str]) -> str:
@@ -188,12 +212,21 @@ def _detail(entry: _Entry, names: dict[str, str]) -> str:
     parts = []
     for key in _DETAIL_KEYS:
         value = payload.get(key)
-        if value in (None, "", []):
+        if value in (None, "", []) or (key in _ZERO_KEYS and str(value) in ("0", "0.00")):
             continue
         if isinstance(value, list):
             value = ", ".join(str(v) for v in value)
+        elif key in _STATE_KEYS:
+            value = state_label(str(value))
         parts.append(f"{names.get(key, key)} : {value}")
     return " ; ".join(parts)[:400]
+
+
+def kind_label(entry: _Entry, labels: Mapping[str, str]) -> str:
+    """The French name of an entry's kind; a payment read from a bank statement says so (its note names the line)."""
+    if entry.kind == "payment_recorded" and str(entry.payload.get("note", "")).startswith("relevé "):
+        return labels["payment_recorded_statement"]
+    return labels.get(entry.kind, entry.kind)
 
 
 class _Pdf(FPDF):
@@ -272,7 +305,7 @@ def _summary_pdf(
         pdf.set_font("Helvetica", "B", 9)
         para(
             f"#{entry.seq}  {_paris(entry.created_at)} (Paris) — {_utc(entry.created_at)} — "
-            f"{labels.get(entry.kind, entry.kind)}",
+            f"{kind_label(entry, labels)}",
             4.6,
         )
         pdf.set_font("Helvetica", size=8.5)
@@ -290,6 +323,26 @@ def _summary_pdf(
     for number, (label, path) in enumerate(inventory, 1):
         para(texts["inventory"]["item"].format(number=number, label=label) + (f"  [{path}]" if path else ""))
     return bytes(pdf.output())
+
+
+def _invoice_xml(inv: Mapping[str, str], invoice: InvoiceRow) -> tuple[tuple[str, bytes] | None, dict[str, Any] | None]:
+    """An XML-only e-invoice's document (CII / UBL) as a piece of the file, checked against the SHA-256 recorded at
+    import like the PDF; when it cannot be joined, the JSON says why and carries the bordereau's line (`label`)."""
+    if not invoice.xml_path:
+        return None, None
+    path = Path(invoice.xml_path)
+    xml_json: dict[str, Any] = {"file": path.name, "sha256_recorded": invoice.xml_sha256}
+    try:
+        content = read_invoice_pdf(invoice.number, invoice.xml_path, invoice.xml_sha256)
+    except InvoicePdfError as exc:
+        label = inv[f"invoice_xml_{exc.problem}"].format(
+            number=invoice.number, file=path.name, sha256=exc.recorded or "—", found=exc.found or "—"
+        )
+        xml_json.update(status=exc.problem, sha256_found=exc.found, label=label)
+        return None, xml_json
+    piece = f"facture/{_safe(path.name)}"
+    xml_json.update(status="included", path=piece)
+    return (piece, content), xml_json
 
 
 _VERIFY_PY = r'''#!/usr/bin/env python3
@@ -405,6 +458,11 @@ def build_evidence_zip(
             invoice_pdf = (f"facture/{_safe(path.name)}", content)
             inventory.append((inv["invoice"].format(number=invoice.number), invoice_pdf[0]))
             pdf_json.update(status="included", path=invoice_pdf[0])
+    invoice_xml, xml_json = _invoice_xml(inv, invoice)
+    if invoice_xml is not None:
+        inventory.append((inv["invoice_xml"].format(number=invoice.number), invoice_xml[0]))
+    elif xml_json is not None:
+        inventory.append((xml_json.pop("label"), ""))
     for email in emails:
         status = status_text.get(f"email_status_{email.status}", email.status)
         label = inv["email"].format(date=_paris(email.when), subject=email.subject, status=status)
@@ -439,6 +497,7 @@ def build_evidence_zip(
         "chain_length_at_export": chain_total,
         "claim": _claim_json(claim, invoice, client, today),
         "invoice_pdf": pdf_json,
+        "invoice_xml": xml_json,
         "entries": [_entry_json(e) for e in entries],
         "emails": [{"file": e.filename, "queued_seq": e.queued_seq, "message_id": e.message_id} for e in emails],
     }
@@ -457,6 +516,8 @@ def build_evidence_zip(
         zf.writestr("bordereau-des-pieces.txt", "\n".join(bordereau) + "\n")
         if invoice_pdf is not None:
             zf.writestr(invoice_pdf[0], invoice_pdf[1])
+        if invoice_xml is not None:
+            zf.writestr(invoice_xml[0], invoice_xml[1])
         for email in emails:
             zf.writestr(email.filename, email.raw)
         zf.writestr("smtp/reponses-smtp.txt", smtp_text + "\n")

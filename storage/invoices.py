@@ -46,6 +46,9 @@ class InvoiceRow:
     pdf_sha256: str | None
     created_at: datetime
     updated_at: datetime
+    # An XML-only e-invoice's document (CII / UBL) and its SHA-256 at import; None for the others.
+    xml_path: str | None = None
+    xml_sha256: str | None = None
 
     @property
     def balance(self) -> Decimal:

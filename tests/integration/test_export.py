@@ -8,6 +8,7 @@ import subprocess
 import sys
 import zipfile
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pypdfium2 as pdfium
@@ -175,3 +176,84 @@ def test_unknown_invoice_is_an_error(engine: Engine, tmp_path: Path) -> None:
             engine, business_id=bid, invoice_number="NOPE", today=date(2026, 1, 1), out_path=tmp_path / "x.zip"
         )
     assert not (tmp_path / "x.zip").exists()
+
+
+def _summary_text(files: dict[str, bytes]) -> str:
+    pdf = pdfium.PdfDocument(files["resume.pdf"])
+    text = "".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
+    pdf.close()
+    return text
+
+
+def test_statement_payment_and_new_states_are_labelled(engine: Engine, tmp_path: Path) -> None:
+    """A payment read from a bank statement and a write-off are named in French in the summary, with the states
+    in words; no kind of the log appears raw."""
+    from dunning.invoice_states import WriteOff
+    from storage.invoice_status import apply_to_invoice
+    from storage.reminders import record_payment
+
+    business_id, _, iid = seed_reminder(engine, number="F-2026-042")
+    with write_session(engine) as s:
+        record_payment(
+            s, business_id=business_id, invoice_ids=[iid], amount=Decimal("100.00"), paid_on=date(2026, 4, 2),
+            actor="system", note="relevé releve-avril.xml · ligne 0123456789abcdef",
+        )  # fmt: skip
+    with write_session(engine) as s:
+        invoice = s.get(Invoice, iid)
+        assert invoice is not None
+        apply_to_invoice(s, invoice, WriteOff(), actor="owner:1")
+    out = build_evidence_zip(
+        engine, business_id=business_id, invoice_number="F-2026-042", today=date(2026, 4, 15), out_path=tmp_path / "z"
+    )
+    files = _zip_text(out)
+    kinds = [e["kind"] for e in json.loads(files["chaine/entrees.json"])["entries"]]
+    assert "payment_recorded" in kinds and "written_off" in kinds
+    text = _summary_text(files)
+    assert "Paiement enregistré d'après le relevé bancaire" in text
+    assert "releve-avril.xml" in text
+    assert "Facture passée en perte" in text and "nouvel état : passée en perte" in text
+    assert "état précédent : partiellement payée" in text
+    for kind in kinds:
+        assert f"— {kind}" not in text
+
+
+def test_xml_einvoice_is_a_numbered_piece(engine: Engine, tmp_path: Path) -> None:
+    """An XML-only e-invoice's document goes into the file under facture/, listed in the bordereau, its SHA-256
+    checked; altered afterwards, it is left out and the bordereau says why."""
+    from services.einvoice_import import import_einvoice
+    from tests.samples.einvoices import invoice_data, ubl_xml
+
+    with write_session(engine) as s:
+        business = Business(slug="default", name="Atelier Dupont SARL")
+        s.add(business)
+        s.flush()
+        bid = business.id or 0
+    data = ubl_xml(invoice_data(number="F-2026-077"))
+    report = import_einvoice(
+        engine, business_id=bid, data=data, filename="f.xml", actor="test", document_store=tmp_path / "docs"
+    )
+    assert not report.error
+    out = build_evidence_zip(
+        engine, business_id=bid, invoice_number="F-2026-077", today=date(2026, 9, 1), out_path=tmp_path / "d.zip"
+    )
+    files = _zip_text(out)
+    (piece,) = [n for n in files if n.startswith("facture/")]
+    assert piece.endswith(".xml") and files[piece] == data
+    bordereau = files["bordereau-des-pieces.txt"].decode()
+    label = "Facture n° F-2026-077 (facture électronique, document XML tel que reçu)"
+    assert f"Pièce n° 2 : {label}  [{piece}]" in bordereau
+    chain = json.loads(files["chaine/entrees.json"])
+    assert chain["invoice_xml"]["status"] == "included"
+    assert "Facture électronique importée" in _summary_text(files)
+
+    stored = next((tmp_path / "docs").rglob("*.xml"))
+    stored.write_bytes(data.replace(b"F-2026-077", b"F-2026-078"))
+    files = _zip_text(
+        build_evidence_zip(
+            engine, business_id=bid, invoice_number="F-2026-077", today=date(2026, 9, 1), out_path=tmp_path / "e.zip"
+        )
+    )
+    assert not [n for n in files if n.startswith("facture/")]
+    bordereau = files["bordereau-des-pieces.txt"].decode()
+    assert "XML NON JOINT" in bordereau and "modifié depuis l'import" in bordereau
+    assert json.loads(files["chaine/entrees.json"])["invoice_xml"]["status"] == "altered"

@@ -1,0 +1,34 @@
+"""The words for an invoice's state, French and English: the one place the chats, the terminal and the evidence
+file take them from (bot.i18n's `invstate.*` keys are built from here)."""
+
+from __future__ import annotations
+
+from dunning.invoice_states import State
+
+STATE_LABELS: dict[str, dict[str, str]] = {
+    "fr": {
+        State.OPEN: "ouverte",
+        State.PARTIALLY_PAID: "partiellement payée",
+        State.PAID: "payée",
+        State.DISPUTED: "en litige",
+        State.PROMISED: "promesse de paiement",
+        State.PAYMENT_PLAN: "échéancier",
+        State.WRITTEN_OFF: "passée en perte",
+        State.CANCELLED: "annulée par avoir",
+    },
+    "en": {
+        State.OPEN: "open",
+        State.PARTIALLY_PAID: "partially paid",
+        State.PAID: "paid",
+        State.DISPUTED: "disputed",
+        State.PROMISED: "promise to pay",
+        State.PAYMENT_PLAN: "payment plan",
+        State.WRITTEN_OFF: "written off",
+        State.CANCELLED: "cancelled by a credit note",
+    },
+}
+
+
+def state_label(state: str, lang: str = "fr") -> str:
+    """`state` (a `State` value) in words; an unknown value is returned as it is rather than hidden."""
+    return STATE_LABELS.get(lang, STATE_LABELS["fr"]).get(state, state)
