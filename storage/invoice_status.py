@@ -9,13 +9,16 @@ machine sees splits the two.
 from __future__ import annotations
 
 import logging
+from datetime import date
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
-from dunning.invoice_states import Event, InvoiceStatus, State, Transition, apply
+from dunning.invoice_states import DayPassed, EndPlan, Event, Instalment, InvoiceStatus, State, Transition, apply
 from storage.evidence import record
-from storage.models import Client, Invoice
+from storage.models import Business, Client, Invoice, PlanInstalment
+from storage.owner_tasks import raise_tasks
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -38,7 +41,22 @@ def invoice_status(session: Session, inv: Invoice) -> InvoiceStatus:
         dispute_reason=inv.dispute_reason if inv.state == State.DISPUTED else None,
         promised_until=inv.promised_until if inv.state == State.PROMISED else None,
         broken_promise=inv.broken_promise,
+        # A payment plan (storage.plans): this invoice's part of the schedule, what was paid and missed since.
+        **_plan_fields(session, inv),
     )
+
+
+def _plan_fields(session: Session, inv: Invoice) -> dict[str, Any]:
+    """The plan fields of the machine's status: only an invoice in a payment plan has them."""
+    if inv.state != State.PAYMENT_PLAN or inv.plan_id is None:
+        return {}
+    rows = session.exec(
+        select(PlanInstalment)
+        .where(PlanInstalment.plan_id == inv.plan_id, PlanInstalment.invoice_id == inv.id)
+        .order_by(col(PlanInstalment.seq))
+    ).all()
+    plan = tuple(Instalment(r.due_date, r.amount) for r in rows)
+    return {"plan": plan, "plan_paid": inv.plan_paid, "plan_missed": inv.plan_missed}
 
 
 def apply_to_invoice(
@@ -48,7 +66,8 @@ def apply_to_invoice(
 
     Raises dunning.invoice_states.IllegalTransition (nothing written) when the event does not fit the state.
     """
-    transition = apply(invoice_status(session, inv), event)
+    before = invoice_status(session, inv)
+    transition = apply(before, event)
     assert transition is not None  # only a DayPassed may bring nothing
     after = transition.status
     inv.state = after.state.value
@@ -58,6 +77,8 @@ def apply_to_invoice(
     inv.amount_overpaid = after.amount_overpaid
     inv.last_paid_on = after.last_paid_on
     inv.broken_promise = after.broken_promise
+    inv.plan_paid = after.plan_paid
+    inv.plan_missed = after.plan_missed
     if after.dispute_reason is not None:
         inv.dispute_reason = after.dispute_reason[:500]
     if after.promised_until is not None:
@@ -66,9 +87,10 @@ def apply_to_invoice(
     session.add(inv)
     payload: dict[str, Any] = {"number": inv.number, **transition.payload, **(details or {})}
     if transition.cards:
-        # The chat's cards for these (claim the penalties, refund an over-payment) come later: logged for now.
+        # The owner's questions (refund an over-payment, claim the penalties...): listed in the transition's entry
+        # and raised as tasks (storage.owner_tasks: the same card raised twice is one task), shown as cards.
         payload["cards"] = [{"kind": c.kind.value, **c.payload} for c in transition.cards]
-        log.info("invoice %s %s: %s", inv.number, transition.kind.value, payload["cards"])
+        raise_tasks(session, inv, transition, actor=actor)
     record(
         session,
         actor=actor,
@@ -78,4 +100,52 @@ def apply_to_invoice(
         invoice_id=inv.id,
         payload=payload,
     )
+    _follow_plan(session, inv, event, before, after, actor=actor)
     return transition
+
+
+def _follow_plan(
+    session: Session, inv: Invoice, event: Event, before: InvoiceStatus, after: InvoiceStatus, *, actor: str
+) -> None:
+    """Keep the stored plan in step with the machine: a credit note shortens this invoice's instalments; an invoice
+    leaving its plan (paid off, cancelled, disputed, ended) lets it go, and the plan ends with its last invoice."""
+    if inv.plan_id is None or before.state is not State.PAYMENT_PLAN:
+        return
+    if after.state is State.PAYMENT_PLAN:
+        if after.plan != before.plan:
+            rows = session.exec(
+                select(PlanInstalment)
+                .where(PlanInstalment.plan_id == inv.plan_id, PlanInstalment.invoice_id == inv.id)
+                .order_by(col(PlanInstalment.seq))
+            ).all()
+            for index, row in enumerate(rows):
+                if index < len(after.plan):
+                    row.amount = after.plan[index].amount
+                    session.add(row)
+                else:
+                    session.delete(row)
+        return
+    plan_id = inv.plan_id
+    inv.plan_id = None
+    session.add(inv)
+    session.flush()
+    if isinstance(event, EndPlan):
+        return  # storage.plans.end_plan ends the plan itself, on the owner's day
+    from storage.plans import end_if_empty  # storage.plans applies its events through this module
+
+    day = getattr(event, "on", None) or getattr(event, "today", None) or _business_today(session, inv)
+    end_if_empty(session, plan_id, day=day, actor=actor, reason=f"invoice_{after.state.value}")
+
+
+def _business_today(session: Session, inv: Invoice) -> date:
+    business = session.get(Business, inv.business_id)
+    tz = ZoneInfo(business.timezone if business is not None else "Europe/Paris")
+    return utcnow().astimezone(tz).date()
+
+
+def pass_day(session: Session, inv: Invoice, today: date, *, actor: str) -> Transition | None:
+    """The daily tick on `inv` (a promise past its date, an instalment missed): applied and logged like any event,
+    or None when nothing is due that day (nothing written)."""
+    if apply(invoice_status(session, inv), DayPassed(today)) is None:
+        return None
+    return apply_to_invoice(session, inv, DayPassed(today), actor=actor)
