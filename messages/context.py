@@ -143,6 +143,24 @@ class InvoiceLine:
 
 
 @dataclass(frozen=True, slots=True)
+class ScheduleLine:
+    """One instalment of a payment plan as a message shows it (an instalment split over two invoices is one line):
+    its position, due date, amount, what was paid on it and whether it is missed (due date passed, not paid)."""
+
+    seq: int
+    due_date: date
+    amount: Decimal
+    paid: Decimal = ZERO
+    missed: bool = False
+    invoices: str = ""  # the invoice numbers it pays, "F-1" or "F-1 et F-2"
+
+    @property
+    def remaining(self) -> Decimal:
+        """What is still expected on this instalment."""
+        return max(ZERO, self.amount - self.paid)
+
+
+@dataclass(frozen=True, slots=True)
 class DraftContext:
     """Everything a template may use, for one message to one client covering one or more invoices."""
 
@@ -166,6 +184,9 @@ class DraftContext:
     rates_missing: str | None = None  # a half-year missing from the rate table: penalties could not be computed
     contractual_rate: Decimal | None = None  # the client's agreed penalty rate (percent), when there is one
     currency: str = field(default="EUR")
+    # A payment plan's instalments (messages outside the ladder: plan_schedule lists them, plan_reminder names the
+    # missed ones); empty for every other message.
+    schedule: tuple[ScheduleLine, ...] = ()
 
     def __post_init__(self) -> None:
         if self.client_language not in LANGUAGES:
@@ -291,6 +312,26 @@ class DraftContext:
             amount = share if k < count - 1 else total - share * (count - 1)
             out.append((date(year, month, day), amount))
         return out
+
+    @property
+    def schedule_total(self) -> Decimal:
+        """The sum of the plan's instalments."""
+        return sum((line.amount for line in self.schedule), ZERO)
+
+    @property
+    def missed_instalments(self) -> tuple[ScheduleLine, ...]:
+        """The plan's instalments whose date has passed without being paid."""
+        return tuple(line for line in self.schedule if line.missed)
+
+    @property
+    def missed_total(self) -> Decimal:
+        """What is late on the plan: the unpaid part of its missed instalments."""
+        return sum((line.remaining for line in self.missed_instalments), ZERO)
+
+    @property
+    def next_instalments(self) -> tuple[ScheduleLine, ...]:
+        """The plan's instalments still to come (not missed, not fully paid)."""
+        return tuple(line for line in self.schedule if not line.missed and line.remaining > 0)
 
     @property
     def lang(self) -> str:

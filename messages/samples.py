@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
 
 from dunning.penalties import RateTable, balance_events_from_payments, builtin_rate_table, compute_penalties
-from messages.context import DraftContext, InvoiceLine, Sender
+from messages.context import DraftContext, InvoiceLine, ScheduleLine, Sender
 
 SAMPLE_SENDER = Sender(
     name="Atelier Dupont SARL",
@@ -67,7 +68,7 @@ def sample_contexts(step: str, lang: str = "fr", today: date = SAMPLE_TODAY) -> 
         sample_invoice("F-2026-021", "12500.00", dues[2], today),
     )
     consumer = (sample_invoice("F-2026-050", "89.90", dues[0], today, b2b=False),)
-    return [
+    contexts = [
         DraftContext(SAMPLE_SENDER, "Boulangerie Martin", step, single, today, lang, "standard"),
         DraftContext(
             SAMPLE_SENDER,
@@ -108,3 +109,19 @@ def sample_contexts(step: str, lang: str = "fr", today: date = SAMPLE_TODAY) -> 
             payment_received=Decimal("1234.56"),
         ),
     ]
+    if step in ("plan_schedule", "plan_reminder"):
+        # A plan's messages list its instalments: one missed and partly paid, one split over two invoices.
+        schedule = sample_schedule(today)
+        contexts = [replace(c, schedule=schedule) for c in contexts]
+    return contexts
+
+
+def sample_schedule(today: date) -> tuple[ScheduleLine, ...]:
+    """Three monthly instalments around `today`: the first missed (partly paid), the second split over two
+    invoices, the last to come."""
+    joiner = "F-2026-042 et F-2026-037"
+    return (
+        ScheduleLine(1, today - timedelta(days=10), Decimal("400.00"), Decimal("150.00"), True, "F-2026-042"),
+        ScheduleLine(2, today + timedelta(days=20), Decimal("400.00"), Decimal("0.00"), False, joiner),
+        ScheduleLine(3, today + timedelta(days=51), Decimal("434.56"), Decimal("0.00"), False, "F-2026-037"),
+    )

@@ -23,7 +23,7 @@ from storage.clients import ClientRow, client_row
 from storage.db import Session
 from storage.drafting import DraftMaterial, PaymentLine, last_sent, payments_of, reminder_material, reminder_owner
 from storage.invoices import InvoiceRow, invoice_by_number
-from storage.reminders import business_ladder
+from storage.reminders import EXTRA_KINDS, business_ladder
 
 FORMATS = ("text", "html", "sms", "call", "letter")
 _SUBJECT_LABEL = {"fr": "Objet :", "en": "Subject:"}
@@ -175,7 +175,13 @@ def draft_context(
     material = reminder_material(session, business_id=business_id, reminder_id=reminder_id)
     if material is None:
         raise unknown
-    return _context(material, today=today, lang=lang, sender=sender, rate_table=rate_table)
+    context = _context(material, today=today, lang=lang, sender=sender, rate_table=rate_table)
+    if material.step in EXTRA_KINDS:
+        from services.extra_context import outside_ladder
+
+        context = outside_ladder(session, context, material, business_id=business_id, reminder_id=reminder_id,
+                                 rate_table=rate_table)  # fmt: skip
+    return context
 
 
 def find_invoice(session: Session, *, business_id: int, invoice_number: str) -> InvoiceRow:

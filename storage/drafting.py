@@ -19,7 +19,7 @@ from dunning.states import ReminderState
 from storage.businesses import BusinessRow
 from storage.clients import ClientRow
 from storage.invoices import InvoiceRow
-from storage.models import Business, Client, Invoice, Payment, Reminder, ReminderInvoice
+from storage.models import Business, Client, Invoice, Payment, PaymentPlan, PlanInstalment, Reminder, ReminderInvoice
 
 #: One payment of an invoice: the day it was paid and the amount.
 PaymentLine = tuple[date, Decimal]
@@ -158,3 +158,52 @@ def last_sent(session: Session, *, business_id: int, invoice_id: int) -> LastSen
         return None
     step, planned, sent_at = row
     return LastSent(step=step, planned_date=planned, sent_at=sent_at)
+
+
+@dataclass(frozen=True, slots=True)
+class InstalmentLine:
+    """One instalment of a payment plan for one invoice, with what that invoice paid towards it (its plan payments
+    allocated to its instalments in order)."""
+
+    seq: int
+    due_date: date
+    amount: Decimal
+    paid: Decimal
+    invoice_number: str
+
+
+def plan_instalments(session: Session, *, business_id: int, reminder_id: int) -> list[InstalmentLine]:
+    """The instalments of the payment plan a message outside the ladder is about: the plan whose schedule e-mail is
+    this reminder, else the plan of the reminder's invoices (a missed instalment's reminder). Empty without a plan.
+
+    What each invoice paid since the plan started (`invoice.plan_paid`) covers its instalments oldest first."""
+    plan_id = session.exec(
+        select(PaymentPlan.id).where(PaymentPlan.reminder_id == reminder_id, PaymentPlan.business_id == business_id)
+    ).first()
+    if plan_id is None:
+        plan_id = session.exec(
+            select(Invoice.plan_id)
+            .join(ReminderInvoice, col(ReminderInvoice.invoice_id) == col(Invoice.id))
+            .where(
+                ReminderInvoice.reminder_id == reminder_id,
+                Invoice.business_id == business_id,
+                col(Invoice.plan_id).is_not(None),
+            )
+        ).first()
+    if plan_id is None:
+        return []
+    rows = session.exec(
+        select(PlanInstalment, Invoice)
+        .join(Invoice, col(Invoice.id) == col(PlanInstalment.invoice_id))
+        .where(PlanInstalment.plan_id == plan_id, Invoice.business_id == business_id)
+        .order_by(col(PlanInstalment.invoice_id), col(PlanInstalment.seq))
+    ).all()
+    left: dict[int, Decimal] = {}
+    out = []
+    for inst, inv in rows:
+        assert inv.id is not None
+        available = left.get(inv.id, inv.plan_paid)
+        paid = min(available, inst.amount)
+        left[inv.id] = available - paid
+        out.append(InstalmentLine(inst.seq, inst.due_date, inst.amount, paid, inv.number))
+    return sorted(out, key=lambda line: (line.seq, line.invoice_number))
