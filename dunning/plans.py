@@ -10,7 +10,8 @@ Refusals are `ScheduleError`s carrying a catalogue key and its values (the chat 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal
 from itertools import pairwise
 from typing import Any
@@ -28,12 +29,18 @@ from dunning.invoice_states import (
 __all__ = [
     "MAX_INSTALMENTS",
     "MIN_INSTALMENTS",
+    "PlanProgress",
     "ScheduleError",
     "allocate_plan",
     "check_schedule",
     "first_due",
+    "plan_progress",
     "suggest_schedule",
 ]
+
+
+#: The last instalment comes at most this long after the proposal (a typing slip like 2207 is refused).
+MAX_SPAN = timedelta(days=2 * 366)
 
 
 class ScheduleError(ValueError):
@@ -76,6 +83,8 @@ def check_schedule(schedule: Sequence[Instalment], balance: Decimal, today: date
             raise ScheduleError("plan.err.cents", number=number, amount=inst.amount)
         if inst.due <= today:
             raise ScheduleError("plan.err.past", number=number, day=inst.due)
+        if inst.due > today + MAX_SPAN:
+            raise ScheduleError("plan.err.too_far", number=number, day=inst.due)
     for number, (before, after) in enumerate(pairwise(schedule), start=2):
         if after.due <= before.due:
             raise ScheduleError("plan.err.order", number=number, day=after.due, previous=before.due)
@@ -117,3 +126,53 @@ def allocate_plan(
                 left = schedule[index].amount
         parts[invoice_id] = tuple(own)
     return parts
+
+
+@dataclass(frozen=True, slots=True)
+class PlanProgress:
+    """Where a plan stands: what was paid on it, what is left, the next instalment expected (what is left of it) and
+    the instalments past their date not covered. Payments cover the instalments in order."""
+
+    total: Decimal
+    paid: Decimal
+    instalments: int
+    instalments_paid: int
+    next_due: date | None
+    next_amount: Decimal
+    overdue: int
+    overdue_amount: Decimal
+
+    @property
+    def left(self) -> Decimal:
+        """What is still expected on the plan."""
+        return max(ZERO, self.total - self.paid)
+
+
+def plan_progress(schedule: Sequence[Instalment], paid: Decimal, today: date) -> PlanProgress:
+    """The progress of `schedule` on `today` with `paid` received on it (the one computation every screen shows)."""
+    covered = paid
+    done, overdue, overdue_amount = 0, 0, ZERO
+    next_due: date | None = None
+    next_amount = ZERO
+    for inst in schedule:
+        on_it = min(covered, inst.amount)
+        covered -= on_it
+        rest = inst.amount - on_it
+        if rest == 0:
+            done += 1
+            continue
+        if inst.due < today:
+            overdue += 1
+            overdue_amount += rest
+        elif next_due is None:
+            next_due, next_amount = inst.due, rest
+    return PlanProgress(
+        total=sum((i.amount for i in schedule), ZERO),
+        paid=paid,
+        instalments=len(schedule),
+        instalments_paid=done,
+        next_due=next_due,
+        next_amount=next_amount,
+        overdue=overdue,
+        overdue_amount=overdue_amount,
+    )

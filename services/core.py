@@ -507,6 +507,7 @@ class Services:
             actor=actor,
             now=now,
             not_before=self._not_before(business, now),
+            today=day,
         )
         try:
             report = await self.delivery.send(self.engine, request)

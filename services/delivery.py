@@ -20,6 +20,7 @@ from messages.mime import DraftLike
 from messages.render import Renderer
 from services.drafts import draft_context
 from storage.db import Engine, Session, write_session
+from storage.plans import activate_for_reminder
 from storage.reminders import ReminderView, StaleReminderError, bump, lock_awaiting
 
 
@@ -64,6 +65,13 @@ class SendRequest:
     actor: str
     now: datetime
     not_before: datetime
+    #: The business day of the approval (a payment plan whose schedule e-mail this is starts that day).
+    today: date | None = None
+
+    @property
+    def day(self) -> date:
+        """The business day of the approval (the date of `now` when the caller gave none)."""
+        return self.today if self.today is not None else self.now.date()
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +154,7 @@ class OutboxDelivery:
                 not_before=request.not_before,
                 business_id=request.business_id,
             )
+            start_plan(session, request)
 
     async def dispatch(self, engine: Engine, business_id: int, now: datetime) -> list[Any]:
         """Something became due now (Envoyer maintenant, Renvoyer): wake the sender job and return at once, or,
@@ -178,3 +187,11 @@ def approve_and_mark_sent(session: Session, request: SendRequest, *, how: str, e
             **evidence,
         },
     )
+    start_plan(session, request)
+
+
+def start_plan(session: Session, request: SendRequest) -> None:
+    """A payment plan's schedule e-mail approved: the plan starts in the same transaction (storage.plans), or the
+    approval is refused as stale when its invoices changed since the proposal. Other reminders: nothing happens."""
+    activate_for_reminder(session, business_id=request.business_id, reminder_id=request.reminder_id,
+                          today=request.day, actor=request.actor)  # fmt: skip

@@ -19,7 +19,14 @@ from dunning.invoice_states import (
     State,
     apply,
 )
-from dunning.plans import ScheduleError, allocate_plan, check_schedule, first_due, suggest_schedule
+from dunning.plans import (
+    ScheduleError,
+    allocate_plan,
+    check_schedule,
+    first_due,
+    plan_progress,
+    suggest_schedule,
+)
 
 D = Decimal
 Plan = tuple[list[tuple[int, Decimal]], tuple[Instalment, ...]]
@@ -146,3 +153,33 @@ def test_a_plan_of_its_own_still_needs_two_instalments() -> None:
         apply(status, StartPlan((_i("2027-01-01", "100.00"),), TODAY))
     shared = apply(status, StartPlan((_i("2027-01-01", "100.00"),), TODAY, shared=True))
     assert shared is not None and shared.status.plan == (_i("2027-01-01", "100.00"),)
+
+
+def test_a_date_years_away_is_refused() -> None:
+    """A slip of the keyboard (2207 for 2027) is caught: the last instalment is at most two years away."""
+    with pytest.raises(ScheduleError) as err:
+        check_schedule([_i("2027-01-15", "500.00"), _i("2207-02-15", "500.00")], D("1000.00"), TODAY)
+    assert err.value.key == "plan.err.too_far"
+
+
+def test_progress_counts_payments_in_order() -> None:
+    """250 paid on 3 × 200 due monthly from 1 Dec: one paid, 50 towards the second; on 5 Jan the second is late
+    by 150 and the third (1 Feb) is next."""
+    schedule = [_i("2026-12-01", "200.00"), _i("2027-01-01", "200.00"), _i("2027-02-01", "200.00")]
+    before = plan_progress(schedule, D("250.00"), date(2026, 12, 15))
+    assert (before.instalments_paid, before.next_due, before.next_amount, before.overdue) == (
+        1,
+        date(2027, 1, 1),
+        D("150.00"),
+        0,
+    )
+    assert before.left == D("350.00")
+    late = plan_progress(schedule, D("250.00"), date(2027, 1, 5))
+    assert (late.overdue, late.overdue_amount, late.next_due, late.next_amount) == (
+        1,
+        D("150.00"),
+        date(2027, 2, 1),
+        D("200.00"),
+    )
+    done = plan_progress(schedule, D("600.00"), date(2027, 3, 1))
+    assert (done.instalments_paid, done.next_due, done.left, done.overdue) == (3, None, D("0.00"), 0)

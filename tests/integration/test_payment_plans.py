@@ -1,0 +1,267 @@
+"""Payment plans end to end below the chat: suggested from a card, proposed, started exactly once by approving the
+schedule e-mail, paid during the plan, paid off, ended by the owner (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from dunning.invoice_states import Instalment
+from dunning.penalties import builtin_rate_table
+from services import plans
+from services.context import BusinessContext, Clock
+from services.core import Services
+from services.delivery import OutboxDelivery
+from storage.db import read_session, write_session
+from storage.models import EvidenceEntry, Invoice, Outbox, PaymentPlan, PlanInstalment, Reminder
+from storage.plans import create_plan, plan_view, set_plan_reminder
+from storage.reminders import ReminderView, propose_outside_ladder, record_payment
+from tests.bot_harness import RecordingDelivery
+from tests.factories import make_business, make_client, make_invoice, make_reminder
+from tests.integration.delivery_helpers import make_draft
+
+TODAY = date(2026, 11, 24)
+D = Decimal
+ACTOR = "owner:111"
+
+
+class _Drafter:
+    def draft(self, session: Session, view: ReminderView, *, today: date) -> Any:
+        return make_draft()
+
+
+@dataclass
+class World:
+    engine: Engine
+    ctx: BusinessContext
+    services: Services
+    client_id: int
+    older: int  # F-OLD, 300,00, due 1 Oct
+    newer: int  # F-NEW, 700,00, due 1 Nov
+    reminder_id: int  # the ladder's card covering both
+
+
+def _world(engine: Engine, delivery: Any) -> World:
+    with write_session(engine) as s:
+        biz = make_business(s)
+        client = make_client(s, biz, name="Durand SARL")
+        older = make_invoice(s, client, due=date(2026, 10, 1), amount="300.00", number="F-OLD")
+        newer = make_invoice(s, client, due=date(2026, 11, 1), amount="700.00", number="F-NEW")
+        reminder = make_reminder(s, client, [older, newer], planned_date=TODAY)
+        ids = (biz.id, client.id, older.id, newer.id, reminder.id)
+    biz_id, client_id, older_id, newer_id, rid = ids
+    assert biz_id and client_id and older_id and newer_id and rid
+    ctx = BusinessContext(engine=engine, business_id=biz_id, owner_ids=frozenset({111}),
+                          clock=Clock(ZoneInfo("Europe/Paris"), TODAY), rate_table=builtin_rate_table(),
+                          drafter=_Drafter(), delivery=delivery, mail_from="factures@atelier.example")  # fmt: skip
+    return World(engine, ctx, Services(ctx), client_id, older_id, newer_id, rid)
+
+
+@pytest.fixture
+def world(engine: Engine) -> World:
+    """A client with two overdue invoices (300 and 700) on one pending reminder; e-mails go to the outbox."""
+    return _world(engine, OutboxDelivery(None))
+
+
+def _propose(w: World, schedule: tuple[Instalment, ...]) -> tuple[int, int]:
+    """The proposal as services.plans.propose stores it: the plan, then its schedule e-mail (a pending reminder)."""
+    with write_session(w.engine) as s:
+        plan_id = create_plan(s, business_id=w.ctx.business_id, client_id=w.client_id,
+                              invoice_ids=[w.newer, w.older], schedule=schedule, today=TODAY, actor=ACTOR)  # fmt: skip
+        rid = propose_outside_ladder(s, business_id=w.ctx.business_id, client_id=w.client_id, kind="plan_schedule",
+                                     invoice_ids=[w.older, w.newer], today=TODAY, actor=ACTOR)  # fmt: skip
+        set_plan_reminder(s, business_id=w.ctx.business_id, plan_id=plan_id, reminder_id=rid)
+    return plan_id, rid
+
+
+def _version(engine: Engine, rid: int) -> int:
+    with read_session(engine) as s:
+        reminder = s.get(Reminder, rid)
+        assert reminder is not None
+        return reminder.version
+
+
+def _invoice(engine: Engine, invoice_id: int) -> Invoice:
+    with read_session(engine) as s:
+        inv = s.get(Invoice, invoice_id)
+        assert inv is not None
+        s.expunge(inv)
+        return inv
+
+
+def _kinds(engine: Engine) -> list[str]:
+    with read_session(engine) as s:
+        return [e.kind for e in s.exec(select(EvidenceEntry).order_by(col(EvidenceEntry.seq))).all()]
+
+
+def test_suggestion_is_equal_monthly_instalments_of_the_cards_balance(world: World) -> None:
+    """The card's two invoices (1 000,00) in 3 instalments from 24 Dec; 4 on request; a stale card gets none."""
+    version = _version(world.engine, world.reminder_id)
+    got = plans.suggest(world.ctx, world.reminder_id, version)
+    assert got.ok and got.total == D("1000.00") and got.count == 3
+    assert [i.number for i in got.invoices] == ["F-OLD", "F-NEW"]
+    assert got.schedule[0] == Instalment(date(2026, 12, 24), D("333.33"))
+    assert sum(i.amount for i in got.schedule) == D("1000.00")
+    assert len(plans.suggest(world.ctx, world.reminder_id, version, count=4).schedule) == 4
+    assert plans.suggest(world.ctx, world.reminder_id, version, count=13).status == "invalid"
+    assert plans.suggest(world.ctx, world.reminder_id, version + 1).status == "stale"
+    assert plans.suggest(world.ctx, 999_999, 0).status == "unknown"
+
+
+def test_typed_schedule_is_parsed_and_checked() -> None:
+    """Lines "15/01/2027 500,00" become instalments; a bad line or a wrong total is named in the error."""
+    got = plans.parse_schedule("15/01/2027 400,00\n15.02.27 ; 600", D("1000.00"), TODAY)
+    assert got == (Instalment(date(2027, 1, 15), D("400.00")), Instalment(date(2027, 2, 15), D("600.00")))
+    with pytest.raises(plans.InputError) as bad_date:
+        plans.parse_schedule("15/13/2027 400,00\n15/02/2027 600,00", D("1000.00"), TODAY)
+    assert bad_date.value.key == "plan.err.line_date" and bad_date.value.values["number"] == 1
+    with pytest.raises(plans.InputError) as bad_total:
+        plans.parse_schedule("15/01/2027 400,00\n15/02/2027 500,00", D("1000.00"), TODAY)
+    assert bad_total.value.key == "plan.err.total" and bad_total.value.values["gap"] == D("100.00")
+    assert plans.schedule_text(got) == "15/01/2027 400,00\n15/02/2027 600,00"
+
+
+async def test_plan_starts_when_its_schedule_email_is_queued_and_only_then(world: World) -> None:
+    """Proposed: the invoices stay in the ladder. Approving the schedule e-mail starts the plan in the same
+    transaction (each invoice in payment_plan with its part, the ladder's card withdrawn); a second tap changes
+    nothing."""
+    schedule = (Instalment(date(2026, 12, 24), D("400.00")), Instalment(date(2027, 1, 24), D("600.00")))
+    plan_id, rid = _propose(world, schedule)
+    assert _invoice(world.engine, world.older).state == "open"
+    version = _version(world.engine, rid)
+    outcome = await world.services.send(rid, version, actor=ACTOR)
+    assert outcome.ok, outcome
+    older, newer = _invoice(world.engine, world.older), _invoice(world.engine, world.newer)
+    assert (older.state, older.plan_id, newer.state, newer.plan_id) == (
+        "payment_plan",
+        plan_id,
+        "payment_plan",
+        plan_id,
+    )
+    with read_session(world.engine) as s:
+        view = plan_view(s, business_id=world.ctx.business_id, plan_id=plan_id)
+        assert view is not None and view.state == "active" and view.started_on == TODAY
+        # 300 + 700 over 400 + 600: the first instalment is split between the two invoices.
+        assert [(p.seq, p.number, p.amount) for p in view.parts] == [
+            (1, "F-OLD", D("300.00")), (1, "F-NEW", D("100.00")), (2, "F-NEW", D("600.00"))
+        ]  # fmt: skip
+        assert view.schedule == schedule
+        ladder = s.get(Reminder, world.reminder_id)
+        assert ladder is not None and ladder.state == "cancelled"
+        assert s.exec(select(Outbox).where(Outbox.reminder_id == rid)).one().state == "queued"
+    kinds = _kinds(world.engine)
+    assert kinds.count("plan_started") == 2 and kinds.index("email_queued") < kinds.index("plan_started")
+    again = await world.services.send(rid, version, actor=ACTOR)
+    assert again.status == "stale"
+    assert _kinds(world.engine).count("plan_started") == 2
+
+
+async def test_plan_starts_with_a_delivery_that_sends_at_once(engine: Engine) -> None:
+    """A delivery that marks the e-mail sent at once (files, tests) starts the plan the same way."""
+    w = _world(engine, RecordingDelivery())
+    plan_id, rid = _propose(
+        w, (Instalment(date(2026, 12, 24), D("500.00")), Instalment(date(2027, 1, 24), D("500.00")))
+    )
+    assert (await w.services.send(rid, _version(engine, rid), actor=ACTOR)).ok
+    assert _invoice(engine, w.newer).plan_id == plan_id
+    facts = plans.plan_facts(w.ctx, plan_id)
+    assert facts is not None and facts.state == "active" and facts.progress.next_due == date(2026, 12, 24)
+
+
+async def test_a_payment_during_the_plan_counts_towards_it_and_paying_off_ends_it(world: World) -> None:
+    """A payment on a plan invoice stays in the plan (plan_paid); the last one pays both off and ends the plan."""
+    plan_id, rid = _propose(
+        world, (Instalment(date(2026, 12, 24), D("400.00")), Instalment(date(2027, 1, 24), D("600.00")))
+    )
+    assert (await world.services.send(rid, _version(world.engine, rid), actor=ACTOR)).ok
+    with write_session(world.engine) as s:
+        record_payment(s, business_id=world.ctx.business_id, invoice_ids=[world.newer], amount=D("100.00"),
+                       paid_on=date(2026, 12, 20), actor=ACTOR)  # fmt: skip
+    newer = _invoice(world.engine, world.newer)
+    assert (newer.state, newer.plan_paid, newer.balance) == ("payment_plan", D("100.00"), D("600.00"))
+    facts = plans.plan_facts(world.ctx, plan_id)
+    assert facts is not None and facts.progress.paid == D("100.00") and facts.progress.next_amount == D("300.00")
+    with write_session(world.engine) as s:
+        record_payment(s, business_id=world.ctx.business_id, invoice_ids=[world.older], amount=None,
+                       paid_on=date(2026, 12, 22), actor=ACTOR)  # fmt: skip
+    older = _invoice(world.engine, world.older)
+    assert (older.state, older.plan_id) == ("paid", None)
+    facts = plans.plan_facts(world.ctx, plan_id)
+    assert facts is not None and facts.state == "active" and facts.progress.paid == D("400.00")
+    assert facts.progress.instalments_paid == 1 and facts.progress.next_due == date(2027, 1, 24)
+    with write_session(world.engine) as s:
+        record_payment(s, business_id=world.ctx.business_id, invoice_ids=[world.newer], amount=None,
+                       paid_on=date(2027, 1, 20), actor=ACTOR)  # fmt: skip
+    with read_session(world.engine) as s:
+        plan = s.get(PaymentPlan, plan_id)
+        assert plan is not None and (plan.state, plan.ended_on) == ("ended", date(2027, 1, 20))
+        closed = s.exec(select(EvidenceEntry).where(EvidenceEntry.kind == "plan_closed")).one()
+        assert json.loads(closed.payload)["reason"] == "invoice_paid"
+
+
+async def test_owner_ends_the_plan_and_the_ladder_resumes(world: World) -> None:
+    """end_plan on one invoice ends the whole plan: both invoices chased again, the plan ended; twice is refused."""
+    plan_id, rid = _propose(
+        world, (Instalment(date(2026, 12, 24), D("400.00")), Instalment(date(2027, 1, 24), D("600.00")))
+    )
+    assert (await world.services.send(rid, _version(world.engine, rid), actor=ACTOR)).ok
+    with write_session(world.engine) as s:
+        record_payment(s, business_id=world.ctx.business_id, invoice_ids=[world.older], amount=D("50.00"),
+                       paid_on=TODAY, actor=ACTOR)  # fmt: skip
+    done = plans.end_plan(world.ctx, world.newer, actor=ACTOR)
+    assert done.ok and done.message is not None and done.message.values["numbers"] == "F-OLD, F-NEW"
+    older, newer = _invoice(world.engine, world.older), _invoice(world.engine, world.newer)
+    assert (older.state, older.plan_id, older.plan_paid) == ("partially_paid", None, D("0.00"))
+    assert (newer.state, newer.plan_id) == ("open", None)
+    with read_session(world.engine) as s:
+        plan = s.get(PaymentPlan, plan_id)
+        assert plan is not None and (plan.state, plan.ended_on) == ("ended", TODAY)
+    assert _kinds(world.engine).count("plan_ended") == 2
+    assert plans.end_plan(world.ctx, world.newer, actor=ACTOR).status == "invalid"
+
+
+async def test_schedule_email_of_a_plan_whose_invoice_was_paid_meanwhile_is_not_approved(world: World) -> None:
+    """An invoice paid in full after the proposal: the schedule no longer fits, so its approval is refused as stale
+    and nothing starts (the plan stays proposed, no e-mail queued)."""
+    plan_id, rid = _propose(
+        world, (Instalment(date(2026, 12, 24), D("400.00")), Instalment(date(2027, 1, 24), D("600.00")))
+    )
+    with write_session(world.engine) as s:
+        # Paid outside the reminders' path: the schedule e-mail keeps its version.
+        inv = s.get(Invoice, world.older)
+        assert inv is not None
+        from dunning.invoice_states import PaymentReceived
+        from storage.invoice_status import apply_to_invoice
+
+        apply_to_invoice(s, inv, PaymentReceived(D("300.00"), TODAY), actor=ACTOR)
+    outcome = await world.services.send(rid, _version(world.engine, rid), actor=ACTOR)
+    assert outcome.status == "stale"
+    with read_session(world.engine) as s:
+        plan = s.get(PaymentPlan, plan_id)
+        assert plan is not None and plan.state == "proposed"
+        assert s.exec(select(Outbox).where(Outbox.reminder_id == rid)).first() is None
+    assert _invoice(world.engine, world.newer).state == "open"
+
+
+def test_a_new_proposal_cancels_the_earlier_one(world: World) -> None:
+    """Proposing twice for the client keeps only the latest plan proposed; the earlier lets go of its e-mail."""
+    first, rid = _propose(
+        world, (Instalment(date(2026, 12, 24), D("500.00")), Instalment(date(2027, 1, 24), D("500.00")))
+    )
+    second, rid2 = _propose(
+        world, (Instalment(date(2026, 12, 10), D("500.00")), Instalment(date(2027, 1, 10), D("500.00")))
+    )
+    assert rid2 == rid  # the same day's schedule e-mail is reused
+    with read_session(world.engine) as s:
+        old, new = s.get(PaymentPlan, first), s.get(PaymentPlan, second)
+        assert old is not None and new is not None
+        assert (old.state, old.reminder_id, new.state, new.reminder_id) == ("cancelled", None, "proposed", rid)
+        assert len(s.exec(select(PlanInstalment).where(PlanInstalment.plan_id == second)).all()) == 3
