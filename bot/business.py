@@ -43,6 +43,7 @@ def settings_fields(settings: Settings) -> dict[str, Any]:
         "name": settings.COMPANY_NAME,
         "address": settings.COMPANY_ADDRESS,
         "siren": settings.COMPANY_SIREN,
+        "vat_number": settings.COMPANY_VAT_NUMBER,
         "iban": settings.COMPANY_IBAN,
         "bic": settings.COMPANY_BIC,
         "phone": settings.COMPANY_PHONE,

@@ -208,6 +208,7 @@ def _import_einvoice(console: Console, file: Path, dry_run: bool) -> None:
             actor="cli",
             document_store=env.settings.DATA_DIR / "invoices" / str(env.business_id),
             business_siren=env.business.siren,
+            business_vat=env.business.vat_number,
             dry_run=dry_run,
         )
     text = render_einvoice_import(report, "fr", escape=str)

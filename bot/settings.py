@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from stdnum.eu import vat as eu_vat
+from stdnum.exceptions import ValidationError as NumberError
 
 from messages.delivery import SmtpConfig
 
@@ -69,6 +71,7 @@ class Settings(BaseSettings):
     COMPANY_NAME: str = "Mon Entreprise"
     COMPANY_ADDRESS: str = ""
     COMPANY_SIREN: str = ""
+    COMPANY_VAT_NUMBER: str = ""  # intra-EU VAT number (FR40123456824): e-invoices from another seller are refused
     COMPANY_IBAN: str = ""
     COMPANY_BIC: str = ""
     COMPANY_PHONE: str = ""
@@ -89,6 +92,19 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError("an IANA time zone such as Europe/Paris") from exc
         return value
+
+    @field_validator("COMPANY_VAT_NUMBER")
+    @classmethod
+    def _vat_number(cls, value: str) -> str:
+        # Stored compact (FR40123456824), as the e-invoices' seller numbers are compared.
+        if not value.strip():
+            return ""
+        try:
+            return str(eu_vat.validate(value))
+        except NumberError as exc:
+            raise ValueError(
+                f"an intra-EU VAT number with its country prefix, e.g. FR40123456824 ({exc.message.rstrip('.')})"
+            ) from None
 
     @field_validator("SMTP_TIMEOUT", mode="before")
     @classmethod

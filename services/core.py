@@ -746,6 +746,7 @@ class Services:
             actor=actor,
             document_store=Path(self.ctx.data_dir) / "invoices" / str(self.business_id),
             business_siren=self.business().siren,
+            business_vat=self.business().vat_number,
             today=self.today(),
             rate_table=self.rate_table,
         )

@@ -113,8 +113,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "due date {due} is before issue date {issue}",
     ),
     "not_yours": (
-        "ce n'est pas votre facture (émise par {seller})",
-        "not your invoice (issued by {seller})",
+        "ce n'est pas votre facture : elle est émise par {seller} ({theirs_fr}), et non par votre entreprise "
+        "({ours_fr})",
+        "not your invoice: issued by {seller} ({theirs_en}), not by your business ({ours_en})",
     ),
 }
 
@@ -375,7 +376,21 @@ def _check_seller(invoice: EInvoice, name: str, business_siren: str | None, busi
         return
     if seller.siren in our_sirens or (our_vat is not None and seller.vat == our_vat):
         return
-    raise _fail(name, "not_yours", seller=seller.name or seller.vat or seller.siren)
+    ours = (fr_siren.compact(business_siren) if business_siren else None, our_vat)
+    raise _fail(
+        name,
+        "not_yours",
+        seller=seller.name or seller.vat or seller.siren,
+        theirs_fr=_numbers(seller.siren, seller.vat, "TVA"),
+        theirs_en=_numbers(seller.siren, seller.vat, "VAT"),
+        ours_fr=_numbers(*ours, "TVA"),
+        ours_en=_numbers(*ours, "VAT"),
+    )
+
+
+def _numbers(siren: str | None, vat: str | None, vat_word: str) -> str:
+    """A party's numbers as the refusal states them: "SIREN 123456824, TVA FR40123456824"."""
+    return ", ".join(part for part in (siren and f"SIREN {siren}", vat and f"{vat_word} {vat}") if part)
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,7 +61,8 @@ def _message(code: str, **values: object) -> str:
 @dataclass(kw_only=True)
 class EInvoiceReport:
     """What an e-invoice import read and did, or the one reason it wrote nothing (`error`, French / English).
-    `show_seller` is set when the business has no SIREN to check the seller against: the owner reads its name."""
+    `show_seller` is set when the business has neither SIREN nor VAT number to check the seller against: the owner
+    reads its name."""
 
     filename: str
     sha256: str
@@ -91,21 +92,31 @@ def import_einvoice(
     actor: str,
     document_store: Path,
     business_siren: str | None = None,
+    business_vat: str | None = None,
     dry_run: bool = False,
 ) -> EInvoiceReport:
     """Read the e-invoice, keep its document in `document_store`/<sha256>/<number>.pdf|.xml and write it (or apply
     the credit note) in one transaction; every refusal leaves nothing behind."""
     report = EInvoiceReport(
-        filename=filename, sha256=hashlib.sha256(data).hexdigest(), dry_run=dry_run, show_seller=not business_siren
+        filename=filename,
+        sha256=hashlib.sha256(data).hexdigest(),
+        dry_run=dry_run,
+        show_seller=not (business_siren or business_vat),
     )
     try:
         einvoice = read_einvoice(
-            data, filename, business_siren=business_siren or None, default_term_days=DEFAULT_TERM_DAYS
+            data,
+            filename,
+            business_siren=business_siren or None,
+            business_vat=business_vat or None,
+            default_term_days=DEFAULT_TERM_DAYS,
         )
     except EInvoiceError as exc:
         report.error = exc.problem
         return report
     report.einvoice = einvoice
+    if not (einvoice.seller.siren or einvoice.seller.vat):
+        report.show_seller = True  # a seller with no number could not be checked: the owner reads its name
     if einvoice.currency not in CURRENCIES:
         report.error = _message("foreign_currency", currency=einvoice.currency)
         return report
@@ -146,6 +157,7 @@ def import_file(
     actor: str,
     document_store: Path,
     business_siren: str | None = None,
+    business_vat: str | None = None,
     today: date | None = None,
     rate_table: RateTable | None = None,
 ) -> ImportReport | EInvoiceReport:
@@ -159,6 +171,7 @@ def import_file(
             actor=actor,
             document_store=document_store,
             business_siren=business_siren,
+            business_vat=business_vat,
         )
     return import_csv(
         engine,

@@ -20,6 +20,7 @@ class BusinessRow:
     name: str
     address: str
     siren: str
+    vat_number: str  # intra-EU, compact (FR40123456824); "" when not set
     iban: str
     bic: str
     phone: str

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func
-from sqlmodel import select
+from sqlmodel import col, select
 from typer.testing import CliRunner
 
 from bot.cli import app
@@ -21,7 +21,7 @@ from bot.reports import render_einvoice_import
 from services.einvoice_import import EInvoiceReport, import_einvoice, import_file
 from services.imports import ImportReport
 from storage.db import make_engine, read_session, write_session
-from storage.models import Business, Client, EvidenceEntry, Invoice, Payment
+from storage.models import Business, Client, EvidenceEntry, Invoice, OwnerTask, Payment
 from storage.queries import status_summary
 from tests.bot_harness import BotHarness
 from tests.integration.slack_helpers import OWNER, slack_app
@@ -178,7 +178,8 @@ def test_the_same_invoice_twice_changes_nothing_and_another_with_its_number_is_r
 
 def test_credit_note_reduces_the_invoice_it_references(engine: Engine, tmp_path: Path) -> None:
     """A credit note is recorded on its invoice (balance down, evidence credit_note_recorded), once; one larger
-    than the balance is refused; one naming no known invoice is "to assign" and writes nothing."""
+    than the balance is refused; one naming no known invoice is "to assign": applied to nothing, it becomes one task
+    for the owner (with its evidence entry), raised once however often the file is imported."""
     bid = _business(engine)
     assert _import(engine, bid, facturx_pdf(), "f.pdf", tmp_path).ok
     report = _import(engine, bid, ubl_xml(credit_note_data()), "avoir.xml", tmp_path)
@@ -199,7 +200,19 @@ def test_credit_note_reduces_the_invoice_it_references(engine: Engine, tmp_path:
         lost = _import(engine, bid, ubl_xml(credit_note_data(number=number, referenced=reference)), "a.xml", tmp_path)
         assert lost.result is not None and lost.result.status == "to_assign", lost.error
         assert "à vous de l'affecter" in render_einvoice_import(lost, "fr")
-    assert _counts(engine) == before and _invoice(engine).balance == Decimal("1848.00")
+        again = _import(engine, bid, ubl_xml(credit_note_data(number=number, referenced=reference)), "a.xml", tmp_path)
+        assert again.result is not None and again.result.status == "to_assign"
+    clients, invoices, payments, entries = _counts(engine)
+    assert (clients, invoices, payments, entries) == (*before[:3], before[3] + 2)
+    assert _invoice(engine).balance == Decimal("1848.00")
+    with read_session(engine) as session:
+        tasks = session.exec(select(OwnerTask).order_by(col(OwnerTask.id))).all()
+        assert [(t.kind, t.dedupe_key, t.state) for t in tasks] == [
+            ("credit_note", "credit_note:AV-9", "open"),
+            ("credit_note", "credit_note:AV-10", "open"),
+        ]
+        kinds = session.exec(select(EvidenceEntry.kind).order_by(col(EvidenceEntry.seq))).all()
+        assert kinds[-2:] == ["credit_note_to_assign", "credit_note_to_assign"]
     with read_session(engine) as session:  # a credit note brings no money in
         assert status_summary(session, business_id=bid, today=date(2026, 3, 31)).recovered_this_month == 0
 
@@ -302,3 +315,42 @@ async def test_slack_upload_of_a_ubl_xml(sqlite_url: str, tmp_path: Path) -> Non
         answer = await h.answer("Facture F-2026-042 importée")
         assert BUYER.name in answer.plain
         assert _invoice(h.engine).document_kind == "xml"
+
+
+def test_company_vat_number_refuses_another_sellers_invoice(cli_workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """COMPANY_VAT_NUMBER, applied by `relance config apply`, is the business's: an e-invoice from another seller
+    is refused naming the file and both numbers, with nothing written; the business's own is imported without its
+    seller shown; a malformed number stops config apply naming the setting."""
+    runner = CliRunner()
+    monkeypatch.setenv("COMPANY_VAT_NUMBER", "FR 41 123456824")  # wrong check digits
+    bad_setting = runner.invoke(app, ["config", "apply"])
+    assert bad_setting.exit_code == 2 and "COMPANY_VAT_NUMBER" in bad_setting.output
+    monkeypatch.setenv("COMPANY_VAT_NUMBER", SELLER.vat or "")
+    assert runner.invoke(app, ["config", "apply"]).exit_code == 0
+    (cli_workdir / "allemande.xml").write_bytes(ubl_xml(invoice_data(seller=FOREIGN_SELLER)))
+    (cli_workdir / "notre.xml").write_bytes(ubl_xml())
+    engine = make_engine(f"sqlite:///{cli_workdir / 'relance.db'}")
+    try:
+        with read_session(engine) as session:
+            business = session.exec(select(Business)).one()
+            assert business.vat_number == SELLER.vat
+        refused = runner.invoke(app, ["import", "allemande.xml"])
+        assert refused.exit_code == 1
+        message = " ".join(refused.stderr.split())
+        assert "allemande.xml" in message and "ce n'est pas votre facture" in message
+        assert f"TVA {FOREIGN_SELLER.vat}" in message and f"TVA {SELLER.vat}" in message
+        assert _counts(engine)[:3] == (0, 0, 0)
+        done = runner.invoke(app, ["import", "notre.xml"])
+        assert done.exit_code == 0, done.output
+        assert "Facture F-2026-042 importée" in done.stdout and "Émise par" not in done.stdout
+    finally:
+        engine.dispose()
+
+
+def test_a_seller_without_numbers_is_named_even_when_the_business_has_its_own(engine: Engine, tmp_path: Path) -> None:
+    """The business's numbers cannot rule on a seller who gives none: the invoice is read and the seller named."""
+    anonymous = replace(SELLER, siren=None, siret=None, vat=None)
+    bid = _business(engine)
+    report = _import(engine, bid, ubl_xml(invoice_data(seller=anonymous)), "f.xml", tmp_path, SELLER.siren)
+    assert report.ok and report.show_seller
+    assert f"Émise par : {SELLER.name}" in render_einvoice_import(report, "fr")

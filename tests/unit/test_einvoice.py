@@ -180,12 +180,20 @@ def test_own_invoice_is_accepted_by_siren_or_vat() -> None:
     ids=["siren", "vat"],
 )
 def test_invoice_from_another_seller_is_not_yours(siren: str | None, vat: str | None) -> None:
-    """A foreign seller's invoice, or another French company's, is refused naming who issued it."""
+    """A foreign seller's invoice, or another French company's, is refused naming the file, who issued it, the
+    seller's numbers and the business's own."""
     other = replace(BUYER, name="Imprimerie Leroy")
+    ours = f"SIREN {siren}" if siren else f"TVA {vat}"
     for seller in (FOREIGN_SELLER, other):
         xml = samples.cii_xml("en16931", samples.invoice_data(seller=seller, buyer=SELLER))
-        with pytest.raises(EInvoiceError, match=f"not your invoice \\(issued by {seller.name}\\)"):
+        with pytest.raises(EInvoiceError) as caught:
             read_einvoice(xml, "autre.xml", business_siren=siren, business_vat=vat)
+        message = str(caught.value)
+        assert message.startswith("autre.xml : ce n'est pas votre facture : elle est émise par " + seller.name)
+        assert f"et non par votre entreprise ({ours})" in message and "not your invoice" in message
+        if seller.siren:
+            assert f"SIREN {seller.siren}" in message
+        assert f"TVA {seller.vat}" in message
 
 
 def test_without_business_identifiers_the_seller_is_shown() -> None:
