@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.settings import Settings, SettingsError, smtp_config
+from bot.settings import Settings, SettingsError, mailbox_config, smtp_config
 from dunning.ladder import DEFAULT_LADDER, Ladder, LadderError, ladder_from_toml
 from dunning.penalties import RateTable, RateTableError
 from messages.render import Renderer, default_renderer
@@ -177,6 +177,7 @@ def build_context(
         reply_to=settings.MAIL_REPLY_TO or "",
         slug=DEFAULT_SLUG,
         data_dir=str(settings.DATA_DIR),
+        mailbox=mailbox_config(settings),
     )
 
 

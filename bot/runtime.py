@@ -27,6 +27,7 @@ from bot.business import build_context, load_rates, renderer_for, settings_ladde
 from bot.sender import TICK_INTERVAL, Sender
 from bot.settings import Settings, SettingsError, check_slack_settings, smtp_config
 from services.core import DigestData, Services
+from services.mailbox import MailboxWatcher
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +110,21 @@ async def start_sender(settings: Settings, core: Services, adapters: Sequence[Ch
     return sender
 
 
+def start_mailbox(core: Services, adapters: Sequence[ChatAdapter]) -> MailboxWatcher:
+    """The business's mailbox watcher (IMAP_HOST set), in the background. An adapter that shows received messages
+    (`on_mail_received`) or the mailbox's problems (`on_mailbox_problem`, e.g. a refused login) is told of each."""
+    watcher = MailboxWatcher(core.ctx)
+    for adapter in adapters:
+        received = getattr(adapter, "on_mail_received", None)
+        if received is not None:
+            watcher.on_received(received)
+        problem = getattr(adapter, "on_mailbox_problem", None)
+        if problem is not None:
+            watcher.on_problem(problem)
+    watcher.start()
+    return watcher
+
+
 class Runtime:
     """The process's chat adapters over one business's services, with one scheduler and one outbox sender."""
 
@@ -118,6 +134,7 @@ class Runtime:
         self.adapters = list(adapters)
         self.scheduler = AsyncIOScheduler(timezone=core.tz)
         self.sender: Sender | None = None
+        self.mailbox: MailboxWatcher | None = None  # replies by e-mail, with IMAP_HOST
         self._started: list[ChatAdapter] = []
         self._jobs: set[asyncio.Task[object]] = set()
 
@@ -131,6 +148,8 @@ class Runtime:
                 log.info("%s: started", adapter.name)
             if self.settings.SMTP_HOST:
                 self.sender = await start_sender(self.settings, self.core, self.adapters)
+            if self.core.ctx.mailbox is not None:
+                self.mailbox = start_mailbox(self.core, self.adapters)
             self._schedule()
             self.scheduler.start()
         except BaseException:
@@ -203,6 +222,9 @@ class Runtime:
             await asyncio.sleep(0)
             self.scheduler.shutdown(wait=False)
             await asyncio.sleep(0)  # AsyncIOScheduler shuts down on the loop's next turn
+        if self.mailbox is not None:
+            await self.mailbox.stop(timeout=STOP_GRACE)
+            self.mailbox = None
         if self.sender is not None:
             await self.sender.settle(timeout=STOP_GRACE)
         for adapter in reversed(self._started):

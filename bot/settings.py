@@ -14,6 +14,7 @@ from stdnum.eu import vat as eu_vat
 from stdnum.exceptions import ValidationError as NumberError
 
 from messages.delivery import SmtpConfig
+from messages.imap import MailboxConfig
 
 DEFAULT_DATABASE_URL = "sqlite:///data/relance.db"
 
@@ -68,6 +69,14 @@ class Settings(BaseSettings):
     SMTP_TIMEOUT: float = 30.0
     MAIL_FROM: str | None = None
     MAIL_REPLY_TO: str | None = None
+    # --- replies by e-mail (IMAP): the mailbox where clients' answers arrive; off without IMAP_HOST ---
+    IMAP_HOST: str | None = None
+    IMAP_PORT: int | None = Field(default=None, ge=1, le=65535)  # default: 993 for tls, 143 otherwise
+    IMAP_USERNAME: str | None = None
+    IMAP_PASSWORD: SecretStr | None = None
+    IMAP_SECURITY: Literal["none", "starttls", "tls"] = "tls"
+    IMAP_FOLDER: str = "INBOX"
+    IMAP_MARK_SEEN: bool = True
     COMPANY_NAME: str = "Mon Entreprise"
     COMPANY_ADDRESS: str = ""
     COMPANY_SIREN: str = ""
@@ -236,6 +245,39 @@ def smtp_config(settings: Settings) -> SmtpConfig:
         password=settings.SMTP_PASSWORD,
         security=settings.SMTP_SECURITY,
         timeout=settings.SMTP_TIMEOUT,
+    )
+
+
+#: Host names that are this machine: the only ones IMAP_SECURITY=none may talk to (the password in clear text).
+_LOOPBACK = re.compile(r"^(localhost|127(\.\d{1,3}){3}|::1|\[::1\])$", re.IGNORECASE)
+
+
+def mailbox_config(settings: Settings) -> MailboxConfig | None:
+    """The IMAP mailbox of the settings, or None without IMAP_HOST (replies by e-mail are off).
+
+    SettingsError when the account is incomplete, or when IMAP_SECURITY=none names another machine than this one
+    (the password would cross the network in clear text).
+    """
+    if not settings.IMAP_HOST:
+        return None
+    host = settings.IMAP_HOST.strip()
+    if not settings.IMAP_USERNAME or settings.IMAP_PASSWORD is None:
+        raise SettingsError("IMAP_USERNAME and IMAP_PASSWORD: both are needed to read the mailbox of IMAP_HOST")
+    if settings.IMAP_SECURITY == "none" and not _LOOPBACK.match(host):
+        raise SettingsError(
+            f"IMAP_SECURITY: none (no encryption) is only allowed for this machine (localhost, 127.0.0.1), "
+            f"not for {host}: use tls (port 993) or starttls (port 143)"
+        )
+    port = settings.IMAP_PORT or (993 if settings.IMAP_SECURITY == "tls" else 143)
+    folder = settings.IMAP_FOLDER.strip() or "INBOX"
+    return MailboxConfig(
+        host=host,
+        port=port,
+        username=settings.IMAP_USERNAME,
+        password=settings.IMAP_PASSWORD,
+        security=settings.IMAP_SECURITY,
+        folder=folder,
+        mark_seen=settings.IMAP_MARK_SEEN,
     )
 
 

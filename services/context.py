@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine
 
 from dunning.penalties import RateTable
+from messages.imap import MailboxConfig
 from services.delivery import Delivery, Drafter
 
 
@@ -61,6 +62,8 @@ class BusinessContext:
     slug: str = ""
     #: Where the business's files (invoice PDFs, .eml copies) are kept.
     data_dir: str = "data"
+    #: The mailbox where clients' replies arrive (IMAP_*); None: replies by e-mail are off.
+    mailbox: MailboxConfig | None = None
 
     @property
     def tz(self) -> ZoneInfo:

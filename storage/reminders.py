@@ -299,7 +299,8 @@ def reminder_views(session: Session, reminder_ids: Sequence[int], today: date) -
                 business_id=r.business_id,
                 client_id=r.client_id,
                 client_name=c.name,
-                client_emails=tuple(c.email_list),
+                # Addresses a bounce reported as failing are never written to (issue 11).
+                client_emails=tuple(e for e in c.email_list if e.lower() not in c.failing_emails.lower().split(",")),
                 client_phone=c.phone,
                 client_language=c.language,
                 client_profile=c.profile,
@@ -397,7 +398,11 @@ def refresh_due(
         else:
             in_flight.add(r.client_id)
 
-    due = due_today(session, business.id, today, ladder, exclude_clients=in_flight, tz=business.timezone)
+    # A client whose e-mail reply waits for the owner gets no step meanwhile (issue 11; storage.received).
+    from storage.received import clients_awaiting_owner  # storage.received builds on this module
+
+    replied = clients_awaiting_owner(session, business_id=business.id)
+    due = due_today(session, business.id, today, ladder, exclude_clients=in_flight | replied, tz=business.timezone)
     due_clients = set()
     for item in due:
         due_clients.add(item.client_id)
@@ -413,7 +418,8 @@ def refresh_due(
         _create(session, business.id, item, today, actor)
     for client_id, r in pending_by_client.items():
         if client_id not in due_clients and r.state == ReminderState.PENDING:
-            _change_state(session, r, ReminderState.CANCELLED, actor, "no_longer_due", {})
+            reason = "client_replied" if client_id in replied else "no_longer_due"
+            _change_state(session, r, ReminderState.CANCELLED, actor, reason, {})
     session.flush()
     return pending_views(session, business.id, today)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.bot_harness import BotHarness
+from tests.integration.imap_server import DovecotServer, dovecot_binary
 from tests.integration.smtp_server import ScriptedSmtpServer
 
 
@@ -46,3 +47,63 @@ def cli_workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'relance.db'}")
     monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
     return tmp_path
+
+
+# --- a real IMAP server (Dovecot) for the replies by e-mail (issue 11) ---
+
+
+def _imap_unavailable(reason: str) -> None:
+    import os
+
+    if os.environ.get("RELANCE_REQUIRE_IMAP") == "1":
+        pytest.fail(f"Dovecot is required (RELANCE_REQUIRE_IMAP=1) but unavailable: {reason}")
+    print(f"IMAP tests skipped: {reason} (install dovecot-imapd, as .ci/run does)")
+    pytest.skip(f"IMAP tests skipped: {reason} (install Debian's dovecot-imapd)")
+
+
+def _dovecot(tls: bool) -> Iterator[DovecotServer]:
+    import os
+    import shutil
+    import tempfile
+
+    binary = dovecot_binary()
+    if binary is None:
+        _imap_unavailable("dovecot is not installed")
+    assert binary is not None
+    # Not tmp_path: run as root, Dovecot's mail processes (user dovecot) must reach the Maildir.
+    root = Path(tempfile.mkdtemp(prefix="relance-dovecot-"))
+    os.chmod(root, 0o755)
+    certs = None
+    if tls:
+        import trustme
+
+        ca = trustme.CA()
+        cert = ca.issue_cert("127.0.0.1", "localhost")
+        cert_path, key_path = root / "cert.pem", root / "key.pem"
+        cert.cert_chain_pems[0].write_to_path(str(cert_path))
+        cert.private_key_pem.write_to_path(str(key_path))
+        ca.cert_pem.write_to_path(str(root / "ca.pem"))
+        certs = (cert_path, key_path)
+    server = DovecotServer(root, binary=binary, tls=certs)
+    try:
+        server.start()
+    except RuntimeError as exc:
+        shutil.rmtree(root, ignore_errors=True)
+        _imap_unavailable(str(exc)[:500])
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def dovecot() -> Iterator[DovecotServer]:
+    """A real Dovecot IMAP server on 127.0.0.1 without TLS (IMAP_SECURITY=none, loopback only)."""
+    yield from _dovecot(tls=False)
+
+
+@pytest.fixture
+def dovecot_tls() -> Iterator[DovecotServer]:
+    """A real Dovecot IMAP server on 127.0.0.1 with implicit TLS (a test CA's certificate, in root/ca.pem)."""
+    yield from _dovecot(tls=True)
