@@ -36,6 +36,7 @@ from bot.handlers import (
     help,
     imports,
     invoices,
+    letters,
     payment,
     promise,
     rates,
@@ -99,12 +100,15 @@ def add_handlers(application: Application) -> None:
     states: dict[object, list[Any]] = {}
     for feature in asking:
         states.update(feature.STATES)
+    # Registered letters (LRAR): the formal notice's letter buttons ask their questions in the same conversation.
+    states.update(letters.STATES)
+    entries: list[Any] = [feature.ENTRY for feature in asking] + letters.ENTRIES
     with warnings.catch_warnings():
         # PTB warns that button presses are not tracked per message: deliberate, a question belongs to the
         # owner's chat (per user and chat), whichever card's button opened it.
         warnings.simplefilter("ignore", PTBUserWarning)
         questions: ConversationHandler[Any] = ConversationHandler(
-            entry_points=[feature.ENTRY for feature in asking],
+            entry_points=entries,
             states=states,
             fallbacks=[CommandHandler(["annuler", "cancel"], common.cancel)],
             per_user=True,

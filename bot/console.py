@@ -49,6 +49,10 @@ LABELS: dict[str, str] = {
     "upcoming_empty": "Aucune nouvelle relance prévue dans les 7 prochains jours.",
     "date": "Date",
     "actions_title": "À faire",
+    "letters_title": "Mises en demeure en attente de l'accusé de réception",
+    "letter_number": "LRAR n°",
+    "letter_sent": "Envoyée le",
+    "letter_deadline": "Délai jusqu'au",
     "action_uncertain_send": "Statut d'envoi incertain : relance « {detail} » de {client} ({amount}), à vérifier",
     "action_pending_reminder": "Relance « {detail} » à valider pour {client} ({amount})",
     "action_promise_due": "Promesse de paiement échue : {client}, facture {detail} ({amount})",
@@ -191,6 +195,17 @@ def render_status(console: Console, summary: StatusSummary) -> None:
                 + LABELS[f"action_{a.kind}"].format(client=a.client_name, detail=detail, amount=format_amount(a.amount))
             )
         console.print(Panel("\n".join(lines), title=LABELS["actions_title"], expand=False))
+
+    if summary.letters_awaiting:
+        letters = Table(title=LABELS["letters_title"])
+        letters.add_column(LABELS["client"])
+        letters.add_column(LABELS["letter_number"])
+        letters.add_column(LABELS["letter_sent"], no_wrap=True)
+        letters.add_column(LABELS["letter_deadline"], no_wrap=True)
+        for w in summary.letters_awaiting:
+            letters.add_row(w.client_name, w.letter.tracking_number, format_date(w.letter.sent_on),
+                            format_date(w.deadline))  # fmt: skip
+        console.print(letters)
 
 
 def render_import_report(console: Console, report: ImportReport, *, error_console: Console | None = None) -> None:

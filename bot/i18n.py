@@ -461,6 +461,87 @@ FR: dict[str, str] = {
     "statement.recorded": "✅ Paiement de {amount} enregistré sur la facture {number}.",
     "statement.excess": "⚠️ Trop-perçu de {excess} : il n'a pas été conservé ; à rembourser au client ou à affecter.",
     "statement.ignored": "🚫 Virement ignoré : aucun paiement n'a été enregistré.",
+    # --- registered letters (LRAR) of formal notices ---
+    "btn.lrar_sent": "✉️ LRAR envoyée",
+    "btn.lrar_received": "📬 AR reçu",
+    "btn.lrar_unclaimed": "📭 Pli non réclamé",
+    "btn.lrar_returned": "↩️ Retourné",
+    "card.lrar": "✉️ Lettre recommandée n° {number} envoyée le {sent}{presented}.",
+    "card.lrar_presented": ", présentée le {day}",
+    "card.lrar_awaiting": "📬 En attente de l'accusé de réception.",
+    "card.lrar_received": "📬 Accusé de réception signé le {day}{proof}.",
+    "card.lrar_proof": " (scan conservé)",
+    "card.lrar_unclaimed": "📭 Pli avisé et non réclamé : la mise en demeure vaut depuis sa première présentation.",
+    "card.lrar_returned": "↩️ Lettre revenue sans avoir été distribuée : vérifiez l'adresse du client.",
+    "card.lrar_deadline": "⏳ Délai de paiement : jusqu'au {deadline} ({basis}).",
+    "card.lrar_from_presentation": "compté depuis la première présentation",
+    "card.lrar_from_posting": "compté depuis l'envoi, en attendant la date de présentation",
+    "ask.lrar_sent": (
+        "✉️ Numéro de suivi La Poste et date d'envoi, par exemple : 1A12345678901 28/11/2026 "
+        "(sans la date, je vous la demanderai). /annuler pour abandonner."
+    ),
+    "ask.lrar_sent_date": (
+        "📅 Date d'envoi de la lettre recommandée ? (JJ/MM/AAAA, ou « aujourd'hui ») /annuler pour abandonner."
+    ),
+    "ask.lrar_received": (
+        "📬 Date de réception inscrite sur l'accusé de réception ? (JJ/MM/AAAA) Vous pouvez aussi envoyer tout "
+        "de suite la photo ou le PDF de l'AR signé, avec la date en légende. /annuler pour abandonner."
+    ),
+    "ask.lrar_proof": (
+        "📎 Envoyez la photo ou le PDF de l'accusé de réception signé, ou tapez « sans » si vous ne l'avez pas. "
+        "/annuler pour abandonner."
+    ),
+    "ask.lrar_unclaimed": (
+        "📭 Date de première présentation (celle de l'avis de passage) ? (JJ/MM/AAAA) /annuler pour abandonner."
+    ),
+    "ask.lrar_returned": "↩️ Date du retour de la lettre ? (JJ/MM/AAAA, ou « aujourd'hui ») /annuler pour abandonner.",
+    "lrar.bad_tracking": (
+        "« {text} » n'est pas un numéro de suivi La Poste : deux lettres ou chiffres, puis des chiffres, 11 à 13 "
+        "caractères en tout (ici {length}). Par exemple : 1A12345678901 ou AR123456789FR."
+    ),
+    "lrar.date_future": "Le {day} n'est pas encore arrivé : donnez la date inscrite sur le document.",
+    "lrar.date_too_old": "Le {day} remonte à plus d'un an : vérifiez la date.",
+    "lrar.date_before_sent": "Le {day} précède l'envoi de la lettre ({sent}) : vérifiez la date.",
+    "lrar.proof_too_big": "Ce fichier dépasse {limit} Mo : envoyez une photo ou un PDF plus léger.",
+    "lrar.proof_type": (
+        "Ce fichier n'est ni une photo (JPEG, PNG) ni un PDF : envoyez la photo ou le scan PDF de l'accusé de "
+        "réception, ou tapez « sans »."
+    ),
+    "lrar.proof_failed": "Le fichier n'a pas pu être téléchargé : envoyez-le à nouveau, ou tapez « sans ».",
+    "lrar.sent_saved": (
+        "✉️ Lettre recommandée n° {number} enregistrée, envoyée le {day}. Délai de paiement : jusqu'au {deadline} "
+        "pour l'instant ; il sera compté depuis la première présentation dès qu'elle sera connue."
+    ),
+    "lrar.presented_saved": "📮 Première présentation du {day} enregistrée : délai de paiement jusqu'au {deadline}.",
+    "lrar.received_saved": (
+        "📬 Accusé de réception du {day} enregistré avec son scan (empreinte SHA-256 au journal de preuves). "
+        "Délai de paiement : jusqu'au {deadline}."
+    ),
+    "lrar.received_saved_no_proof": (
+        "📬 Accusé de réception du {day} enregistré, sans scan. Délai de paiement : jusqu'au {deadline}."
+    ),
+    "lrar.unclaimed_saved": (
+        "📭 Pli non réclamé enregistré, présenté le {day} : la mise en demeure vaut depuis cette date. "
+        "Délai de paiement : jusqu'au {deadline}."
+    ),
+    "lrar.returned_saved": (
+        "↩️ Retour de la lettre enregistré ({day}). Vérifiez l'adresse du client avant un nouvel envoi."
+    ),
+    "letters.title": "<b>Mises en demeure en attente de l'accusé de réception</b>",
+    "letters.line": "✉️ {client} · LRAR {number} envoyée le {sent}{presented} · délai jusqu'au {deadline}",
+    "letters.presented": ", présentée le {day}",
+    "slack.modal.lrar_sent_title": "LRAR envoyée",
+    "slack.modal.lrar_received_title": "Accusé de réception",
+    "slack.modal.lrar_unclaimed_title": "Pli non réclamé",
+    "slack.modal.lrar_returned_title": "Lettre retournée",
+    "slack.modal.tracking": "Numéro de suivi La Poste",
+    "slack.modal.tracking_hint": "Par exemple 1A12345678901 ou AR123456789FR",
+    "slack.modal.lrar_sent_date": "Date d'envoi",
+    "slack.modal.lrar_received_date": "Date de réception (inscrite sur l'AR)",
+    "slack.modal.lrar_proof": "Photo ou PDF de l'AR signé",
+    "slack.modal.lrar_proof_hint": "Facultatif : JPEG, PNG ou PDF, 10 Mo au plus.",
+    "slack.modal.lrar_presented_date": "Date de première présentation (avis de passage)",
+    "slack.modal.lrar_returned_date": "Date du retour",
 }
 
 EN: dict[str, str] = {
@@ -888,6 +969,81 @@ EN: dict[str, str] = {
     "statement.recorded": "✅ Payment of {amount} recorded on invoice {number}.",
     "statement.excess": "⚠️ Over-payment of {excess}: not kept; refund it to the client or assign it.",
     "statement.ignored": "🚫 Transfer ignored: no payment was recorded.",
+    # --- registered letters (LRAR) of formal notices ---
+    "btn.lrar_sent": "✉️ Registered letter sent",
+    "btn.lrar_received": "📬 Receipt back",
+    "btn.lrar_unclaimed": "📭 Unclaimed",
+    "btn.lrar_returned": "↩️ Returned",
+    "card.lrar": "✉️ Registered letter no. {number} sent on {sent}{presented}.",
+    "card.lrar_presented": ", presented on {day}",
+    "card.lrar_awaiting": "📬 Waiting for the acknowledgment of receipt.",
+    "card.lrar_received": "📬 Acknowledgment of receipt signed on {day}{proof}.",
+    "card.lrar_proof": " (scan kept)",
+    "card.lrar_unclaimed": "📭 Notified but unclaimed: the formal notice holds from its first presentation.",
+    "card.lrar_returned": "↩️ The letter came back undelivered: check the client's address.",
+    "card.lrar_deadline": "⏳ Deadline to pay: {deadline} ({basis}).",
+    "card.lrar_from_presentation": "counted from the first presentation",
+    "card.lrar_from_posting": "counted from posting until the presentation date is known",
+    "ask.lrar_sent": (
+        "✉️ La Poste tracking number and posting date, e.g. 1A12345678901 28/11/2026 (without the date, I will ask "
+        "for it). /cancel to stop."
+    ),
+    "ask.lrar_sent_date": "📅 When was the registered letter posted? (DD/MM/YYYY, or “today”) /cancel to stop.",
+    "ask.lrar_received": (
+        "📬 Date of receipt written on the acknowledgment? (DD/MM/YYYY) You may also send the photo or PDF of the "
+        "signed acknowledgment right away, with the date as its caption. /cancel to stop."
+    ),
+    "ask.lrar_proof": (
+        "📎 Send the photo or PDF of the signed acknowledgment of receipt, or type “none” if you do not have it. "
+        "/cancel to stop."
+    ),
+    "ask.lrar_unclaimed": "📭 Date of the first presentation (on the delivery notice)? (DD/MM/YYYY) /cancel to stop.",
+    "ask.lrar_returned": "↩️ When did the letter come back? (DD/MM/YYYY, or “today”) /cancel to stop.",
+    "lrar.bad_tracking": (
+        "“{text}” is not a La Poste tracking number: two letters or digits, then digits, 11 to 13 characters in all "
+        "(here {length}). For example: 1A12345678901 or AR123456789FR."
+    ),
+    "lrar.date_future": "{day} has not come yet: give the date written on the document.",
+    "lrar.date_too_old": "{day} is more than a year ago: check the date.",
+    "lrar.date_before_sent": "{day} is before the letter was posted ({sent}): check the date.",
+    "lrar.proof_too_big": "This file is over {limit} MB: send a lighter photo or PDF.",
+    "lrar.proof_type": (
+        "This file is neither a photo (JPEG, PNG) nor a PDF: send the photo or PDF scan of the acknowledgment, or "
+        "type “none”."
+    ),
+    "lrar.proof_failed": "The file could not be downloaded: send it again, or type “none”.",
+    "lrar.sent_saved": (
+        "✉️ Registered letter no. {number} recorded, posted on {day}. Deadline to pay: {deadline} for now; it will "
+        "be counted from the first presentation once known."
+    ),
+    "lrar.presented_saved": "📮 First presentation on {day} recorded: deadline to pay {deadline}.",
+    "lrar.received_saved": (
+        "📬 Acknowledgment of receipt of {day} recorded with its scan (SHA-256 in the evidence log). "
+        "Deadline to pay: {deadline}."
+    ),
+    "lrar.received_saved_no_proof": (
+        "📬 Acknowledgment of receipt of {day} recorded, without a scan. Deadline to pay: {deadline}."
+    ),
+    "lrar.unclaimed_saved": (
+        "📭 Unclaimed letter recorded, presented on {day}: the formal notice holds from that day. "
+        "Deadline to pay: {deadline}."
+    ),
+    "lrar.returned_saved": "↩️ Return of the letter recorded ({day}). Check the client's address before posting again.",
+    "letters.title": "<b>Formal notices waiting for their acknowledgment of receipt</b>",
+    "letters.line": "✉️ {client} · registered letter {number} posted on {sent}{presented} · deadline {deadline}",
+    "letters.presented": ", presented on {day}",
+    "slack.modal.lrar_sent_title": "Registered letter sent",
+    "slack.modal.lrar_received_title": "Receipt back",
+    "slack.modal.lrar_unclaimed_title": "Unclaimed letter",
+    "slack.modal.lrar_returned_title": "Returned letter",
+    "slack.modal.tracking": "La Poste tracking number",
+    "slack.modal.tracking_hint": "For example 1A12345678901 or AR123456789FR",
+    "slack.modal.lrar_sent_date": "Posting date",
+    "slack.modal.lrar_received_date": "Date of receipt (on the acknowledgment)",
+    "slack.modal.lrar_proof": "Photo or PDF of the signed acknowledgment",
+    "slack.modal.lrar_proof_hint": "Optional: JPEG, PNG or PDF, 10 MB at most.",
+    "slack.modal.lrar_presented_date": "Date of first presentation (delivery notice)",
+    "slack.modal.lrar_returned_date": "Date it came back",
 }
 
 CATALOGUES = {"fr": FR, "en": EN}

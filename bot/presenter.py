@@ -12,7 +12,7 @@ from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
-from bot import cards
+from bot import cards, letter_cards
 from bot.cards import CardParts, CardText
 from bot.i18n import t
 from messages.formatting import format_amount
@@ -48,8 +48,11 @@ def card_parts(state: CardState | None, lang: str, *, note: str | None = None) -
     if isinstance(state.draft, DraftFailure):
         broken = t("card.draft_broken", lang, reason=cards.h(state.draft.reason))
         shown = broken if shown is None else f"{shown}\n{broken}"
-        return cards.card_parts(state.view, None, lang=lang, note=shown, keyboard="broken")
-    return cards.card_parts(state.view, state.draft, lang=lang, note=shown, keyboard=state.keyboard)
+        parts = cards.card_parts(state.view, None, lang=lang, note=shown, keyboard="broken")
+    else:
+        parts = cards.card_parts(state.view, state.draft, lang=lang, note=shown, keyboard=state.keyboard)
+    # A formal notice's registered letter (LRAR): its lines and buttons.
+    return letter_cards.with_letter(parts, state.view, state.letter, lang)
 
 
 def card_text(state: CardState | None, lang: str, *, note: str | None = None) -> CardText | None:
@@ -218,6 +221,23 @@ class Presenter:
     def resume_invoice(self, number: str, *, actor: str, lang: str) -> Shown:
         """/reprendre NUMERO."""
         return show(self.core.resume_invoice(number, actor=actor), lang)
+
+    # --- registered letters (LRAR) ---
+
+    def letter_sent(self, reminder_id: int, version: int, *, tracking: str, sent_on: date, actor: str,
+                    lang: str) -> Shown:  # fmt: skip
+        """✉️ LRAR envoyée."""
+        return show(self.core.letter_sent(reminder_id, version, tracking=tracking, sent_on=sent_on, actor=actor), lang)
+
+    def letter_received(self, reminder_id: int, version: int, *, received_on: date, proof: bytes | None, actor: str,
+                        lang: str) -> Shown:  # fmt: skip
+        """📬 AR reçu."""
+        outcome = self.core.letter_received(reminder_id, version, received_on=received_on, proof=proof, actor=actor)
+        return show(outcome, lang)
+
+    def letter_back(self, reminder_id: int, version: int, *, outcome: str, on: date, actor: str, lang: str) -> Shown:
+        """Pli non réclamé / Retourné."""
+        return show(self.core.letter_back(reminder_id, version, outcome=outcome, on=on, actor=actor), lang)
 
 
 def outcome_note(result: DeliveryResult, lang: str, tz: tzinfo) -> str | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from services.einvoice_import import EInvoiceReport
     from storage.clients import ClientRow
     from storage.invoices import InvoiceRow
+    from storage.letters import AwaitingLetter
     from storage.payments_in import LineView, PaymentsSummary
     from storage.queries import StatusSummary
     from storage.reminders import ReminderView
@@ -42,6 +43,8 @@ def render_status(summary: StatusSummary, lang: str) -> str:
     partly, promised, disputed = summary.partly_paid_count, summary.promised_count, summary.disputed_count
     lines.append(t("status.counts", lang, partly=partly, promised=promised, disputed=disputed))
     lines.append(t("status.recovered", lang, amount=format_amount(summary.recovered_this_month)))
+    if summary.letters_awaiting:
+        lines += ["", *render_letters(summary.letters_awaiting, lang)]
     for action in (a for a in summary.next_actions if a.kind == "uncertain_send"):
         step = h(step_label(action.detail, lang))
         amount = format_amount(action.amount)
@@ -183,12 +186,21 @@ def render_invoices(rows: list[tuple[InvoiceRow, str]], today: date, text_filter
 
 
 def render_client(
-    client: ClientRow, invoices: list[InvoiceRow], reminders: list[ReminderView], today: date, lang: str
+    client: ClientRow,
+    invoices: list[InvoiceRow],
+    reminders: list[ReminderView],
+    today: date,
+    lang: str,
+    *,
+    letters: Sequence[AwaitingLetter] = (),
 ) -> str:
-    """The /client answer (HTML): contact details, invoices, reminder history."""
+    """The /client answer (HTML): contact details, invoices, formal notices awaiting their acknowledgment of receipt,
+    reminder history."""
     emails, phone = h(client.emails or "—"), h(client.phone or "—")
     lines = [t("client.title", lang, name=h(client.name), emails=emails, phone=phone), "", t("client.invoices", lang)]
     lines += [_invoice_line(inv, client.name, today, lang) for inv in invoices[:MAX_LINES]]
+    if letters:
+        lines += ["", *render_letters(letters, lang)]
     lines += ["", t("client.history", lang)]
     if not reminders:
         lines.append(t("client.no_history", lang))
@@ -196,6 +208,23 @@ def render_client(
         day = r.planned_date.strftime("%d/%m/%Y")
         lines.append(t("client.history_line", lang, day=day, step=h(step_label(r.step, lang)), state=h(r.state)))
     return "\n".join(lines)[:4000]
+
+
+def render_letters(letters: Sequence[AwaitingLetter], lang: str) -> list[str]:
+    """Formal notices whose registered letter waits for its acknowledgment: a title, then one line each (HTML)."""
+    lines = [t("letters.title", lang)]
+    for waiting in letters[:MAX_LINES]:
+        letter = waiting.letter
+        presented = letter.first_presented_on
+        lines.append(
+            t("letters.line", lang, client=h(waiting.client_name), number=h(letter.tracking_number),
+              sent=letter.sent_on.strftime("%d/%m/%Y"),
+              presented=t("letters.presented", lang, day=presented.strftime("%d/%m/%Y")) if presented else "",
+              deadline=waiting.deadline.strftime("%d/%m/%Y"))
+        )  # fmt: skip
+    if len(letters) > MAX_LINES:
+        lines.append(t("invoices.more", lang, count=len(letters) - MAX_LINES))
+    return lines
 
 
 def _invoice_line(inv: InvoiceRow, client_name: str, today: date, lang: str) -> str:

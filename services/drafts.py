@@ -8,11 +8,12 @@ owner's edits to a reminder are applied by the caller with `Draft.with_edits`.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from dunning.ladder import PRE_REMINDER, Ladder
+from dunning.ladder import FORMAL_NOTICE, PRE_REMINDER, Ladder
 from dunning.penalties import InvoicePenalties, RateTable, builtin_rate_table, invoice_penalties
 from dunning.policy import InvoiceSnapshot, next_step
 from dunning.states import InvoiceState
@@ -23,6 +24,7 @@ from storage.clients import ClientRow, client_row
 from storage.db import Session
 from storage.drafting import DraftMaterial, PaymentLine, last_sent, payments_of, reminder_material, reminder_owner
 from storage.invoices import InvoiceRow, invoice_by_number
+from storage.letters import letter_of, notice_deadline_of
 from storage.reminders import EXTRA_KINDS, business_ladder
 
 FORMATS = ("text", "html", "sms", "call", "letter")
@@ -181,6 +183,11 @@ def draft_context(
 
         context = outside_ladder(session, context, material, business_id=business_id, reminder_id=reminder_id,
                                  rate_table=rate_table)  # fmt: skip
+    if material.step == FORMAL_NOTICE:
+        # The deadline runs from the registered letter's first presentation when known (storage.letters).
+        letter = letter_of(session, business_id=business_id, reminder_id=reminder_id)
+        deadline = notice_deadline_of(letter, today=today, days=context.sender.formal_notice_days)
+        context = replace(context, deadline=deadline)
     return context
 
 

@@ -8,7 +8,8 @@ created. Importing the same invoice again changes nothing; the same number with 
 A credit note is not stored as an invoice: it is recorded on the invoice it references as a payment-like adjustment
 (a `Payment` whose note is "avoir <number>", which also makes it idempotent) with an evidence entry
 `credit_note_recorded`; an invoice credited in full becomes paid. A credit note larger than the balance is refused;
-one with no reference, or a reference to no invoice of the business, writes nothing and is reported "to assign".
+one with no reference, or a reference to no invoice of the business, is applied to nothing and reported "to assign":
+the owner's task (`credit_note`, once per credit note number) asks which of the client's invoices it credits.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from storage.db import write_session
 from storage.invoice_status import apply_to_invoice
 from storage.models import Client, Invoice, Payment
 from storage.names import client_name_key
+from storage.owner_tasks import raise_credit_note_task
 from storage.reminders import settle_reminders
 from storage.types import utcnow
 
@@ -65,7 +67,8 @@ MatchedBy = Literal["siren", "vat", "name", "new"]
 @dataclass(frozen=True, slots=True)
 class EInvoiceImportResult:
     """What the write did: "created" (a new invoice), "unchanged" (already imported), "credit_applied" (a credit
-    note recorded on `applied_to`) or "to_assign" (a credit note whose invoice is unknown: nothing written)."""
+    note recorded on `applied_to`) or "to_assign" (a credit note whose invoice is unknown: applied to nothing, the
+    owner's task raised)."""
 
     status: Literal["created", "unchanged", "credit_applied", "to_assign"]
     client_name: str | None = None
@@ -190,6 +193,21 @@ def _match_client(session: Session, business_id: int, record: EInvoiceRecord) ->
     return client, "new"
 
 
+def _known_client(session: Session, business_id: int, record: EInvoiceRecord) -> Client | None:
+    """The business's client this buyer is (by SIREN, VAT number, then name key), left as it is; None if new."""
+    of_business = select(Client).where(Client.business_id == business_id)
+    for column, value in (
+        (col(Client.siren), record.buyer_siren),
+        (col(Client.vat_number), record.buyer_vat),
+        (col(Client.name_key), client_name_key(record.buyer_name)),
+    ):
+        if value:
+            client = session.exec(of_business.where(column == value).order_by(col(Client.id))).first()
+            if client is not None:
+                return client
+    return None
+
+
 def _fill_blanks(client: Client, record: EInvoiceRecord) -> None:
     """Give a known client the identifiers and contact details it lacks (what the owner typed is never replaced)."""
     for attribute, value in (
@@ -210,6 +228,22 @@ def _apply_credit_note(session: Session, business_id: int, record: EInvoiceRecor
             select(Invoice).where(Invoice.business_id == business_id, Invoice.number == record.referenced_invoice)
         ).first()
     if target is None:
+        # Nothing is applied: the owner is asked which of the client's invoices it credits (storage.owner_tasks).
+        client = _known_client(session, business_id, record)
+        raise_credit_note_task(
+            session,
+            business_id=business_id,
+            client_id=client.id if client is not None else None,
+            number=record.number,
+            amount=record.amount_due,
+            currency=record.currency,
+            issued_on=record.issue_date,
+            referenced=record.referenced_invoice,
+            buyer_name=record.buyer_name,
+            file=record.file,
+            sha256=record.document_sha256,
+            actor=actor,
+        )
         return EInvoiceImportResult("to_assign", record.buyer_name, applied_to=record.referenced_invoice)
     client = session.get(Client, target.client_id)
     client_name = client.name if client is not None else None

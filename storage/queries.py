@@ -27,6 +27,7 @@ from dunning.policy import next_step
 from dunning.states import InvoiceState, ReminderState
 from storage.einvoices import CREDIT_NOTE_PREFIX
 from storage.invoices import OUTSTANDING_STATES
+from storage.letters import AwaitingLetter, awaiting_receipt
 from storage.models import Business, Client, Invoice, Outbox, Payment, Reminder, ReminderInvoice
 from storage.reminders import business_ladder, invoice_snapshots
 
@@ -106,6 +107,8 @@ class StatusSummary:
     upcoming: list[Upcoming] = field(default_factory=list)
     recovered_this_month: Decimal = _ZERO
     next_actions: list[NextAction] = field(default_factory=list)
+    #: Formal notices whose registered letter waits for its acknowledgment of receipt (storage.letters).
+    letters_awaiting: list[AwaitingLetter] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (see README, `status --json`)."""
@@ -146,6 +149,18 @@ class StatusSummary:
             "next_actions": [
                 {"kind": a.kind, "client": a.client_name, "detail": a.detail, "amount": str(a.amount)}
                 for a in self.next_actions
+            ],
+            "letters_awaiting_receipt": [
+                {
+                    "client": w.client_name,
+                    "tracking_number": w.letter.tracking_number,
+                    "sent_on": w.letter.sent_on.isoformat(),
+                    "first_presented_on": w.letter.first_presented_on.isoformat()
+                    if w.letter.first_presented_on
+                    else None,
+                    "deadline": w.deadline.isoformat(),
+                }
+                for w in self.letters_awaiting
             ],
         }
 
@@ -261,6 +276,7 @@ def status_summary(
     ).scalar_one()
     # Payment.amount is stored as integer cents; the sum is taken on the raw cents (exact), then converted.
     summary.recovered_this_month = (Decimal(int(recovered)) / 100).quantize(Decimal("0.01"))
+    summary.letters_awaiting = awaiting_receipt(session, business_id=business_id)
     return summary
 
 

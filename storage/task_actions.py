@@ -54,15 +54,17 @@ class Candidate:
     currency: str
 
 
-def candidates(session: Session, task: OwnerTask, *, limit: int = 8) -> list[Candidate]:
-    """The client's invoices still owed (oldest due first) that the task's money may go to (not its own invoice)."""
-    if task.client_id is None:
+def candidates(
+    session: Session, *, business_id: int, client_id: int | None, exclude: int | None, limit: int = 8
+) -> list[Candidate]:
+    """The client's invoices still owed (oldest due first) that a task's money may go to (not `exclude`, its own)."""
+    if client_id is None:
         return []
     rows = session.exec(
         select(Invoice)
         .where(
-            Invoice.business_id == task.business_id,
-            Invoice.client_id == task.client_id,
+            Invoice.business_id == business_id,
+            Invoice.client_id == client_id,
             col(Invoice.state).in_(ASSIGNABLE_STATES),
             col(Invoice.amount) > col(Invoice.amount_paid),
         )
@@ -71,7 +73,7 @@ def candidates(session: Session, task: OwnerTask, *, limit: int = 8) -> list[Can
     found = [
         Candidate(inv.id, inv.number, inv.balance, inv.currency)  # type: ignore[arg-type]
         for inv in rows
-        if inv.id != task.invoice_id
+        if inv.id != exclude
     ]
     return found[:limit]
 

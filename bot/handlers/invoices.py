@@ -43,7 +43,8 @@ async def on_client(update: Update, context: Context) -> None:
         await reply(update, t("client.none", code, text=h(name[:100])))
         return
     client, invoices, reminders = file
-    await reply(update, render_client(client, invoices, reminders, services.today(), code))
+    letters = services.letters_awaiting(client.id)
+    await reply(update, render_client(client, invoices, reminders, services.today(), code, letters=letters))
 
 
 async def on_paid(update: Update, context: Context) -> None:

@@ -122,7 +122,8 @@ async def _client(call: Call) -> None:
         await call.say(t("client.none", call.lang, text=h(name[:100])))
         return
     client, invoices, reminders = file
-    await call.say(render_client(client, invoices, reminders, presenter.today(), call.lang))
+    letters = await asyncio.to_thread(presenter.letters_awaiting, client.id)
+    await call.say(render_client(client, invoices, reminders, presenter.today(), call.lang, letters=letters))
 
 
 async def _paid(call: Call) -> None:
