@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from dunning.states import InvoiceState, ReminderState
+from storage.dossier import EvidenceRow
 from storage.evidence import record
 from storage.models import Client, EvidenceEntry, Invoice, Outbox, ReceivedEmail, Reminder, ReminderInvoice
 from storage.reminders import bump
@@ -460,25 +461,33 @@ def replace_client_email(
     return old, client.emails
 
 
-def received_for_invoice(session: Session, *, business_id: int, invoice_id: int) -> list[tuple[ReceivedRow, int]]:
-    """The messages received about an invoice (per their `email_received` entry), with that entry's chain
-    position, in log order: for the invoice's evidence file."""
+def received_for_invoice(
+    session: Session, *, business_id: int, invoice_id: int
+) -> list[tuple[ReceivedRow, EvidenceRow]]:
+    """The messages received about an invoice (its number among their `email_received` entry's invoices), with that
+    entry, in log order: for the invoice's evidence file."""
     invoice = session.get(Invoice, invoice_id)
     if invoice is None or invoice.business_id != business_id:
         return []
     entries = session.exec(
-        select(EvidenceEntry.chain_seq, EvidenceEntry.payload).where(
+        select(EvidenceEntry)
+        .where(
             EvidenceEntry.business_id == business_id,
             EvidenceEntry.client_id == invoice.client_id,
             EvidenceEntry.kind == "email_received",
         )
+        .order_by(col(EvidenceEntry.chain_seq))
     ).all()
-    found: list[tuple[ReceivedRow, int]] = []
-    for seq, payload_text in sorted(entries):
-        payload: dict[str, Any] = json.loads(payload_text)
+    found: list[tuple[ReceivedRow, EvidenceRow]] = []
+    for e in entries:
+        payload: dict[str, Any] = json.loads(e.payload)
         if invoice_id not in payload.get("invoice_ids", []):
             continue
         row = received_row(session, business_id=business_id, received_id=int(payload.get("received_id", 0)))
         if row is not None:
-            found.append((row, seq))
+            entry = EvidenceRow(
+                e.chain_seq, e.created_at, e.actor, e.kind, e.business_id, e.client_id, e.invoice_id, e.reminder_id,
+                e.payload, e.prev_hash, e.hash,
+            )  # fmt: skip
+            found.append((row, entry))
     return found

@@ -356,3 +356,37 @@ def test_implicit_tls_with_the_servers_certificate(sqlite_url: str, tmp_path: Pa
     world = _world(sqlite_url, tmp_path, dovecot_tls, security="tls", ssl_context=context)
     dovecot_tls.append(samples.gmail_reply_fr())
     assert [r.status for r in _scan(world)] == ["stored"]
+
+
+def test_dossier_holds_the_received_emails_checked_and_the_replies_in_its_timeline(
+    world: World, dovecot: DovecotServer, tmp_path: Path
+) -> None:
+    """The invoice's evidence file has each received message under courriels-recus/ (bytes = the stored .eml, its
+    SHA-256 the one recorded), a line in the bordereau, the reply in the timeline, and verify.py accepts it; a
+    stored file altered since is not joined, the bordereau says so."""
+    import subprocess
+    import sys
+
+    dovecot.append(samples.outlook_reply_en(sender="compta@client.example"))  # linked by address: no reminder
+    dovecot.append(samples.out_of_office())
+    _scan(world)
+    rows = _received(world)
+    out = build_evidence_zip(world.engine, business_id=world.business_id, invoice_number="F-2026-0042", today=TODAY,
+                             out_path=tmp_path / "dossier.zip")  # fmt: skip
+    with zipfile.ZipFile(out) as zf:
+        names = sorted(n for n in zf.namelist() if n.startswith("courriels-recus/"))
+        assert len(names) == 2
+        assert [hashlib.sha256(zf.read(n)).hexdigest() for n in names] == [r.raw_sha256 for r in rows]
+        bordereau = zf.read("bordereau-des-pieces.txt").decode()
+        chain = json.loads(zf.read("chaine/entrees.json"))
+        zf.extractall(tmp_path / "x")
+    assert bordereau.count("Courriel reçu le") == 2 and "réponse automatique" in bordereau
+    assert [e["kind"] for e in chain["entries"]].count("email_received") == 2
+    check = subprocess.run([sys.executable, "verify.py"], cwd=tmp_path / "x" / "chaine", capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout
+    Path(rows[0].raw_path).write_bytes(b"altered")
+    out = build_evidence_zip(world.engine, business_id=world.business_id, invoice_number="F-2026-0042", today=TODAY,
+                             out_path=tmp_path / "dossier2.zip")  # fmt: skip
+    with zipfile.ZipFile(out) as zf:
+        assert len([n for n in zf.namelist() if n.startswith("courriels-recus/")]) == 1
+        assert "NON JOINT" in zf.read("bordereau-des-pieces.txt").decode()
