@@ -38,6 +38,7 @@ from bot.handlers import (
     invoices,
     letters,
     payment,
+    plans,
     promise,
     rates,
     send,
@@ -96,7 +97,8 @@ def add_handlers(application: Application) -> None:
     """Every handler, in order: the owner gate first, the questions, the card buttons, commands, fallbacks."""
     # The gate only decides (in memory); strangers' refusals go out off the owner's path (see handlers/access.py).
     application.add_handler(TypeHandler(Update, access.owner_gate), group=-1)
-    asking: list[Any] = [edit, dispute, promise, snooze, payment]
+    # plans: the typed schedule of a payment plan (📅 Échéancier > ✏️ Modifier).
+    asking: list[Any] = [edit, dispute, promise, snooze, payment, plans]
     states: dict[object, list[Any]] = {}
     for feature in asking:
         states.update(feature.STATES)
@@ -119,6 +121,7 @@ def add_handlers(application: Application) -> None:
     application.add_handler(questions)
     features: list[Any] = [send, snooze, payment, edit, digest, disputes, help, status, invoices, imports,
                            settings_chat, evidence, rates, statements]  # fmt: skip
+    features.append(plans)  # payment plans: the pl1: buttons of the plan card
     for feature in features:
         application.add_handlers(feature.HANDLERS)
     application.add_handlers(help.FALLBACKS)

@@ -129,6 +129,11 @@ def keyboard_for(kind: str, view: ReminderView, lang: str, *, cut: bool = False)
         extra.append(b("btn.call", "call"))
     if view.step == "formal_notice":
         extra.append(b("btn.pdf", "pdf"))
+    if view.kind == "ladder" and view.invoices:
+        # 📅 Échéancier: the payment plan card of these invoices (its own callback family, bot/plan_cards.py).
+        from bot.plan_cards import open_button
+
+        extra.append(open_button(rid, ver, lang))
     if cut:
         extra.append(b("btn.more", "more"))
     if extra:

@@ -33,6 +33,60 @@ FR: dict[str, str] = {
     "btn.send_now": "📤 Envoyer maintenant",
     "btn.call": "📞 Script d'appel",
     "btn.pdf": "📄 Lettre PDF",
+    # --- payment plans (échéancier): bot/plan_cards.py, services.plans ---
+    "btn.plan": "📅 Échéancier",
+    "plan.title": "📅 <b>Échéancier pour {client}</b>",
+    "plan.invoices": "Factures : {numbers} — reste dû {total}",
+    "plan.count": "En {count} mensualités :",
+    "plan.typed": "Échéancier saisi ({count} échéances) :",
+    "plan.line": "• {day} : {amount}",
+    "plan.hint": (
+        "Choisissez le nombre d'échéances, ou « Modifier » pour saisir vos dates et montants. « Préparer l'e-mail » "
+        "rédige le courriel au client, à relire et envoyer comme une relance : l'échéancier démarre à son envoi."
+    ),
+    "plan.btn.count": "{count}×",
+    "plan.btn.count_current": "· {count}× ·",
+    "plan.btn.edit": "✏️ Modifier",
+    "plan.btn.prepare": "📧 Préparer l'e-mail",
+    "plan.ask": (
+        "✏️ Tapez l'échéancier, une échéance par ligne, la date puis le montant, par exemple :\n<code>{example}</code>\n"
+        "Le total doit faire {total}. Le courriel sera préparé aussitôt. /annuler pour arrêter."
+    ),
+    "plan.proposed": (
+        "📧 Échéancier de {count} échéances préparé : le courriel au client est ci-dessous, à relire et envoyer. "
+        "Les relances de ces factures s'arrêtent à son envoi."
+    ),
+    "plan.prepared": "📧 Courriel de l'échéancier préparé (ci-dessous).",
+    "plan.nothing": "Aucune facture de cette relance ne peut être étalée (payée, en litige ou déjà en échéancier).",
+    "plan.draft_failed": "Le courriel de l'échéancier n'a pas pu être rédigé ; rien n'a été enregistré.",
+    "plan.ended": "⏹️ Échéancier terminé : les relances reprennent pour {numbers}.",
+    "plan.unknown_invoice": "Facture inconnue.",
+    "plan.not_plannable": (
+        "La facture {number} ne peut pas être mise en échéancier (payée, en litige ou passée en perte)."
+    ),
+    "plan.not_in_plan": "La facture {number} ne suit aucun échéancier en cours.",
+    "plan.not_proposed": "Cet échéancier n'est plus en attente.",
+    "plan.err.count": "Un échéancier compte de {low} à {high} échéances (ici {count}).",
+    "plan.err.too_small": "{balance} ne se répartit pas en {count} échéances d'au moins un centime.",
+    "plan.err.amount": "Échéance {number} : le montant doit être positif (ici {amount}).",
+    "plan.err.cents": "Échéance {number} : le montant {amount} a plus de deux décimales.",
+    "plan.err.past": "Échéance {number} : la date du {day} doit être postérieure à aujourd'hui.",
+    "plan.err.too_far": "Échéance {number} : le {day} tombe plus de deux ans après aujourd'hui.",
+    "plan.err.order": "Échéance {number} : le {day} doit venir après l'échéance précédente ({previous}).",
+    "plan.err.total": "Les échéances font {total} au total, mais il reste {balance} à payer (écart : {gap}).",
+    "plan.err.empty": "L'échéancier est vide : tapez une échéance par ligne, la date puis le montant.",
+    "plan.err.line": "Ligne {number} (« {text} ») : écrivez la date puis le montant, par exemple 15/01/2027 500,00.",
+    "plan.err.line_date": "Ligne {number} (« {text} ») : la date n'est pas valide ; écrivez-la JJ/MM/AAAA.",
+    "plan.err.line_amount": "Ligne {number} (« {text} ») : le montant n'est pas valide ; écrivez par exemple 500,00.",
+    "plan.summary": "📅 Échéancier en cours ({numbers}) : {paid} payés sur {total}, {done}/{count} échéances réglées.",
+    "plan.next": "Prochaine échéance : le {day}, {amount}.",
+    "plan.late": "⚠️ Échéances en retard : {count}, soit {amount}.",
+    "plan.suffix": " · 📅 prochaine échéance le {day} ({amount})",
+    "slack.plan.title": "Échéancier",
+    "slack.plan.count": "Nombre de mensualités égales",
+    "slack.plan.schedule": "Ou vos échéances, une par ligne",
+    "slack.plan.hint": "La date puis le montant, par exemple 15/01/2027 500,00 ; le total doit faire {total}.",
+    "slack.plan.submit": "Préparer l'e-mail",
     "card.call_first": "📞 Client important : un appel de votre part d'abord est conseillé (script d'appel).",
     "btn.resend": "🔁 Renvoyer quand même",
     "btn.sent_ok": "✅ Bien parti",
@@ -567,6 +621,58 @@ EN: dict[str, str] = {
     "btn.send_now": "📤 Send now",
     "btn.call": "📞 Call script",
     "btn.pdf": "📄 Letter PDF",
+    # --- payment plans (échéancier): bot/plan_cards.py, services.plans ---
+    "btn.plan": "📅 Payment plan",
+    "plan.title": "📅 <b>Payment plan for {client}</b>",
+    "plan.invoices": "Invoices: {numbers} — {total} due",
+    "plan.count": "In {count} monthly instalments:",
+    "plan.typed": "Your schedule ({count} instalments):",
+    "plan.line": "• {day}: {amount}",
+    "plan.hint": (
+        "Choose the number of instalments, or “Edit” to type your own dates and amounts. “Prepare the e-mail” drafts "
+        "the message to the client, to review and send like a reminder: the plan starts when it is sent."
+    ),
+    "plan.btn.count": "{count}×",
+    "plan.btn.count_current": "· {count}× ·",
+    "plan.btn.edit": "✏️ Edit",
+    "plan.btn.prepare": "📧 Prepare the e-mail",
+    "plan.ask": (
+        "✏️ Type the schedule, one instalment per line, the date then the amount, for example:\n<code>{example}</code>\n"
+        "The total must be {total}. The e-mail is drafted at once. /cancel to stop."
+    ),
+    "plan.proposed": (
+        "📧 Plan of {count} instalments prepared: the e-mail to the client is below, to review and send. Reminders "
+        "of these invoices stop when it is sent."
+    ),
+    "plan.prepared": "📧 The plan's e-mail is prepared (below).",
+    "plan.nothing": "No invoice of this reminder can be spread (paid, disputed or already in a plan).",
+    "plan.draft_failed": "The plan's e-mail could not be drafted; nothing was saved.",
+    "plan.ended": "⏹️ Payment plan ended: reminders resume for {numbers}.",
+    "plan.unknown_invoice": "Unknown invoice.",
+    "plan.not_plannable": "Invoice {number} cannot be put in a payment plan (paid, disputed or written off).",
+    "plan.not_in_plan": "Invoice {number} follows no running payment plan.",
+    "plan.not_proposed": "This payment plan is no longer waiting.",
+    "plan.err.count": "A payment plan has {low} to {high} instalments (here {count}).",
+    "plan.err.too_small": "{balance} cannot be split into {count} instalments of at least one cent.",
+    "plan.err.amount": "Instalment {number}: the amount must be positive (here {amount}).",
+    "plan.err.cents": "Instalment {number}: the amount {amount} has more than two decimals.",
+    "plan.err.past": "Instalment {number}: the date {day} must be after today.",
+    "plan.err.too_far": "Instalment {number}: {day} is more than two years from today.",
+    "plan.err.order": "Instalment {number}: {day} must come after the previous instalment ({previous}).",
+    "plan.err.total": "The instalments add up to {total}, but {balance} is owed (difference: {gap}).",
+    "plan.err.empty": "The schedule is empty: type one instalment per line, the date then the amount.",
+    "plan.err.line": "Line {number} (“{text}”): write the date then the amount, e.g. 15/01/2027 500.00.",
+    "plan.err.line_date": "Line {number} (“{text}”): the date is not valid; write it DD/MM/YYYY.",
+    "plan.err.line_amount": "Line {number} (“{text}”): the amount is not valid; write e.g. 500.00.",
+    "plan.summary": "📅 Running payment plan ({numbers}): {paid} paid of {total}, {done}/{count} instalments settled.",
+    "plan.next": "Next instalment: {day}, {amount}.",
+    "plan.late": "⚠️ Late instalments: {count}, {amount} in all.",
+    "plan.suffix": " · 📅 next instalment {day} ({amount})",
+    "slack.plan.title": "Payment plan",
+    "slack.plan.count": "Number of equal monthly instalments",
+    "slack.plan.schedule": "Or your instalments, one per line",
+    "slack.plan.hint": "The date then the amount, e.g. 15/01/2027 500.00; the total must be {total}.",
+    "slack.plan.submit": "Prepare the e-mail",
     "card.call_first": "📞 Key account: a phone call from you first is advised (call script).",
     "btn.resend": "🔁 Send again anyway",
     "btn.sent_ok": "✅ It went out",

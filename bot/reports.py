@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from datetime import date
 
     from services.einvoice_import import EInvoiceReport
+    from services.plans import PlanFacts
     from storage.clients import ClientRow
     from storage.invoices import InvoiceRow
     from storage.letters import AwaitingLetter
@@ -173,13 +174,27 @@ def render_einvoice_import(report: EInvoiceReport, lang: str, *, escape: Callabl
     return "\n".join(lines)[:4096]
 
 
-def render_invoices(rows: list[tuple[InvoiceRow, str]], today: date, text_filter: str, lang: str) -> str:
-    """The /factures answer (HTML): open invoices with their client, balance, due date, days late and state."""
+def render_invoices(
+    rows: list[tuple[InvoiceRow, str]],
+    today: date,
+    text_filter: str,
+    lang: str,
+    *,
+    plans: Mapping[int, PlanFacts] | None = None,
+) -> str:
+    """The /factures answer (HTML): open invoices with their client, balance, due date, days late and state (and
+    the next instalment of an invoice in a payment plan: `plans` by invoice id)."""
+    from bot.plan_cards import invoice_suffix
+
     title = t("invoices.title", lang, filter=t("invoices.filter", lang, text=h(text_filter)) if text_filter else "")
     if not rows:
         return title + "\n" + t("invoices.none", lang)
     lines = [title]
-    lines += [_invoice_line(inv, client_name, today, lang) for inv, client_name in rows[:MAX_LINES]]
+    plans = plans or {}
+    lines += [
+        _invoice_line(inv, client_name, today, lang) + invoice_suffix(plans.get(inv.id), lang)
+        for inv, client_name in rows[:MAX_LINES]
+    ]
     if len(rows) > MAX_LINES:
         lines.append(t("invoices.more", lang, count=len(rows) - MAX_LINES))
     return "\n".join(lines)
@@ -193,12 +208,18 @@ def render_client(
     lang: str,
     *,
     letters: Sequence[AwaitingLetter] = (),
+    plans: Sequence[PlanFacts] = (),
 ) -> str:
     """The /client answer (HTML): contact details, invoices, formal notices awaiting their acknowledgment of receipt,
     reminder history."""
     emails, phone = h(client.emails or "—"), h(client.phone or "—")
     lines = [t("client.title", lang, name=h(client.name), emails=emails, phone=phone), "", t("client.invoices", lang)]
     lines += [_invoice_line(inv, client.name, today, lang) for inv in invoices[:MAX_LINES]]
+    if plans:
+        from bot.plan_cards import plan_summary
+
+        for plan in plans:
+            lines += ["", *plan_summary(plan, lang)]
     if letters:
         lines += ["", *render_letters(letters, lang)]
     lines += ["", t("client.history", lang)]

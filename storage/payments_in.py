@@ -30,8 +30,14 @@ from storage.invoices import OUTSTANDING_STATES
 from storage.models import Client, Invoice, Reminder, ReminderInvoice, StatementLineRecord
 from storage.reminders import record_payment
 
-#: Invoices a bank credit may pay: still owed something and neither disputed nor written off.
-MATCHABLE_STATES = (InvoiceState.OPEN.value, InvoiceState.PROMISED.value, State.PARTIALLY_PAID.value)
+#: Invoices a bank credit may pay: still owed something and neither disputed nor written off (an instalment of a
+#: payment plan is paid like any payment: the state machine counts it towards the plan).
+MATCHABLE_STATES = (
+    InvoiceState.OPEN.value,
+    InvoiceState.PROMISED.value,
+    State.PARTIALLY_PAID.value,
+    State.PAYMENT_PLAN.value,
+)
 #: Line ids per look-up (well under SQLite's bound-parameter limit).
 LOOKUP = 500
 _WAITING = (ReminderState.PENDING, ReminderState.SNOOZED, ReminderState.FAILED)

@@ -232,8 +232,8 @@ def create_plan(
     try:
         parts = allocate_plan(balances, schedule)
     except ValueError:
-        raise PlanError("plan.err.total", total=sum((i.amount for i in schedule), _ZERO),
-                        balance=sum((b for _, b in balances), _ZERO)) from None  # fmt: skip
+        total, owed = sum((i.amount for i in schedule), _ZERO), sum((b for _, b in balances), _ZERO)
+        raise PlanError("plan.err.total", total=total, balance=owed, gap=owed - total) from None  # fmt: skip
     for earlier in session.exec(
         select(PaymentPlan).where(
             PaymentPlan.business_id == business_id, PaymentPlan.client_id == client_id, PaymentPlan.state == "proposed"

@@ -12,6 +12,7 @@ from bot.handlers.common import Context, actor, lang, reply, services_of
 from bot.i18n import t
 from bot.presenter import text
 from bot.reports import render_client, render_invoices
+from services import plans
 from services.core import InputError, parse_owner_amount
 
 
@@ -20,7 +21,9 @@ async def on_invoices(update: Update, context: Context) -> None:
     code = lang(update, context)
     services = services_of(context)
     text_filter = " ".join(context.args or [])
-    await reply(update, render_invoices(services.open_invoices(text_filter), services.today(), text_filter, code))
+    rows = services.open_invoices(text_filter)
+    shown = plans.plans_by_invoice(services.core.ctx, [inv.id for inv, _ in rows if inv.state == "payment_plan"])
+    await reply(update, render_invoices(rows, services.today(), text_filter, code, plans=shown))
 
 
 async def on_client(update: Update, context: Context) -> None:
@@ -44,7 +47,10 @@ async def on_client(update: Update, context: Context) -> None:
         return
     client, invoices, reminders = file
     letters = services.letters_awaiting(client.id)
-    await reply(update, render_client(client, invoices, reminders, services.today(), code, letters=letters))
+    running = plans.active_plans(services.core.ctx, client.id)  # payment plans: paid so far, next instalment
+    await reply(
+        update, render_client(client, invoices, reminders, services.today(), code, letters=letters, plans=running)
+    )
 
 
 async def on_paid(update: Update, context: Context) -> None:

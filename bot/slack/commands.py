@@ -23,6 +23,7 @@ from bot.reports import render_client, render_invoices
 from bot.slack import home
 from bot.slack.blocks import card_message, fallback_text, from_card_text, text_message
 from bot.slack.mrkdwn import to_mrkdwn
+from services import plans
 from services.core import DigestData, InputError, parse_owner_amount
 from services.export import ExportError
 
@@ -103,7 +104,9 @@ async def _invoices(call: Call) -> None:
     presenter = call.ctx.presenter
     text_filter = " ".join(call.args)
     rows = await asyncio.to_thread(presenter.open_invoices, text_filter)
-    await call.say(render_invoices(rows, presenter.today(), text_filter, call.lang))
+    in_plans = [inv.id for inv, _ in rows if inv.state == "payment_plan"]
+    shown = await asyncio.to_thread(plans.plans_by_invoice, presenter.core.ctx, in_plans)
+    await call.say(render_invoices(rows, presenter.today(), text_filter, call.lang, plans=shown))
 
 
 async def _client(call: Call) -> None:
@@ -123,7 +126,10 @@ async def _client(call: Call) -> None:
         return
     client, invoices, reminders = file
     letters = await asyncio.to_thread(presenter.letters_awaiting, client.id)
-    await call.say(render_client(client, invoices, reminders, presenter.today(), call.lang, letters=letters))
+    running = await asyncio.to_thread(plans.active_plans, presenter.core.ctx, client.id)  # payment plans
+    await call.say(
+        render_client(client, invoices, reminders, presenter.today(), call.lang, letters=letters, plans=running)
+    )
 
 
 async def _paid(call: Call) -> None:

@@ -85,7 +85,8 @@ async def test_stranger_button_press_is_refused_without_action(bot: BotHarness) 
 
 
 async def test_digest_sends_header_and_one_card_per_reminder_with_six_buttons(bot: BotHarness) -> None:
-    """/digest: a header with the count and the overdue total, then cards with the six actions, data <= 64 bytes."""
+    """/digest: a header with the count and the overdue total, then cards with the six actions and 📅 Échéancier
+    (the payment plan card), data <= 64 bytes, each tied to the reminder and its version."""
     _seed(bot, "1200.00", "345.67")
     cards = await _digest(bot)
     header = bot.api.of("sendMessage")[0].params["text"]
@@ -94,11 +95,13 @@ async def test_digest_sends_header_and_one_card_per_reminder_with_six_buttons(bo
     assert len(cards) == 2
     for rid, _, buttons in cards:
         labels = [b["text"] for b in buttons]
-        assert labels == ["✅ Envoyer", "✏️ Modifier", "⏰ Reporter", "💶 Payée", "⚖️ Litige", "🤝 Promesse"]
+        assert labels == ["✅ Envoyer", "✏️ Modifier", "⏰ Reporter", "💶 Payée", "⚖️ Litige", "🤝 Promesse",
+                          "📅 Échéancier"]  # fmt: skip
         version = _reminder(bot, rid).version
         for b in buttons:
             assert len(b["callback_data"].encode()) <= 64
-            assert b["callback_data"].endswith(f":{rid}:{version}")
+            data = b["callback_data"]
+            assert data.endswith(f":{rid}:{version}") or data == f"pl1:open:{rid}:{version}:0"
     texts = [c.params["text"] for c in bot.cards()]
     assert any("F-2026-001" in t and "14 j de retard" in t and "Relance 1" in t for t in texts)
 
@@ -364,7 +367,7 @@ async def test_digest_job_goes_out_once_a_day_to_every_owner(bot: BotHarness) ->
 
 
 async def test_send_failure_says_why_and_keeps_the_buttons(bot: BotHarness) -> None:
-    """A delivery failure is told to the owner with the reason; the card keeps its six buttons."""
+    """A delivery failure is told to the owner with the reason; the card keeps its six buttons (and 📅 Échéancier)."""
     _seed(bot, "1200.00")
     bot.delivery.fail = "550 5.1.1 mailbox unavailable"
     ((rid, message_id, buttons),) = await _digest(bot)
@@ -372,7 +375,7 @@ async def test_send_failure_says_why_and_keeps_the_buttons(bot: BotHarness) -> N
     await bot.owner.tap(_data(buttons, "send"), message_id)
     assert any("550 5.1.1 mailbox unavailable" in t for t in bot.api.texts())
     edit = bot.api.of("editMessageText")[-1]
-    assert len(bot.buttons(edit)) == 6
+    assert len(bot.buttons(edit)) == 7
     assert _reminder(bot, rid).state == ReminderState.PENDING
 
 
