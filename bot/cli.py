@@ -533,8 +533,7 @@ def _run_checks(settings: Settings, *, smtp: bool) -> list[_Check]:
         checks.append(_Check("ladder", "FAIL", str(exc)))
     try:
         renderer = renderer_for(settings)
-        steps = [step.name for step in ladder.steps]
-        renderer.check(steps)
+        renderer.check(ladder.steps)
         where = (
             f"TEMPLATES_DIR {settings.TEMPLATES_DIR} over the built-in ones" if settings.TEMPLATES_DIR else "built-in"
         )
@@ -624,7 +623,7 @@ def _preflight(settings: Settings) -> None:
 
     try:
         load_rates(settings)
-        renderer_for(settings).check(step.name for step in settings_ladder(settings).steps)
+        renderer_for(settings).check(settings_ladder(settings).steps)
     except (SettingsError, TemplateError) as exc:
         _fail(str(exc), 2)
 

@@ -54,7 +54,7 @@ def open_services(settings: Settings) -> Services:
     renderer = renderer_for(settings)
     # Every step of the configured ladder and every message kind, rendered from sample data: a broken template or
     # a custom step without its files is reported now, with file and line, never at send time.
-    renderer.check(step.name for step in settings_ladder(settings).steps)
+    renderer.check(settings_ladder(settings).steps)
     engine = make_engine(settings.DATABASE_URL, admin_url=settings.DATABASE_ADMIN_URL)
     core = Services(build_context(engine, settings, apply=True, renderer=renderer))
     half_year = missing_half_year(core.rate_table, core.today())

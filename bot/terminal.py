@@ -36,7 +36,7 @@ def open_terminal_services(settings: Settings, today: date) -> Presenter:
     load_rates(settings)
     renderer = renderer_for(settings)
     # Every ladder step (custom ones included) and message kind: a broken or missing template stops it now.
-    renderer.check(step.name for step in settings_ladder(settings).steps)
+    renderer.check(settings_ladder(settings).steps)
     engine = make_engine(settings.DATABASE_URL, admin_url=settings.DATABASE_ADMIN_URL)
     return Presenter(Services(build_context(engine, settings, today=today, apply=True, renderer=renderer)))
 

@@ -98,6 +98,49 @@ class LadderError(ValueError):
     """A ladder definition is invalid."""
 
 
+# --- channel and tone of a step (issue 11 §2: calls and channels) ---------------------------------------------------
+
+#: The step whose built-in templates a tone uses when a step has no templates of its own (a custom ladder's
+#: `reminder_3` with tone "firm" is worded as reminder_2); a step with templates keeps them whatever its tone.
+TONE_TEMPLATES = {
+    Tone.INFORMATIVE: PRE_REMINDER,
+    Tone.FRIENDLY: REMINDER_1,
+    Tone.FIRM: REMINDER_2,
+    Tone.FORMAL: FORMAL_NOTICE,
+}
+#: Channels that post a letter (the PDF the owner prints or sends by registered mail), and those that send an e-mail.
+LETTER_CHANNELS = frozenset({Channel.REGISTERED_LETTER, Channel.EMAIL_AND_LETTER})
+EMAIL_CHANNELS = frozenset({Channel.EMAIL, Channel.EMAIL_AND_LETTER, Channel.REGISTERED_LETTER})
+
+
+def first_overdue_step(ladder: Ladder) -> Step | None:
+    """The first step after the due date (the one a key account gets by phone), None when every step is before."""
+    return next((s for s in ladder.steps if s.offset_days > 0), None)
+
+
+def step_channel(ladder: Ladder, step: str, profile: str) -> Channel:
+    """How the step called `step` reaches a client of `profile`: the step's channel, except that the first overdue
+    step of a key account is a phone call (a good client is called before any reminder is written). A name that is
+    not a step of the ladder (a draft outside it: thanks, penalty claim...) is an e-mail."""
+    try:
+        found = ladder.step(step)
+    except KeyError:
+        return Channel.EMAIL
+    if profile == ClientProfile.KEY_ACCOUNT.value:
+        first = first_overdue_step(ladder)
+        if first is not None and first.name == found.name:
+            return Channel.PHONE
+    return found.channel
+
+
+def step_tone(ladder: Ladder, step: str) -> Tone | None:
+    """The tone of the step called `step` (None for a name outside the ladder)."""
+    try:
+        return ladder.step(step).tone
+    except KeyError:
+        return None
+
+
 DEFAULT_STEPS = (
     Step(PRE_REMINDER, -3, Tone.INFORMATIVE, Channel.EMAIL),
     Step(REMINDER_1, 7, Tone.FRIENDLY, Channel.EMAIL),

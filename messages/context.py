@@ -183,6 +183,10 @@ class DraftContext:
     payment_received: Decimal | None = None  # for payment_thanks: the amount just received
     rates_missing: str | None = None  # a half-year missing from the rate table: penalties could not be computed
     contractual_rate: Decimal | None = None  # the client's agreed penalty rate (percent), when there is one
+    # The ladder step's channel (email, phone, registered_letter, email+letter) and tone (informative, friendly,
+    # firm, formal); "" for a message outside the ladder. `tone` below is the client's profile, not the step's.
+    channel: str = "email"
+    step_tone: str = ""
     currency: str = field(default="EUR")
     # A payment plan's instalments (messages outside the ladder: plan_schedule lists them, plan_reminder names the
     # missed ones); empty for every other message.
@@ -275,6 +279,17 @@ class DraftContext:
     def prefer_call(self) -> bool:
         """True for a key account: the owner should call before any e-mail (the card proposes the script first)."""
         return self.client_profile == "key_account"
+
+    @property
+    def with_letter(self) -> bool:
+        """True when a letter (PDF) goes with this step: its channel posts one, or it is the formal notice (whose
+        e-mail announces the letter attached, whatever the channel)."""
+        return self.channel in ("registered_letter", "email+letter") or self.step == "formal_notice"
+
+    @property
+    def formal_letter(self) -> bool:
+        """True when the letter is the formal notice (mise en demeure): a formal step; else a reminder letter."""
+        return self.step == "formal_notice" or self.step_tone == "formal"
 
     @property
     def offers_payment_plan(self) -> bool:

@@ -28,6 +28,16 @@ if TYPE_CHECKING:
     from messages.render import Renderer
 
 LETTER_TEMPLATE = "fr/_letter.formal_notice.j2"
+#: The letter of a step that is not formal (tone informative, friendly or firm) whose channel posts a letter: a
+#: reminder by post, same layout and blocks, without the formal notice's demand and legal consequences.
+REMINDER_LETTER_TEMPLATE = "fr/_letter.reminder.j2"
+
+
+def letter_template(ctx: DraftContext) -> str:
+    """The letter template of `ctx`: the formal notice for a formal step, else the reminder letter."""
+    return LETTER_TEMPLATE if ctx.formal_letter else REMINDER_LETTER_TEMPLATE
+
+
 LETTER_BLOCKS = (
     "place_date",
     "mention",
@@ -106,16 +116,18 @@ def pdf_text(text: str) -> str:
 
 
 def letter_filename(ctx: DraftContext) -> str:
-    """ "mise-en-demeure-F-2026-042.pdf" (file-name-safe; "-et-autres" when several invoices)."""
+    """ "mise-en-demeure-F-2026-042.pdf" ("relance-…" for a reminder letter; file-name-safe; "-et-autres" when
+    several invoices)."""
     number = re.sub(r"[^A-Za-z0-9_-]+", "-", ctx.first.number).strip("-")[:40] or "facture"
-    return f"mise-en-demeure-{number}{'-et-autres' if ctx.several else ''}.pdf"
+    kind = "mise-en-demeure" if ctx.formal_letter else "relance"
+    return f"{kind}-{number}{'-et-autres' if ctx.several else ''}.pdf"
 
 
 def letter_parts(ctx: DraftContext, renderer: Renderer | None = None) -> dict[str, str]:
     """The rendered text of every block of the letter template."""
     from messages.render import TemplateError, default_renderer
 
-    tmpl = (renderer or default_renderer())._template(LETTER_TEMPLATE)
+    tmpl = (renderer or default_renderer())._template(letter_template(ctx))
     # `contact_email` is the bare address: the sender's e-mail setting may be a mail header "Name <address>".
     context = tmpl.new_context({"ctx": ctx, "subject": "", "contact_email": ctx.sender.contact_email})
     parts = {}

@@ -23,6 +23,7 @@ from typing import Any
 import jinja2
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, pass_context
 
+from dunning.ladder import TONE_TEMPLATES, Step, Tone
 from messages.context import LANGUAGES, STEPS, DraftContext
 from messages.formatting import format_amount, format_date, format_rate, format_short_date
 
@@ -146,6 +147,7 @@ class Renderer:
             amount=_f_amount, date=_f_date, rate=_f_rate, days=_f_days, short_date=format_short_date
         )
         self._cache: dict[str, jinja2.Template] = {}
+        self._known_steps: frozenset[str] | None = None
         self._checked: set[frozenset[str]] = set()
 
     # --- loading and checking ---------------------------------------------------------------------------------
@@ -173,14 +175,16 @@ class Renderer:
         """Every step that has at least one template."""
         return sorted({m.group("step") for n in self.template_names() if (m := _NAME.match(n))})
 
-    def check(self, steps: Iterable[str] = ()) -> None:
+    def check(self, steps: Iterable[str | Step] = ()) -> None:
         """Compile and render every template with sample contexts; raise TemplateError naming the file and line.
 
         `steps` (the ladder's step names) must each have every kind in every language: a step the built-in
         templates do not have needs its files in TEMPLATES_DIR, and a missing one is named with its step. Every
         step's whole e-mail is then composed, and the formal-notice letter drawn as a PDF, from sample data.
         """
-        required = frozenset({*STEPS, *steps})
+        # A ladder step given with its tone (a `Step`) may have no templates of its own: its tone's are then used.
+        named = [(s, "") if isinstance(s, str) else (s.name, s.tone.value) for s in steps]
+        required = frozenset({*STEPS, *(self.template_step(n, tone) for n, tone in named)})
         if required in self._checked:
             return  # the templates are read once (no reload): what passed once passes again
         if self.templates_dir is not None:
@@ -211,12 +215,19 @@ class Renderer:
             tmpl = self._template(name)
             for ctx in sample_contexts(match.group("step"), match.group("lang")):
                 _checked(tmpl, partial(tmpl.render, ctx=ctx, subject="Sample subject"))
-        from messages.letter import LETTER_TEMPLATE, letter_parts
+        from messages.letter import LETTER_TEMPLATE, REMINDER_LETTER_TEMPLATE, letter_parts
 
         letter = self._template(LETTER_TEMPLATE)
         for lang in LANGUAGES:
             for ctx in sample_contexts("formal_notice", lang):
                 _checked(letter, partial(letter_parts, ctx, self))
+        # The reminder letter (a firm or friendly step posted as a letter), in each tone it words differently.
+        reminder_letter = self._template(REMINDER_LETTER_TEMPLATE)
+        for lang in LANGUAGES:
+            for ctx in sample_contexts("reminder_2", lang):
+                for tone, channel in (("firm", "registered_letter"), ("friendly", "email+letter")):
+                    _checked(reminder_letter, partial(letter_parts, replace(ctx, step_tone=tone, channel=channel),
+                                                      self))  # fmt: skip
         # Each step's whole message, as the owner will see it: subject on one line, text, HTML, SMS, call script,
         # and for the formal notice the PDF letter (fonts and layout included), in both languages.
         for step in sorted(required):
@@ -228,9 +239,28 @@ class Renderer:
         self._checked.add(required)
 
     # --- rendering ----------------------------------------------------------------------------------------------
+    def template_step(self, step: str, tone: str = "") -> str:
+        """The step whose templates a message of `step` uses: its own when it has any (built-in or TEMPLATES_DIR),
+        else those its tone falls back to (dunning.ladder.TONE_TEMPLATES: informative -> pre_reminder, friendly ->
+        reminder_1, firm -> reminder_2, formal -> formal_notice); `step` itself when neither exists."""
+        if step in self._steps():
+            return step
+        try:
+            fallback = TONE_TEMPLATES.get(Tone(tone)) if tone else None
+        except ValueError:
+            fallback = None
+        return fallback if fallback is not None and fallback in self._steps() else step
+
+    def _steps(self) -> frozenset[str]:
+        if self._known_steps is None:
+            self._known_steps = frozenset(self.steps())
+        return self._known_steps
+
     def render(self, ctx: DraftContext, kind: str, *, step: str | None = None, subject: str = "") -> str:
-        """One template of `ctx`'s step (or `step`) in the client's language; HTML templates also get `subject`."""
-        tmpl = self._template(f"{ctx.client_language}/{step or ctx.step}.{kind}.j2")
+        """One template of `ctx`'s step (or `step`) in the client's language; HTML templates also get `subject`.
+        A step without templates of its own is worded by its tone (see `template_step`)."""
+        chosen = step or self.template_step(ctx.step, ctx.step_tone)
+        tmpl = self._template(f"{ctx.client_language}/{chosen}.{kind}.j2")
         return tmpl.render(ctx=ctx, subject=subject)
 
     def render_email(self, ctx: DraftContext) -> Draft:
@@ -243,7 +273,8 @@ class Renderer:
         """The e-mail draft; the formal notice carries the letter as PDF, and known invoice PDFs are attached."""
         draft = self.render_email(ctx)
         attachments = list(_invoice_pdfs(ctx))
-        if ctx.step == "formal_notice":
+        if ctx.with_letter:
+            # The letter goes first (the step's channel posts it, or it is the formal notice): the e-mail is its copy.
             from messages.letter import letter_filename, render_formal_notice_pdf
 
             attachments.insert(
