@@ -265,3 +265,36 @@ def test_a_new_proposal_cancels_the_earlier_one(world: World) -> None:
         assert old is not None and new is not None
         assert (old.state, old.reminder_id, new.state, new.reminder_id) == ("cancelled", None, "proposed", rid)
         assert len(s.exec(select(PlanInstalment).where(PlanInstalment.plan_id == second)).all()) == 3
+
+
+def _drafting_world(engine: Engine) -> World:
+    """The world with the real templates: the schedule e-mail is rendered as the client will read it."""
+    from messages.render import default_renderer
+    from services.delivery import TemplateDrafter
+
+    w = _world(engine, RecordingDelivery())
+    w.ctx.drafter = TemplateDrafter(default_renderer(), rate_table=w.ctx.rate_table)
+    w.services = Services(w.ctx)
+    return w
+
+
+async def test_propose_drafts_the_schedule_email_and_sending_it_starts_the_plan(engine: Engine) -> None:
+    """services.plans.propose: a typed schedule that does not add up is refused (nothing stored); a good one stores
+    the proposed plan and its schedule e-mail (listing the dates); a stale card proposes nothing; sending the e-mail
+    starts the plan once."""
+    w = _drafting_world(engine)
+    version = _version(engine, w.reminder_id)
+    bad = plans.propose(w.ctx, w.reminder_id, version, (Instalment(date(2026, 12, 24), D("10.00")),) * 2, actor=ACTOR)
+    assert bad.status == "invalid" and bad.message is not None and bad.message.key == "plan.err.order"
+    schedule = (Instalment(date(2026, 12, 24), D("400.00")), Instalment(date(2027, 1, 24), D("600.00")))
+    assert plans.propose(w.ctx, w.reminder_id, version + 1, schedule, actor=ACTOR).status == "stale"
+    with read_session(engine) as s:
+        assert s.exec(select(PaymentPlan)).first() is None
+    done = plans.propose(w.ctx, w.reminder_id, version, schedule, actor=ACTOR)
+    assert done.ok and done.reminder_id is not None and done.plan_id is not None, done
+    text = w.services.full_text(done.reminder_id)
+    assert text is not None and "1re échéance" in text and "2e échéance" in text and "en 2 échéances" in text
+    assert (await w.services.send(done.reminder_id, _version(engine, done.reminder_id), actor=ACTOR)).ok
+    facts = plans.plan_facts(w.ctx, done.plan_id)
+    assert facts is not None and facts.state == "active" and facts.numbers == ("F-OLD", "F-NEW")
+    assert _kinds(engine).count("plan_started") == 2 and _kinds(engine).count("plan_proposed") == 1
