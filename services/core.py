@@ -76,8 +76,10 @@ if TYPE_CHECKING:
     from dunning.penalties import RateTable
     from services.einvoice_import import EInvoiceReport
     from services.imports import ImportReport
+    from services.letters import LetterFacts, LetterOutcome
     from services.settings import RateLine
     from services.statements_chat import DoubtCard, LineDecision
+    from storage.letters import AwaitingLetter
     from storage.payments_in import PaymentsSummary
     from storage.queries import StatusSummary
 
@@ -131,6 +133,8 @@ class CardState:
     keyboard: str
     tz: ZoneInfo
     today: date
+    #: A formal notice's registered letter (services.letters.LetterFacts), None when none was posted (or read).
+    letter: Any = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -1024,15 +1028,29 @@ class Services:
         # One read of the outbox serves the note and the buttons of an approved card.
         in_outbox = view.state in (ReminderState.APPROVED, ReminderState.SENDING)
         outbox = self._outbox(session, reminder_id) if in_outbox else None
+        letter = self._letter_facts(session, view)
         state_note = self._note(session, view, outbox)
         if state_note is not None:
             kind = self._outbox_keyboard(view, outbox)
-            return CardState(view, None, note or state_note, kind, self.tz, day)
+            return CardState(view, None, note or state_note, kind, self.tz, day, letter)
         draft = self._draft(session, view, day)
         if isinstance(draft, DraftFailure):
             # Fail closed: the card says what is wrong and offers no way to send.
-            return CardState(view, draft, note, "broken", self.tz, day)
-        return CardState(view, draft, note, keyboard, self.tz, day)
+            return CardState(view, draft, note, "broken", self.tz, day, letter)
+        return CardState(view, draft, note, keyboard, self.tz, day, letter)
+
+    def _letter_facts(self, session: Session, view: ReminderView) -> LetterFacts | None:
+        """A formal notice's registered letter, for its card (registered letters, services.letters)."""
+        if view.step != "formal_notice":
+            return None
+        from services.letters import facts
+        from storage.letters import letter_of
+
+        row = letter_of(session, business_id=self.business_id, reminder_id=view.reminder_id)
+        return None if row is None else facts(row, self._notice_days(session))
+
+    def _notice_days(self, session: Session) -> int:
+        return business_row(session, business_id=self.business_id).formal_notice_days or 8
 
     def _view(self, session: Session, reminder_id: int, day: date) -> ReminderView | None:
         """The reminder as of `day`, or None when it is unknown or another business's (forged or mixed-up id)."""
@@ -1073,3 +1091,57 @@ class Services:
             return Outcome("invalid", exc.msg, reminder_id=reminder_id)
         except ActionError as exc:
             return Outcome("failed", Msg("action.failed", reason=str(exc)), reminder_id=reminder_id)
+
+    # --- registered letters (LRAR) ---
+
+    def letter(self, reminder_id: int) -> LetterFacts | None:
+        """The registered letter of a formal notice (None when none was posted)."""
+        from services import letters
+
+        return letters.letter(self.ctx, reminder_id)
+
+    def letter_current(self, reminder_id: int, version: int) -> Literal["current", "stale", "unknown"]:
+        """Whether a letter button (notice id, letter version, 0 before posting) still matches the database."""
+        from services import letters
+
+        return letters.current(self.ctx, reminder_id, version)
+
+    def letters_awaiting(self, client_id: int | None = None) -> list[AwaitingLetter]:
+        """Formal notices whose registered letter waits for its acknowledgment (a client's, or all)."""
+        from services import letters
+
+        return letters.awaiting(self.ctx, client_id)
+
+    def letter_sent(self, reminder_id: int, version: int, *, tracking: str, sent_on: date, actor: str) -> Outcome:
+        """✉️ LRAR envoyée: the tracking number and the posting date."""
+        from services import letters
+
+        return self._letter_outcome(
+            letters.record_posting(self.ctx, reminder_id, version, tracking_number=tracking, sent_on=sent_on,
+                                   actor=actor)
+        )  # fmt: skip
+
+    def letter_received(
+        self, reminder_id: int, version: int, *, received_on: date, proof: bytes | None, actor: str
+    ) -> Outcome:
+        """📬 AR reçu: the date of receipt and the scan of the signed acknowledgment (photo or PDF), if any."""
+        from services import letters
+
+        return self._letter_outcome(
+            letters.record_receipt(self.ctx, reminder_id, version, received_on=received_on, proof=proof, actor=actor)
+        )
+
+    def letter_back(self, reminder_id: int, version: int, *, outcome: str, on: date, actor: str) -> Outcome:
+        """Pli non réclamé (`unclaimed`, first presented on `on`) or Retourné (`returned`, back on `on`)."""
+        from services import letters
+
+        return self._letter_outcome(letters.record_return(self.ctx, reminder_id, version, outcome=outcome, on=on,
+                                                          actor=actor))  # fmt: skip
+
+    def _letter_outcome(self, result: LetterOutcome) -> Outcome:
+        """A letter action's result with the formal notice's card as it is now (its draft states the deadline)."""
+        if result.status == "unknown":
+            return Outcome("unknown", result.message)
+        if result.ok:
+            self._drafts.clear()  # the letter and the e-mail state the deadline, which may have moved
+        return Outcome(result.status, result.message, self.card(result.reminder_id), result.reminder_id)

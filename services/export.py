@@ -30,6 +30,7 @@ from messages.letter import pdf_text
 from messages.render import InvoicePdfError, read_invoice_pdf
 from messages.states import state_label
 from services.drafts import claims_of
+from services.letters import facts
 from storage.businesses import BusinessRow
 from storage.clients import ClientRow
 from storage.db import Engine, read_session
@@ -38,6 +39,7 @@ from storage.dossier import dossier
 from storage.drafting import PaymentLine
 from storage.evidence import format_timestamp
 from storage.invoices import InvoiceRow
+from storage.letters import LetterRow, invoice_letters
 from storage.received import ReceivedRow, received_for_invoice
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -203,6 +205,12 @@ _DETAIL_KEYS = (
     "file",
     "line_id",
     "note",
+    "tracking_number",
+    "sent_on",
+    "first_presented_on",
+    "received_on",
+    "returned_on",
+    "proof_sha256",
 )
 _STATE_KEYS = ("from", "to")  # invoice states, said in words
 _ZERO_KEYS = ("overpaid", "excess")  # shown only when there is some
@@ -385,6 +393,47 @@ def _received_pieces(
     return pieces, described
 
 
+def _letter_pieces(
+    inv: Mapping[str, str], letters: Sequence[LetterRow], days: int
+) -> tuple[list[tuple[str, str, bytes | None]], list[dict[str, Any]]]:
+    """The registered letters of the formal notices that covered the invoice: each scanned acknowledgment of receipt
+    as a numbered piece (label, path in the ZIP, bytes) when its file still has the SHA-256 recorded, else a line
+    saying it is missing (no bytes); and the letters as data, with the deadline the notice gave."""
+    pieces: list[tuple[str, str, bytes | None]] = []
+    described: list[dict[str, Any]] = []
+    for letter in letters:
+        found = facts(letter, days)
+        about: dict[str, Any] = {
+            "tracking_number": letter.tracking_number,
+            "sent_on": letter.sent_on.isoformat(),
+            "first_presented_on": letter.first_presented_on.isoformat() if letter.first_presented_on else None,
+            "received_on": letter.received_on.isoformat() if letter.received_on else None,
+            "outcome": letter.outcome,
+            "deadline": found.deadline.isoformat(),
+            "proof": None,
+        }
+        if letter.proof_path and letter.proof_sha256:
+            suffix = Path(letter.proof_path).suffix or ".bin"
+            path = f"accuses-de-reception/LRAR-{_safe(letter.tracking_number)}{suffix}"
+            try:
+                content = read_invoice_pdf(letter.tracking_number, letter.proof_path, letter.proof_sha256)
+            except InvoicePdfError:
+                label = inv["lrar_proof_missing"].format(
+                    number=letter.tracking_number, file=Path(letter.proof_path).name, sha256=letter.proof_sha256
+                )
+                pieces.append((label, "", None))
+                about["proof"] = {"status": "missing", "sha256_recorded": letter.proof_sha256}
+            else:
+                received = _day(letter.received_on) if letter.received_on else "—"
+                label = inv["lrar_proof"].format(
+                    number=letter.tracking_number, received=received, sha256=letter.proof_sha256
+                )
+                pieces.append((label, path, content))
+                about["proof"] = {"status": "included", "path": path, "sha256": letter.proof_sha256}
+        described.append(about)
+    return pieces, described
+
+
 _VERIFY_PY = r'''#!/usr/bin/env python3
 """Re-check the evidence entries of this file without any database (Python 3.8+, standard library only).
 
@@ -476,6 +525,8 @@ def build_evidence_zip(
     texts = _texts()
     with read_session(engine) as session:
         stored = dossier(session, business_id=business_id, invoice_number=invoice_number)
+        letters = [] if stored is None else invoice_letters(session, business_id=business_id,
+                                                            invoice_id=stored.invoice.id)  # fmt: skip
         # Messages received about the invoice (replies, automatic answers, bounces): issue 11.
         received = [] if stored is None else received_for_invoice(session, business_id=business_id,
                                                                   invoice_id=stored.invoice.id)  # fmt: skip
@@ -526,6 +577,8 @@ def build_evidence_zip(
     ]
     received_files, received_json = _received_pieces(inv, received)
     inventory += [(label, path) for label, path, _ in received_files]
+    letter_files, letters_json = _letter_pieces(inv, letters, business.formal_notice_days or 8)
+    inventory += [(label, path) for label, path, _ in letter_files]
     inventory.append((inv["smtp"], "smtp/reponses-smtp.txt"))
     inventory.append((inv["chain"], "chaine/entrees.json, chaine/verify.py"))
 
@@ -553,6 +606,7 @@ def build_evidence_zip(
         "invoice_xml": xml_json,
         "entries": [_entry_json(e) for e in entries],
         "emails": [{"file": e.filename, "queued_seq": e.queued_seq, "message_id": e.message_id} for e in emails],
+        "registered_letters": letters_json,
         "received_emails": received_json,
     }
     bordereau = [texts["titles"]["inventory"], f"{texts['titles']['invoice']} n° {invoice.number}", ""]
@@ -574,6 +628,9 @@ def build_evidence_zip(
             zf.writestr(invoice_xml[0], invoice_xml[1])
         for email in emails:
             zf.writestr(email.filename, email.raw)
+        for _, piece_path, piece in letter_files:
+            if piece is not None:
+                zf.writestr(piece_path, piece)
         for _, received_path, received_raw in received_files:
             if received_raw is not None:
                 zf.writestr(received_path, received_raw)
