@@ -33,6 +33,7 @@ from bot.handlers import (
     disputes,
     edit,
     evidence,
+    extra,
     help,
     imports,
     invoices,
@@ -124,6 +125,7 @@ def add_handlers(application: Application) -> None:
     features.append(plans)  # payment plans: the pl1: buttons of the plan card
     for feature in features:
         application.add_handlers(feature.HANDLERS)
+    application.add_handlers(extra.HANDLERS)  # drafts outside the ladder (issue 10): 🗑 Ne pas envoyer
     application.add_handlers(help.FALLBACKS)
     application.add_handler(help.BUTTON_FALLBACK)
     application.add_error_handler(access.on_error)

@@ -15,7 +15,7 @@ from typing import Any
 from bot.i18n import t
 from messages.formatting import format_amount
 from services.core import DisputeLine
-from storage.reminders import ReminderView
+from storage.reminders import InvoiceLineView, ReminderView
 
 #: Telegram's limit for a message text.
 MAX_MESSAGE = 4096
@@ -27,6 +27,7 @@ _CALLBACK = re.compile(r"^r1:([a-z0-9]{1,8}):(\d{1,12}):(\d{1,9})$")
 #: Actions carried by card buttons.
 ACTIONS = frozenset(
     {"send", "edit", "snz", "snz1", "snz3", "snz7", "snzd", "pay", "payf", "payp", "disp", "prom", "more", "back",
+     "drop",
      "undo", "now", "resend", "ok", "call", "pdf"}
 )  # fmt: skip
 
@@ -100,6 +101,13 @@ def keyboard_for(kind: str, view: ReminderView, lang: str, *, cut: bool = False)
 
     if kind == "none":
         return ()
+    if view.is_extra and kind in ("main", "broken"):
+        # A message drafted outside the ladder (thanks, penalty claim, plan schedule, plan reminder): send it, edit it
+        # or drop it (Ne pas envoyer); one whose draft does not render can only be dropped (fail closed).
+        if kind == "broken":
+            return ((b("btn.drop", "drop"),),)
+        row = (b("btn.send", "send"), b("btn.edit", "edit"), b("btn.drop", "drop"))
+        return (row, (b("btn.more", "more"),)) if cut else (row,)
     if kind == "snooze":
         return (
             (b("btn.snooze1", "snz1"), b("btn.snooze3", "snz3"), b("btn.snooze7", "snz7")),
@@ -173,6 +181,10 @@ def card_parts(
     if view.client_profile == "key_account" and view.awaiting_owner:
         head.append(t("card.call_first", lang))
     for inv in view.invoices:
+        if view.is_extra:
+            # A thanks or a penalty claim is about paid invoices: their amount and whether anything is left.
+            head.append(_extra_line(inv, lang))
+            continue
         if inv.days_overdue > 0:
             late = t("card.late", lang, days=inv.days_overdue)
         elif inv.days_overdue < 0:
@@ -189,7 +201,7 @@ def card_parts(
                 late=late,
             )
         )
-    if len(view.invoices) > 1:
+    if len(view.invoices) > 1 and not view.is_extra:
         head.append(t("card.total", lang, total=format_amount(view.total)))
     if view.client_emails:
         head.append(t("card.to", lang, to=h(", ".join(view.client_emails))))
@@ -208,6 +220,18 @@ def card_parts(
         buttons=keyboard_for(keyboard, view, lang) if shown else (),
         cut_buttons=keyboard_for(keyboard, view, lang, cut=True) if shown else (),
     )
+
+
+def _extra_line(inv: InvoiceLineView, lang: str) -> str:
+    """An invoice on the card of a draft outside the ladder: a thanks or a penalty claim is about paid invoices, so
+    its amount and whether anything is left, never days of delay counted to today."""
+    if inv.balance > 0:
+        left = t("card.extra_left", lang, balance=format_amount(inv.balance, inv.currency))
+    else:
+        left = t("card.extra_paid", lang)
+    amount = format_amount(inv.amount, inv.currency)
+    due = inv.due_date.strftime("%d/%m/%Y")
+    return t("card.extra_invoice", lang, number=h(inv.number), amount=amount, due=due, left=left)
 
 
 def telegram_card(parts: CardParts, lang: str) -> CardText:

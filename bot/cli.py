@@ -268,6 +268,12 @@ def payments_command(
             profile=profile,
             columns=columns or None,
         )
+        if summary.ok and not dry_run and summary.settled_clients:
+            # A "merci" draft for each client now all paid up, waiting in the digest like any reminder.
+            from bot.business import build_context
+            from services.payments import propose_thanks
+
+            summary = propose_thanks(build_context(env.engine, env.settings), summary, actor="cli")
     text = render_payments(summary, "fr", escape=str)
     if not summary.ok:
         typer.echo(text, err=True)  # one line, never wrapped to the terminal's width

@@ -183,6 +183,31 @@ FR: dict[str, str] = {
     "pay.saved": "💶 Paiement de {amount} enregistré. Reste dû : {left}.",
     "pay.saved_full": "💶 Paiement de {amount} enregistré : facture(s) soldée(s), relances arrêtées.",
     "action.failed": "Impossible : {reason}",
+    # --- drafts outside the ladder (issue 10: thanks, penalty claim, plan schedule, plan reminder) ---
+    "step.thanks": "🙏 Remerciement",
+    "step.penalty_claim": "⚖️ Réclamation des pénalités",
+    "step.plan_schedule": "📅 Échéancier proposé",
+    "step.plan_reminder": "⏰ Échéance manquée",
+    "card.extra_invoice": "📄 {number} · {amount} · échéance {due}{left}",
+    "card.extra_paid": " · réglée",
+    "card.extra_left": " · reste dû {balance}",
+    "btn.drop": "🗑 Ne pas envoyer",
+    "drop.done": "🗑 Brouillon abandonné : rien ne sera envoyé.",
+    "state.dropped": "🗑 Non envoyé : brouillon abandonné.",
+    "extra.unknown_invoice": "Facture inconnue : rien n'a été préparé.",
+    "extra.unknown_client": "Client inconnu : rien n'a été préparé.",
+    "extra.unknown_plan": "Échéancier inconnu : rien n'a été préparé.",
+    "extra.consumer": (
+        "La facture {number} est celle d'un particulier : ni pénalités de retard commerciales ni indemnité "
+        "forfaitaire ne peuvent lui être réclamées."
+    ),
+    "extra.not_claimable": (
+        "La facture {number} n'a pas été réglée en retard, ou pas entièrement : il n'y a pas de pénalités à réclamer."
+    ),
+    "extra.no_plan": "La facture {number} ne suit aucun échéancier en cours.",
+    "extra.plan_not_proposed": "Cet échéancier n'est plus à proposer : il a déjà été envoyé, terminé ou annulé.",
+    "extra.plan_same_day": "Un autre échéancier a déjà été proposé aujourd'hui à ce client : abandonnez-le d'abord.",
+    "payments.thanks": "🙏 {count} brouillon(s) « merci » à valider.",
     # commands
     "start": (
         "👋 Bonjour ! Je suis <b>Relance</b>, votre assistant pour les factures impayées.\n\n"
@@ -762,6 +787,28 @@ EN: dict[str, str] = {
     "pay.saved": "💶 Payment of {amount} recorded. Still owed: {left}.",
     "pay.saved_full": "💶 Payment of {amount} recorded: invoice(s) settled, reminders stopped.",
     "action.failed": "Not possible: {reason}",
+    # --- drafts outside the ladder (issue 10: thanks, penalty claim, plan schedule, plan reminder) ---
+    "step.thanks": "🙏 Thank-you",
+    "step.penalty_claim": "⚖️ Penalty claim",
+    "step.plan_schedule": "📅 Proposed payment schedule",
+    "step.plan_reminder": "⏰ Missed instalment",
+    "card.extra_invoice": "📄 {number} · {amount} · due {due}{left}",
+    "card.extra_paid": " · paid",
+    "card.extra_left": " · {balance} left",
+    "btn.drop": "🗑 Don't send",
+    "drop.done": "🗑 Draft dropped: nothing will be sent.",
+    "state.dropped": "🗑 Not sent: draft dropped.",
+    "extra.unknown_invoice": "Unknown invoice: nothing was drafted.",
+    "extra.unknown_client": "Unknown client: nothing was drafted.",
+    "extra.unknown_plan": "Unknown payment plan: nothing was drafted.",
+    "extra.consumer": (
+        "Invoice {number} is a consumer's: no commercial late-payment interest nor fixed compensation can be claimed."
+    ),
+    "extra.not_claimable": "Invoice {number} was not paid late, or not in full: there are no penalties to claim.",
+    "extra.no_plan": "Invoice {number} follows no running payment plan.",
+    "extra.plan_not_proposed": "This payment plan can no longer be proposed: already sent, ended or cancelled.",
+    "extra.plan_same_day": "Another payment plan was already proposed to this client today: drop it first.",
+    "payments.thanks": "🙏 {count} “thank you” draft(s) to approve.",
     "start": (
         "👋 Hello! I am <b>Relance</b>, your assistant for unpaid invoices.\n\n"
         "Every morning at {digest_time} I send you today's reminders. One button each: "

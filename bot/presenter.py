@@ -208,6 +208,10 @@ class Presenter:
         """Annuler after an edit."""
         return show(self.core.undo_edit(reminder_id, version, actor=actor), lang)
 
+    def drop(self, reminder_id: int, version: int, *, actor: str, lang: str) -> Shown:
+        """🗑 Ne pas envoyer (a draft outside the ladder: thanks, penalty claim, plan schedule, plan reminder)."""
+        return show(self.core.drop(reminder_id, version, actor=actor), lang)
+
     def pay_invoice(self, number: str, amount: Decimal | None, *, actor: str, lang: str) -> Shown:
         """/payee NUMERO [montant]."""
         return show(self.core.pay_invoice(number, amount, actor=actor), lang)

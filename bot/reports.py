@@ -330,6 +330,8 @@ def render_payments(summary: PaymentsSummary, lang: str, *, escape: Callable[[st
     if summary.settled_clients:
         clients = _listed([escape(c.name) for c in summary.settled_clients], lang)
         lines.append(t("payments.settled", lang, clients=clients))
+    if summary.thanks:
+        lines.append(t("payments.thanks", lang, count=len(summary.thanks)))
     if summary.dry_run:
         lines.append(t("payments.dry_run", lang))
     return "\n".join(lines)[:4096]

@@ -873,10 +873,12 @@ class Services:
         return is_statement(data, filename)
 
     def import_statement(self, data: bytes, filename: str, *, actor: str) -> PaymentsSummary:
-        """Read a bank statement, record its sure payments, keep its doubtful lines for the owner (all or nothing)."""
-        from services.payments import import_statement
+        """Read a bank statement, record its sure payments, keep its doubtful lines for the owner (all or nothing);
+        then a "merci" draft for each client now all paid up (summary.thanks)."""
+        from services.payments import import_statement, propose_thanks
 
-        return import_statement(self.engine, self.business_id, data, filename, actor=actor)
+        summary = import_statement(self.engine, self.business_id, data, filename, actor=actor)
+        return propose_thanks(self.ctx, summary, actor=actor)
 
     def doubtful_lines(
         self, *, limit: int = 20, line_ids: Collection[str] | None = None
@@ -1007,6 +1009,8 @@ class Services:
         return "none"
 
     def _cancel_note(self, session: Session, view: ReminderView) -> Msg:
+        if view.is_extra and view.invoices:
+            return Msg("state.dropped")  # Ne pas envoyer (a dropped draft outside the ladder keeps its invoices)
         # Cancelled reminders lose their invoice links; the client's invoices tell what happened.
         inv = latest_client_invoice(session, business_id=self.business_id, client_id=view.client_id)
         if inv is not None:
@@ -1145,3 +1149,18 @@ class Services:
         if result.ok:
             self._drafts.clear()  # the letter and the e-mail state the deadline, which may have moved
         return Outcome(result.status, result.message, self.card(result.reminder_id), result.reminder_id)
+
+    # --- drafts outside the ladder (thanks, penalty claim, plan schedule, plan reminder) ---
+
+    def drop(self, reminder_id: int, version: int, *, actor: str) -> Outcome:
+        """🗑 Ne pas envoyer: the draft outside the ladder is cancelled (version checked, evidence written)."""
+        from storage.reminders import drop_extra_draft
+
+        return self._act(
+            reminder_id,
+            version,
+            lambda s: drop_extra_draft(
+                s, reminder_id=reminder_id, business_id=self.business_id, actor=actor, expected_version=version
+            ),
+            Msg("drop.done"),
+        )

@@ -7,6 +7,7 @@ All or nothing: a file that cannot be read gets one error naming the file and th
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -14,6 +15,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from dunning.matching import CreditLine, match
+from services.context import BusinessContext
 from services.statements import Statement, StatementError, StatementLine, read_statement
 from services.statements.common import check_size
 from storage.db import read_session
@@ -24,6 +26,8 @@ from storage.payments_in import (
     open_invoices_for_matching,
     record_statement,
 )
+
+log = logging.getLogger(__name__)
 
 #: Matching is done again when an invoice changed between the match and the write (an owner's tap meanwhile).
 MAX_ATTEMPTS = 3
@@ -101,3 +105,24 @@ def _record(
             dry_run=dry_run,
         )
     return replace(summary, format=statement.format, lines_known=len(known), debits=statement.debits)
+
+
+def propose_thanks(ctx: BusinessContext, summary: PaymentsSummary, *, actor: str) -> PaymentsSummary:
+    """After an import: a "merci pour votre règlement" draft (services.extra_drafts.thank, to approve like any
+    reminder) for each client whose invoices are now all settled, covering the invoices this import paid off.
+    A dry run, or a summary with no settled client, proposes nothing. A draft that cannot be rendered is left out
+    (nothing kept; logged), the others are proposed."""
+    from services.extra_drafts import thank
+
+    if summary.dry_run or not summary.ok or not summary.settled_clients:
+        return summary
+    drafted: list[int] = []
+    for client in summary.settled_clients:
+        if not client.invoice_ids:
+            continue
+        draft = thank(ctx, client.client_id, client.invoice_ids, actor=actor)
+        if draft.ok and draft.reminder_id is not None:
+            drafted.append(draft.reminder_id)
+        else:
+            log.warning("no thanks drafted for client %s: %s", client.client_id, draft.error)
+    return replace(summary, thanks=tuple(drafted))

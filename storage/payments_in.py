@@ -135,6 +135,7 @@ class SettledClient:
 
     client_id: int
     name: str
+    invoice_ids: tuple[int, ...] = ()  # the client's invoices this import paid off
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +158,7 @@ class PaymentsSummary:
     error_line: int | None = None  # the line of the file it is on, when known
     error_code: str = ""  # services.statements.StatementError.code
     debits: int = 0  # debit lines of the statement, skipped
+    thanks: tuple[int, ...] = ()  # the "merci" drafts proposed to the settled clients (services.payments)
 
     @property
     def ok(self) -> bool:
@@ -390,6 +392,10 @@ def _settled_clients(
     names = {inv.client_id: name for inv, name in paid}
     if not names:
         return ()
+    settled: dict[int, list[int]] = {}
+    for inv, _ in paid:
+        if inv.id is not None:
+            settled.setdefault(inv.client_id, []).append(inv.id)
     owing = set(
         session.exec(
             select(Invoice.client_id).where(
@@ -400,7 +406,7 @@ def _settled_clients(
             )
         ).all()
     )
-    return tuple(SettledClient(c, names[c]) for c in sorted(names) if c not in owing)
+    return tuple(SettledClient(c, names[c], tuple(settled.get(c, ()))) for c in sorted(names) if c not in owing)
 
 
 def _record_evidence(

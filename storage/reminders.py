@@ -878,3 +878,15 @@ def mark_reminder_sent_manually(
     reminder.sent_to = how
     _change_state(session, reminder, ReminderState.SENT, actor, "sent_manually", {"how": how})
     return reminder
+
+
+def drop_extra_draft(
+    session: Session, *, reminder_id: int, business_id: int, actor: str, expected_version: int | None
+) -> Reminder:
+    """Ne pas envoyer: a message drafted outside the ladder, still waiting for the owner at `expected_version`, is
+    cancelled (evidence `reminder_state`, reason "dropped"); a ladder reminder cannot be dropped this way."""
+    reminder = lock_awaiting(session, reminder_id, business_id, expected_version)
+    if reminder.kind == LADDER_KIND:
+        raise ActionError("only a message drafted outside the ladder can be dropped")
+    _change_state(session, reminder, ReminderState.CANCELLED, actor, "dropped", {"kind": reminder.kind})
+    return reminder

@@ -9,6 +9,7 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler
 
 from bot.handlers.common import Context, actor, answer, edit_card, lang, markup, refuse_button, reply, services_of
+from bot.handlers.extra import show_drafts
 from bot.i18n import t
 from bot.reports import render_payments
 from bot.statement_cards import parse_callback, render_decision, render_doubt
@@ -20,6 +21,8 @@ async def import_statement(update: Update, context: Context, data: bytes, name: 
     services = services_of(context)
     summary = await asyncio.to_thread(services.import_statement, data, name, actor=actor(update))
     await reply(update, render_payments(summary, code))
+    if summary.thanks:  # the "merci" drafts of the clients now all paid up, to approve like any reminder
+        await show_drafts(update, context, summary.thanks)
     if not summary.ok or summary.dry_run or not summary.doubtful:
         return
     ids = [d.line.line_id for d in summary.doubtful]

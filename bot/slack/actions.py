@@ -130,6 +130,8 @@ async def card_button(ctx: SlackContext, click: Click, data: str) -> None:
         shown = await asyncio.to_thread(presenter.snooze, rid, version, actor=who, lang=code, days=_SNOOZE_DAYS[action])
     elif action == "payf":
         shown = await asyncio.to_thread(presenter.pay, rid, version, actor=who, lang=code)
+    elif action == "drop":  # a draft outside the ladder: Ne pas envoyer
+        shown = await asyncio.to_thread(presenter.drop, rid, version, actor=who, lang=code)
     else:  # "undo": the only card action left (bot.cards.ACTIONS)
         shown = await asyncio.to_thread(presenter.undo_edit, rid, version, actor=who, lang=code)
     # The card shows a send's result ("Envoyé le …"): no message on top of it.

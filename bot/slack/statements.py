@@ -14,6 +14,7 @@ from bot.slack import home
 from bot.slack.actions import Click, ephemeral, run_click, update_message
 from bot.slack.blocks import fallback_text, from_card_text
 from bot.slack.commands import post_text
+from bot.slack.extra import post_drafts
 from bot.statement_cards import parse_callback, render_decision, render_doubt
 
 if TYPE_CHECKING:
@@ -49,6 +50,8 @@ async def import_statement(ctx: SlackContext, user_id: str, dm: str, data: bytes
     await post_text(ctx, dm, render_payments(summary, lang), lang)
     if not summary.ok:
         return
+    if summary.thanks:  # the "merci" drafts of the clients now all paid up, to approve like any reminder
+        await post_drafts(ctx, dm, summary.thanks, lang)
     home.refresh_later(ctx, user_id)
     if summary.doubtful:
         ids = [d.line.line_id for d in summary.doubtful]

@@ -112,7 +112,7 @@ def test_callback_data_round_trip_and_limit() -> None:
     data = callback("snz7", 999_999_999_999, 999_999_999)
     assert len(data.encode()) <= MAX_CALLBACK_BYTES
     assert parse_callback(data) == ("snz7", 999_999_999_999, 999_999_999)
-    for bad in (None, "", "r1:send:1", "r2:send:1:0", "r1:drop:1:0", "r1:send:1:0:extra", "r1:send:-1:0"):
+    for bad in (None, "", "r1:send:1", "r2:send:1:0", "r1:zap:1:0", "r1:send:1:0:extra", "r1:send:-1:0"):
         assert parse_callback(bad) is None
 
 
