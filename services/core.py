@@ -13,7 +13,7 @@ import logging
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
@@ -23,15 +23,18 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import IntegrityError
 
 from dunning.calendar import next_business_day
+from dunning.ladder import Channel
 from dunning.states import InvoiceState, ReminderState
 from messages.mime import DraftLike
 from messages.render import InvoicePdfError, TemplateError
+from services.calls import CallInfo, call_info, card_channel, reached_call
 from services.context import BusinessContext
 from services.delivery import DeliveryReport, SendRequest
 from services.digest import digest_due
 from services.drafts import draft_context
 from storage import cards as card_store
 from storage.businesses import BusinessRow, business_row, update_business
+from storage.calls import NO_ANSWER, REACHED, CallRecord, called_version, calls_of, is_call, lock_called, log_call
 from storage.cards import OutboxState
 from storage.clients import ClientRow, client_row, clients_named
 from storage.db import Session, read_session, write_session
@@ -91,6 +94,8 @@ MAX_SUBJECT = 200
 MAX_REASON = 500
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 _AWAITING = (ReminderState.PENDING, ReminderState.FAILED)
+#: Invoices still chased: after a call, the card offers Promesse / Litige / Payée while one of them is.
+_CHASED = (InvoiceState.OPEN, InvoiceState.PARTIALLY_PAID)
 _SUBJECT_LINE = re.compile(r"^\s*(objet|subject)\s*:\s*(.*)$", re.IGNORECASE)
 
 
@@ -135,6 +140,9 @@ class CardState:
     today: date
     #: A formal notice's registered letter (services.letters.LetterFacts), None when none was posted (or read).
     letter: Any = None
+    #: How the step reaches the client (dunning.ladder.Channel value), and the call card's data when it is a call.
+    channel: str = "email"
+    call: CallInfo | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +190,9 @@ class DigestData:
     tz: ZoneInfo
     #: Cards of the e-mails whose outcome is uncertain: listed in every digest until the owner decides.
     uncertain: list[CardState] = field(default_factory=list)
+    #: Each reminder's channel (when not an e-mail), and the call card's data of those to be called.
+    channels: dict[int, str] = field(default_factory=dict)
+    calls: dict[int, CallInfo] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -348,6 +359,7 @@ class Services:
                 if not business.paused:
                     views = refresh_due(session, business=business, today=day, ladder=business_ladder(business))
                 drafts = {v.reminder_id: self._draft(session, v, day) for v in views}
+                ways = {v.reminder_id: self._way(session, v) for v in views}
                 open_total, overdue_total = outstanding_totals(session, business_id=self.business_id, day=day)
                 if claim:
                     record(
@@ -366,7 +378,9 @@ class Services:
                     if (c := self._card(session, r))
                 ]
                 return DigestData(day, views, drafts, open_total, overdue_total, head, business.paused, self.tz,
-                                  uncertain=uncertain)  # fmt: skip
+                                  uncertain=uncertain,
+                                  channels={r: w[0].value for r, w in ways.items() if w[0] != Channel.EMAIL},
+                                  calls={r: w[1] for r, w in ways.items() if w[1] is not None})  # fmt: skip
         except IntegrityError:
             # Another process claimed today's digest first.
             return None
@@ -434,6 +448,12 @@ class Services:
             return "unknown"
         current_version, state = found
         if current_version != version or state not in _AWAITING:
+            if current_version == version and state == ReminderState.SENT:
+                # A completed call's card offers Promesse / Litige / Payée from what the client said.
+                with read_session(self.engine) as session:
+                    called = called_version(session, business_id=self.business_id, reminder_id=reminder_id)
+                if called == version:
+                    return "current"
             return "stale"
         return "current"
 
@@ -969,6 +989,8 @@ class Services:
     def _note(self, session: Session, view: ReminderView, outbox: OutboxState | None) -> Msg | None:
         """The state line of a card that no longer waits for the owner (`outbox`: its e-mail, if queued)."""
         state = view.state
+        if state == ReminderState.SENT and is_call(view.sent_to):
+            return self._call_note(session, view)
         if state == ReminderState.SENT and view.sent_at is not None:
             local = view.sent_at.astimezone(self.tz)
             return Msg(
@@ -1036,12 +1058,19 @@ class Services:
         state_note = self._note(session, view, outbox)
         if state_note is not None:
             kind = self._outbox_keyboard(view, outbox)
+            if view.state == ReminderState.SENT and is_call(view.sent_to):
+                kind = "called" if any(i.state in _CHASED for i in view.invoices) else "none"
+                if kind == "called" and keyboard == "paid":
+                    kind = keyboard  # Payée on the call's card: the full / partial choice
             return CardState(view, None, note or state_note, kind, self.tz, day, letter)
         draft = self._draft(session, view, day)
         if isinstance(draft, DraftFailure):
             # Fail closed: the card says what is wrong and offers no way to send.
             return CardState(view, draft, note, "broken", self.tz, day, letter)
-        return CardState(view, draft, note, keyboard, self.tz, day, letter)
+        channel, call = self._way(session, view)
+        if call is not None and keyboard == "main":
+            keyboard = "call"
+        return CardState(view, draft, note, keyboard, self.tz, day, letter, channel=channel.value, call=call)
 
     def _letter_facts(self, session: Session, view: ReminderView) -> LetterFacts | None:
         """A formal notice's registered letter, for its card (registered letters, services.letters)."""
@@ -1067,7 +1096,11 @@ class Services:
     def _awaiting_invoices(self, session: Session, reminder_id: int, version: int) -> list[int]:
         """Lock the reminder (still awaiting, at `version`, of this business: else it raises) and return its
         invoices, in that order, so a stale card changes nothing."""
-        lock_awaiting(session, reminder_id, self.business_id, version)
+        try:
+            lock_awaiting(session, reminder_id, self.business_id, version)
+        except StaleReminderError:
+            # The card of a completed call offers Promesse / Litige / Payée once (lock_called moves its version on).
+            lock_called(session, business_id=self.business_id, reminder_id=reminder_id, expected_version=version)
         return invoice_ids_of(session, reminder_id)
 
     def _act(
@@ -1149,6 +1182,105 @@ class Services:
         if result.ok:
             self._drafts.clear()  # the letter and the e-mail state the deadline, which may have moved
         return Outcome(result.status, result.message, self.card(result.reminder_id), result.reminder_id)
+
+    # --- calls (issue 11 §2: phone calls and channels) ---
+
+    def call_done(self, reminder_id: int, version: int, *, note: str, actor: str) -> Outcome:
+        """📞 Appel fait: the client was reached; the one-line outcome is logged and the step is done (the ladder
+        moves on); the card then offers Promesse / Litige / Payée from what was said."""
+        phone = self._phone_of(reminder_id)
+        return self._act(
+            reminder_id,
+            version,
+            lambda s: log_call(
+                s,
+                business_id=self.business_id,
+                reminder_id=reminder_id,
+                expected_version=version,
+                outcome=REACHED,
+                note=note,
+                phone=phone,
+                actor=actor,
+                now=self.now(),
+            ),
+            Msg("call.saved"),
+        )
+
+    def call_no_answer(self, reminder_id: int, version: int, *, actor: str) -> Outcome:
+        """Pas de réponse: the attempt is logged; the call card stays (the step is not done)."""
+        phone = self._phone_of(reminder_id)
+        return self._act(
+            reminder_id,
+            version,
+            lambda s: log_call(
+                s,
+                business_id=self.business_id,
+                reminder_id=reminder_id,
+                expected_version=version,
+                outcome=NO_ANSWER,
+                note="",
+                phone=phone,
+                actor=actor,
+            ),
+            Msg("call.no_answer_saved"),
+        )
+
+    def call_email_instead(self, reminder_id: int, version: int, *, actor: str) -> Outcome:
+        """Envoyer plutôt l'e-mail: the call card becomes the e-mail card of the same step."""
+        from storage.calls import choose_email
+
+        return self._act(
+            reminder_id,
+            version,
+            lambda s: choose_email(
+                s, business_id=self.business_id, reminder_id=reminder_id, expected_version=version, actor=actor
+            ),
+            Msg("call.email_chosen"),
+        )
+
+    def last_call(self, client_id: int) -> CallRecord | None:
+        """The client's latest logged call (for /client), None when never called."""
+        from storage.calls import last_call
+
+        with read_session(self.engine) as session:
+            found = last_call(session, business_id=self.business_id, client_id=client_id)
+        return None if found is None else replace(found, at=found.at.astimezone(self.tz))
+
+    def _phone_of(self, reminder_id: int) -> str:
+        with read_session(self.engine) as session:
+            view = self._view(session, reminder_id, self.today())
+        return view.client_phone.strip() if view is not None else ""
+
+    def _way(self, session: Session, view: ReminderView) -> tuple[Channel, CallInfo | None]:
+        """How a waiting reminder reaches its client, and its call card's data when that is a call."""
+        if not view.awaiting_owner:
+            return Channel.EMAIL, None
+        channel = card_channel(session, business_id=self.business_id, view=view)
+        if channel != Channel.PHONE:
+            return channel, None
+        script = self._script(session, view)
+        return channel, call_info(session, business_id=self.business_id, view=view, script=script, tz=self.tz)
+
+    def _script(self, session: Session, view: ReminderView) -> str | None:
+        """The call script of a reminder, None when it cannot be rendered (the card says so)."""
+        renderer = getattr(self.drafter, "renderer", None)
+        if renderer is None:
+            return None
+        try:
+            ctx = draft_context(session, reminder_id=view.reminder_id, today=self.today(), rate_table=self.rate_table,
+                                business_id=self.business_id)  # fmt: skip
+            script: str = renderer.render_call_script(ctx)
+        except Exception:
+            log.exception("call script of reminder %s could not be rendered", view.reminder_id)
+            return None
+        return script
+
+    def _call_note(self, session: Session, view: ReminderView) -> Msg:
+        """The state line of a reminder done by a call: when, and what the client said."""
+        done = reached_call(calls_of(session, business_id=self.business_id, reminder_id=view.reminder_id))
+        at = (done.at if done is not None else view.sent_at or utcnow()).astimezone(self.tz)
+        return Msg("call.state_done", day=at.strftime("%d/%m"), time=at.strftime("%H:%M"),
+                   note=done.note if done is not None else "")  # fmt: skip
 
     # --- drafts outside the ladder (thanks, penalty claim, plan schedule, plan reminder) ---
 

@@ -13,7 +13,7 @@ from datetime import date
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from dunning.ladder import FORMAL_NOTICE, PRE_REMINDER, Ladder
+from dunning.ladder import FORMAL_NOTICE, PRE_REMINDER, Ladder, step_channel, step_tone
 from dunning.penalties import InvoicePenalties, RateTable, builtin_rate_table, invoice_penalties
 from dunning.policy import InvoiceSnapshot, next_step
 from dunning.states import InvoiceState
@@ -133,6 +133,7 @@ def _context(
     promised = [i.promised_until for i in invoices if i.state == InvoiceState.PROMISED and i.promised_until]
     broken = [d for d in promised if d < today]
     language = lang if lang in LANGUAGES else (client.language if client.language in LANGUAGES else "fr")
+    way = step_way(business, client, step)
     return DraftContext(
         sender=sender or sender_of(business),
         client_name=client.name,
@@ -150,7 +151,17 @@ def _context(
         payment_plan_offered=step == "payment_plan_offer",
         rates_missing=missing,
         contractual_rate=Decimal(client.contractual_rate) if client.contractual_rate is not None else None,
+        channel=way[0],
+        step_tone=way[1],
     )
+
+
+def step_way(business: BusinessRow, client: ClientRow, step: str) -> tuple[str, str]:
+    """The channel and tone of `step` for this client, from the business's ladder (a key account's first overdue
+    step is a call: dunning.ladder.step_channel); a message outside the ladder is an e-mail with no step tone."""
+    ladder = business_ladder(business)
+    tone = step_tone(ladder, step)
+    return step_channel(ladder, step, client.profile).value, tone.value if tone else ""
 
 
 def draft_context(

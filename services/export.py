@@ -223,6 +223,8 @@ def _detail(entry: _Entry, names: dict[str, str]) -> str:
         value = payload.get(key)
         if value in (None, "", []) or (key in _ZERO_KEYS and str(value) in ("0", "0.00")):
             continue
+        if entry.kind == "call_logged" and key == "outcome":
+            continue  # a call's outcome is in its label
         if isinstance(value, list):
             value = ", ".join(str(v) for v in value)
         elif key in _STATE_KEYS:
@@ -235,6 +237,9 @@ def kind_label(entry: _Entry, labels: Mapping[str, str]) -> str:
     """The French name of an entry's kind; a payment read from a bank statement says so (its note names the line)."""
     if entry.kind == "payment_recorded" and str(entry.payload.get("note", "")).startswith("relevé "):
         return labels["payment_recorded_statement"]
+    if entry.kind == "call_logged":
+        # Phone calls: the label says whether the client was reached (the note follows in the detail).
+        return labels.get(f"call_logged_{entry.payload.get('outcome', '')}", labels.get("call_logged", entry.kind))
     return labels.get(entry.kind, entry.kind)
 
 

@@ -143,7 +143,8 @@ def reminder_owner(session: Session, reminder_id: int) -> int | None:
 
 
 def last_sent(session: Session, *, business_id: int, invoice_id: int) -> LastSent | None:
-    """The latest sent reminder of this business covering invoice `invoice_id`, or None."""
+    """The latest sent step of the ladder of this business covering invoice `invoice_id`, or None (a message
+    outside the ladder, a thanks or a penalty claim, is no step of it)."""
     row = session.execute(
         select(ReminderInvoice.step, Reminder.planned_date, Reminder.sent_at)  # type: ignore[call-overload]
         .join(Reminder, col(Reminder.id) == col(ReminderInvoice.reminder_id))
@@ -151,6 +152,7 @@ def last_sent(session: Session, *, business_id: int, invoice_id: int) -> LastSen
             ReminderInvoice.invoice_id == invoice_id,
             Reminder.business_id == business_id,
             Reminder.state == ReminderState.SENT,
+            Reminder.kind == "ladder",
         )
         .order_by(col(Reminder.sent_at).desc(), col(Reminder.id).desc())
     ).first()

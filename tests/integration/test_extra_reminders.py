@@ -12,6 +12,7 @@ from sqlmodel import select
 
 from dunning.states import ReminderState
 from storage.db import read_session, write_session
+from storage.drafting import last_sent
 from storage.models import Business, EvidenceEntry, Reminder, ReminderInvoice
 from storage.reminders import (
     ActionError,
@@ -104,8 +105,8 @@ def test_refresh_keeps_extra_drafts_and_still_proposes_the_ladder(engine: Engine
 
 
 def test_a_sent_extra_draft_is_no_step_of_the_ladder_history(engine: Engine) -> None:
-    """A plan reminder sent on an open invoice does not count as a step sent: the ladder still starts at
-    reminder_1 for that invoice."""
+    """A plan reminder sent on an open invoice does not count as a step sent: neither the ladder's snapshots nor the
+    last sent step of the invoice see it."""
     bid, cid, _, open_ = _setup(engine)
     rid = _propose(engine, bid, cid, "plan_reminder", [open_])
     with write_session(engine) as s:
@@ -117,6 +118,7 @@ def test_a_sent_extra_draft_is_no_step_of_the_ladder_history(engine: Engine) -> 
     with read_session(engine) as s:
         (snap,) = [x for x in invoice_snapshots(s, bid) if x.invoice_id == open_]
         assert snap.last_step is None
+        assert last_sent(s, business_id=bid, invoice_id=open_) is None  # what /apercu's step of today reads
     with read_session(engine) as s:
         links = s.exec(select(ReminderInvoice).where(ReminderInvoice.reminder_id == rid)).all()
         assert [link.step for link in links] == ["plan_reminder"]
