@@ -77,6 +77,7 @@ class MailboxWatcher:
         poll_interval: float = POLL_INTERVAL.total_seconds(),
         idle_renew: float = IDLE_RENEW.total_seconds(),
         use_idle: bool = True,
+        backoff_first: float = BACKOFF_FIRST,
     ) -> None:
         chosen = config or ctx.mailbox
         if chosen is None:
@@ -86,6 +87,7 @@ class MailboxWatcher:
         self.poll_interval = poll_interval
         self.idle_renew = idle_renew
         self.use_idle = use_idle
+        self.backoff_first = backoff_first
         self.cursor_path = received_folder(ctx) / "cursor.json"
         self._received: list[ReceivedCallback] = []
         self._problems: list[ProblemCallback] = []
@@ -232,7 +234,7 @@ class MailboxWatcher:
             await self._pause(self._backoff())
 
     def _backoff(self) -> float:
-        return min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** max(0, self._failures - 1)) if self._failures else 0.0
+        return min(BACKOFF_MAX, self.backoff_first * 2 ** max(0, self._failures - 1)) if self._failures else 0.0
 
     async def _pause(self, seconds: float) -> None:
         deadline = asyncio.get_running_loop().time() + seconds

@@ -9,6 +9,7 @@ import json
 import logging
 import time
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -61,8 +62,20 @@ def _config(server: DovecotServer, **kw: object) -> MailboxConfig:
     return MailboxConfig(**fields)  # type: ignore[arg-type]
 
 
+_ENGINES: list[Engine] = []
+
+
+@pytest.fixture(autouse=True)
+def _dispose_engines() -> Iterator[None]:
+    """Every engine a test made is closed at its end (no connection left to the garbage collector)."""
+    yield
+    while _ENGINES:
+        _ENGINES.pop().dispose()
+
+
 def _world(url: str, tmp_path: Path, server: DovecotServer, **kw: object) -> World:
     engine = make_engine(url)
+    _ENGINES.append(engine)
     with write_session(engine) as session:
         business = make_business(session)
         client = make_client(
@@ -222,8 +235,12 @@ def test_bounce_marks_the_address_failing_and_the_reminder_failed(world: World, 
     assert done.status == "done" and replies.open_bounces(world.ctx) == []
 
 
-def test_a_message_is_handled_once_across_scans_and_restarts(world: World, dovecot: DovecotServer) -> None:
-    """Scanning twice, then again with the cursor lost (a restart without its file), stores the reply once."""
+def test_a_message_is_handled_once_across_scans_and_restarts(
+    db_url: str, tmp_path: Path, dovecot: DovecotServer
+) -> None:
+    """Scanning twice, then again with the cursor lost (a restart without its file), stores the reply once (SQLite
+    and PostgreSQL)."""
+    world = _world(db_url, tmp_path, dovecot)
     dovecot.append(samples.gmail_reply_fr())
     assert [r.status for r in _scan(world)] == ["stored"]
     assert _scan(world) == []  # the cursor: only new messages are read
@@ -390,3 +407,53 @@ def test_dossier_holds_the_received_emails_checked_and_the_replies_in_its_timeli
     with zipfile.ZipFile(out) as zf:
         assert len([n for n in zf.namelist() if n.startswith("courriels-recus/")]) == 1
         assert "NON JOINT" in zf.read("bordereau-des-pieces.txt").decode()
+
+
+async def test_polling_without_idle_and_a_refused_login_reported_once(world: World, dovecot: DovecotServer) -> None:
+    """Without IDLE the watcher polls (here every half second) and keeps the reply; with a wrong password it retries
+    with backoff and tells its listener once, not at every attempt."""
+    watcher = MailboxWatcher(world.ctx, poll_interval=0.5, use_idle=False)
+    watcher.start()
+    try:
+        await _until(lambda: watcher.scans >= 1, 10)
+        dovecot.append(samples.gmail_reply_fr())
+        await _until(lambda: len(_received(world)) == 1, 5)
+    finally:
+        await watcher.stop()
+    wrong = _config(dovecot, password=SecretStr("wrong"))
+    refused = MailboxWatcher(world.ctx, wrong, backoff_first=0.1)
+    problems: list[str] = []
+
+    async def on_problem(problem: object) -> None:
+        problems.append(str(problem))
+
+    refused.on_problem(on_problem)  # type: ignore[arg-type]
+    refused.start()
+    try:
+        await _until(lambda: refused._failures >= 2, 30)  # Dovecot slows down repeated failed logins
+    finally:
+        await refused.stop()
+    assert len(problems) == 1 and "login refused" in problems[0] and "wrong" not in problems[0]
+
+
+async def test_runtime_starts_the_watcher_and_stops_it(world: World, dovecot: DovecotServer) -> None:
+    """With a mailbox in the business context, the runtime's job watches it and hands each kept message to the
+    adapters that show them; Runtime.stop ends it."""
+    from bot.runtime import start_mailbox
+    from services.core import Services
+
+    shown: list[replies.Ingested] = []
+
+    class Adapter:
+        name = "fake"
+
+        async def on_mail_received(self, result: replies.Ingested) -> None:
+            shown.append(result)
+
+    watcher = start_mailbox(Services(world.ctx), [Adapter()])  # type: ignore[list-item]
+    try:
+        dovecot.append(samples.gmail_reply_fr())
+        await _until(lambda: len(shown) == 1, 10)
+    finally:
+        await watcher.stop()
+    assert shown[0].kind == "reply" and shown[0].client_id == world.client_id
