@@ -47,6 +47,7 @@ from bot.handlers import (
     snooze,
     statements,
     status,
+    tasks,
 )
 from bot.i18n import t
 from bot.presenter import Presenter
@@ -69,6 +70,7 @@ COMMANDS = [
     ("import", "commands.import"),
     ("preuves", "commands.evidence"),
     ("litiges", "commands.disputes"),
+    ("taches", "commands.tasks"),
     ("reprendre", "commands.resume"),
     ("parametres", "commands.settings"),
     ("taux", "commands.rates"),
@@ -85,6 +87,7 @@ COMMANDS_EN = [
     ("import", "commands.import"),
     ("preuves", "commands.evidence"),
     ("disputes", "commands.disputes"),
+    ("tasks", "commands.tasks"),
     ("resume", "commands.resume"),
     ("settings", "commands.settings"),
     ("rate", "commands.rates"),
@@ -125,6 +128,8 @@ def add_handlers(application: Application) -> None:
     features.append(plans)  # payment plans: the pl1: buttons of the plan card
     for feature in features:
         application.add_handlers(feature.HANDLERS)
+    # Owner tasks (issue 10): /taches and the task cards' t1: buttons.
+    application.add_handlers(tasks.HANDLERS)
     application.add_handlers(extra.HANDLERS)  # drafts outside the ladder (issue 10): 🗑 Ne pas envoyer
     application.add_handlers(help.FALLBACKS)
     application.add_handler(help.BUTTON_FALLBACK)

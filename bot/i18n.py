@@ -229,6 +229,7 @@ FR: dict[str, str] = {
         "/import : importer un fichier CSV de factures\n"
         "/preuves NUMERO : le dossier de preuves d'une facture (ZIP)\n"
         "/litiges : les litiges en cours (reprendre les relances ou passer en perte)\n"
+        "/taches : les questions de Relance (trop-perçus, pénalités, promesses, échéances, avoirs)\n"
         "/reprendre NUMERO : clore le litige d'une facture et reprendre ses relances\n"
         "/parametres : heure du récapitulatif, pause\n"
         "/taux [SEMESTRE TAUX] : les taux de la BCE des derniers semestres, ou en ajouter un (/taux 2026-H2 2,15)\n"
@@ -427,6 +428,7 @@ FR: dict[str, str] = {
         "/relance payee NUMERO [montant] : enregistrer un paiement\n"
         "/relance preuves NUMERO : le dossier de preuves d'une facture (ZIP)\n"
         "/relance litiges : les litiges en cours (reprendre les relances ou passer en perte)\n"
+        "/relance taches : les questions de Relance (trop-perçus, pénalités, promesses, échéances, avoirs)\n"
         "/relance reprendre NUMERO : clore le litige d'une facture et reprendre ses relances\n"
         "/relance parametres : heure du récapitulatif, pause\n"
         "/relance aide : cette aide\n\n"
@@ -621,6 +623,63 @@ FR: dict[str, str] = {
     "slack.modal.lrar_proof_hint": "Facultatif : JPEG, PNG ou PDF, 10 Mo au plus.",
     "slack.modal.lrar_presented_date": "Date de première présentation (avis de passage)",
     "slack.modal.lrar_returned_date": "Date du retour",
+    # owner tasks: the questions Relance asks (over-payment, late payment, broken promise, missed instalment, credit
+    # note to assign) — bot/task_cards.py
+    "commands.tasks": "Questions en attente (trop-perçus, pénalités, promesses, échéances, avoirs)",
+    "tasks.header": "❓ Relance a {count} question(s) pour vous :",
+    "tasks.none": "Aucune question en attente.",
+    "tasks.more": "… et {count} autre(s) : tapez /taches pour les voir.",
+    "tasks.overpayment": (
+        "💶 <b>Trop-perçu</b> de {amount} sur la facture {number} ({client}), reçu le {day}. "
+        "Il n'a pas été conservé sans vous : que voulez-vous en faire ?"
+    ),
+    "tasks.late_payment": (
+        "⏱️ <b>Paiement en retard</b> : la facture {number} ({client}) a été réglée avec {days} jour(s) de retard. "
+        "Les pénalités de retard et l'indemnité forfaitaire de 40 € restent dues : voulez-vous les réclamer ?"
+    ),
+    "tasks.promise_broken": (
+        "🤝❌ <b>Promesse non tenue</b> : {client} s'était engagé à régler la facture {number} au plus tard le {until} "
+        "(reste dû {balance}). Les relances ont repris."
+    ),
+    "tasks.instalment_missed": (
+        "📅❌ <b>Échéance non réglée</b> : l'échéance n° {seq} du {due} ({amount}) de l'échéancier de {client} "
+        "(facture {number}) n'a pas été payée. Relancer le client, ou mettre fin à l'échéancier (les relances "
+        "reprennent) ?"
+    ),
+    "tasks.credit_note": (
+        "🧾 <b>Avoir à affecter</b> : l'avoir {number} de {amount} ({client}) vise la facture {reference}, "
+        "inconnue de Relance. Sur quelle facture l'imputer ?"
+    ),
+    "tasks.credit_note_noref": (
+        "🧾 <b>Avoir à affecter</b> : l'avoir {number} de {amount} ({client}) ne précise pas la facture qu'il "
+        "concerne. Sur quelle facture l'imputer ?"
+    ),
+    "tasks.no_open_invoice": "Ce client n'a aucune facture ouverte à laquelle l'affecter.",
+    "tasks.choose": "À quelle facture de {client} affecter {amount} ?",
+    "tasks.btn.refunded": "↩️ Remboursé",
+    "tasks.btn.assign": "➡️ Affecter à une autre facture",
+    "tasks.btn.keep": "💼 Garder en avoir",
+    "tasks.btn.claim": "⚖️ Réclamer les pénalités",
+    "tasks.btn.skip": "🚫 Ne pas réclamer",
+    "tasks.btn.ok": "👌 OK",
+    "tasks.btn.remind": "🔔 Relancer",
+    "tasks.btn.end": "⏹️ Terminer l'échéancier",
+    "tasks.btn.ignore": "🚫 Ignorer",
+    "tasks.btn.back": "↩️ Retour",
+    "tasks.btn.invoice": "{number} · reste dû {balance}",
+    "tasks.done.refunded": "↩️ Noté : le trop-perçu de {amount} sur la facture {number} a été remboursé au client.",
+    "tasks.done.kept": "💼 Noté : {amount} restent en avoir pour {client}.",
+    "tasks.done.assigned": "➡️ {amount} affectés à la facture {number}.",
+    "tasks.done.claimed": "⚖️ Réclamation des pénalités de la facture {number} préparée : relisez-la et envoyez-la.",
+    "tasks.done.reminded": "🔔 Relance de l'échéance (facture {number}) préparée : relisez-la et envoyez-la.",
+    "tasks.done.ended": "⏹️ Échéancier terminé : les relances de la facture {number} reprennent.",
+    "tasks.done.credit_assigned": "🧾 Avoir {number} imputé sur la facture {invoice} (reste dû {balance}).",
+    "tasks.done.credit_ignored": "🚫 Avoir {number} ignoré : il n'a été imputé sur aucune facture.",
+    "tasks.done.skipped": "🚫 Noté : les pénalités ne seront pas réclamées.",
+    "tasks.done.noted": "👌 Noté.",
+    "tasks.no_candidate": "Ce client n'a aucune autre facture ouverte à laquelle l'affecter.",
+    "tasks.refused": "Impossible : {reason}. Rien n'a été modifié.",
+    "tasks.failed": "Cette action n'a pas pu être faite ; rien n'a été modifié. Réessayez plus tard.",
 }
 
 EN: dict[str, str] = {
@@ -829,6 +888,7 @@ EN: dict[str, str] = {
         "/import: import an invoices CSV file\n"
         "/preuves NUMBER: the evidence file of an invoice (ZIP)\n"
         "/disputes: open disputes (resume the reminders or write off)\n"
+        "/tasks: Relance's questions (over-payments, penalties, promises, instalments, credit notes)\n"
         "/resume NUMBER: close an invoice's dispute and resume its reminders\n"
         "/settings: digest time, pause\n"
         "/rate [HALF-YEAR RATE]: the ECB rates of the last half-years, or add one (/rate 2026-H2 2.15)\n"
@@ -1015,6 +1075,7 @@ EN: dict[str, str] = {
         "/relance paid NUMBER [amount]: record a payment\n"
         "/relance evidence NUMBER: the evidence file of an invoice (ZIP)\n"
         "/relance disputes: open disputes (resume the reminders or write off)\n"
+        "/relance tasks: Relance's questions (over-payments, penalties, promises, instalments, credit notes)\n"
         "/relance resume NUMBER: close an invoice's dispute and resume its reminders\n"
         "/relance settings: digest time, pause\n"
         "/relance help: this help\n\n"
@@ -1197,6 +1258,62 @@ EN: dict[str, str] = {
     "slack.modal.lrar_proof_hint": "Optional: JPEG, PNG or PDF, 10 MB at most.",
     "slack.modal.lrar_presented_date": "Date of first presentation (delivery notice)",
     "slack.modal.lrar_returned_date": "Date it came back",
+    # owner tasks: the questions Relance asks (over-payment, late payment, broken promise, missed instalment, credit
+    # note to assign) — bot/task_cards.py
+    "commands.tasks": "Open questions (over-payments, penalties, promises, instalments, credit notes)",
+    "tasks.header": "❓ Relance has {count} question(s) for you:",
+    "tasks.none": "No open question.",
+    "tasks.more": "… and {count} more: type /tasks to see them.",
+    "tasks.overpayment": (
+        "💶 <b>Over-payment</b> of {amount} on invoice {number} ({client}), received on {day}. "
+        "It was not kept without you: what should be done with it?"
+    ),
+    "tasks.late_payment": (
+        "⏱️ <b>Late payment</b>: invoice {number} ({client}) was paid {days} day(s) late. "
+        "The late-payment penalties and the 40 EUR fixed indemnity are still due: claim them?"
+    ),
+    "tasks.promise_broken": (
+        "🤝❌ <b>Promise not kept</b>: {client} promised to pay invoice {number} by {until} "
+        "({balance} still due). Reminders have resumed."
+    ),
+    "tasks.instalment_missed": (
+        "📅❌ <b>Instalment missed</b>: instalment no. {seq} due {due} ({amount}) of {client}'s payment plan "
+        "(invoice {number}) was not paid. Remind the client, or end the plan (reminders resume)?"
+    ),
+    "tasks.credit_note": (
+        "🧾 <b>Credit note to assign</b>: credit note {number} of {amount} ({client}) refers to invoice {reference}, "
+        "unknown to Relance. Which invoice does it credit?"
+    ),
+    "tasks.credit_note_noref": (
+        "🧾 <b>Credit note to assign</b>: credit note {number} of {amount} ({client}) names no invoice. "
+        "Which invoice does it credit?"
+    ),
+    "tasks.no_open_invoice": "This client has no open invoice to assign it to.",
+    "tasks.choose": "Which invoice of {client} should {amount} go to?",
+    "tasks.btn.refunded": "↩️ Refunded",
+    "tasks.btn.assign": "➡️ Assign to another invoice",
+    "tasks.btn.keep": "💼 Keep as credit",
+    "tasks.btn.claim": "⚖️ Claim the penalties",
+    "tasks.btn.skip": "🚫 Do not claim",
+    "tasks.btn.ok": "👌 OK",
+    "tasks.btn.remind": "🔔 Remind",
+    "tasks.btn.end": "⏹️ End the plan",
+    "tasks.btn.ignore": "🚫 Ignore",
+    "tasks.btn.back": "↩️ Back",
+    "tasks.btn.invoice": "{number} · {balance} due",
+    "tasks.done.refunded": "↩️ Noted: the over-payment of {amount} on invoice {number} was refunded to the client.",
+    "tasks.done.kept": "💼 Noted: {amount} kept as credit for {client}.",
+    "tasks.done.assigned": "➡️ {amount} assigned to invoice {number}.",
+    "tasks.done.claimed": "⚖️ Penalty claim for invoice {number} drafted: review it and send it.",
+    "tasks.done.reminded": "🔔 Instalment reminder (invoice {number}) drafted: review it and send it.",
+    "tasks.done.ended": "⏹️ Payment plan ended: reminders of invoice {number} resume.",
+    "tasks.done.credit_assigned": "🧾 Credit note {number} applied to invoice {invoice} ({balance} still due).",
+    "tasks.done.credit_ignored": "🚫 Credit note {number} ignored: applied to no invoice.",
+    "tasks.done.skipped": "🚫 Noted: the penalties will not be claimed.",
+    "tasks.done.noted": "👌 Noted.",
+    "tasks.no_candidate": "This client has no other open invoice to assign it to.",
+    "tasks.refused": "Not possible: {reason}. Nothing was changed.",
+    "tasks.failed": "This could not be done; nothing was changed. Please try again later.",
 }
 
 CATALOGUES = {"fr": FR, "en": EN}

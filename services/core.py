@@ -73,6 +73,7 @@ from storage.reminders import (
     snooze,
     undo_edit,
 )
+from storage.task_actions import daily_check as tasks_daily_check
 from storage.types import utcnow
 
 if TYPE_CHECKING:
@@ -358,6 +359,9 @@ class Services:
                 views: list[ReminderView] = []
                 if not business.paused:
                     views = refresh_due(session, business=business, today=day, ladder=business_ladder(business))
+                # --- owner tasks --- broken promises and missed instalments, through the state machine, before the
+                # digest shows its tasks; after the ladder, which follows a broken promise up as such.
+                tasks_daily_check(session, business_id=self.business_id, today=day)
                 drafts = {v.reminder_id: self._draft(session, v, day) for v in views}
                 ways = {v.reminder_id: self._way(session, v) for v in views}
                 open_total, overdue_total = outstanding_totals(session, business_id=self.business_id, day=day)

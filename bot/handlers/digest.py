@@ -16,6 +16,7 @@ from telegram.error import TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.cards import split_message
+from bot.handlers import tasks
 from bot.handlers.common import (
     LANGS_KEY,
     Context,
@@ -50,6 +51,9 @@ async def deliver(
             # One owner who blocked the bot must not stop the digest of the others.
             log.warning("digest to chat %s failed: %s", chat_id, exc)
     services.register_cards(shown)
+    for chat_id in chat_ids:
+        # The owner's tasks (questions Relance asks) after the reminders.
+        await tasks.send_tasks(bot, services, chat_id, langs.get(chat_id, "fr"))
 
 
 async def on_digest(update: Update, context: Context) -> None:

@@ -19,7 +19,7 @@ from telegram import File, Update
 from telegram.ext import CommandHandler, MessageHandler, filters
 
 from bot.download import DownloadError, TooBigError, size_text, stream_capped
-from bot.handlers import statements
+from bot.handlers import statements, tasks
 from bot.handlers.common import Context, actor, lang, reply, services_of
 from bot.i18n import t
 from bot.reports import render_import
@@ -99,8 +99,10 @@ async def on_document(update: Update, context: Context) -> None:
     if await asyncio.to_thread(services_of(context).is_statement, data, name):
         await statements.import_statement(update, context, data, name)
         return
+    before = tasks.last_id(services_of(context))
     report = await asyncio.to_thread(services_of(context).import_file, data, name, actor=actor(update))
     await reply(update, render_import(report, code))
+    await tasks.show_new(update, context, before)  # a credit note whose invoice is unknown
 
 
 HANDLERS = [

@@ -5,6 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import CallbackQueryHandler
 
+from bot.handlers import tasks
 from bot.handlers.common import (
     Context,
     Question,
@@ -30,9 +31,11 @@ async def on_paid(update: Update, context: Context) -> None:
         await open_menu(update, context, rid, "paid")
         return
     code = lang(update, context)
+    before = tasks.last_id(services_of(context))
     outcome = services_of(context).pay(rid, version, actor=actor(update), lang=code)
     await answer(update, outcome.message if len(outcome.message) <= 190 else t("cb.paid", code))
     await show_card(update, context, rid, outcome.card)
+    await tasks.show_new(update, context, before)  # paid late: claim the penalties?
 
 
 QUESTION = Question(

@@ -8,6 +8,7 @@ import asyncio
 from telegram import Update
 from telegram.ext import CallbackQueryHandler
 
+from bot.handlers import tasks
 from bot.handlers.common import Context, actor, answer, edit_card, lang, markup, refuse_button, reply, services_of
 from bot.handlers.extra import show_drafts
 from bot.i18n import t
@@ -19,11 +20,15 @@ async def import_statement(update: Update, context: Context, data: bytes, name: 
     """Import a statement the owner sent: the summary, then a card for each of its doubtful lines."""
     code = lang(update, context)
     services = services_of(context)
+    before = tasks.last_id(services)
     summary = await asyncio.to_thread(services.import_statement, data, name, actor=actor(update))
     await reply(update, render_payments(summary, code))
     if summary.thanks:  # the "merci" drafts of the clients now all paid up, to approve like any reminder
         await show_drafts(update, context, summary.thanks)
-    if not summary.ok or summary.dry_run or not summary.doubtful:
+    if not summary.ok or summary.dry_run:
+        return
+    await tasks.show_new(update, context, before)  # over-payments, late payments
+    if not summary.doubtful:
         return
     ids = [d.line.line_id for d in summary.doubtful]
     doubts, _ = await asyncio.to_thread(services.doubtful_lines, line_ids=ids)

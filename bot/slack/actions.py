@@ -129,7 +129,13 @@ async def card_button(ctx: SlackContext, click: Click, data: str) -> None:
     elif action in _SNOOZE_DAYS:
         shown = await asyncio.to_thread(presenter.snooze, rid, version, actor=who, lang=code, days=_SNOOZE_DAYS[action])
     elif action == "payf":
+        from bot.slack import tasks  # imported here: bot.slack.tasks uses this module's helpers
+
+        before = await asyncio.to_thread(tasks.last_id, ctx)
         shown = await asyncio.to_thread(presenter.pay, rid, version, actor=who, lang=code)
+        await show_outcome(ctx, click, shown)
+        await tasks.post_tasks(ctx, click.channel, code, after_id=before)  # paid late: claim the penalties?
+        return
     elif action == "drop":  # a draft outside the ladder: Ne pas envoyer
         shown = await asyncio.to_thread(presenter.drop, rid, version, actor=who, lang=code)
     else:  # "undo": the only card action left (bot.cards.ACTIONS)

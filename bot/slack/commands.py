@@ -79,6 +79,10 @@ async def post_digest(ctx: SlackContext, user_id: str, data: DigestData) -> None
     finally:
         # The cards already shown are remembered even when a later one failed.
         await asyncio.to_thread(ctx.presenter.register_cards, shown)
+    # The owner's tasks (questions Relance asks) after the reminders.
+    from bot.slack import tasks  # imported here: bot.slack.tasks uses the buttons' helpers, which use this module
+
+    await tasks.post_tasks(ctx, dm, lang)
 
 
 # --- subcommands --------------------------------------------------------------------------------------------------
@@ -213,6 +217,13 @@ async def _settings(call: Call) -> None:
     await call.ctx.client.chat_postMessage(channel=call.dm, **_panel_message(panel, call.lang))
 
 
+async def _tasks(call: Call) -> None:
+    """The open questions, one card each (`t1:` buttons), or "none"."""
+    from bot.slack import tasks  # imported here: bot.slack.tasks uses the buttons' helpers, which use this module
+
+    await tasks.post_tasks(call.ctx, call.dm, call.lang, quiet=False)
+
+
 async def _help(call: Call) -> None:
     """Every subcommand and button."""
     await call.say(t("slack.cmd.help", call.lang))
@@ -238,6 +249,9 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "parametres": _settings,
     "paramètres": _settings,
     "settings": _settings,
+    "taches": _tasks,
+    "tâches": _tasks,
+    "tasks": _tasks,
     "aide": _help,
     "help": _help,
 }

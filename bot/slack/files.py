@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from bot.download import DownloadError, TooBigError, size_text, stream_capped
 from bot.i18n import t
 from bot.reports import render_import
-from bot.slack import home, statements
+from bot.slack import home, statements, tasks
 from bot.slack.commands import post_text, tell_error
 from services.core import MAX_UPLOAD_BYTES
 
@@ -86,8 +86,10 @@ async def import_file(ctx: SlackContext, user_id: str, dm: str, file_id: str) ->
     if await asyncio.to_thread(ctx.presenter.is_statement, data, name):
         await statements.import_statement(ctx, user_id, dm, data, name)
         return
+    before = await asyncio.to_thread(tasks.last_id, ctx)
     report = await asyncio.to_thread(ctx.presenter.import_file, data, name, actor=ctx.actor(user_id))
     await post_text(ctx, dm, render_import(report, lang), lang)
+    await tasks.post_tasks(ctx, dm, lang, after_id=before)  # a credit note whose invoice is unknown
     if report.ok:
         home.refresh_later(ctx, user_id)
 

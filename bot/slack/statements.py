@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.i18n import t
 from bot.reports import render_payments
-from bot.slack import home
+from bot.slack import home, tasks
 from bot.slack.actions import Click, ephemeral, run_click, update_message
 from bot.slack.blocks import fallback_text, from_card_text
 from bot.slack.commands import post_text
@@ -46,6 +46,7 @@ async def import_statement(ctx: SlackContext, user_id: str, dm: str, data: bytes
     """Import a statement the owner shared: the summary in the DM, then a card for each of its doubtful lines."""
     lang = await ctx.lang(user_id)
     presenter = ctx.presenter
+    before = await asyncio.to_thread(tasks.last_id, ctx)
     summary = await asyncio.to_thread(presenter.import_statement, data, name, actor=ctx.actor(user_id))
     await post_text(ctx, dm, render_payments(summary, lang), lang)
     if not summary.ok:
@@ -53,6 +54,7 @@ async def import_statement(ctx: SlackContext, user_id: str, dm: str, data: bytes
     if summary.thanks:  # the "merci" drafts of the clients now all paid up, to approve like any reminder
         await post_drafts(ctx, dm, summary.thanks, lang)
     home.refresh_later(ctx, user_id)
+    await tasks.post_tasks(ctx, dm, lang, after_id=before)  # over-payments, late payments
     if summary.doubtful:
         ids = [d.line.line_id for d in summary.doubtful]
         doubts, _ = await asyncio.to_thread(presenter.doubtful_lines, line_ids=ids)

@@ -1,0 +1,122 @@
+"""The owner's tasks in the chats, by transcript: in Telegram, a late Payée brings the late-payment card, Réclamer
+les pénalités shows the claim's draft card, a second tap hears "Déjà traité."; /taches lists the open questions;
+in Slack, `/relance taches` shows them, a click answers in place and a second click hears "Déjà traité."."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from sqlmodel import col, select
+
+from dunning.invoice_states import Promise
+from services import tasks
+from storage.db import read_session, write_session
+from storage.invoice_status import apply_to_invoice
+from storage.models import Business, EvidenceEntry, Invoice, OwnerTask, Reminder
+from tests.bot_harness import BotHarness
+from tests.factories import make_client, make_invoice, make_reminder
+from tests.integration.slack_helpers import OWNER, slack_app
+
+
+def _seed(engine: object, business_id: int) -> tuple[int, int]:
+    """Client "Boulangerie Martin SARL" with invoice F-2026-042 (1 200 €, due 15/10/2026, overdue) on a pending
+    reminder: (invoice id, reminder id)."""
+    with write_session(engine) as s:  # type: ignore[arg-type]
+        business = s.get(Business, business_id)
+        assert business is not None
+        client = make_client(s, business, name="Boulangerie Martin SARL")
+        inv = make_invoice(s, client, due=date(2026, 10, 15), amount="1200.00", number="F-2026-042")
+        reminder = make_reminder(s, client, [inv], planned_date=date(2026, 11, 24))
+        assert inv.id is not None and reminder.id is not None
+        return inv.id, reminder.id
+
+
+def _labels(bot: BotHarness, call: object) -> dict[str, str]:
+    return {b["text"]: b["callback_data"] for b in bot.buttons(call)}  # type: ignore[arg-type]
+
+
+async def test_telegram_late_payment_card_claim_and_stale_tap(bot: BotHarness) -> None:
+    """💶 Payée en totalité on an invoice 40 days late: the task card follows ("Paiement en retard", Réclamer /
+    Ne pas réclamer, t1: data); Réclamer: "C'est fait.", the card says the claim is drafted and loses its buttons,
+    the penalty claim's card comes with its own buttons; the same tap again: "Déjà traité." and no second draft."""
+    inv_id, rid = _seed(bot.engine, bot.services.business_id)
+    bot.api.clear()
+    await bot.owner.tap(f"r1:payf:{rid}:0", message_id=5)
+    texts = bot.api.texts()
+    assert any("1 question(s)" in t for t in texts)
+    card = next(c for c in bot.cards() if "Paiement en retard" in str(c.params["text"]))
+    assert "F-2026-042" in str(card.params["text"]) and "40 jour(s) de retard" in str(card.params["text"])
+    labels = _labels(bot, card)
+    assert set(labels) == {"⚖️ Réclamer les pénalités", "🚫 Ne pas réclamer"}
+    assert all(d.startswith("t1:") and len(d.encode()) <= 64 for d in labels.values())
+    bot.api.clear()
+    await bot.owner.tap(labels["⚖️ Réclamer les pénalités"], message_id=9)
+    assert bot.api.of("answerCallbackQuery")[0].params.get("text") == "C'est fait."
+    edited = bot.api.of("editMessageText")[-1]
+    assert "Réclamation des pénalités de la facture F-2026-042 préparée" in str(edited.params["text"])
+    assert not bot.buttons(edited)
+    draft = bot.cards()[-1]
+    assert any(d.startswith("r1:send:") for d in _labels(bot, draft).values())
+    bot.api.clear()
+    await bot.owner.tap(labels["⚖️ Réclamer les pénalités"], message_id=9)
+    assert bot.api.of("answerCallbackQuery")[0].params.get("text") == "Déjà traité."
+    with read_session(bot.engine) as s:
+        claims = s.exec(select(Reminder).where(Reminder.kind == "penalty_claim")).all()
+        handled = s.exec(select(EvidenceEntry).where(EvidenceEntry.kind == "task_handled")).all()
+        assert s.get(Invoice, inv_id).state == "paid"  # type: ignore[union-attr]
+    assert len(claims) == 1 and len(handled) == 1
+
+
+async def test_telegram_taches_lists_the_questions(bot: BotHarness) -> None:
+    """/taches with nothing open: "Aucune question en attente."; with a broken promise: the header and its card
+    (OK); OK: the card says "Noté." without buttons."""
+    await bot.owner.send("/taches")
+    assert bot.api.texts()[-1] == "Aucune question en attente."
+    inv_id, _ = _seed(bot.engine, bot.services.business_id)
+    with write_session(bot.engine) as s:
+        inv = s.get(Invoice, inv_id)
+        assert inv is not None
+        apply_to_invoice(s, inv, Promise(date(2026, 11, 20), date(2026, 11, 10)), actor="owner:1")
+    tasks.daily_check(bot.services.ctx, date(2026, 11, 24))
+    bot.api.clear()
+    await bot.owner.send("/taches")
+    assert "1 question(s)" in bot.api.texts()[0]
+    (card,) = bot.cards()
+    assert "Promesse non tenue" in str(card.params["text"]) and "20/11/2026" in str(card.params["text"])
+    await bot.owner.tap(_labels(bot, card)["👌 OK"], message_id=3)
+    edited = bot.api.of("editMessageText")[-1]
+    assert "👌 Noté." in str(edited.params["text"]) and not bot.buttons(edited)
+
+
+async def test_slack_taches_click_and_second_click(sqlite_url: str, tmp_path: Path) -> None:
+    """`/relance taches` with a broken promise: the card with its OK button (t1:); the click updates it in place
+    ("Noté.", no button), the task is done; the same click again: "Déjà traité." and nothing more is written."""
+    async with slack_app(sqlite_url, tmp_path) as h:
+        inv_id, _ = _seed(h.engine, h.presenter.business_id)
+        with write_session(h.engine) as s:
+            inv = s.get(Invoice, inv_id)
+            assert inv is not None
+            apply_to_invoice(s, inv, Promise(date(2026, 11, 20), date(2026, 11, 10)), actor="owner:1")
+        tasks.daily_check(h.presenter.ctx, date(2026, 11, 24))
+        await h.slack.aio.slash(OWNER, "taches")
+        card = await h.answer("Promesse non tenue")
+        ids = [e["action_id"] for b in card.blocks if b["type"] == "actions" for e in b["elements"]]
+        (ok,) = ids
+        assert ok.startswith("t1:ok:")
+        await h.slack.aio.click(OWNER, h.dm, card.ts, ok)
+        await h.slack.aio.wait_for(lambda: "Noté." in h.slack.message(h.dm, card.ts).plain, what="answered")
+        assert not [b for b in h.slack.message(h.dm, card.ts).blocks if b["type"] == "actions"]
+        with read_session(h.engine) as s:
+            entries = len(s.exec(select(EvidenceEntry)).all())
+            assert [t.state for t in s.exec(select(OwnerTask).order_by(col(OwnerTask.id))).all()] == ["done"]
+        from bot.slack.actions import Click
+        from bot.slack.tasks import task_button
+
+        await task_button(h.ctx, Click(OWNER, h.dm, card.ts, "fr"), ok)
+        await h.slack.aio.wait_ephemeral(OWNER, "Déjà traité.")
+        await h.settle()
+        with read_session(h.engine) as s:
+            assert len(s.exec(select(EvidenceEntry)).all()) == entries
+            assert s.get(Invoice, inv_id).amount_paid == Decimal("0.00")  # type: ignore[union-attr]
