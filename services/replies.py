@@ -88,6 +88,7 @@ class ReplyView:
     client_emails: tuple[str, ...]
     failing_emails: tuple[str, ...]
     reminder_id: int | None
+    message_id: str  # the message's Message-ID: ↩️ Répondre answers it (In-Reply-To / References)
     sender: str
     subject: str
     received_at: datetime
@@ -198,6 +199,7 @@ def _view(session: Session, ctx: BusinessContext, row: ReceivedRow) -> ReplyView
         client_emails=tuple(client.email_list),
         failing_emails=failing,
         reminder_id=row.reminder_id,
+        message_id=row.message_id,
         sender=row.sender,
         subject=row.subject,
         received_at=row.received_at,

@@ -152,6 +152,7 @@ def test_gmail_reply_linked_by_in_reply_to_is_kept_with_its_own_text(world: Worl
     view = replies.reply(world.ctx, row.id)
     assert view is not None and [i.number for i in view.invoices] == ["F-2026-0042"]
     assert view.promise_date == date(2026, 12, 15) and view.client_name == "Menuiserie Martin"
+    assert view.message_id == "<g1@mail.gmail.com>" and view.total == view.invoices[0].balance
     assert [v.received_id for v in replies.open_replies(world.ctx)] == [row.id]
 
 

@@ -128,3 +128,15 @@ def test_imap_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     assert local is not None and local.port == 143
     with pytest.raises(SettingsError, match="IMAP_USERNAME and IMAP_PASSWORD"):
         mailbox_config(load_settings(_env_file=None, IMAP_HOST="imap.example.fr"))
+
+
+def test_five_thousand_recipients_and_a_long_subject_are_read_quickly() -> None:
+    """A message to 5,000 addresses with a very long subject is read at once (no quadratic work), subject cut."""
+    import time
+
+    to = ", ".join(f"user{i}@example.fr" for i in range(5000))
+    raw = f"From: jean@client.example\r\nTo: {to}\r\nSubject: {'Facture ' * 200}\r\n\r\nPayé.\r\n".encode()
+    start = time.monotonic()
+    msg = parse_inbound(raw)
+    assert time.monotonic() - start < 1.0
+    assert msg.kind == "reply" and msg.text == "Payé." and len(msg.subject) <= 300
