@@ -42,6 +42,7 @@ from bot.handlers import (
     plans,
     promise,
     rates,
+    replies,
     send,
     settings_chat,
     snooze,
@@ -53,6 +54,7 @@ from bot.i18n import t
 from bot.presenter import Presenter
 from bot.settings import Settings
 from services.core import DigestData, Services
+from services.mailbox import Ingested
 from services.outbox import DeliveryResult
 
 log = logging.getLogger(__name__)
@@ -71,6 +73,7 @@ COMMANDS = [
     ("preuves", "commands.evidence"),
     ("litiges", "commands.disputes"),
     ("taches", "commands.tasks"),
+    ("reponses", "commands.replies"),
     ("reprendre", "commands.resume"),
     ("parametres", "commands.settings"),
     ("taux", "commands.rates"),
@@ -88,6 +91,7 @@ COMMANDS_EN = [
     ("preuves", "commands.evidence"),
     ("disputes", "commands.disputes"),
     ("tasks", "commands.tasks"),
+    ("replies", "commands.replies"),
     ("resume", "commands.resume"),
     ("settings", "commands.settings"),
     ("rate", "commands.rates"),
@@ -109,6 +113,9 @@ def add_handlers(application: Application) -> None:
     # Registered letters (LRAR): the formal notice's letter buttons ask their questions in the same conversation.
     states.update(letters.STATES)
     entries: list[Any] = [feature.ENTRY for feature in asking] + letters.ENTRIES
+    # Replies by e-mail (issue 11 §1): the reply cards' m1: buttons; another date, reason or the answer is typed.
+    states.update(replies.STATES)
+    entries.append(replies.ENTRY)
     with warnings.catch_warnings():
         # PTB warns that button presses are not tracked per message: deliberate, a question belongs to the
         # owner's chat (per user and chat), whichever card's button opened it.
@@ -131,6 +138,7 @@ def add_handlers(application: Application) -> None:
     # Owner tasks (issue 10): /taches and the task cards' t1: buttons.
     application.add_handlers(tasks.HANDLERS)
     application.add_handlers(extra.HANDLERS)  # drafts outside the ladder (issue 10): 🗑 Ne pas envoyer
+    application.add_handlers(replies.HANDLERS)  # replies by e-mail: /reponses
     application.add_handlers(help.FALLBACKS)
     application.add_handler(help.BUTTON_FALLBACK)
     application.add_error_handler(access.on_error)
@@ -258,6 +266,11 @@ class TelegramAdapter:
     async def on_outcome(self, result: DeliveryResult) -> None:
         """Refresh the reminder's cards in Telegram; tell the owners about a failed or uncertain e-mail."""
         await self._report(result)
+
+    async def on_mail_received(self, ingested: Ingested) -> None:
+        """A client's reply or a bounce kept by the mailbox watcher: its card to every owner at once."""
+        langs = self.application.bot_data.get(common.LANGS_KEY, {})
+        await replies.notify(self.application.bot, self.presenter, sorted(self.presenter.owner_ids), langs, ingested)
 
 
 async def set_commands(application: Application) -> None:

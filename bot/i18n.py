@@ -268,7 +268,9 @@ FR: dict[str, str] = {
     "invstate.partially_paid": "payée en partie",
     "invstate.payment_plan": "échéancier",
     "invstate.cancelled": "annulée par avoir",
-    "client.usage": "Usage : /client NOM (une partie du nom suffit).",
+    "client.usage": (
+        "Usage : /client NOM (une partie du nom suffit). Nouvelle adresse : /client NOM email nouvelle@adresse.fr"
+    ),
     "client.none": "Aucun client ne correspond à « {text} ».",
     "client.several": "Plusieurs clients correspondent : {names}. Précisez le nom.",
     "client.title": "<b>{name}</b>\n✉️ {emails} · 📞 {phone}",
@@ -437,7 +439,10 @@ FR: dict[str, str] = {
         "<b>Boutons des relances</b>\n"
         "✅ Envoyer l'e-mail · ✏️ Modifier le texte · ⏰ Reporter · 💶 Payée · ⚖️ Litige · 🤝 Promesse"
     ),
-    "slack.cmd.client_usage": "Usage : /relance client NOM (une partie du nom suffit).",
+    "slack.cmd.client_usage": (
+        "Usage : /relance client NOM (une partie du nom suffit). Nouvelle adresse : "
+        "/relance client NOM email nouvelle@adresse.fr"
+    ),
     "slack.cmd.paid_usage": (
         "Usage : /relance payee NUMERO [montant], par exemple /relance payee F-2026-042 "
         "ou /relance payee F-2026-042 450,00"
@@ -680,6 +685,74 @@ FR: dict[str, str] = {
     "tasks.no_candidate": "Ce client n'a aucune autre facture ouverte à laquelle l'affecter.",
     "tasks.refused": "Impossible : {reason}. Rien n'a été modifié.",
     "tasks.failed": "Cette action n'a pas pu être faite ; rien n'a été modifié. Réessayez plus tard.",
+    # --- replies by e-mail (issue 11 §1): the reply and bounce cards, bot/reply_cards.py, services.reply_actions ---
+    "commands.replies": "Réponses des clients en attente",
+    "step.reply": "↩️ Réponse au client",
+    "replies.title": "📨 <b>Réponse de {client}</b> · reçue le {day} à {time}",
+    "replies.bounce_title": "⚠️ <b>Courriel non distribué · {client}</b> · le {day} à {time}",
+    "replies.from": "De : {sender}\nObjet : {subject}",
+    "replies.invoice": "📄 {number} · reste dû {balance}",
+    "replies.no_invoice_listed": "📄 Aucune facture ouverte de ce client.",
+    "replies.attachments": "📎 Pièces jointes : {names}",
+    "replies.more": "… et {count} autre(s)",
+    "replies.empty_text": "(message sans texte)",
+    "replies.cut": "[… la suite est dans le courriel conservé]",
+    "replies.promise_hint": "🤝 Date de paiement trouvée dans le message : {day}.",
+    "replies.promise_found": (
+        "🤝 Le client propose de payer le <b>{day}</b>. Acceptez cette date ou indiquez-en une autre."
+    ),
+    "replies.dispute_found": (
+        "⚖️ Motif proposé (le texte du client) :\n« {reason} »\nGardez ce motif ou écrivez-en un autre."
+    ),
+    "replies.btn.answer": "↩️ Répondre",
+    "replies.btn.nothing": "👌 Rien à faire",
+    "replies.btn.promise_accept": "✅ Le {day}",
+    "replies.btn.promise_other": "✏️ Autre date",
+    "replies.btn.dispute_accept": "✅ Garder ce motif",
+    "replies.btn.dispute_other": "✏️ Autre motif",
+    "replies.ask_promise": (
+        "🤝 À quelle date le client s'engage-t-il à payer ? (JJ/MM ou JJ/MM/AAAA ; /annuler pour abandonner)"
+    ),
+    "replies.ask_dispute": (
+        "⚖️ Quel est le motif du litige ? Écrivez-le en une ou deux phrases (/annuler pour abandonner)."
+    ),
+    "replies.ask_answer": (
+        "↩️ Écrivez votre réponse au client, telle qu'elle doit partir (/annuler pour abandonner). Elle vous sera "
+        "présentée en brouillon : rien ne part sans votre validation."
+    ),
+    "replies.answer_empty": "Votre réponse est vide : écrivez le texte à envoyer au client.",
+    "replies.answer_too_long": "Votre réponse fait {length} caractères ; la limite est de {limit}. Raccourcissez-la.",
+    "replies.nothing_owed": "Ce client ne doit plus rien sur ces factures : rien n'a été enregistré.",
+    "replies.no_invoice": "Aucune facture de ce client n'est liée à ce message : la réponse n'a pas été préparée.",
+    "replies.done_paid": "💶 Paiement enregistré : les factures sont soldées et les relances arrêtées.",
+    "replies.done_promise": "🤝 Promesse de paiement au {day} enregistrée : les relances attendent cette date.",
+    "replies.done_dispute": "⚖️ Litige ouvert : ces factures ne seront plus relancées jusqu'à sa clôture.",
+    "replies.done_nothing": "👌 Noté : rien à faire. Les relances de ce client reprennent leur cours.",
+    "replies.done_answer": "↩️ Votre réponse est prête : relisez-la ci-dessous, puis envoyez-la.",
+    "replies.handled.paid": "✅ Traité : 💶 payée.",
+    "replies.handled.promise": "✅ Traité : 🤝 promesse de paiement enregistrée.",
+    "replies.handled.dispute": "✅ Traité : ⚖️ litige ouvert.",
+    "replies.handled.answered": "✅ Traité : ↩️ réponse préparée.",
+    "replies.handled.nothing": "✅ Traité : 👌 rien à faire.",
+    "replies.handled.new_address": "✅ Traité : nouvelle adresse enregistrée.",
+    "replies.handled.noted": "✅ Noté.",
+    "replies.bounce": "L'adresse {address} a été refusée par le serveur : {reason}",
+    "replies.bounce_how": (
+        "Pour indiquer une autre adresse, envoyez :\n<code>{command} {name} email nouvelle@adresse.fr</code>\n"
+        "La relance concernée pourra ensuite être renvoyée à la nouvelle adresse."
+    ),
+    "replies.header": "📨 {count} message(s) de clients attendent votre décision :",
+    "replies.none": "Aucune réponse de client en attente.",
+    "replies.bad_address": "« {address} » n'est pas une adresse électronique valide : rien n'a été modifié.",
+    "replies.address_changed": "📧 Nouvelle adresse enregistrée : {address}. Les adresses refusées ont été retirées.",
+    "replies.send_again": "La relance revenue non distribuée peut maintenant être renvoyée à la nouvelle adresse :",
+    "replies.email_usage": "Pour changer l'adresse d'un client : <code>{command} NOM email nouvelle@adresse.fr</code>",
+    "replies.slack_answer_title": "Répondre au client",
+    "replies.slack_answer_label": "Votre réponse",
+    "replies.slack_answer_hint": "Elle vous sera présentée en brouillon : rien ne part sans votre validation.",
+    "replies.slack_promise_title": "Promesse de paiement",
+    "replies.slack_dispute_title": "Litige",
+    "replies.slack_dispute_label": "Motif du litige",
 }
 
 EN: dict[str, str] = {
@@ -927,7 +1000,7 @@ EN: dict[str, str] = {
     "invstate.partially_paid": "partially paid",
     "invstate.payment_plan": "payment plan",
     "invstate.cancelled": "cancelled by a credit note",
-    "client.usage": "Usage: /client NAME (part of the name is enough).",
+    "client.usage": "Usage: /client NAME (part of the name is enough). New address: /client NAME email new@address.com",
     "client.none": "No client matches “{text}”.",
     "client.several": "Several clients match: {names}. Be more specific.",
     "client.title": "<b>{name}</b>\n✉️ {emails} · 📞 {phone}",
@@ -1084,7 +1157,10 @@ EN: dict[str, str] = {
         "<b>Reminder buttons</b>\n"
         "✅ Send the e-mail · ✏️ Edit the text · ⏰ Snooze · 💶 Paid · ⚖️ Dispute · 🤝 Promise"
     ),
-    "slack.cmd.client_usage": "Usage: /relance client NAME (part of the name is enough).",
+    "slack.cmd.client_usage": (
+        "Usage: /relance client NAME (part of the name is enough). New address: "
+        "/relance client NAME email new@address.com"
+    ),
     "slack.cmd.paid_usage": (
         "Usage: /relance paid NUMBER [amount], e.g. /relance paid F-2026-042 or /relance paid F-2026-042 450.00"
     ),
@@ -1314,6 +1390,68 @@ EN: dict[str, str] = {
     "tasks.no_candidate": "This client has no other open invoice to assign it to.",
     "tasks.refused": "Not possible: {reason}. Nothing was changed.",
     "tasks.failed": "This could not be done; nothing was changed. Please try again later.",
+    # --- replies by e-mail (issue 11 §1): the reply and bounce cards, bot/reply_cards.py, services.reply_actions ---
+    "commands.replies": "Clients' replies waiting",
+    "step.reply": "↩️ Answer to the client",
+    "replies.title": "📨 <b>Reply from {client}</b> · received {day} at {time}",
+    "replies.bounce_title": "⚠️ <b>E-mail not delivered · {client}</b> · {day} at {time}",
+    "replies.from": "From: {sender}\nSubject: {subject}",
+    "replies.invoice": "📄 {number} · {balance} due",
+    "replies.no_invoice_listed": "📄 No open invoice for this client.",
+    "replies.attachments": "📎 Attachments: {names}",
+    "replies.more": "… and {count} more",
+    "replies.empty_text": "(message without text)",
+    "replies.cut": "[… the rest is in the kept e-mail]",
+    "replies.promise_hint": "🤝 Payment date found in the message: {day}.",
+    "replies.promise_found": "🤝 The client offers to pay on <b>{day}</b>. Accept this date or give another one.",
+    "replies.dispute_found": (
+        "⚖️ Proposed reason (the client's text):\n“{reason}”\nKeep this reason or write another one."
+    ),
+    "replies.btn.answer": "↩️ Reply",
+    "replies.btn.nothing": "👌 Nothing to do",
+    "replies.btn.promise_accept": "✅ On {day}",
+    "replies.btn.promise_other": "✏️ Another date",
+    "replies.btn.dispute_accept": "✅ Keep this reason",
+    "replies.btn.dispute_other": "✏️ Another reason",
+    "replies.ask_promise": "🤝 By what date does the client promise to pay? (DD/MM or DD/MM/YYYY; /cancel to give up)",
+    "replies.ask_dispute": "⚖️ What is the dispute about? Write it in a sentence or two (/cancel to give up).",
+    "replies.ask_answer": (
+        "↩️ Write your answer to the client as it should leave (/cancel to give up). It will be shown to you as a "
+        "draft: nothing leaves until you approve it."
+    ),
+    "replies.answer_empty": "Your answer is empty: write the text to send to the client.",
+    "replies.answer_too_long": "Your answer is {length} characters long; the limit is {limit}. Please shorten it.",
+    "replies.nothing_owed": "This client owes nothing more on these invoices: nothing was recorded.",
+    "replies.no_invoice": "No invoice of this client is linked to this message: the answer was not drafted.",
+    "replies.done_paid": "💶 Payment recorded: the invoices are settled and reminders stopped.",
+    "replies.done_promise": "🤝 Promise to pay by {day} recorded: reminders wait until then.",
+    "replies.done_dispute": "⚖️ Dispute opened: these invoices will not be chased until it is closed.",
+    "replies.done_nothing": "👌 Noted: nothing to do. This client's reminders resume.",
+    "replies.done_answer": "↩️ Your answer is ready: review it below, then send it.",
+    "replies.handled.paid": "✅ Handled: 💶 paid.",
+    "replies.handled.promise": "✅ Handled: 🤝 promise to pay recorded.",
+    "replies.handled.dispute": "✅ Handled: ⚖️ dispute opened.",
+    "replies.handled.answered": "✅ Handled: ↩️ answer drafted.",
+    "replies.handled.nothing": "✅ Handled: 👌 nothing to do.",
+    "replies.handled.new_address": "✅ Handled: new address recorded.",
+    "replies.handled.noted": "✅ Noted.",
+    "replies.bounce": "The address {address} was refused by the server: {reason}",
+    "replies.bounce_how": (
+        "To give another address, send:\n<code>{command} {name} email new@address.com</code>\n"
+        "The reminder concerned can then be sent again to the new address."
+    ),
+    "replies.header": "📨 {count} message(s) from clients wait for your decision:",
+    "replies.none": "No client reply waiting.",
+    "replies.bad_address": "“{address}” is not a valid e-mail address: nothing was changed.",
+    "replies.address_changed": "📧 New address recorded: {address}. The refused addresses were removed.",
+    "replies.send_again": "The reminder that bounced can now be sent again to the new address:",
+    "replies.email_usage": "To change a client's address: <code>{command} NAME email new@address.com</code>",
+    "replies.slack_answer_title": "Reply to the client",
+    "replies.slack_answer_label": "Your answer",
+    "replies.slack_answer_hint": "It will be shown to you as a draft: nothing leaves until you approve it.",
+    "replies.slack_promise_title": "Promise to pay",
+    "replies.slack_dispute_title": "Dispute",
+    "replies.slack_dispute_label": "Reason of the dispute",
 }
 
 CATALOGUES = {"fr": FR, "en": EN}

@@ -128,6 +128,15 @@ def build_message(
     msg["Subject"] = draft.subject
     msg["Date"] = format_datetime(date)
     msg["Message-ID"] = message_id
+    # An answer to a client's message (messages.render.Draft.in_reply_to): threaded under it in their mailbox.
+    in_reply_to = getattr(draft, "in_reply_to", None)
+    if in_reply_to:
+        check_header("in_reply_to", in_reply_to)
+        msg["In-Reply-To"] = in_reply_to
+        references = [r for r in getattr(draft, "references", ()) if r]
+        for ref in references:
+            check_header("references", ref)
+        msg["References"] = " ".join(dict.fromkeys([*references, in_reply_to]))
     msg.set_content(draft.text, subtype="plain", charset="utf-8", cte="quoted-printable")
     if draft.html:
         msg.add_alternative(draft.html, subtype="html", charset="utf-8", cte="quoted-printable")

@@ -61,6 +61,9 @@ class Draft:
     text: str
     html: str
     attachments: tuple[Attachment, ...] = ()
+    # An answer to a client's message (a "reply" draft, services.reply_actions): its Message-ID and the thread's.
+    in_reply_to: str | None = None
+    references: tuple[str, ...] = ()
 
     def with_edits(self, subject: str | None = None, text: str | None = None) -> Draft:
         """The draft after the owner edited the subject and/or the text; the HTML is rebuilt from the text, escaped."""

@@ -48,6 +48,11 @@ class TemplateDrafter:
         draft = self.renderer.render_draft(ctx)
         if view.edited_subject is not None or view.edited_body is not None:
             draft = draft.with_edits(view.edited_subject, view.edited_body)
+        if view.kind == "reply":
+            # The owner's answer to a client's e-mail: In-Reply-To / References set to their message.
+            from services.reply_actions import with_reply_headers
+
+            return with_reply_headers(session, view, draft)
         return draft
 
 

@@ -42,7 +42,7 @@ LADDER_KIND = "ladder"
 #: Messages drafted outside the ladder, approved like a reminder (their `step` column holds the kind name too):
 #: never cancelled or superseded by refresh_due, never part of the ladder's history of steps sent, and never
 #: holding back the client's ladder reminder (a pending "merci" does not stop the next step of another invoice).
-EXTRA_KINDS = ("thanks", "penalty_claim", "plan_schedule", "plan_reminder")
+EXTRA_KINDS = ("thanks", "penalty_claim", "plan_schedule", "plan_reminder", "reply")
 #: The invoices the ladder may chase (a promised one once its date has passed) and a promise may be recorded on.
 _LADDER_STATES = (InvoiceState.OPEN, InvoiceState.PARTIALLY_PAID, InvoiceState.PROMISED)
 

@@ -54,6 +54,11 @@ async def deliver(
     for chat_id in chat_ids:
         # The owner's tasks (questions Relance asks) after the reminders.
         await tasks.send_tasks(bot, services, chat_id, langs.get(chat_id, "fr"))
+    # Clients' replies and bounces still waiting for the owner (replies by e-mail), after the rest.
+    from bot.handlers import replies
+
+    for chat_id in chat_ids:
+        await replies.send_replies(bot, services, chat_id, langs.get(chat_id, "fr"))
 
 
 async def on_digest(update: Update, context: Context) -> None:

@@ -8,6 +8,7 @@ from telegram import Update
 from telegram.ext import CommandHandler
 
 from bot.cards import h
+from bot.handlers import replies
 from bot.handlers.common import Context, actor, lang, reply, services_of
 from bot.i18n import t
 from bot.presenter import text
@@ -33,6 +34,10 @@ async def on_client(update: Update, context: Context) -> None:
     name = " ".join(context.args or [])
     if not name.strip():
         await reply(update, t("client.usage", code))
+        return
+    new_email = replies.email_args(list(context.args or []))
+    if new_email is not None:  # `/client NOM email nouvelle@adresse.fr` (replies by e-mail: after a bounce)
+        await replies.set_email(update, context, *new_email)
         return
     found = services.find_clients(name)
     if not found:

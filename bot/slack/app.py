@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
     from services.core import DigestData, Services
+    from services.mailbox import Ingested
     from services.outbox import DeliveryResult
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,9 @@ def build_app(ctx: SlackContext) -> AsyncApp:
     statements.register(app, ctx)
     tasks.register(app, ctx)  # owner tasks (issue 10): the task cards' t1: buttons
     plans.register(app, ctx)  # payment plans: the plan card (pl1:) and its modal
+    from bot.slack import replies  # replies by e-mail (issue 11): the reply cards' m1: buttons and their modals
+
+    replies.register(app, ctx)
     return app
 
 
@@ -226,6 +230,12 @@ class SlackAdapter:
                 await ctx.client.chat_postMessage(channel=await ctx.dm(user_id), **text_message(alert, code))
             except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
                 log.warning("Slack owner %s not told about outbox %s: %s", user_id, result.outbox_id, _why(exc))
+
+    async def on_mail_received(self, ingested: Ingested) -> None:
+        """A client's reply or a bounce kept by the mailbox watcher: its card in every owner's DM at once."""
+        from bot.slack import replies
+
+        await replies.notify(self._started(), ingested)
 
     def _started(self) -> SlackContext:
         if self.ctx is None:

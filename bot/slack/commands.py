@@ -79,6 +79,10 @@ async def post_digest(ctx: SlackContext, user_id: str, data: DigestData) -> None
     finally:
         # The cards already shown are remembered even when a later one failed.
         await asyncio.to_thread(ctx.presenter.register_cards, shown)
+    # Clients' replies and bounces still waiting for the owner (replies by e-mail).
+    from bot.slack import replies  # imported here, as tasks: it uses the buttons' helpers, which use this module
+
+    await replies.post_replies(ctx, dm, lang)
     # The owner's tasks (questions Relance asks) after the reminders.
     from bot.slack import tasks  # imported here: bot.slack.tasks uses the buttons' helpers, which use this module
 
@@ -119,6 +123,12 @@ async def _client(call: Call) -> None:
     name = " ".join(call.args)
     if not name.strip():
         await call.say(t("slack.cmd.client_usage", call.lang))
+        return
+    if len(call.args) >= 3 and call.args[-2].lower() in ("email", "e-mail", "courriel", "mail"):
+        # `client NOM email nouvelle@adresse.fr` (replies by e-mail: a new address after a bounce)
+        from bot.slack import replies
+
+        await replies.set_email(call.ctx, call.user_id, call.dm, call.lang, " ".join(call.args[:-2]), call.args[-1])
         return
     found = await asyncio.to_thread(presenter.find_clients, name)
     if len(found) > 1:
@@ -224,6 +234,13 @@ async def _tasks(call: Call) -> None:
     await tasks.post_tasks(call.ctx, call.dm, call.lang, quiet=False)
 
 
+async def _replies(call: Call) -> None:
+    """Clients' replies and bounces waiting for the owner, one card each (`m1:` buttons), or "none"."""
+    from bot.slack import replies
+
+    await replies.post_replies(call.ctx, call.dm, call.lang, quiet=False)
+
+
 async def _help(call: Call) -> None:
     """Every subcommand and button."""
     await call.say(t("slack.cmd.help", call.lang))
@@ -252,6 +269,9 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "taches": _tasks,
     "tâches": _tasks,
     "tasks": _tasks,
+    "reponses": _replies,
+    "réponses": _replies,
+    "replies": _replies,
     "aide": _help,
     "help": _help,
 }
