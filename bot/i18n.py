@@ -628,6 +628,12 @@ FR: dict[str, str] = {
     "slack.modal.lrar_proof_hint": "Facultatif : JPEG, PNG ou PDF, 10 Mo au plus.",
     "slack.modal.lrar_presented_date": "Date de première présentation (avis de passage)",
     "slack.modal.lrar_returned_date": "Date du retour",
+    "slack.lrar.scan_after": "Après validation, partagez ici la photo ou le PDF de l'AR signé.",
+    "slack.lrar.share_scan": (
+        "📎 Partagez dans cette conversation la photo ou le PDF de l'accusé de réception signé (JPEG, PNG ou PDF, "
+        "10 Mo au plus) : il sera enregistré avec la date de réception. Sans scan, cliquez ci-dessous."
+    ),
+    "slack.lrar.no_scan": "Enregistrer sans scan",
     # owner tasks: the questions Relance asks (over-payment, late payment, broken promise, missed instalment, credit
     # note to assign) — bot/task_cards.py
     "commands.tasks": "Questions en attente (trop-perçus, pénalités, promesses, échéances, avoirs)",
@@ -1334,6 +1340,12 @@ EN: dict[str, str] = {
     "slack.modal.lrar_proof_hint": "Optional: JPEG, PNG or PDF, 10 MB at most.",
     "slack.modal.lrar_presented_date": "Date of first presentation (delivery notice)",
     "slack.modal.lrar_returned_date": "Date it came back",
+    "slack.lrar.scan_after": "Once submitted, share the photo or PDF of the signed acknowledgment here.",
+    "slack.lrar.share_scan": (
+        "📎 Share in this conversation the photo or PDF of the signed acknowledgment of receipt (JPEG, PNG or PDF, "
+        "10 MB at most): it will be recorded with the date of receipt. Without a scan, click below."
+    ),
+    "slack.lrar.no_scan": "Record without a scan",
     # owner tasks: the questions Relance asks (over-payment, late payment, broken promise, missed instalment, credit
     # note to assign) — bot/task_cards.py
     "commands.tasks": "Open questions (over-payments, penalties, promises, instalments, credit notes)",

@@ -19,8 +19,9 @@ from dunning.lrar import RECEIVED, RETURNED, SENT, UNCLAIMED
 from dunning.states import ReminderState
 
 PREFIX = "l1"
-#: sent: ✉️ LRAR envoyée; recv: 📬 AR reçu; uncl: pli non réclamé; ret: retourné.
-ACTIONS = frozenset({"sent", "recv", "uncl", "ret"})
+#: sent: ✉️ LRAR envoyée; recv: 📬 AR reçu; uncl: pli non réclamé; ret: retourné; noscan: a receipt recorded without
+#: its scan (Slack, where the scan is shared in the DM after the date).
+ACTIONS = frozenset({"sent", "recv", "uncl", "ret", "noscan"})
 _CALLBACK = re.compile(r"^l1:([a-z]{1,8}):(\d{1,12}):(\d{1,9})$")
 #: The card keyboards the letter's buttons go with (not menus, not an edit waiting for its Envoyer, not a broken
 #: draft: the letter of a notice that cannot be rendered cannot have been printed).

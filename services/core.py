@@ -1162,6 +1162,14 @@ class Services:
                                    actor=actor)
         )  # fmt: skip
 
+    def letter_presented(self, reminder_id: int, version: int, *, presented_on: date, actor: str) -> Outcome:
+        """La Poste's first presentation of the letter (from its tracking): the deadline runs from that day."""
+        from services import letters
+
+        return self._letter_outcome(
+            letters.record_presentation(self.ctx, reminder_id, version, presented_on=presented_on, actor=actor)
+        )
+
     def letter_received(
         self, reminder_id: int, version: int, *, received_on: date, proof: bytes | None, actor: str
     ) -> Outcome:

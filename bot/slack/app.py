@@ -24,7 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.adapters import AdapterStartError
 from bot.presenter import Presenter, outcome_alert, outcome_note
 from bot.settings import Settings, SettingsError, check_slack_settings
-from bot.slack import access, actions, commands, files, home, modals, plans, statements, tasks
+from bot.slack import access, actions, commands, files, home, letters, modals, plans, statements, tasks
 from bot.slack.blocks import text_message
 from bot.slack.context import SlackContext
 from bot.slack.http import SlackHttpServer
@@ -76,6 +76,7 @@ def build_app(ctx: SlackContext) -> AsyncApp:
     home.register(app, ctx)
     files.register(app, ctx)
     statements.register(app, ctx)
+    letters.register(app, ctx)  # registered letters (LRAR) of formal notices
     tasks.register(app, ctx)  # owner tasks (issue 10): the task cards' t1: buttons
     plans.register(app, ctx)  # payment plans: the plan card (pl1:) and its modal
     from bot.slack import replies  # replies by e-mail (issue 11): the reply cards' m1: buttons and their modals

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from bot.download import DownloadError, TooBigError, size_text, stream_capped
 from bot.i18n import t
 from bot.reports import render_import
-from bot.slack import home, statements, tasks
+from bot.slack import home, letters, statements, tasks
 from bot.slack.commands import post_text, tell_error
 from services.core import MAX_UPLOAD_BYTES
 
@@ -47,6 +47,8 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
             dm = await ctx.dm(user_id)
             if event.get("channel_id") != dm:
                 return
+            if await letters.take_scan(ctx, user_id, dm, str(file_id)):
+                return  # the scan of a registered letter's acknowledgment, asked for after 📬 AR reçu
             await import_file(ctx, user_id, dm, str(file_id))
         except Exception:
             log.exception("import of a shared file failed")
@@ -94,13 +96,17 @@ async def import_file(ctx: SlackContext, user_id: str, dm: str, file_id: str) ->
         home.refresh_later(ctx, user_id)
 
 
-async def _download(ctx: SlackContext, info: dict[str, Any]) -> bytes:
+async def _download(ctx: SlackContext, info: dict[str, Any], limit: int = MAX_UPLOAD_BYTES) -> bytes:
     """The file's bytes, never more than the limit (+ one chunk); the bot token goes to Slack's hosts only."""
     url = str(info.get("url_private_download") or info.get("url_private") or "")
     if not _slack_host(url, ctx.settings.SLACK_API_URL):
         raise DownloadError("not a Slack file URL")
     token = ctx.settings.slack_bot_token or ""
-    return await stream_capped(url, MAX_UPLOAD_BYTES, headers={"Authorization": f"Bearer {token}"})
+    return await stream_capped(url, limit, headers={"Authorization": f"Bearer {token}"})
+
+
+#: The same capped download for the other files owners share (a registered letter's acknowledgment: bot.slack.letters).
+download = _download
 
 
 def _slack_host(url: str, api_url: str) -> bool:

@@ -239,3 +239,69 @@ async def test_forged_letter_buttons_change_nothing(bot: BotHarness) -> None:
         assert bot.api.of("sendMessage") == []
     with read_session(bot.engine) as s:
         assert s.exec(select(RegisteredLetter)).all() == []
+
+
+async def test_the_deadline_agrees_everywhere_and_the_dossier_holds_the_scan(bot: BotHarness) -> None:
+    """One deadline (first presentation + 8 days) in the letter's context, the e-mail, the card, /client, the status
+    JSON and the dossier; the dossier lists the LRAR events and joins the scan as a numbered piece of the bordereau."""
+    import io
+    import zipfile
+
+    from bot.reports import render_client
+    from messages.formatting import format_date
+    from services.drafts import draft_context
+
+    rid = _notice(bot)
+    ctx = bot.services.core.ctx
+    posted = bot.services.letter_sent(rid, 0, tracking="1A12345678901", sent_on=date(2026, 11, 18), actor="owner:111",
+                                      lang="fr")  # fmt: skip
+    assert posted.ok
+    assert bot.services.core.letter_presented(rid, 1, presented_on=date(2026, 11, 20), actor="owner:111").ok
+    deadline = date(2026, 11, 28)
+    with read_session(bot.engine) as s:
+        assert draft_context(s, reminder_id=rid, today=TODAY, business_id=ctx.business_id).deadline == deadline
+    full = bot.services.full_text(rid)
+    assert full is not None and f"au plus tard le {format_date(deadline)}" in full
+    card = bot.services.card(rid, "fr")
+    assert card is not None and "jusqu'au 28/11/2026 (compté depuis la première présentation)" in card.text
+    file = bot.services.client_file(bot.services.letters_awaiting()[0].letter.client_id)
+    assert file is not None
+    shown = render_client(*file, TODAY, "fr", letters=bot.services.letters_awaiting(file[0].id))
+    assert "présentée le 20/11/2026 · délai jusqu'au 28/11/2026" in shown
+    (waiting,) = bot.services.status().to_json()["letters_awaiting_receipt"]
+    assert (waiting["deadline"], waiting["first_presented_on"]) == ("2026-11-28", "2026-11-20")
+
+    assert bot.services.letter_received(rid, 2, received_on=date(2026, 11, 21), proof=PDF, actor="owner:111",
+                                        lang="fr").ok  # fmt: skip
+    assert bot.services.status().to_json()["letters_awaiting_receipt"] == []
+    archive = zipfile.ZipFile(io.BytesIO(bot.services.evidence_zip("F-2026-010")))
+    chain = json.loads(archive.read("chaine/entrees.json"))
+    (letter,) = chain["registered_letters"]
+    assert (letter["deadline"], letter["first_presented_on"], letter["received_on"]) == (
+        "2026-11-28", "2026-11-20", "2026-11-21")  # fmt: skip
+    assert letter["proof"]["sha256"] == hashlib.sha256(PDF).hexdigest()
+    assert archive.read(letter["proof"]["path"]) == PDF
+    kinds = [e["kind"] for e in chain["entries"]]
+    assert [k for k in kinds if k.startswith("lrar_")] == ["lrar_sent", "lrar_presented", "lrar_received"]
+    bordereau = archive.read("bordereau-des-pieces.txt").decode()
+    line = next(x for x in bordereau.splitlines() if "Accusé de réception signé" in x)
+    assert line.startswith("Pièce n° ") and "1A12345678901" in line and letter["proof"]["path"] in line
+    assert f"{hashlib.sha256(PDF).hexdigest()}  {letter['proof']['path']}" in archive.read("SHA256SUMS.txt").decode()
+
+
+async def test_an_altered_scan_is_listed_as_not_joined(bot: BotHarness) -> None:
+    """A scan changed on disk after it was recorded is not joined; the bordereau says so with the recorded SHA-256."""
+    import io
+    import zipfile
+
+    rid = _notice(bot)
+    bot.services.letter_sent(rid, 0, tracking="1A12345678901", sent_on=date(2026, 11, 18), actor="owner:111",
+                             lang="fr")  # fmt: skip
+    bot.services.letter_received(rid, 1, received_on=date(2026, 11, 21), proof=JPEG, actor="owner:111", lang="fr")
+    letter = _letter(bot)
+    assert letter.proof_path is not None
+    Path(letter.proof_path).write_bytes(JPEG + b"edited")
+    archive = zipfile.ZipFile(io.BytesIO(bot.services.evidence_zip("F-2026-010")))
+    bordereau = archive.read("bordereau-des-pieces.txt").decode()
+    assert "NON JOINT" in bordereau and str(letter.proof_sha256) in bordereau
+    assert not any(n.startswith("accuses-de-reception/") for n in archive.namelist())
