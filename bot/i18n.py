@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from messages.states import PROMISED_UNTIL, STATE_LABELS
+
 FR: dict[str, str] = {
     # access and errors
     "private": "Ce bot est privé.",
@@ -260,14 +262,62 @@ FR: dict[str, str] = {
     "invoices.line": "{number} · {client} · {balance} · échéance {due}{late} · {state}",
     "invoices.none": "Aucune facture ouverte.",
     "invoices.more": "… et {count} autre(s).",
-    "invstate.open": "ouverte",
-    "invstate.promised": "promesse",
-    "invstate.disputed": "litige",
-    "invstate.paid": "payée",
-    "invstate.written_off": "abandonnée",
-    "invstate.partially_paid": "payée en partie",
-    "invstate.payment_plan": "échéancier",
-    "invstate.cancelled": "annulée par avoir",
+    # invoice states in words: one place, messages.states (the evidence file reads it too)
+    **{f"invstate.{state}": label for state, label in STATE_LABELS["fr"].items()},
+    "invstate.promised_until": PROMISED_UNTIL["fr"],
+    # an action the invoice's state does not allow (dunning.invoice_states.IllegalTransition, services.refusals)
+    "illegal.not_when.resolve_dispute": (
+        "La facture {number} n'est pas en litige : elle est {state}. Il n'y a pas de litige à clore ; rien n'a été "
+        "modifié."
+    ),
+    "illegal.not_when.reopen": (
+        "La facture {number} n'a pas été passée en perte : elle est {state}. Il n'y a rien à rouvrir ; rien n'a été "
+        "modifié."
+    ),
+    "illegal.not_when.end_plan": (
+        "La facture {number} n'est pas en échéancier : elle est {state}. Il n'y a pas d'échéancier à terminer ; rien "
+        "n'a été modifié."
+    ),
+    "illegal.not_when.open_dispute": (
+        "Impossible d'ouvrir un litige : la facture {number} est {state}. Rien n'a été modifié."
+    ),
+    "illegal.not_when.promise": (
+        "Impossible d'enregistrer une promesse de paiement : la facture {number} est {state}. Rien n'a été modifié."
+    ),
+    "illegal.not_when.start_plan": (
+        "Impossible d'accorder un échéancier : la facture {number} est {state}. Rien n'a été modifié."
+    ),
+    "illegal.amount": (
+        "Le montant {amount} ne convient pas : indiquez un montant positif, au centime près. Rien n'a été modifié."
+    ),
+    "illegal.payment_written_off": (
+        "La facture {number} est {state} : rouvrez-la avant d'y enregistrer un paiement. Rien n'a été modifié."
+    ),
+    "illegal.credit_closed": (
+        "Impossible d'imputer un avoir : la facture {number} est {state}, plus rien n'est dû. Rien n'a été modifié."
+    ),
+    "illegal.credit_too_much": (
+        "L'avoir de {amount} dépasse le reste dû de {balance} sur la facture {number}. Rien n'a été modifié."
+    ),
+    "illegal.dispute_reason": "Indiquez le motif du litige. Rien n'a été modifié.",
+    "illegal.already_disputed": (
+        "La facture {number} est déjà en litige : clôturez le litige ou passez la facture en perte. Rien n'a été "
+        "modifié."
+    ),
+    "illegal.write_off_closed": (
+        "Impossible de passer la facture {number} en perte : elle est {state}, plus rien n'est dû. Rien n'a été "
+        "modifié."
+    ),
+    "illegal.promise_past": "La date promise, le {until}, est déjà passée. Rien n'a été modifié.",
+    "illegal.plan_short": (
+        "Un échéancier compte au moins deux échéances (une seule date est une promesse de paiement). Rien n'a été "
+        "modifié."
+    ),
+    "illegal.plan_past": "La première échéance, le {due}, est déjà passée. Rien n'a été modifié.",
+    "illegal.plan_order": (
+        "Les dates des échéances doivent se suivre, chacune après la précédente. Rien n'a été modifié."
+    ),
+    "illegal.plan_total": "Les échéances totalisent {total}, et non le reste dû de {balance}. Rien n'a été modifié.",
     "client.usage": (
         "Usage : /client NOM (une partie du nom suffit). Nouvelle adresse : /client NOM email nouvelle@adresse.fr"
     ),
@@ -280,7 +330,7 @@ FR: dict[str, str] = {
     "client.no_history": "Aucune relance pour l'instant.",
     "paid.usage": "Usage : /payee NUMERO [montant], par exemple /payee F-2026-042 ou /payee F-2026-042 450,00",
     "paid.unknown": "Aucune facture n° {number}.",
-    "paid.nothing": "La facture {number} est déjà soldée.",
+    "paid.nothing": "La facture {number} est {state} : il n'y a plus rien à régler.",
     "import.ask": (
         "📥 Envoyez-moi votre fichier CSV ou une facture électronique (PDF Factur-X, XML CII ou UBL), 5 Mo au plus. "
         "/annuler pour abandonner."
@@ -377,7 +427,7 @@ FR: dict[str, str] = {
     "disputes.written_off": "🗑 Facture {number} passée en perte : elle ne sera plus relancée.",
     "disputes.not_disputed": "Cette facture n'est plus en litige (état : {state}).",
     "resume.usage": "Usage : /reprendre NUMERO, par exemple /reprendre F-2026-042",
-    "resume.not_disputed": "La facture {number} n'est pas en litige : rien n'a été modifié.",
+    "resume.not_disputed": "La facture {number} n'est pas en litige (elle est {state}) : rien n'a été modifié.",
     "commands.disputes": "Litiges en cours",
     "commands.resume": "Reprendre les relances d'une facture en litige",
     "commands.start": "Présentation et premiers pas",
@@ -998,14 +1048,52 @@ EN: dict[str, str] = {
     "invoices.line": "{number} · {client} · {balance} · due {due}{late} · {state}",
     "invoices.none": "No open invoice.",
     "invoices.more": "… and {count} more.",
-    "invstate.open": "open",
-    "invstate.promised": "promised",
-    "invstate.disputed": "disputed",
-    "invstate.paid": "paid",
-    "invstate.written_off": "written off",
-    "invstate.partially_paid": "partially paid",
-    "invstate.payment_plan": "payment plan",
-    "invstate.cancelled": "cancelled by a credit note",
+    # invoice states in words: one place, messages.states (the evidence file reads it too)
+    **{f"invstate.{state}": label for state, label in STATE_LABELS["en"].items()},
+    "invstate.promised_until": PROMISED_UNTIL["en"],
+    # an action the invoice's state does not allow (dunning.invoice_states.IllegalTransition, services.refusals)
+    "illegal.not_when.resolve_dispute": (
+        "Invoice {number} is not disputed: it is {state}. There is no dispute to close; nothing was changed."
+    ),
+    "illegal.not_when.reopen": (
+        "Invoice {number} was not written off: it is {state}. There is nothing to reopen; nothing was changed."
+    ),
+    "illegal.not_when.end_plan": (
+        "Invoice {number} is not in a payment plan: it is {state}. There is no plan to end; nothing was changed."
+    ),
+    "illegal.not_when.open_dispute": "A dispute cannot be opened: invoice {number} is {state}. Nothing was changed.",
+    "illegal.not_when.promise": (
+        "A promise to pay cannot be recorded: invoice {number} is {state}. Nothing was changed."
+    ),
+    "illegal.not_when.start_plan": (
+        "A payment plan cannot be granted: invoice {number} is {state}. Nothing was changed."
+    ),
+    "illegal.amount": "The amount {amount} will not do: give a positive amount, to the cent. Nothing was changed.",
+    "illegal.payment_written_off": (
+        "Invoice {number} is {state}: reopen it before recording a payment. Nothing was changed."
+    ),
+    "illegal.credit_closed": (
+        "A credit note cannot be applied: invoice {number} is {state}, nothing is owed. Nothing was changed."
+    ),
+    "illegal.credit_too_much": (
+        "The credit note of {amount} is more than the {balance} still owed on invoice {number}. Nothing was changed."
+    ),
+    "illegal.dispute_reason": "Give the reason for the dispute. Nothing was changed.",
+    "illegal.already_disputed": (
+        "Invoice {number} is already disputed: close the dispute or write the invoice off. Nothing was changed."
+    ),
+    "illegal.write_off_closed": (
+        "Invoice {number} cannot be written off: it is {state}, nothing is owed. Nothing was changed."
+    ),
+    "illegal.promise_past": "The promised date, {until}, is already past. Nothing was changed.",
+    "illegal.plan_short": (
+        "A payment plan has at least two instalments (a single date is a promise to pay). Nothing was changed."
+    ),
+    "illegal.plan_past": "The first instalment, on {due}, is already past. Nothing was changed.",
+    "illegal.plan_order": (
+        "The instalment dates must follow each other, each after the previous one. Nothing was changed."
+    ),
+    "illegal.plan_total": "The instalments add up to {total}, not to the {balance} still owed. Nothing was changed.",
     "client.usage": "Usage: /client NAME (part of the name is enough). New address: /client NAME email new@address.com",
     "client.none": "No client matches “{text}”.",
     "client.several": "Several clients match: {names}. Be more specific.",
@@ -1016,7 +1104,7 @@ EN: dict[str, str] = {
     "client.no_history": "No reminder yet.",
     "paid.usage": "Usage: /paid NUMBER [amount], e.g. /paid F-2026-042 or /paid F-2026-042 450.00",
     "paid.unknown": "No invoice number {number}.",
-    "paid.nothing": "Invoice {number} is already settled.",
+    "paid.nothing": "Invoice {number} is {state}: there is nothing left to pay.",
     "import.ask": (
         "📥 Send me your CSV file or an e-invoice (Factur-X PDF, CII or UBL XML), 5 MB at most. /cancel to stop."
     ),
@@ -1104,7 +1192,7 @@ EN: dict[str, str] = {
     "disputes.written_off": "🗑 Invoice {number} written off: it will not be chased any more.",
     "disputes.not_disputed": "This invoice is no longer disputed (state: {state}).",
     "resume.usage": "Usage: /resume NUMBER, e.g. /resume F-2026-042",
-    "resume.not_disputed": "Invoice {number} is not disputed: nothing was changed.",
+    "resume.not_disputed": "Invoice {number} is not disputed (it is {state}): nothing was changed.",
     "commands.disputes": "Open disputes",
     "commands.resume": "Resume reminders of a disputed invoice",
     "commands.start": "Introduction and first steps",

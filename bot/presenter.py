@@ -15,15 +15,20 @@ from typing import TYPE_CHECKING, Any, Literal
 from bot import cards, letter_cards
 from bot.cards import CardParts, CardText
 from bot.i18n import t
+from dunning.invoice_states import State
 from messages.formatting import format_amount
+from messages.states import state_label
 from services.core import CardState, DigestData, DisputeLine, DraftFailure, Msg, Outcome, ParsedEdit, Services
 
 if TYPE_CHECKING:
     from services.outbox import DeliveryResult
 
 
-def _value(value: Any) -> str:
-    """One value of a message, shown the French way (amounts, dates) and escaped for Telegram's HTML."""
+def _value(value: Any, lang: str = "fr") -> str:
+    """One value of a message, shown the French way (amounts, dates), an invoice state in words, and escaped for
+    Telegram's HTML."""
+    if isinstance(value, State):
+        return state_label(value, lang)
     if isinstance(value, Decimal):
         return format_amount(value)
     if isinstance(value, datetime):
@@ -37,7 +42,7 @@ def text(msg: Msg | None, lang: str) -> str:
     """A catalogue message in the owner's language ('' for none)."""
     if msg is None:
         return ""
-    return t(msg.key, lang, **{k: _value(v) for k, v in msg.values.items()})
+    return t(msg.key, lang, **{k: _value(v, lang) for k, v in msg.values.items()})
 
 
 def card_parts(state: CardState | None, lang: str, *, note: str | None = None) -> CardParts | None:

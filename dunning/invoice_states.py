@@ -85,7 +85,15 @@ class CardKind(StrEnum):
 
 
 class IllegalTransition(ValueError):
-    """An event that does not fit the invoice's state; the message says why (shown to the owner)."""
+    """An event that does not fit the invoice's state. The message (English) is for logs; the owner reads the
+    catalogue message `illegal.<code>` with `values` (the state as a `State`, amounts as Decimal, dates as date)
+    and the invoice's `number`, which the storage bridge fills in."""
+
+    def __init__(self, message: str, code: str, **values: Any) -> None:
+        super().__init__(message)
+        self.code = code
+        self.values = values
+        self.number: str | None = None
 
 
 class InvalidStatus(ValueError):
@@ -312,12 +320,12 @@ def apply(status: InvoiceStatus, event: Event) -> Transition | None:
         case Dispute():
             return _dispute(status, event)
         case ResolveDispute():
-            _require(status, {State.DISPUTED}, "resolve a dispute")
+            _require(status, {State.DISPUTED}, "resolve a dispute", "resolve_dispute")
             return _transition(status, _chased_again(status), EvidenceKind.DISPUTE_CLOSED, outcome="resolved")
         case WriteOff():
             return _write_off(status)
         case Reopen():
-            _require(status, {State.WRITTEN_OFF}, "reopen")
+            _require(status, {State.WRITTEN_OFF}, "reopen", "reopen")
             after = _chased_again(status, amount_written_off=ZERO)
             return _transition(status, after, EvidenceKind.REOPENED, amount=str(status.amount_written_off))
         case Promise():
@@ -325,21 +333,25 @@ def apply(status: InvoiceStatus, event: Event) -> Transition | None:
         case StartPlan():
             return _start_plan(status, event)
         case EndPlan():
-            _require(status, {State.PAYMENT_PLAN}, "end a payment plan")
+            _require(status, {State.PAYMENT_PLAN}, "end a payment plan", "end_plan")
             return _transition(status, _chased_again(status), EvidenceKind.PLAN_ENDED, plan_paid=str(status.plan_paid))
         case DayPassed():
             return _day_passed(status, event.today)
 
 
-def _require(status: InvoiceStatus, states: Set[State], action: str) -> None:
+def _require(status: InvoiceStatus, states: Set[State], action: str, code: str) -> None:
     if status.state not in states:
         allowed = ", ".join(sorted(states))
-        raise IllegalTransition(f"cannot {action}: the invoice is {status.state} (possible when {allowed})")
+        raise IllegalTransition(
+            f"cannot {action}: the invoice is {status.state} (possible when {allowed})",
+            f"not_when.{code}",
+            state=status.state,
+        )
 
 
 def _check_amount(amount: Decimal, what: str) -> None:
     if not _is_cents(amount) or amount <= 0:
-        raise IllegalTransition(f"the {what} must be a positive amount in cents, got {amount}")
+        raise IllegalTransition(f"the {what} must be a positive amount in cents, got {amount}", "amount", amount=amount)
 
 
 def _clean(status: InvoiceStatus, state: State, **changes: Any) -> InvoiceStatus:
@@ -372,7 +384,11 @@ def _transition(
 def _payment(status: InvoiceStatus, event: PaymentReceived) -> Transition:
     _check_amount(event.amount, "payment")
     if status.state is State.WRITTEN_OFF:
-        raise IllegalTransition("cannot record a payment on a written_off invoice: reopen it first")
+        raise IllegalTransition(
+            "cannot record a payment on a written_off invoice: reopen it first",
+            "payment_written_off",
+            state=status.state,
+        )
     applied = min(event.amount, status.balance)
     excess = event.amount - applied
     changes: dict[str, Any] = {
@@ -411,9 +427,18 @@ def _payment(status: InvoiceStatus, event: PaymentReceived) -> Transition:
 def _credit_note(status: InvoiceStatus, event: CreditNote) -> Transition:
     _check_amount(event.amount, "credit note")
     if status.state in CLOSED_STATES:
-        raise IllegalTransition(f"cannot apply a credit note to a {status.state} invoice: nothing is owed")
+        raise IllegalTransition(
+            f"cannot apply a credit note to a {status.state} invoice: nothing is owed",
+            "credit_closed",
+            state=status.state,
+        )
     if event.amount > status.balance:
-        raise IllegalTransition(f"the credit note of {event.amount} is more than the balance of {status.balance}")
+        raise IllegalTransition(
+            f"the credit note of {event.amount} is more than the balance of {status.balance}",
+            "credit_too_much",
+            amount=event.amount,
+            balance=status.balance,
+        )
     changes: dict[str, Any] = {"amount_credited": status.amount_credited + event.amount}
     state = status.state
     if event.amount == status.balance:
@@ -441,44 +466,61 @@ def _shorten(plan: tuple[Instalment, ...], cut: Decimal) -> tuple[Instalment, ..
 def _dispute(status: InvoiceStatus, event: Dispute) -> Transition:
     reason = event.reason.strip()
     if not reason:
-        raise IllegalTransition("a dispute needs a reason")
+        raise IllegalTransition("a dispute needs a reason", "dispute_reason")
     if status.state is State.DISPUTED:
-        raise IllegalTransition("the invoice is already disputed; resolve the dispute or write the invoice off")
-    _require(status, _PLANNABLE, "open a dispute")
+        raise IllegalTransition(
+            "the invoice is already disputed; resolve the dispute or write the invoice off", "already_disputed"
+        )
+    _require(status, _PLANNABLE, "open a dispute", "open_dispute")
     after = _clean(status, State.DISPUTED, dispute_reason=reason)
     return _transition(status, after, EvidenceKind.DISPUTE_OPENED, reason=reason)
 
 
 def _write_off(status: InvoiceStatus) -> Transition:
     if status.state in CLOSED_STATES:
-        raise IllegalTransition(f"cannot write off a {status.state} invoice: nothing is owed")
+        raise IllegalTransition(
+            f"cannot write off a {status.state} invoice: nothing is owed", "write_off_closed", state=status.state
+        )
     after = _clean(status, State.WRITTEN_OFF, amount_written_off=status.balance)
     return _transition(status, after, EvidenceKind.WRITTEN_OFF, amount=str(status.balance))
 
 
 def _promise(status: InvoiceStatus, event: Promise) -> Transition:
-    _require(status, _PROMISABLE, "record a promise to pay")
+    _require(status, _PROMISABLE, "record a promise to pay", "promise")
     if event.until < event.today:
-        raise IllegalTransition(f"the promised date {event.until.isoformat()} is in the past")
+        raise IllegalTransition(
+            f"the promised date {event.until.isoformat()} is in the past", "promise_past", until=event.until
+        )
     after = _clean(status, State.PROMISED, promised_until=event.until, broken_promise=None)
     previous = status.promised_until.isoformat() if status.promised_until else None
     return _transition(status, after, EvidenceKind.PROMISE_RECORDED, until=event.until.isoformat(), previous=previous)
 
 
 def _start_plan(status: InvoiceStatus, event: StartPlan) -> Transition:
-    _require(status, _PLANNABLE, "start a payment plan")
+    _require(status, _PLANNABLE, "start a payment plan", "start_plan")
     plan = event.instalments
     if len(plan) < (1 if event.shared else MIN_INSTALMENTS):
-        raise IllegalTransition("a payment plan has at least two instalments (one date is a promise to pay)")
+        raise IllegalTransition(
+            "a payment plan has at least two instalments (one date is a promise to pay)", "plan_short"
+        )
     for inst in plan:
         _check_amount(inst.amount, f"instalment of {inst.due.isoformat()}")
     if plan[0].due < event.today:
-        raise IllegalTransition(f"the first instalment {plan[0].due.isoformat()} is in the past")
+        raise IllegalTransition(
+            f"the first instalment {plan[0].due.isoformat()} is in the past", "plan_past", due=plan[0].due
+        )
     if any(b.due <= a.due for a, b in pairwise(plan)):
-        raise IllegalTransition("the instalment dates must follow each other, each after the previous one")
+        raise IllegalTransition(
+            "the instalment dates must follow each other, each after the previous one", "plan_order"
+        )
     total = sum((i.amount for i in plan), ZERO)
     if total != status.balance:
-        raise IllegalTransition(f"the instalments add up to {total}, not to the balance of {status.balance}")
+        raise IllegalTransition(
+            f"the instalments add up to {total}, not to the balance of {status.balance}",
+            "plan_total",
+            total=total,
+            balance=status.balance,
+        )
     after = _clean(status, State.PAYMENT_PLAN, plan=plan, plan_paid=ZERO, plan_missed=0, broken_promise=None)
     schedule = [{"due": i.due.isoformat(), "amount": str(i.amount)} for i in plan]
     return _transition(status, after, EvidenceKind.PLAN_STARTED, instalments=schedule)

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from dunning.invoice_states import State
 
+#: Each state as it completes "la facture est …" / "the invoice is …", and alone in a list of invoices.
 STATE_LABELS: dict[str, dict[str, str]] = {
     "fr": {
         State.OPEN: "ouverte",
         State.PARTIALLY_PAID: "partiellement payée",
         State.PAID: "payée",
         State.DISPUTED: "en litige",
-        State.PROMISED: "promesse de paiement",
-        State.PAYMENT_PLAN: "échéancier",
+        State.PROMISED: "sous promesse de paiement",
+        State.PAYMENT_PLAN: "en échéancier",
         State.WRITTEN_OFF: "passée en perte",
         State.CANCELLED: "annulée par avoir",
     },
@@ -21,12 +22,16 @@ STATE_LABELS: dict[str, dict[str, str]] = {
         State.PARTIALLY_PAID: "partially paid",
         State.PAID: "paid",
         State.DISPUTED: "disputed",
-        State.PROMISED: "promise to pay",
-        State.PAYMENT_PLAN: "payment plan",
+        State.PROMISED: "under a promise to pay",
+        State.PAYMENT_PLAN: "in a payment plan",
         State.WRITTEN_OFF: "written off",
         State.CANCELLED: "cancelled by a credit note",
     },
 }
+
+
+#: A promise with its date, where the date is known ({day} as dd/mm/yyyy).
+PROMISED_UNTIL: dict[str, str] = {"fr": "promesse de paiement au {day}", "en": "promised by {day}"}
 
 
 def state_label(state: str, lang: str = "fr") -> str:

@@ -749,7 +749,7 @@ class Services:
                     return Outcome("invalid", Msg("paid.unknown", number=number))
                 owed = inv.balance
                 if owed <= 0:
-                    return Outcome("invalid", Msg("paid.nothing", number=number))
+                    return Outcome("invalid", Msg("paid.nothing", number=number, state=InvoiceState(inv.state)))
                 if amount is not None and amount > owed:
                     return Outcome("invalid", Msg("amount.too_much", owed=owed))
                 record_payment(
@@ -757,7 +757,9 @@ class Services:
                     actor=actor,
                 )  # fmt: skip
         except ActionError as exc:
-            return Outcome("failed", Msg("action.failed", reason=str(exc)))
+            from services.refusals import refusal
+
+            return Outcome("failed", refusal(exc))
         return Outcome("done", _payment_msg(owed, amount))
 
     def import_file(self, data: bytes, filename: str, *, actor: str) -> ImportReport | EInvoiceReport:
@@ -878,7 +880,7 @@ class Services:
             if inv is None:
                 return Outcome("invalid", Msg("paid.unknown", number=number))
             if inv.state != InvoiceState.DISPUTED:
-                return Outcome("invalid", Msg("resume.not_disputed", number=number))
+                return Outcome("invalid", Msg("resume.not_disputed", number=number, state=InvoiceState(inv.state)))
             close_dispute(session, business_id=self.business_id, invoice_id=inv.id, actor=actor, outcome="resolved")
         return Outcome("done", Msg("disputes.resumed", number=number))
 
@@ -1131,7 +1133,9 @@ class Services:
         except InputError as exc:
             return Outcome("invalid", exc.msg, reminder_id=reminder_id)
         except ActionError as exc:
-            return Outcome("failed", Msg("action.failed", reason=str(exc)), reminder_id=reminder_id)
+            from services.refusals import refusal
+
+            return Outcome("failed", refusal(exc), reminder_id=reminder_id)
 
     # --- registered letters (LRAR) ---
 

@@ -15,7 +15,17 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from dunning.invoice_states import DayPassed, EndPlan, Event, Instalment, InvoiceStatus, State, Transition, apply
+from dunning.invoice_states import (
+    DayPassed,
+    EndPlan,
+    Event,
+    IllegalTransition,
+    Instalment,
+    InvoiceStatus,
+    State,
+    Transition,
+    apply,
+)
 from storage.evidence import record
 from storage.models import Business, Client, Invoice, PlanInstalment
 from storage.owner_tasks import raise_tasks
@@ -67,7 +77,11 @@ def apply_to_invoice(
     Raises dunning.invoice_states.IllegalTransition (nothing written) when the event does not fit the state.
     """
     before = invoice_status(session, inv)
-    transition = apply(before, event)
+    try:
+        transition = apply(before, event)
+    except IllegalTransition as exc:
+        exc.number = inv.number  # the owner's message names the invoice
+        raise
     assert transition is not None  # only a DayPassed may bring nothing
     after = transition.status
     inv.state = after.state.value

@@ -168,7 +168,7 @@ async def test_reprendre_command(bot: BotHarness) -> None:
     assert texts[0].startswith("Usage : /reprendre NUMERO")
     assert texts[1] == "Aucune facture n° F-9999."
     assert "F-2026-001 est de nouveau relancée" in texts[2]
-    assert texts[3] == "La facture F-2026-001 n'est pas en litige : rien n'a été modifié."
+    assert texts[3] == "La facture F-2026-001 n'est pas en litige (elle est ouverte) : rien n'a été modifié."
     assert _invoice(bot, inv_id).state == InvoiceState.OPEN
     assert [p["outcome"] for p in _closings(bot)] == ["resolved"]
 
