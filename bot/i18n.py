@@ -243,7 +243,8 @@ FR: dict[str, str] = {
     "status.totals": (
         "Encours : <b>{open}</b> ({open_count} facture(s))\nEn retard : <b>{overdue}</b> ({overdue_count} facture(s))"
     ),
-    "status.counts": "Payées en partie : {partly} · promesses en cours : {promised} · litiges : {disputed}",
+    "status.by_state": "Factures par état : {counts}",
+    "status.state_count": "{state} : {count}",
     "status.aging": "<b>Ancienneté des retards</b>",
     "status.bucket": "{label} j : {amount} ({count})",
     "status.top": "<b>Principaux débiteurs</b>",
@@ -261,6 +262,7 @@ FR: dict[str, str] = {
     "invoices.filter": " · « {text} »",
     "invoices.line": "{number} · {client} · {balance} · échéance {due}{late} · {state}",
     "invoices.none": "Aucune facture ouverte.",
+    "invoices.left": "reste {balance} sur {amount}",
     "invoices.more": "… et {count} autre(s).",
     # invoice states in words: one place, messages.states (the evidence file reads it too)
     **{f"invstate.{state}": label for state, label in STATE_LABELS["fr"].items()},
@@ -1029,7 +1031,8 @@ EN: dict[str, str] = {
     "status.totals": (
         "Outstanding: <b>{open}</b> ({open_count} invoice(s))\nOverdue: <b>{overdue}</b> ({overdue_count} invoice(s))"
     ),
-    "status.counts": "Partially paid: {partly} · open promises: {promised} · disputes: {disputed}",
+    "status.by_state": "Invoices by state: {counts}",
+    "status.state_count": "{state}: {count}",
     "status.aging": "<b>Aging of overdue amounts</b>",
     "status.bucket": "{label} d: {amount} ({count})",
     "status.top": "<b>Top debtors</b>",
@@ -1047,6 +1050,7 @@ EN: dict[str, str] = {
     "invoices.filter": " · “{text}”",
     "invoices.line": "{number} · {client} · {balance} · due {due}{late} · {state}",
     "invoices.none": "No open invoice.",
+    "invoices.left": "{balance} left of {amount}",
     "invoices.more": "… and {count} more.",
     # invoice states in words: one place, messages.states (the evidence file reads it too)
     **{f"invstate.{state}": label for state, label in STATE_LABELS["en"].items()},

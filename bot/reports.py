@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from bot.cards import h, step_label
 from bot.i18n import CATALOGUES, t
+from dunning.states import InvoiceState
 from messages.formatting import format_amount
 from services.imports import ImportReport
 
@@ -41,8 +42,7 @@ def render_status(summary: StatusSummary, lang: str) -> str:
             overdue_count=summary.overdue_count,
         )
     )
-    partly, promised, disputed = summary.partly_paid_count, summary.promised_count, summary.disputed_count
-    lines.append(t("status.counts", lang, partly=partly, promised=promised, disputed=disputed))
+    lines.append(render_state_counts(summary.state_counts, lang))
     lines.append(t("status.recovered", lang, amount=format_amount(summary.recovered_this_month)))
     if summary.letters_awaiting:
         lines += ["", *render_letters(summary.letters_awaiting, lang)]
@@ -249,18 +249,44 @@ def render_letters(letters: Sequence[AwaitingLetter], lang: str) -> list[str]:
 
 
 def _invoice_line(inv: InvoiceRow, client_name: str, today: date, lang: str) -> str:
-    """One invoice of /factures or /client; days late only while something is owed."""
+    """One invoice of /factures or /client: its amounts, due date (days late only while something is owed) and
+    its state in words."""
     days = (today - inv.due_date).days
     return t(
         "invoices.line",
         lang,
         number=h(inv.number),
         client=h(client_name),
-        balance=format_amount(inv.balance, inv.currency),
+        balance=invoice_amounts(inv, lang),
         due=inv.due_date.strftime("%d/%m/%Y"),
         late=t("card.late", lang, days=days) if days > 0 and inv.balance > 0 else "",
-        state=t(f"invstate.{inv.state}", lang),
+        state=invoice_state(inv, lang),
     )
+
+
+def invoice_amounts(inv: InvoiceRow, lang: str) -> str:
+    """What is owed: the amount when untouched or settled, else what is left of it."""
+    balance, amount = format_amount(inv.balance, inv.currency), format_amount(inv.amount, inv.currency)
+    if inv.balance <= 0 or inv.balance == inv.amount:
+        return amount
+    return t("invoices.left", lang, balance=balance, amount=amount)
+
+
+def invoice_state(inv: InvoiceRow, lang: str) -> str:
+    """The invoice's state in words (messages.states, through the catalogue); a promise says its date."""
+    if inv.state == InvoiceState.PROMISED and inv.promised_until is not None:
+        return t("invstate.promised_until", lang, day=inv.promised_until.strftime("%d/%m/%Y"))
+    return t(f"invstate.{inv.state}", lang)
+
+
+def render_state_counts(counts: dict[str, int], lang: str) -> str:
+    """/status: how many invoices are in each state (the states that have some, in the machine's order)."""
+    parts = [
+        t("status.state_count", lang, state=t(f"invstate.{state.value}", lang), count=counts[state.value])
+        for state in InvoiceState
+        if counts.get(state.value)
+    ]
+    return t("status.by_state", lang, counts=" · ".join(parts) if parts else t("status.none", lang))
 
 
 def render_payments(summary: PaymentsSummary, lang: str, *, escape: Callable[[str], str] = h) -> str:

@@ -101,6 +101,8 @@ class StatusSummary:
     partly_paid_count: int = 0
     promised_count: int = 0
     disputed_count: int = 0
+    #: Every invoice of the business by state (each `InvoiceState` value, paid and closed ones included).
+    state_counts: dict[str, int] = field(default_factory=dict)
     clients_owing: int = 0
     aging: list[AgingBucket] = field(default_factory=list)
     top_debtors: list[Debtor] = field(default_factory=list)
@@ -124,6 +126,7 @@ class StatusSummary:
                 "promised": self.promised_count,
                 "disputed": self.disputed_count,
                 "clients_owing": self.clients_owing,
+                "by_state": dict(self.state_counts),
             },
             "aging": {b.label: {"count": b.count, "amount": str(b.amount)} for b in self.aging},
             "top_debtors": [
@@ -173,6 +176,10 @@ def status_summary(
     if business is None:
         raise LookupError(f"business {business_id} not found")
     summary = StatusSummary(today=today)
+    summary.state_counts = {state.value: 0 for state in InvoiceState}
+    by_state = select(Invoice.state, func.count()).where(Invoice.business_id == business_id).group_by(Invoice.state)
+    for state, count in session.execute(by_state):
+        summary.state_counts[state] = int(count)
     names: dict[int, str] = {
         cid: name
         for cid, name in session.execute(select(Client.id, Client.name).where(Client.business_id == business_id))

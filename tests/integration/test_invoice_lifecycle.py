@@ -53,9 +53,10 @@ def test_a_partial_payment_makes_the_invoice_partially_paid_and_still_chased(eng
             1,
             1,
         )
-        assert "Payées en partie : 1 · promesses en cours : 0" in render_status(summary, "fr")
+        assert "Factures par état : partiellement payée : 1" in render_status(summary, "fr")
         (row,) = open_invoices(s, business_id=bid)
-        assert "payée en partie" in render_invoices([row], TUE, "", "fr")
+        assert "reste 1\xa0000,00\xa0€ sur 1\xa0200,00\xa0€ · échéance" in render_invoices([row], TUE, "", "fr")
+        assert "partiellement payée" in render_invoices([row], TUE, "", "fr")
     (rid,) = _refresh(engine, bid, TUE)
     with read_session(engine) as s:
         reminder = s.get(Reminder, rid)
