@@ -458,3 +458,28 @@ async def test_runtime_starts_the_watcher_and_stops_it(world: World, dovecot: Do
     finally:
         await watcher.stop()
     assert shown[0].kind == "reply" and shown[0].client_id == world.client_id
+
+
+def test_connection_lost_mid_fetch_loses_nothing(world: World, dovecot: DovecotServer) -> None:
+    """The server drops the connection while the second of two messages is fetched: the scan stops with an
+    ImapError, the first is kept and the cursor stays on it, so the next scan reads the second (nothing lost, nothing
+    twice)."""
+    from messages.imap import ImapError
+
+    dovecot.append(samples.gmail_reply_fr())
+    dovecot.append(samples.outlook_reply_en())
+    watcher = MailboxWatcher(world.ctx)
+    with ImapSession(watcher.config) as session:
+        real_fetch = session.fetch_raw
+
+        def dropping(uid: int) -> bytes | None:
+            if uid == 2:
+                session.interrupt()  # the socket is cut under the fetch
+            return real_fetch(uid)
+
+        session.fetch_raw = dropping  # type: ignore[method-assign]
+        with pytest.raises(ImapError):
+            watcher.scan(session)
+    assert [r.message_id for r in _received(world)] == ["<g1@mail.gmail.com>"]
+    assert [r.status for r in _scan(world)] == ["stored"]
+    assert sorted(r.message_id for r in _received(world)) == ["<g1@mail.gmail.com>", "<o1@outlook.example>"]
