@@ -60,8 +60,8 @@ __all__ = [
 
 #: What an action records besides closing the message: (session, client id, invoice ids) -> drafts it made.
 Work = Callable[[Session, int, list[int]], list[int]]
-#: The longest answer the owner may type (an e-mail, not a letter).
-MAX_ANSWER = 3500
+#: The longest answer the owner may type (an e-mail, not a letter), in both chats.
+MAX_ANSWER = 3000  # Slack's limit for a text input too
 #: A subject that already says it answers something ("Re:", "RE :", "Réf", "AW:", "TR:" are left as they are).
 _ANSWER_PREFIX = re.compile(r"^\s*(re|aw|sv|antw)\s*:", re.IGNORECASE)
 
