@@ -26,6 +26,7 @@ from telegram.warnings import PTBUserWarning
 from bot.adapters import AdapterStartError
 from bot.handlers import (
     access,
+    calls,
     common,
     delivery,
     digest,
@@ -116,6 +117,9 @@ def add_handlers(application: Application) -> None:
     # Replies by e-mail (issue 11 §1): the reply cards' m1: buttons; another date, reason or the answer is typed.
     states.update(replies.STATES)
     entries.append(replies.ENTRY)
+    # Phone calls (issue 11 §2): 📞 Appel fait asks for the outcome in the same conversation.
+    states.update(calls.STATES)
+    entries.append(calls.ENTRY)
     with warnings.catch_warnings():
         # PTB warns that button presses are not tracked per message: deliberate, a question belongs to the
         # owner's chat (per user and chat), whichever card's button opened it.
@@ -137,6 +141,7 @@ def add_handlers(application: Application) -> None:
         application.add_handlers(feature.HANDLERS)
     # Owner tasks (issue 10): /taches and the task cards' t1: buttons.
     application.add_handlers(tasks.HANDLERS)
+    application.add_handlers(calls.HANDLERS)  # phone calls: Pas de réponse, Envoyer plutôt l'e-mail
     application.add_handlers(extra.HANDLERS)  # drafts outside the ladder (issue 10): 🗑 Ne pas envoyer
     application.add_handlers(replies.HANDLERS)  # replies by e-mail: /reponses
     application.add_handlers(help.FALLBACKS)

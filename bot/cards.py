@@ -28,7 +28,8 @@ _CALLBACK = re.compile(r"^r1:([a-z0-9]{1,8}):(\d{1,12}):(\d{1,9})$")
 ACTIONS = frozenset(
     {"send", "edit", "snz", "snz1", "snz3", "snz7", "snzd", "pay", "payf", "payp", "disp", "prom", "more", "back",
      "drop",
-     "undo", "now", "resend", "ok", "call", "pdf"}
+     "undo", "now", "resend", "ok", "call", "pdf",
+     "cdone", "cnone", "cmail"}
 )  # fmt: skip
 
 
@@ -92,7 +93,9 @@ def step_label(step: str, lang: str) -> str:
         return step
 
 
-def keyboard_for(kind: str, view: ReminderView, lang: str, *, cut: bool = False) -> tuple[tuple[Button, ...], ...]:
+def keyboard_for(
+    kind: str, view: ReminderView, lang: str, *, cut: bool = False, letter: bool = False
+) -> tuple[tuple[Button, ...], ...]:
     """The buttons of a card: main actions, the snooze choices, the payment choices, after an edit, or none."""
     rid, ver = view.reminder_id, view.version
 
@@ -122,6 +125,15 @@ def keyboard_for(kind: str, view: ReminderView, lang: str, *, cut: bool = False)
         return ((b("btn.sent_ok", "ok"), b("btn.resend", "resend")),)
     if kind == "edited":
         return ((b("btn.send", "send"), b("btn.cancel", "undo")),)
+    if kind == "call":
+        # A step to be done by phone (issue 11 §2): the call card's own buttons; Reporter opens the snooze menu.
+        return (
+            (b("btn.call_done", "cdone"), b("btn.call_no_answer", "cnone")),
+            (b("btn.call_email", "cmail"), b("btn.snooze", "snz")),
+        )
+    if kind == "called":
+        # After a completed call: what the client said, through the usual flows.
+        return ((b("btn.promise", "prom"), b("btn.dispute", "disp"), b("btn.paid", "pay")),)
     if kind == "broken":
         # The draft cannot be rendered: every way out but sending (fail closed).
         return (
@@ -135,7 +147,7 @@ def keyboard_for(kind: str, view: ReminderView, lang: str, *, cut: bool = False)
     extra: list[Button] = []
     if view.client_profile == "key_account":
         extra.append(b("btn.call", "call"))
-    if view.step == "formal_notice":
+    if view.step == "formal_notice" or letter:  # `letter`: the step's channel posts a letter (📄 Lettre PDF)
         extra.append(b("btn.pdf", "pdf"))
     if view.kind == "ladder" and view.invoices:
         # 📅 Échéancier: the payment plan card of these invoices (its own callback family, bot/plan_cards.py).
@@ -171,15 +183,31 @@ class CardParts:
 
 
 def card_parts(
-    view: ReminderView, draft: Any, *, lang: str, note: str | None = None, keyboard: str = "main"
+    view: ReminderView,
+    draft: Any,
+    *,
+    lang: str,
+    note: str | None = None,
+    keyboard: str = "main",
+    call: Any = None,
+    channel: str = "email",
 ) -> CardParts:
-    """A reminder's card pieces: client, step, invoices, recipients, the drafted message, a state note, buttons."""
+    """A reminder's card pieces: client, step, invoices, recipients, the drafted message, a state note, buttons.
+
+    A call card (`keyboard` "call", `call` a services.calls.CallInfo) shows the number as a `tel:` link and the
+    call script in place of the e-mail; a step posted as a letter says so (`channel`)."""
+    calling = keyboard == "call" and call is not None
     head: list[str] = []
     head.append(t("card.title", lang, client=h(view.client_name), step=h(step_label(view.step, lang))))
     if view.promise_broken:
         head.append(t("card.promise_broken", lang))
-    if view.client_profile == "key_account" and view.awaiting_owner:
+    if calling:
+        head.extend(call_lines(call, lang))
+    elif view.client_profile == "key_account" and view.awaiting_owner:
         head.append(t("card.call_first", lang))
+    letter = channel in ("registered_letter", "email+letter")
+    if letter and view.awaiting_owner:
+        head.append(t(f"card.channel.{channel}", lang))
     for inv in view.invoices:
         if view.is_extra:
             # A thanks or a penalty claim is about paid invoices: their amount and whether anything is left.
@@ -203,23 +231,47 @@ def card_parts(
         )
     if len(view.invoices) > 1 and not view.is_extra:
         head.append(t("card.total", lang, total=format_amount(view.total)))
-    if view.client_emails:
+    if calling:
+        pass  # the number is the way to the client; the e-mail comes back with "Envoyer plutôt l'e-mail"
+    elif view.client_emails:
         head.append(t("card.to", lang, to=h(", ".join(view.client_emails))))
     elif draft is not None:
         head.append(t("card.no_email", lang))
-    shown = draft is not None or keyboard in ("scheduled", "unknown", "broken")
+    shown = draft is not None or keyboard in ("scheduled", "unknown", "broken", "called", "paid")
+    subject: str | None
+    body: str | None
+    if calling:
+        subject = t("card.call_script", lang)
+        body = (call.script or "").strip() or t("card.call_script_missing", lang)
+    else:
+        subject = None if draft is None else t("card.subject", lang, subject=h(draft.subject))
+        body = None if draft is None else str(draft.text).strip()
     return CardParts(
         reminder_id=view.reminder_id,
         version=view.version,
         head=tuple(head),
-        subject=None if draft is None else t("card.subject", lang, subject=h(draft.subject)),
-        body=None if draft is None else str(draft.text).strip(),
-        edited=draft is not None and (view.edited_body is not None or view.edited_subject is not None),
+        subject=subject,
+        body=body,
+        edited=not calling and draft is not None and (view.edited_body is not None or view.edited_subject is not None),
         note=note or None,
         keyboard=keyboard,
-        buttons=keyboard_for(keyboard, view, lang) if shown else (),
-        cut_buttons=keyboard_for(keyboard, view, lang, cut=True) if shown else (),
+        buttons=keyboard_for(keyboard, view, lang, letter=letter) if shown else (),
+        cut_buttons=keyboard_for(keyboard, view, lang, cut=True, letter=letter) if shown else (),
     )
+
+
+def call_lines(call: Any, lang: str) -> list[str]:
+    """The head lines of a call card: the number as a `tel:` link (or that none is known), the attempts so far."""
+    lines = []
+    if call.tel:
+        lines.append(t("card.call_phone", lang, tel=h(call.tel).replace('"', "%22"), phone=h(call.phone)))
+    else:
+        lines.append(t("card.call_no_phone", lang))
+    if call.attempts:
+        last = call.attempts[-1]
+        lines.append(t("card.call_attempts", lang, count=len(call.attempts), day=last.strftime("%d/%m"),
+                       time=last.strftime("%H:%M")))  # fmt: skip
+    return lines
 
 
 def _extra_line(inv: InvoiceLineView, lang: str) -> str:

@@ -22,6 +22,7 @@ from services.core import CardState, DigestData, DisputeLine, DraftFailure, Msg,
 
 if TYPE_CHECKING:
     from services.outbox import DeliveryResult
+    from storage.reminders import ReminderView
 
 
 def _value(value: Any, lang: str = "fr") -> str:
@@ -55,7 +56,8 @@ def card_parts(state: CardState | None, lang: str, *, note: str | None = None) -
         shown = broken if shown is None else f"{shown}\n{broken}"
         parts = cards.card_parts(state.view, None, lang=lang, note=shown, keyboard="broken")
     else:
-        parts = cards.card_parts(state.view, state.draft, lang=lang, note=shown, keyboard=state.keyboard)
+        parts = cards.card_parts(state.view, state.draft, lang=lang, note=shown, keyboard=state.keyboard,
+                                 call=state.call, channel=state.channel)  # fmt: skip
     # A formal notice's registered letter (LRAR): its lines and buttons.
     return letter_cards.with_letter(parts, state.view, state.letter, lang)
 
@@ -100,10 +102,16 @@ def _due_states(data: DigestData, lang: str) -> tuple[str, list[CardState]]:
     if not data.views:
         return t("digest.nothing", lang, **amounts) + "\n" + footer, []
     header = t("digest.header", lang, count=len(data.views), **amounts) + "\n" + footer
-    states = [
-        CardState(view, data.drafts.get(view.reminder_id), None, "main", data.tz, data.day) for view in data.views
-    ]
+    states = [_due_state(data, view) for view in data.views]
     return header, states
+
+
+def _due_state(data: DigestData, view: ReminderView) -> CardState:
+    """The digest card of a reminder: its e-mail, or its call card when the step is a call."""
+    rid = view.reminder_id
+    keyboard = "call" if rid in data.calls else "main"
+    return CardState(view, data.drafts.get(rid), None, keyboard, data.tz, data.day,
+                     channel=data.channels.get(rid, "email"), call=data.calls.get(rid))  # fmt: skip
 
 
 @dataclass
@@ -230,6 +238,20 @@ class Presenter:
     def resume_invoice(self, number: str, *, actor: str, lang: str) -> Shown:
         """/reprendre NUMERO."""
         return show(self.core.resume_invoice(number, actor=actor), lang)
+
+    # --- calls (issue 11 §2) ---
+
+    def call_done(self, reminder_id: int, version: int, *, note: str, actor: str, lang: str) -> Shown:
+        """📞 Appel fait, with the owner's one-line outcome."""
+        return show(self.core.call_done(reminder_id, version, note=note, actor=actor), lang)
+
+    def call_no_answer(self, reminder_id: int, version: int, *, actor: str, lang: str) -> Shown:
+        """📵 Pas de réponse."""
+        return show(self.core.call_no_answer(reminder_id, version, actor=actor), lang)
+
+    def call_email_instead(self, reminder_id: int, version: int, *, actor: str, lang: str) -> Shown:
+        """✉️ Envoyer plutôt l'e-mail."""
+        return show(self.core.call_email_instead(reminder_id, version, actor=actor), lang)
 
     # --- registered letters (LRAR) ---
 

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from services.einvoice_import import EInvoiceReport
     from services.plans import PlanFacts
+    from storage.calls import CallRecord
     from storage.clients import ClientRow
     from storage.invoices import InvoiceRow
     from storage.letters import AwaitingLetter
@@ -208,12 +209,16 @@ def render_client(
     lang: str,
     *,
     letters: Sequence[AwaitingLetter] = (),
+    last_call: CallRecord | None = None,
     plans: Sequence[PlanFacts] = (),
 ) -> str:
-    """The /client answer (HTML): contact details, invoices, formal notices awaiting their acknowledgment of receipt,
-    reminder history."""
+    """The /client answer (HTML): contact details (and the last call), invoices, running payment plans, formal
+    notices awaiting their acknowledgment of receipt, reminder history."""
     emails, phone = h(client.emails or "—"), h(client.phone or "—")
-    lines = [t("client.title", lang, name=h(client.name), emails=emails, phone=phone), "", t("client.invoices", lang)]
+    lines = [t("client.title", lang, name=h(client.name), emails=emails, phone=phone)]
+    if last_call is not None:
+        lines.append(render_last_call(last_call, lang))
+    lines += ["", t("client.invoices", lang)]
     lines += [_invoice_line(inv, client.name, today, lang) for inv in invoices[:MAX_LINES]]
     if plans:
         from bot.plan_cards import plan_summary
@@ -229,6 +234,14 @@ def render_client(
         day = r.planned_date.strftime("%d/%m/%Y")
         lines.append(t("client.history_line", lang, day=day, step=h(step_label(r.step, lang)), state=h(r.state)))
     return "\n".join(lines)[:4000]
+
+
+def render_last_call(call: CallRecord, lang: str) -> str:
+    """ "📞 Dernier appel : le 30/11 à 14:05, client joint — « paiera vendredi »" (`call.at` in the business's zone)."""
+    note = f" — « {h(call.note)} »" if call.note and lang == "fr" else f" — “{h(call.note)}”" if call.note else ""
+    outcome = t(f"call.outcome.{call.outcome}", lang) if call.outcome in ("reached", "no_answer") else h(call.outcome)
+    return t("client.last_call", lang, day=call.at.strftime("%d/%m/%Y"), time=call.at.strftime("%H:%M"),
+             outcome=outcome, note=note)  # fmt: skip
 
 
 def render_letters(letters: Sequence[AwaitingLetter], lang: str) -> list[str]:

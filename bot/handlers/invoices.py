@@ -52,9 +52,13 @@ async def on_client(update: Update, context: Context) -> None:
         return
     client, invoices, reminders = file
     letters = services.letters_awaiting(client.id)
+    last_call = services.last_call(client.id)  # phone calls: the last one, when the client was ever called
     running = plans.active_plans(services.core.ctx, client.id)  # payment plans: paid so far, next instalment
     await reply(
-        update, render_client(client, invoices, reminders, services.today(), code, letters=letters, plans=running)
+        update,
+        render_client(
+            client, invoices, reminders, services.today(), code, letters=letters, last_call=last_call, plans=running
+        ),
     )
 
 

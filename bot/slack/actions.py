@@ -136,6 +136,10 @@ async def card_button(ctx: SlackContext, click: Click, data: str) -> None:
         await show_outcome(ctx, click, shown)
         await tasks.post_tasks(ctx, click.channel, code, after_id=before)  # paid late: claim the penalties?
         return
+    elif action == "cnone":  # phone calls: Pas de réponse (the attempt is logged, the card stays)
+        shown = await asyncio.to_thread(presenter.call_no_answer, rid, version, actor=who, lang=code)
+    elif action == "cmail":  # phone calls: Envoyer plutôt l'e-mail (the e-mail card of the same step)
+        shown = await asyncio.to_thread(presenter.call_email_instead, rid, version, actor=who, lang=code)
     elif action == "drop":  # a draft outside the ladder: Ne pas envoyer
         shown = await asyncio.to_thread(presenter.drop, rid, version, actor=who, lang=code)
     else:  # "undo": the only card action left (bot.cards.ACTIONS)

@@ -140,9 +140,19 @@ async def _client(call: Call) -> None:
         return
     client, invoices, reminders = file
     letters = await asyncio.to_thread(presenter.letters_awaiting, client.id)
+    last_call = await asyncio.to_thread(presenter.last_call, client.id)  # phone calls: the last one, if any
     running = await asyncio.to_thread(plans.active_plans, presenter.core.ctx, client.id)  # payment plans
     await call.say(
-        render_client(client, invoices, reminders, presenter.today(), call.lang, letters=letters, plans=running)
+        render_client(
+            client,
+            invoices,
+            reminders,
+            presenter.today(),
+            call.lang,
+            letters=letters,
+            last_call=last_call,
+            plans=running,
+        )
     )
 
 

@@ -26,6 +26,7 @@ from bot.presenter import Presenter, Shown, card_parts, text
 from bot.slack import actions, home
 from bot.slack.blocks import MAX_TITLE, text_blocks
 from bot.slack.commands import tell_error
+from services.calls import MAX_CALL_NOTE, parse_call_note
 from services.core import (
     MAX_EDIT_BODY,
     MAX_REASON,
@@ -60,6 +61,7 @@ FORM_OF = {
     "payp": "pay",
     "disp": "dispute",
     "prom": "promise",
+    "cdone": "call",  # phone calls: 📞 Appel fait asks for the outcome
 }
 #: Snooze choices (radio values) -> days; "date" means the date picked below.
 _SNOOZE_CHOICES = {"1": 1, "3": 3, "7": 7}
@@ -68,6 +70,7 @@ _SLACK_WORDING = {
     "edit.empty": "slack.modal.body_empty",
     "edit.too_long": "slack.modal.body_too_long",
     "dispute.empty": "slack.modal.reason_empty",
+    "call.note_empty": "slack.modal.call_empty",
 }
 
 Block = dict[str, Any]
@@ -268,6 +271,14 @@ def _snooze_parse(values: Values, state: CardState) -> tuple[int, date | None]:
     return 0, _in("date", lambda: parse_owner_date(picked, state.today))
 
 
+def _call_inputs(state: CardState, lang: str) -> list[Block]:
+    return [_input("note", t("slack.modal.call_label", lang), _text_input(MAX_CALL_NOTE, ""))]
+
+
+def _call_parse(values: Values, state: CardState) -> str:
+    return _in("note", lambda: parse_call_note(_typed(values, "note")))
+
+
 FORMS: dict[str, Form[Any]] = {
     "edit": Form(
         "slack.modal.edit_title",
@@ -293,6 +304,12 @@ FORMS: dict[str, Form[Any]] = {
         _promise_inputs,
         _promise_parse,
         lambda p, rid, version, until, who, code: p.promise(rid, version, until=until, actor=who, lang=code),
+    ),
+    "call": Form(
+        "slack.modal.call_title",
+        _call_inputs,
+        _call_parse,
+        lambda p, rid, version, note, who, code: p.call_done(rid, version, note=note, actor=who, lang=code),
     ),
     "snooze": Form(
         "slack.modal.snooze_title",

@@ -380,12 +380,16 @@ async def test_send_failure_says_why_and_keeps_the_buttons(bot: BotHarness) -> N
 
 
 async def test_key_account_card_offers_the_call_script(bot: BotHarness) -> None:
-    """A key account's card advises a call first and its "Script d'appel" button sends the script."""
+    """A key account's first overdue step is a call card (the script in it, issue 11); once the owner prefers the
+    e-mail, that card still advises a call first and its "Script d'appel" button sends the script."""
     with write_session(bot.engine) as s:
         business = s.get(Business, bot.services.business_id)
         assert business is not None
         client = make_client(s, business, name="Grand Compte SA", profile="key_account")
         make_invoice(s, client, due=date(2026, 11, 10), amount="9000.00", number="F-2026-900")
+    ((_, message_id, buttons),) = await _digest(bot)
+    assert "Script d'appel" in bot.cards()[0].params["text"]
+    await bot.owner.tap(_data(buttons, "cmail"), message_id)
     ((_, message_id, buttons),) = await _digest(bot)
     assert "appel" in bot.cards()[0].params["text"]
     bot.api.clear()
