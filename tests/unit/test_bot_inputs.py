@@ -137,15 +137,17 @@ def test_card_escapes_data_and_cuts_long_bodies_with_a_more_button() -> None:
     assert len(card.text) <= MAX_MESSAGE and card.cut
     labels = [b.label for row in card.buttons for b in row]
     assert labels[-1] == "📄 Voir la suite"
-    assert all(b.data.endswith(":7:3") for row in card.buttons for b in row)
+    # Every button is tied to the reminder and its version (📅 Échéancier's data carries a count after them).
+    assert all(b.data.endswith(":7:3") or b.data == "pl1:open:7:3:0" for row in card.buttons for b in row)
     assert "<b>ACME</b> & Fils" in to_plain(card.text)
 
 
 def test_short_card_has_six_buttons_and_is_not_cut() -> None:
-    """A normal card shows the six actions and no "Voir la suite"."""
+    """A normal card shows the six actions, then 📅 Échéancier (the payment plan card), and no "Voir la suite"."""
     card = telegram_card(card_parts(_view(), PlainDraft("Sujet", "Bonjour"), lang="fr"), "fr")
     assert not card.cut
-    assert [len(row) for row in card.buttons] == [3, 3]
+    assert [len(row) for row in card.buttons] == [3, 3, 1]
+    assert card.buttons[2][0].label == "📅 Échéancier"
 
 
 def test_split_message_respects_the_limit() -> None:
