@@ -8,7 +8,7 @@ from telegram import Update
 from telegram.ext import CommandHandler
 
 from bot.cards import h
-from bot.handlers import replies
+from bot.handlers import replies, tasks
 from bot.handlers.common import Context, actor, lang, reply, services_of
 from bot.i18n import t
 from bot.presenter import text
@@ -77,8 +77,10 @@ async def on_paid(update: Update, context: Context) -> None:
         except InputError as exc:
             await reply(update, text(exc.msg, code))
             return
+    before = tasks.last_id(services_of(context))
     outcome = services_of(context).pay_invoice(number, amount, actor=actor(update), lang=code)
     await reply(update, outcome.message)
+    await tasks.show_new(update, context, before)  # paid late: claim the penalties?
 
 
 HANDLERS = [

@@ -168,10 +168,14 @@ async def _paid(call: Call) -> None:
         except InputError as exc:
             await call.say(text(exc.msg, call.lang))
             return
+    from bot.slack import tasks  # imported here: bot.slack.tasks uses the buttons' helpers, which use this module
+
+    before = await asyncio.to_thread(tasks.last_id, call.ctx)
     shown = await asyncio.to_thread(
         call.ctx.presenter.pay_invoice, call.args[0], amount, actor=call.ctx.actor(call.user_id), lang=call.lang
     )
     await call.say(shown.message)
+    await tasks.post_tasks(call.ctx, call.dm, call.lang, after_id=before)  # paid late: claim the penalties?
 
 
 async def _evidence(call: Call) -> None:

@@ -309,3 +309,48 @@ def test_status_writes_nothing_and_the_digest_runs_the_check(world: World) -> No
     services.digest(claim=False)
     assert _invoice(world, world.second).state == "open"
     assert [t.kind for t in _tasks(world)] == ["promise_broken"]
+
+
+def test_the_same_card_seen_twice_is_one_task(world: World) -> None:
+    """raise_tasks given the same transition twice (a replay, a retried job) keeps one task per dedupe key."""
+    from dunning.invoice_states import apply as machine_apply
+    from storage.invoice_status import invoice_status
+    from storage.owner_tasks import raise_tasks
+
+    with write_session(world.engine) as s:
+        inv = s.get(Invoice, world.second)
+        assert inv is not None
+        transition = machine_apply(invoice_status(s, inv), PaymentReceived(Decimal("650.00"), date(2026, 11, 2)))
+        assert transition is not None and {c.kind.value for c in transition.cards} == {"overpayment", "late_payment"}
+        first = raise_tasks(s, inv, transition, actor="system")
+        again = raise_tasks(s, inv, transition, actor="system")
+    assert len(first) == 2 and again == []
+    assert sorted(t.dedupe_key for t in _tasks(world)) == [
+        f"late_payment:{world.second}",
+        f"overpayment:{world.second}:150.00",
+    ]
+
+
+def test_a_statement_line_paying_too_much_raises_the_overpayment_task(engine: Engine) -> None:
+    """A doubtful 75,50 € bank credit confirmed on an invoice owing 70 €: the 5,50 € excess is kept on that invoice
+    (amount_overpaid) through the state machine and one over-payment task asks the owner."""
+    from services.statements_chat import confirm_line, doubtful_cards
+    from storage.models import Business
+    from tests.integration.test_statements_chat import DUE as STATEMENT_DUE
+    from tests.integration.test_statements_chat import seed_doubtful
+
+    bid, _ = seed_doubtful(engine)
+    with write_session(engine) as s:
+        business = s.get(Business, bid)
+        assert business is not None
+        small = make_invoice(s, make_client(s, business, name="Menuiserie Sud"), due=STATEMENT_DUE, amount="70.00",
+                             number="FA-80")  # fmt: skip
+        small_id = small.id
+    assert small_id is not None
+    row_id = doubtful_cards(engine, bid)[0][0].row_id
+    assert confirm_line(engine, bid, row_id, small_id, actor="owner").excess == Decimal("5.50")
+    with read_session(engine) as s:
+        inv = s.get(Invoice, small_id)
+        assert inv is not None and inv.amount_overpaid == Decimal("5.50") and inv.amount_paid == Decimal("70.00")
+        found = s.exec(select(OwnerTask).where(OwnerTask.kind == "overpayment")).all()
+    assert [(t.invoice_id, t.dedupe_key) for t in found] == [(small_id, f"overpayment:{small_id}:5.50")]

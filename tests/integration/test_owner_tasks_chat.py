@@ -120,3 +120,23 @@ async def test_slack_taches_click_and_second_click(sqlite_url: str, tmp_path: Pa
         with read_session(h.engine) as s:
             assert len(s.exec(select(EvidenceEntry)).all()) == entries
             assert s.get(Invoice, inv_id).amount_paid == Decimal("0.00")  # type: ignore[union-attr]
+
+
+async def test_slack_payee_late_brings_the_task_card(sqlite_url: str, tmp_path: Path) -> None:
+    """`/relance payee F-2026-042` on an invoice 40 days late: the payment is recorded, then the late-payment card
+    (Réclamer / Ne pas réclamer); Ne pas réclamer answers in place and the task is dismissed."""
+    async with slack_app(sqlite_url, tmp_path) as h:
+        inv_id, _ = _seed(h.engine, h.presenter.business_id)
+        await h.slack.aio.slash(OWNER, "payee F-2026-042")
+        card = await h.answer("Paiement en retard")
+        ids = [e["action_id"] for b in card.blocks if b["type"] == "actions" for e in b["elements"]]
+        assert [i.split(":")[1] for i in ids] == ["claim", "skip"]
+        await h.slack.aio.click(OWNER, h.dm, card.ts, ids[1])
+        await h.slack.aio.wait_for(
+            lambda: "ne seront pas réclamées" in h.slack.message(h.dm, card.ts).plain, what="answered"
+        )
+        await h.settle()
+        with read_session(h.engine) as s:
+            assert s.get(Invoice, inv_id).state == "paid"  # type: ignore[union-attr]
+            (task,) = s.exec(select(OwnerTask)).all()
+        assert (task.kind, task.state, task.outcome) == ("late_payment", "dismissed", "skipped")
