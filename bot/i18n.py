@@ -232,6 +232,7 @@ FR: dict[str, str] = {
         "/preuves NUMERO : le dossier de preuves d'une facture (ZIP)\n"
         "/litiges : les litiges en cours (reprendre les relances ou passer en perte)\n"
         "/taches : les questions de Relance (trop-perçus, pénalités, promesses, échéances, avoirs)\n"
+        "/virements : les virements des relevés bancaires dont la facture reste à confirmer\n"
         "/reprendre NUMERO : clore le litige d'une facture et reprendre ses relances\n"
         "/parametres : heure du récapitulatif, pause\n"
         "/taux [SEMESTRE TAUX] : les taux de la BCE des derniers semestres, ou en ajouter un (/taux 2026-H2 2,15)\n"
@@ -483,6 +484,7 @@ FR: dict[str, str] = {
         "/relance preuves NUMERO : le dossier de preuves d'une facture (ZIP)\n"
         "/relance litiges : les litiges en cours (reprendre les relances ou passer en perte)\n"
         "/relance taches : les questions de Relance (trop-perçus, pénalités, promesses, échéances, avoirs)\n"
+        "/relance virements : les virements des relevés bancaires dont la facture reste à confirmer\n"
         "/relance reprendre NUMERO : clore le litige d'une facture et reprendre ses relances\n"
         "/relance parametres : heure du récapitulatif, pause\n"
         "/relance aide : cette aide\n\n"
@@ -599,6 +601,13 @@ FR: dict[str, str] = {
     "statement.recorded": "✅ Paiement de {amount} enregistré sur la facture {number}.",
     "statement.excess": "⚠️ Trop-perçu de {excess} : il n'a pas été conservé ; à rembourser au client ou à affecter.",
     "statement.ignored": "🚫 Virement ignoré : aucun paiement n'a été enregistré.",
+    # /virements: the doubtful credits still waiting
+    "commands.transfers": "Virements des relevés à rapprocher d'une facture",
+    "transfers.title": "💶 <b>{count} virement(s) à rapprocher</b> : indiquez pour chacun la facture qu'il règle.",
+    "transfers.none": (
+        "Aucun virement en attente : tous les virements des relevés importés ont été rapprochés ou écartés."
+    ),
+    "transfers.more": "… et {count} autre(s), à voir une fois ceux-ci traités (/virements).",
     # --- registered letters (LRAR) of formal notices ---
     "btn.lrar_sent": "✉️ LRAR envoyée",
     "btn.lrar_received": "📬 AR reçu",
@@ -1050,6 +1059,7 @@ EN: dict[str, str] = {
         "/preuves NUMBER: the evidence file of an invoice (ZIP)\n"
         "/disputes: open disputes (resume the reminders or write off)\n"
         "/tasks: Relance's questions (over-payments, penalties, promises, instalments, credit notes)\n"
+        "/transfers: the bank statements' credits whose invoice is still to be confirmed\n"
         "/resume NUMBER: close an invoice's dispute and resume its reminders\n"
         "/settings: digest time, pause\n"
         "/rate [HALF-YEAR RATE]: the ECB rates of the last half-years, or add one (/rate 2026-H2 2.15)\n"
@@ -1277,6 +1287,7 @@ EN: dict[str, str] = {
         "/relance evidence NUMBER: the evidence file of an invoice (ZIP)\n"
         "/relance disputes: open disputes (resume the reminders or write off)\n"
         "/relance tasks: Relance's questions (over-payments, penalties, promises, instalments, credit notes)\n"
+        "/relance transfers: the bank statements' credits whose invoice is still to be confirmed\n"
         "/relance resume NUMBER: close an invoice's dispute and resume its reminders\n"
         "/relance settings: digest time, pause\n"
         "/relance help: this help\n\n"
@@ -1387,6 +1398,11 @@ EN: dict[str, str] = {
     "statement.recorded": "✅ Payment of {amount} recorded on invoice {number}.",
     "statement.excess": "⚠️ Over-payment of {excess}: not kept; refund it to the client or assign it.",
     "statement.ignored": "🚫 Transfer ignored: no payment was recorded.",
+    # /transfers: the doubtful credits still waiting
+    "commands.transfers": "Statement credits to match with an invoice",
+    "transfers.title": "💶 <b>{count} credit(s) to match</b>: say which invoice each one pays.",
+    "transfers.none": "No credit waiting: every credit of the imported statements was matched or set aside.",
+    "transfers.more": "… and {count} more, shown once these are handled (/transfers).",
     # --- registered letters (LRAR) of formal notices ---
     "btn.lrar_sent": "✉️ Registered letter sent",
     "btn.lrar_received": "📬 Receipt back",

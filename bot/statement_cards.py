@@ -88,3 +88,12 @@ def render_decision(decision: LineDecision, lang: str) -> tuple[str, CardText | 
         if decision.excess > 0:
             note += "\n" + t("statement.excess", lang, excess=format_amount(decision.excess, lang=lang))
     return t("cb.done", lang), CardText(head + "\n\n" + note)
+
+
+def render_waiting(doubts: list[DoubtCard], waiting: int, lang: str) -> tuple[str, list[CardText], str | None]:
+    """/virements (Slack `virements`): the title (or "none waiting"), one card per doubtful credit still waiting,
+    and a last line counting those not shown."""
+    if not doubts:
+        return t("transfers.none", lang), [], None
+    more = t("transfers.more", lang, count=waiting - len(doubts)) if waiting > len(doubts) else None
+    return t("transfers.title", lang, count=waiting), [render_doubt(d, lang) for d in doubts], more

@@ -6,14 +6,14 @@ from __future__ import annotations
 import asyncio
 
 from telegram import Update
-from telegram.ext import CallbackQueryHandler
+from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.handlers import tasks
 from bot.handlers.common import Context, actor, answer, edit_card, lang, markup, refuse_button, reply, services_of
 from bot.handlers.extra import show_drafts
 from bot.i18n import t
 from bot.reports import render_payments
-from bot.statement_cards import parse_callback, render_decision, render_doubt
+from bot.statement_cards import parse_callback, render_decision, render_doubt, render_waiting
 
 
 async def import_statement(update: Update, context: Context, data: bytes, name: str) -> None:
@@ -67,4 +67,19 @@ async def on_button(update: Update, context: Context) -> None:
         await edit_card(context, query.message.chat.id, query.message.message_id, card)
 
 
-HANDLERS = [CallbackQueryHandler(on_button, pattern=r"^p1:")]
+async def on_transfers(update: Update, context: Context) -> None:
+    """/virements (/transfers): the doubtful credits still waiting for the owner, one card each again (or none)."""
+    code = lang(update, context)
+    doubts, waiting = await asyncio.to_thread(services_of(context).doubtful_lines)
+    title, cards, more = render_waiting(doubts, waiting, code)
+    await reply(update, title)
+    for card in cards:
+        await reply(update, card.text, reply_markup=markup(card))
+    if more:
+        await reply(update, more)
+
+
+HANDLERS = [
+    CallbackQueryHandler(on_button, pattern=r"^p1:"),
+    CommandHandler(["virements", "transfers"], on_transfers),
+]

@@ -241,6 +241,13 @@ async def _settings(call: Call) -> None:
     await call.ctx.client.chat_postMessage(channel=call.dm, **_panel_message(panel, call.lang))
 
 
+async def _transfers(call: Call) -> None:
+    """The doubtful credits of the imported statements still waiting, one card each (`p1:` buttons), or "none"."""
+    from bot.slack import statements  # imported here: bot.slack.statements posts through this module
+
+    await statements.post_waiting(call.ctx, call.dm, call.lang)
+
+
 async def _tasks(call: Call) -> None:
     """The open questions, one card each (`t1:` buttons), or "none"."""
     from bot.slack import tasks  # imported here: bot.slack.tasks uses the buttons' helpers, which use this module
@@ -283,6 +290,8 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "taches": _tasks,
     "tâches": _tasks,
     "tasks": _tasks,
+    "virements": _transfers,
+    "transfers": _transfers,
     "reponses": _replies,
     "réponses": _replies,
     "replies": _replies,

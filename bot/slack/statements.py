@@ -15,7 +15,7 @@ from bot.slack.actions import Click, ephemeral, run_click, update_message
 from bot.slack.blocks import fallback_text, from_card_text
 from bot.slack.commands import post_text
 from bot.slack.extra import post_drafts
-from bot.statement_cards import parse_callback, render_decision, render_doubt
+from bot.statement_cards import parse_callback, render_decision, render_doubt, render_waiting
 
 if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncApp
@@ -60,6 +60,17 @@ async def import_statement(ctx: SlackContext, user_id: str, dm: str, data: bytes
         doubts, _ = await asyncio.to_thread(presenter.doubtful_lines, line_ids=ids)
         for doubt in doubts:
             await _post_card(ctx, dm, render_doubt(doubt, lang), lang)
+
+
+async def post_waiting(ctx: SlackContext, dm: str, lang: str) -> None:
+    """`/relance virements`: the doubtful credits still waiting for the owner, one card each again (or none)."""
+    doubts, waiting = await asyncio.to_thread(ctx.presenter.doubtful_lines)
+    title, cards, more = render_waiting(doubts, waiting, lang)
+    await post_text(ctx, dm, title, lang)
+    for card in cards:
+        await _post_card(ctx, dm, card, lang)
+    if more:
+        await post_text(ctx, dm, more, lang)
 
 
 async def statement_button(ctx: SlackContext, click: Click, data: str) -> None:
