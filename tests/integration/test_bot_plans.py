@@ -153,3 +153,17 @@ async def test_plan_button_of_a_handled_card_changes_nothing(bot: BotHarness) ->
     assert answers and answers[0].params.get("text") == "Déjà traité."
     with read_session(bot.engine) as s:
         assert s.exec(select(PaymentPlan)).first() is None
+
+
+async def test_forged_plan_buttons_are_refused(bot: BotHarness) -> None:
+    """Plan data that is not ours, or names a reminder of no one, is answered "non reconnu" and proposes nothing."""
+    _seed(bot)
+    await _card(bot)
+    bot.api.clear()
+    for data in ("pl1:zap:1:0:3", "pl1:prep:99999:0:3", "pl1:prep:1:0"):
+        await bot.owner.tap(data, 900)
+    answers = [a.params.get("text") for a in bot.api.of("answerCallbackQuery")]
+    assert len(answers) == 3 and all(a and "reconnu" in a for a in answers), answers
+    assert bot.api.of("sendMessage") == [] and bot.api.of("editMessageText") == []
+    with read_session(bot.engine) as s:
+        assert s.exec(select(PaymentPlan)).first() is None
