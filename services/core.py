@@ -1048,6 +1048,8 @@ class Services:
                 return Msg("state.promised", day=inv.promised_until.strftime("%d/%m/%Y"))
             if inv.state == InvoiceState.PAID:
                 return Msg("state.paid")
+            if inv.state == InvoiceState.PAYMENT_PLAN:
+                return Msg("state.plan")  # a payment plan started: its schedule e-mail replaced this reminder
         return Msg("state.cancelled")
 
     def _card(
