@@ -85,6 +85,9 @@ async def test_prepare_drafts_the_schedule_email_and_sending_it_starts_the_plan(
     invoice in its plan, the ladder's card is cancelled; /client and /factures show the next instalment."""
     inv_id = _seed(bot)
     _, buttons = await _open_plan(bot)
+    with read_session(bot.engine) as s:
+        (card,) = s.exec(select(Card)).all()
+        ladder_card, ladder_version = int(card.message_id), s.get(Reminder, card.reminder_id).version  # type: ignore[union-attr]
     bot.api.clear()
     await bot.owner.tap(_by(buttons, "prep"), 900)
     texts = [_flat(x) for x in bot.api.texts()]
@@ -108,6 +111,10 @@ async def test_prepare_drafts_the_schedule_email_and_sending_it_starts_the_plan(
         assert plan.state == "active"
         ladder = s.exec(select(Reminder).where(Reminder.kind == "ladder")).one()
         assert ladder.state == "cancelled"
+    bot.api.clear()
+    await bot.owner.tap(f"r1:send:{ladder.id}:{ladder_version}", ladder_card)
+    assert bot.api.of("answerCallbackQuery")[0].params.get("text") == "Déjà traité."
+    assert "Échéancier en cours : plus de relance" in bot.api.of("editMessageText")[-1].params["text"]
     bot.api.clear()
     await bot.owner.send("/client Durand")
     shown = _flat(bot.api.of("sendMessage")[-1].params["text"])
