@@ -298,3 +298,24 @@ async def test_propose_drafts_the_schedule_email_and_sending_it_starts_the_plan(
     facts = plans.plan_facts(w.ctx, done.plan_id)
     assert facts is not None and facts.state == "active" and facts.numbers == ("F-OLD", "F-NEW")
     assert _kinds(engine).count("plan_started") == 2 and _kinds(engine).count("plan_proposed") == 1
+
+
+async def test_the_ladder_proposes_nothing_while_the_plan_runs_and_resumes_after_it(world: World) -> None:
+    """Days later the digest's refresh proposes no reminder for the plan's invoices; once the owner ends the plan,
+    the next refresh chases them again."""
+    from storage.models import Business
+    from storage.reminders import refresh_due
+
+    _, rid = _propose(world, (Instalment(date(2026, 12, 24), D("400.00")), Instalment(date(2027, 1, 24), D("600.00"))))
+    assert (await world.services.send(rid, _version(world.engine, rid), actor=ACTOR)).ok
+    later = date(2026, 12, 1)
+    with write_session(world.engine) as s:
+        business = s.get(Business, world.ctx.business_id)
+        assert business is not None
+        assert refresh_due(s, business=business, today=later) == []
+    assert plans.end_plan(world.ctx, world.older, actor=ACTOR).ok
+    with write_session(world.engine) as s:
+        business = s.get(Business, world.ctx.business_id)
+        assert business is not None
+        (view,) = refresh_due(s, business=business, today=later)
+        assert {i.number for i in view.invoices} == {"F-OLD", "F-NEW"}

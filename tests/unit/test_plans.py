@@ -183,3 +183,13 @@ def test_progress_counts_payments_in_order() -> None:
     )
     done = plan_progress(schedule, D("600.00"), date(2027, 3, 1))
     assert (done.instalments_paid, done.next_due, done.left, done.overdue) == (3, None, D("0.00"), 0)
+
+
+def test_an_invoice_in_a_plan_is_out_of_the_ladder() -> None:
+    """The ladder's policy proposes no step for an invoice following a payment plan, however late it is."""
+    from dunning.policy import InvoiceSnapshot, next_step
+    from dunning.states import InvoiceState
+
+    late = InvoiceSnapshot(1, 1, date(2026, 6, 1), D("900.00"), InvoiceState.OPEN)
+    assert next_step(late, TODAY) is not None
+    assert next_step(late._replace(state=InvoiceState.PAYMENT_PLAN), TODAY) is None
