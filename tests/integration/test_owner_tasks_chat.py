@@ -140,3 +140,29 @@ async def test_slack_payee_late_brings_the_task_card(sqlite_url: str, tmp_path: 
             assert s.get(Invoice, inv_id).state == "paid"  # type: ignore[union-attr]
             (task,) = s.exec(select(OwnerTask)).all()
         assert (task.kind, task.state, task.outcome) == ("late_payment", "dismissed", "skipped")
+
+
+async def test_telegram_credit_note_with_an_unknown_invoice_is_assigned_from_its_card(bot: BotHarness) -> None:
+    """A UBL credit note naming an invoice Relance does not know, sent after the client's invoice F-2026-042: the
+    summary, then the "Avoir à affecter" card with that invoice as a button; tapping it applies the credit note
+    (the invoice's balance goes down) and the card says so."""
+    from tests.samples.einvoices import credit_note_data, facturx_pdf, ubl_xml
+
+    bot.api.files["fx"] = facturx_pdf()
+    await bot.owner.send_document("facture.pdf", len(bot.api.files["fx"]), file_id="fx")
+    bot.api.files["cn"] = ubl_xml(credit_note_data(number="AV-9", referenced="F-9999"))
+    bot.api.clear()
+    await bot.owner.send_document("avoir.xml", len(bot.api.files["cn"]), file_id="cn")
+    card = next(c for c in bot.cards() if "Avoir à affecter" in str(c.params["text"]))
+    assert "AV-9" in str(card.params["text"]) and "F-9999" in str(card.params["text"])
+    labels = _labels(bot, card)
+    invoice_button = next(d for label, d in labels.items() if label.startswith("F-2026-042"))
+    assert set(labels) - {next(k for k in labels if k.startswith("F-2026-042"))} == {"🚫 Ignorer"}
+    with read_session(bot.engine) as s:
+        before = s.exec(select(Invoice).where(Invoice.number == "F-2026-042")).one().balance
+    await bot.owner.tap(invoice_button, message_id=4)
+    edited = bot.api.of("editMessageText")[-1]
+    assert "Avoir AV-9 imputé sur la facture F-2026-042" in str(edited.params["text"]) and not bot.buttons(edited)
+    with read_session(bot.engine) as s:
+        after = s.exec(select(Invoice).where(Invoice.number == "F-2026-042")).one()
+    assert after.balance < before and after.amount_credited == before - after.balance
