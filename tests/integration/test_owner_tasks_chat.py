@@ -166,3 +166,36 @@ async def test_telegram_credit_note_with_an_unknown_invoice_is_assigned_from_its
     with read_session(bot.engine) as s:
         after = s.exec(select(Invoice).where(Invoice.number == "F-2026-042")).one()
     assert after.balance < before and after.amount_credited == before - after.balance
+
+
+def _promised(engine: object, business_id: int) -> None:
+    """F-2026-042 promised until Friday 20/11/2026 and unpaid (today is Tuesday 24/11)."""
+    inv_id, _ = _seed(engine, business_id)
+    with write_session(engine) as s:  # type: ignore[arg-type]
+        inv = s.get(Invoice, inv_id)
+        assert inv is not None
+        apply_to_invoice(s, inv, Promise(date(2026, 11, 20), date(2026, 11, 10)), actor="owner:1")
+
+
+async def test_telegram_digest_runs_the_check_and_shows_tasks_after_the_reminders(bot: BotHarness) -> None:
+    """/digest with a promise broken since Friday: the daily check runs with it; the reminder cards come first,
+    then the tasks' header and the broken promise's card."""
+    _promised(bot.engine, bot.services.business_id)
+    bot.api.clear()
+    await bot.owner.send("/digest")
+    texts = bot.api.texts()
+    header = next(i for i, t in enumerate(texts) if "question(s)" in t)
+    promise = next(i for i, t in enumerate(texts) if "Promesse non tenue" in t and "Les relances ont repris" in t)
+    reminder = next(i for i, t in enumerate(texts) if "F-2026-042" in t and "Promesse non tenue" not in t)
+    assert reminder < header < promise
+
+
+async def test_slack_digest_shows_tasks_after_the_reminders(sqlite_url: str, tmp_path: Path) -> None:
+    """`/relance digest` with a promise broken since Friday: the broken promise's task card follows the digest."""
+    async with slack_app(sqlite_url, tmp_path) as h:
+        _promised(h.engine, h.presenter.business_id)
+        await h.slack.aio.slash(OWNER, "digest")
+        card = await h.answer("Les relances ont repris")
+        ids = [e["action_id"] for b in card.blocks if b["type"] == "actions" for e in b["elements"]]
+        assert len(ids) == 1 and ids[0].startswith("t1:ok:")
+        await h.settle()
