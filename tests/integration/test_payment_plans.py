@@ -319,3 +319,24 @@ async def test_the_ladder_proposes_nothing_while_the_plan_runs_and_resumes_after
         assert business is not None
         (view,) = refresh_due(s, business=business, today=later)
         assert {i.number for i in view.invoices} == {"F-OLD", "F-NEW"}
+
+
+async def test_a_bank_credit_naming_a_plan_invoice_counts_towards_the_plan(world: World) -> None:
+    """A statement credit of 150,00 whose remittance names the newer invoice (in the plan) by its number is recorded
+    as a sure payment and counts towards the plan: the invoice stays in it with 150,00 paid during the plan."""
+    from services.payments import import_statement
+    from tests.samples.statements import Entry, Tx, camt053
+
+    with write_session(world.engine) as s:
+        newer = s.get(Invoice, world.newer)
+        assert newer is not None
+        newer.number = "F-2026-0777"  # the matcher reads numbers with digits in a remittance
+        s.add(newer)
+    _, rid = _propose(world, (Instalment(date(2026, 12, 24), D("400.00")), Instalment(date(2027, 1, 24), D("600.00"))))
+    assert (await world.services.send(rid, _version(world.engine, rid), actor=ACTOR)).ok
+    paid = Tx(D("150.00"), "Durand SARL", "Echeance facture F-2026-0777")
+    entry = Entry(D("150.00"), date(2026, 11, 26), reference="PLAN-1", txs=(paid,))
+    summary = import_statement(world.engine, world.ctx.business_id, camt053(entries=[entry]), "releve.xml", actor=ACTOR)
+    assert summary.ok and len(summary.payments) == 1, summary
+    newer = _invoice(world.engine, world.newer)
+    assert (newer.state, newer.plan_paid, newer.balance) == ("payment_plan", D("150.00"), D("550.00"))
