@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -214,12 +214,6 @@ def open_tasks(session: Session, business_id: int, *, after_id: int = 0, limit: 
     return [_view(session, t) for t in rows]
 
 
-def count_open(session: Session, business_id: int) -> int:
-    """How many tasks wait for the owner."""
-    return len(session.exec(select(OwnerTask.id).where(OwnerTask.business_id == business_id,
-                                                       OwnerTask.state == OPEN)).all())  # fmt: skip
-
-
 def last_task_id(session: Session, business_id: int) -> int:
     """The id of the business's latest task (0 for none): what an action raised is what comes after it."""
     found = session.exec(
@@ -274,16 +268,3 @@ def close_task(
     payload: dict[str, Any] = {"task_id": task.id, "task": task.kind, "outcome": outcome, **(details or {})}
     record(session, actor=actor, kind=kind, business_id=task.business_id, client_id=task.client_id,
            invoice_id=task.invoice_id, payload=payload)  # fmt: skip
-
-
-def tasks_of_invoices(session: Session, business_id: int, invoice_ids: Sequence[int]) -> list[TaskView]:
-    """The open tasks about these invoices."""
-    if not invoice_ids:
-        return []
-    rows = session.exec(
-        select(OwnerTask)
-        .where(OwnerTask.business_id == business_id, OwnerTask.state == OPEN,
-               col(OwnerTask.invoice_id).in_(list(invoice_ids)))
-        .order_by(col(OwnerTask.id))
-    ).all()  # fmt: skip
-    return [_view(session, t) for t in rows]
