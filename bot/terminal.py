@@ -193,7 +193,8 @@ def _version(card: CardText) -> int:
     """The reminder version carried by a card's buttons (-1 when it has none: nothing left to do)."""
     for row in card.buttons:
         for button in row:
-            return int(button.data.rsplit(":", 1)[1])
+            if button.data.startswith("r1:"):  # not a formal notice's letter buttons (l1:, the letter's version)
+                return int(button.data.rsplit(":", 1)[1])
     return -1
 
 
