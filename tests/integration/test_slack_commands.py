@@ -101,7 +101,8 @@ async def test_paid_records_the_payment_with_the_slack_actor(sqlite_url: str, tm
 
 
 async def test_digest_posts_cards_with_buttons_and_registers_them(sqlite_url: str, tmp_path: Path) -> None:
-    """`digest`: the header, then one card per reminder with its six buttons, each card registered for updates."""
+    """`digest`: the header, then one card per reminder with its six buttons and 📅 Échéancier (pl1:open), each
+    card registered for updates."""
     async with slack_app(sqlite_url, tmp_path) as h:
         seed(h.engine, "1200.00", "345.67")
         await h.slack.aio.slash(OWNER, "digest")
@@ -112,7 +113,7 @@ async def test_digest_posts_cards_with_buttons_and_registers_them(sqlite_url: st
         )
         for card in cards:
             ids = [b for b in _buttons(card)]
-            assert [i.split(":")[1] for i in ids] == ["send", "edit", "snz", "pay", "disp", "prom"]
+            assert [i.split(":")[1] for i in ids] == ["send", "edit", "snz", "pay", "disp", "prom", "open"]
         shown = {(h.dm, c.ts) for c in cards}
         await eventually(lambda: _registered(h) == shown, "the cards registered")
 
