@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from telegram import Update
 from telegram.ext import CallbackQueryHandler
 
@@ -38,7 +40,18 @@ async def on_paid(update: Update, context: Context) -> None:
     await tasks.show_new(update, context, before)  # paid late: claim the penalties?
 
 
-QUESTION = Question(
+class _AmountQuestion(Question[Decimal]):
+    """The partial amount typed: as any question, then the tasks the payment raised (paid late: the penalties?)."""
+
+    async def on_answer(self, update: Update, context: Context) -> int:
+        """Apply the amount, then show the new tasks."""
+        before = tasks.last_id(services_of(context))
+        state = await super().on_answer(update, context)
+        await tasks.show_new(update, context, before)
+        return state
+
+
+QUESTION = _AmountQuestion(
     kind="amount",
     pattern=r"^r1:payp:",
     prompt="ask.amount",

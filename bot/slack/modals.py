@@ -413,11 +413,15 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
                 await actions.say_not_current(ctx, click, opened.reminder_id, state)
                 return
             form = opened.form
+            from bot.slack import tasks  # imported here: bot.slack.tasks uses the buttons' helpers, which use this one
+
+            before = await asyncio.to_thread(tasks.last_id, ctx)
             shown = await asyncio.to_thread(form.apply, ctx.presenter, opened.reminder_id, opened.version, value,
                                             ctx.actor(user_id), lang)  # fmt: skip
             if shown.ok and form.done is not None:
                 shown = replace(shown, message=t(form.done, lang))
             await actions.show_outcome(ctx, click, shown)
+            await tasks.post_tasks(ctx, opened.channel, lang, after_id=before)  # a partial payment settling it late
         except Exception:
             log.exception("Slack form failed")
             if not acked:

@@ -199,3 +199,27 @@ async def test_slack_digest_shows_tasks_after_the_reminders(sqlite_url: str, tmp
         ids = [e["action_id"] for b in card.blocks if b["type"] == "actions" for e in b["elements"]]
         assert len(ids) == 1 and ids[0].startswith("t1:ok:")
         await h.settle()
+
+
+async def test_telegram_partial_amount_settling_late_brings_the_task(bot: BotHarness) -> None:
+    """Paiement partiel with the whole balance typed (1 200,00) on an invoice 40 days late: after the answer, the
+    late-payment card comes."""
+    _, rid = _seed(bot.engine, bot.services.business_id)
+    await bot.owner.tap(f"r1:payp:{rid}:0", message_id=5)
+    bot.api.clear()
+    await bot.owner.send("1200,00")
+    assert any("Paiement en retard" in str(c.params["text"]) for c in bot.cards())
+
+
+async def test_slack_paid_modal_on_a_late_invoice_brings_the_task(sqlite_url: str, tmp_path: Path) -> None:
+    """Payée submitted in its modal on an invoice two weeks overdue: the late-payment card follows in the DM."""
+    from tests.integration.test_slack_actions import _card, _open
+    from tests.integration.test_slack_app import adapter_running
+
+    async with adapter_running(sqlite_url, tmp_path) as r:
+        card, _ = await _card(r)
+        view = await _open(r, card, "pay", "Paiement")
+        assert await r.slack.aio.submit_view(OWNER, view.id, {}) == {}
+        task = await r.slack.aio.wait_message(r.dm(), "Paiement en retard")
+        ids = [e["action_id"] for b in task.blocks if b["type"] == "actions" for e in b["elements"]]
+        assert [i.split(":")[1] for i in ids] == ["claim", "skip"]
