@@ -340,3 +340,28 @@ async def test_a_bank_credit_naming_a_plan_invoice_counts_towards_the_plan(world
     assert summary.ok and len(summary.payments) == 1, summary
     newer = _invoice(world.engine, world.newer)
     assert (newer.state, newer.plan_paid, newer.balance) == ("payment_plan", D("150.00"), D("550.00"))
+
+
+async def test_a_missed_instalment_is_counted_on_the_invoice_once(world: World) -> None:
+    """The day after an instalment's date with nothing paid, the daily tick reports it missed (plan_missed written
+    back, one plan_instalment_missed entry); the same tick again reports nothing new."""
+    from storage.invoice_status import pass_day
+
+    _, rid = _propose(world, (Instalment(date(2026, 12, 24), D("400.00")), Instalment(date(2027, 1, 24), D("600.00"))))
+    assert (await world.services.send(rid, _version(world.engine, rid), actor=ACTOR)).ok
+    for _ in range(2):
+        with write_session(world.engine) as s:
+            for invoice_id in (world.older, world.newer):
+                inv = s.get(Invoice, invoice_id)
+                assert inv is not None
+                pass_day(s, inv, date(2026, 12, 25), actor="system")
+    older, newer = _invoice(world.engine, world.older), _invoice(world.engine, world.newer)
+    # 24/12's 400,00 is split: 300,00 on F-OLD and 100,00 on F-NEW, each part missed once.
+    assert (older.plan_missed, newer.plan_missed) == (1, 1)
+    assert (older.state, newer.state) == ("payment_plan", "payment_plan")
+    assert _kinds(world.engine).count("plan_instalment_missed") == 2
+    with read_session(world.engine) as s:
+        view = plan_view(s, business_id=world.ctx.business_id, plan_id=older.plan_id or 0)
+        assert view is not None
+    late = plans.facts_of(view, date(2026, 12, 25)).progress
+    assert (late.overdue, late.overdue_amount, late.next_due) == (1, D("400.00"), date(2027, 1, 24))
