@@ -1304,13 +1304,14 @@ class Services:
 
     def drop(self, reminder_id: int, version: int, *, actor: str) -> Outcome:
         """🗑 Ne pas envoyer: the draft outside the ladder is cancelled (version checked, evidence written)."""
+        from storage.plans import cancel_for_reminder
         from storage.reminders import drop_extra_draft
 
-        return self._act(
-            reminder_id,
-            version,
-            lambda s: drop_extra_draft(
-                s, reminder_id=reminder_id, business_id=self.business_id, actor=actor, expected_version=version
-            ),
-            Msg("drop.done"),
-        )
+        def apply(session: Session) -> None:
+            drop_extra_draft(session, reminder_id=reminder_id, business_id=self.business_id, actor=actor,
+                             expected_version=version)  # fmt: skip
+            # A payment plan's schedule e-mail dropped: the plan it proposed is given up with it.
+            cancel_for_reminder(session, business_id=self.business_id, reminder_id=reminder_id, today=self.today(),
+                                actor=actor)  # fmt: skip
+
+        return self._act(reminder_id, version, apply, Msg("drop.done"))
