@@ -365,3 +365,15 @@ def end_if_empty(session: Session, plan_id: int, *, day: date, actor: str, reaso
     if session.exec(select(Invoice.id).where(Invoice.plan_id == plan_id)).first() is not None:
         return
     _close(session, plan, "ended", day=day, actor=actor, reason=reason)
+
+
+def cancel_for_reminder(session: Session, *, business_id: int, reminder_id: int, today: date, actor: str) -> None:
+    """The owner dropped a schedule e-mail (Ne pas envoyer): the plan it proposed is given up (cancelled)."""
+    for plan in session.exec(
+        select(PaymentPlan).where(
+            PaymentPlan.business_id == business_id,
+            PaymentPlan.reminder_id == reminder_id,
+            PaymentPlan.state == "proposed",
+        )
+    ).all():
+        _close(session, plan, "cancelled", day=today, actor=actor, reason="email_dropped")

@@ -365,3 +365,18 @@ async def test_a_missed_instalment_is_counted_on_the_invoice_once(world: World) 
         assert view is not None
     late = plans.facts_of(view, date(2026, 12, 25)).progress
     assert (late.overdue, late.overdue_amount, late.next_due) == (1, D("400.00"), date(2027, 1, 24))
+
+
+def test_dropping_the_schedule_email_gives_the_proposal_up(world: World) -> None:
+    """🗑 Ne pas envoyer on the schedule e-mail cancels the plan it proposed (logged); the invoices stay in the
+    ladder."""
+    plan_id, rid = _propose(
+        world, (Instalment(date(2026, 12, 24), D("500.00")), Instalment(date(2027, 1, 24), D("500.00")))
+    )
+    assert world.services.drop(rid, _version(world.engine, rid), actor=ACTOR).ok
+    with read_session(world.engine) as s:
+        plan = s.get(PaymentPlan, plan_id)
+        assert plan is not None and (plan.state, plan.reminder_id) == ("cancelled", None)
+        closed = s.exec(select(EvidenceEntry).where(EvidenceEntry.kind == "plan_closed")).one()
+        assert json.loads(closed.payload)["reason"] == "email_dropped"
+    assert _invoice(world.engine, world.older).state == "open"
