@@ -17,6 +17,7 @@ from services.context import BusinessContext
 from services.core import Msg
 from services.plans import end_plan
 from storage.db import read_session, write_session
+from storage.invoices import invoice_row
 from storage.owner_tasks import (
     CREDIT_NOTE,
     StaleTaskError,
@@ -183,8 +184,9 @@ def _outside(ctx: BusinessContext, view: TaskView, action: str, *, actor: str) -
     reminder_id: int | None = None
     if action == "end":
         ended = end_plan(ctx, view.invoice_id, actor=actor)
-        if not ended.ok:
+        if not ended.ok and _in_plan(ctx, view.invoice_id):
             return TaskOutcome("failed", ended.message or Msg("tasks.failed"), TaskCard(view))
+        # Ended now, or already (from another of its invoices' cards, or paid off): the question is answered.
         message = Msg("tasks.done.ended", number=view.number)
     else:
         # Imported here: the drafts outside the ladder are their own feature, loaded when a task first asks for one.
@@ -209,3 +211,10 @@ def _outside(ctx: BusinessContext, view: TaskView, action: str, *, actor: str) -
         # Answered meanwhile (a double tap): the draft is the same one, show it.
         return TaskOutcome("stale", Msg("cb.already"), task(ctx, view.task_id), reminder_id)
     return TaskOutcome("done", message, done, reminder_id)
+
+
+def _in_plan(ctx: BusinessContext, invoice_id: int) -> bool:
+    """Whether the invoice still follows a payment plan."""
+    with read_session(ctx.engine) as session:
+        row = invoice_row(session, business_id=ctx.business_id, invoice_id=invoice_id)
+    return row is not None and row.state == "payment_plan"

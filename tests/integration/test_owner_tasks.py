@@ -354,3 +354,15 @@ def test_a_statement_line_paying_too_much_raises_the_overpayment_task(engine: En
         assert inv is not None and inv.amount_overpaid == Decimal("5.50") and inv.amount_paid == Decimal("70.00")
         found = s.exec(select(OwnerTask).where(OwnerTask.kind == "overpayment")).all()
     assert [(t.invoice_id, t.dedupe_key) for t in found] == [(small_id, f"overpayment:{small_id}:5.50")]
+
+
+def test_ending_a_plan_already_ended_answers_the_task(world: World) -> None:
+    """After Terminer l'échéancier, another missed-instalment card of the same invoice (its second instalment,
+    raised before the plan ended) is answered by Terminer too: the plan is over, nothing fails."""
+    _plan(world)
+    tasks.daily_check(world.ctx, date(2026, 12, 2))  # both instalments missed: two tasks
+    first, second = tasks.open_tasks(world.ctx)[0]
+    assert tasks.act(world.ctx, first.view.task_id, first.view.version, "end", actor="o").ok
+    again = tasks.act(world.ctx, second.view.task_id, second.view.version, "end", actor="o")
+    assert again.ok and _invoice(world, world.first).state == "open"
+    assert [t.outcome for t in _tasks(world)] == ["ended", "ended"]
