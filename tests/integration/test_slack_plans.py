@@ -93,3 +93,18 @@ async def test_modal_schedule_errors_stay_in_the_modal_then_a_good_one_is_propos
         with read_session(r.engine) as s:
             proposed = s.exec(select(PaymentPlan)).one()
             assert proposed.state == "proposed"
+
+
+async def test_a_plan_button_of_a_handled_card_hears_already_handled(sqlite_url: str, tmp_path: Path) -> None:
+    """The reminder was sent after the plan card was posted: 📧 Préparer l'e-mail hears "Déjà traité." and
+    proposes nothing."""
+    async with adapter_running(sqlite_url, tmp_path) as r:
+        (card,) = await r.digest()
+        await r.slack.aio.click(OWNER, r.dm(), card.ts, _pl1(card, "open"))
+        plan = await r.slack.aio.wait_message(r.dm(), "Échéancier pour", after=card.ts)
+        await r.slack.aio.click(OWNER, r.dm(), card.ts, button_of(card, "send"))
+        await r.slack.aio.wait_update(r.dm(), card.ts)
+        await r.slack.aio.click(OWNER, r.dm(), plan.ts, _pl1(plan, "prep"))
+        await r.slack.aio.wait_ephemeral(OWNER, "Déjà traité.")
+        with read_session(r.engine) as s:
+            assert s.exec(select(PaymentPlan)).first() is None
