@@ -9,6 +9,7 @@ import json
 import zipfile
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pypdfium2 as pdfium
 from sqlmodel import select
@@ -260,13 +261,13 @@ async def test_reporter_on_a_call_card_opens_the_snooze_menu(bot: BotHarness) ->
     assert actions == ["cdone", "cnone", "cmail", "snz"]
 
 
-def test_the_ladder_moves_on_after_a_completed_call_only(sqlite_url: str, tmp_path: Path) -> None:
+def test_the_ladder_moves_on_after_a_completed_call_only(db_url: str, tmp_path: Path) -> None:
     """A completed call is the step done: the next step (reminder_2) comes after the ladder's interval. An attempt
-    without an answer is not: the next days still propose the call of reminder_1."""
+    without an answer is not: the next days still propose the call of reminder_1. (SQLite and PostgreSQL.)"""
     from storage.db import make_engine
 
-    engine = make_engine(sqlite_url)
-    settings = bot_settings(sqlite_url, tmp_path, TODAY)
+    engine = make_engine(db_url)
+    settings = bot_settings(db_url, tmp_path, TODAY)
     services = make_services(engine, settings, RecordingDelivery(), today=TODAY)
     with write_session(engine) as s:
         business = s.get(Business, services.business_id)
@@ -298,7 +299,19 @@ def test_the_ladder_moves_on_after_a_completed_call_only(sqlite_url: str, tmp_pa
 
     assert steps_on(date(2026, 11, 26)) == {"Muet SA": "reminder_1"}  # the call stays; the reached one waits
     assert steps_on(date(2026, 12, 2)) == {"Joint SA": "reminder_2", "Muet SA": "reminder_1"}
+    # The completed call's card records what was said, once (the reminder is locked at its version).
+    joint = by_name["Joint SA"].reminder_id
+    version = _version_of(engine, joint)
+    assert services.promise(joint, version, until=date(2026, 12, 10), actor="t", lang="fr").ok
+    assert services.promise(joint, version, until=date(2026, 12, 10), actor="t", lang="fr").status == "stale"
     engine.dispose()
+
+
+def _version_of(engine: Any, reminder_id: int) -> int:
+    with read_session(engine) as s:
+        reminder = s.get(Reminder, reminder_id)
+        assert reminder is not None
+        return reminder.version
 
 
 async def test_a_phone_step_of_the_ladder_is_a_call_for_any_client(bot: BotHarness) -> None:
