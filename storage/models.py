@@ -108,6 +108,8 @@ class Invoice(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("business_id", "number", name="uq_invoice_business_number"),
         Index("ix_invoice_open", "business_id", "state", "due_date"),
+        # The morning scan reads only the invoices whose next possible action has come (storage keeps the date).
+        Index("ix_invoice_next_action", "business_id", "next_action_on"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -143,6 +145,9 @@ class Invoice(SQLModel, table=True):
     plan_id: int | None = None
     plan_paid: Decimal = _money(default=Decimal("0.00"))
     plan_missed: int = 0
+    # The first day something may happen to the invoice (its next step, the end of a snooze, a promise's or an
+    # instalment's date); None when nothing ever will (closed). Updated in the transaction of every change.
+    next_action_on: date | None = None
     created_at: datetime = _stamp()
     updated_at: datetime = _stamp()
 

@@ -1,0 +1,28 @@
+"""A due scan whose cost follows what is due: each invoice's next possible action date, indexed
+
+Revision ID: 0014
+Revises: 0013
+Create Date: 2026-11-30
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0014"
+down_revision: str | None = "0013"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("invoice") as batch_op:
+        batch_op.add_column(sa.Column("next_action_on", sa.Date(), nullable=True))
+    op.create_index("ix_invoice_next_action", "invoice", ["business_id", "next_action_on"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_invoice_next_action", table_name="invoice")
+    with op.batch_alter_table("invoice") as batch_op:
+        batch_op.drop_column("next_action_on")
