@@ -822,6 +822,14 @@ FR: dict[str, str] = {
     "replies.answer_too_long": "Votre réponse fait {length} caractères ; la limite est de {limit}. Raccourcissez-la.",
     "replies.nothing_owed": "Ce client ne doit plus rien sur ces factures : rien n'a été enregistré.",
     "replies.no_invoice": "Aucune facture de ce client n'est liée à ce message : la réponse n'a pas été préparée.",
+    "replies.answer_pending": (
+        "Une réponse à un autre message de ce client attend déjà votre validation : envoyez-la ou abandonnez-la "
+        "d'abord. Rien n'a été préparé."
+    ),
+    "replies.answer_same_day": (
+        "Une réponse a déjà été envoyée aujourd'hui à ce client par Relance : répondez-lui depuis votre messagerie, "
+        "ou réessayez demain. Rien n'a été préparé."
+    ),
     "replies.done_paid": "💶 Paiement enregistré : les factures sont soldées et les relances arrêtées.",
     "replies.done_promise": "🤝 Promesse de paiement au {day} enregistrée : les relances attendent cette date.",
     "replies.done_dispute": "⚖️ Litige ouvert : ces factures ne seront plus relancées jusqu'à sa clôture.",
@@ -1603,6 +1611,14 @@ EN: dict[str, str] = {
     "replies.answer_too_long": "Your answer is {length} characters long; the limit is {limit}. Please shorten it.",
     "replies.nothing_owed": "This client owes nothing more on these invoices: nothing was recorded.",
     "replies.no_invoice": "No invoice of this client is linked to this message: the answer was not drafted.",
+    "replies.answer_pending": (
+        "An answer to another message of this client already waits for your approval: send or drop it first. "
+        "Nothing was drafted."
+    ),
+    "replies.answer_same_day": (
+        "Relance already sent this client an answer today: reply from your mailbox, or try again tomorrow. "
+        "Nothing was drafted."
+    ),
     "replies.done_paid": "💶 Payment recorded: the invoices are settled and reminders stopped.",
     "replies.done_promise": "🤝 Promise to pay by {day} recorded: reminders wait until then.",
     "replies.done_dispute": "⚖️ Dispute opened: these invoices will not be chased until it is closed.",

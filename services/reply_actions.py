@@ -218,8 +218,16 @@ def answer(ctx: BusinessContext, reply_id: int, version: int, *, text: str, acto
         assert row is not None
         if not ids:
             raise InputError("replies.no_invoice")
-        draft_id = propose_outside_ladder(session, business_id=ctx.business_id, client_id=client_id, kind="reply",
-                                          invoice_ids=ids, today=day, actor=actor)  # fmt: skip
+        try:
+            draft_id = propose_outside_ladder(session, business_id=ctx.business_id, client_id=client_id,
+                                              kind="reply", invoice_ids=ids, today=day, actor=actor)  # fmt: skip
+        except ActionError:
+            # One answer per client and day (drafts outside the ladder are): today's has already left.
+            raise InputError("replies.answer_same_day") from None
+        earlier = reply_source(session, business_id=ctx.business_id, reminder_id=draft_id)
+        if earlier is not None and earlier.received_id != reply_id:
+            # Today's answer to another of the client's messages still waits for approval: never overwrite it.
+            raise InputError("replies.answer_pending")
         edit_draft(session, reminder_id=draft_id, business_id=ctx.business_id, subject=reply_subject(row.subject),
                    body=body, actor=actor)  # fmt: skip
         link_reply_draft(session, business_id=ctx.business_id, client_id=client_id, reminder_id=draft_id,
