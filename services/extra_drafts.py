@@ -87,7 +87,9 @@ def _propose(
     except _Refused as exc:
         return ExtraDraft(error=exc.msg)
     except ActionError as exc:
-        return ExtraDraft(error=Msg("action.failed", reason=str(exc)))
+        from services.refusals import refusal
+
+        return ExtraDraft(error=refusal(exc))  # a state machine's refusal in the catalogue's words
 
 
 def claim_penalties(ctx: BusinessContext, invoice_id: int, *, actor: str) -> ExtraDraft:

@@ -144,7 +144,11 @@ def act(
     except StaleTaskError:
         return TaskOutcome("stale", Msg("cb.already"), task(ctx, task_id))
     except TaskError as exc:
-        return TaskOutcome("invalid", Msg("tasks.refused", reason=str(exc)), task(ctx, task_id))
+        from services.refusals import illegal_transition, refusal
+
+        # The state machine's refusals in the catalogue's words (the state named); the others as the task says.
+        said = refusal(exc) if illegal_transition(exc) else Msg("tasks.refused", reason=str(exc))
+        return TaskOutcome("invalid", said, task(ctx, task_id))
     return TaskOutcome("done", message, done)
 
 
