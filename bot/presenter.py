@@ -110,7 +110,7 @@ def _due_state(data: DigestData, view: ReminderView) -> CardState:
     """The digest card of a reminder: its e-mail, or its call card when the step is a call."""
     rid = view.reminder_id
     keyboard = "call" if rid in data.calls else "main"
-    return CardState(view, data.drafts.get(rid), None, keyboard, data.tz, data.day,
+    return CardState(view, data.drafts.get(rid), None, keyboard, data.tz, data.day, data.letters.get(rid),
                      channel=data.channels.get(rid, "email"), call=data.calls.get(rid))  # fmt: skip
 
 

@@ -194,6 +194,8 @@ class DigestData:
     #: Each reminder's channel (when not an e-mail), and the call card's data of those to be called.
     channels: dict[int, str] = field(default_factory=dict)
     calls: dict[int, CallInfo] = field(default_factory=dict)
+    #: The registered letter of each formal notice that has one (services.letters.LetterFacts), for its card.
+    letters: dict[int, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -364,6 +366,8 @@ class Services:
                 tasks_daily_check(session, business_id=self.business_id, today=day)
                 drafts = {v.reminder_id: self._draft(session, v, day) for v in views}
                 ways = {v.reminder_id: self._way(session, v) for v in views}
+                # Registered letters: a formal notice's card offers the letter's buttons as it stands.
+                letters = {v.reminder_id: f for v in views if (f := self._letter_facts(session, v)) is not None}
                 open_total, overdue_total = outstanding_totals(session, business_id=self.business_id, day=day)
                 if claim:
                     record(
@@ -384,7 +388,8 @@ class Services:
                 return DigestData(day, views, drafts, open_total, overdue_total, head, business.paused, self.tz,
                                   uncertain=uncertain,
                                   channels={r: w[0].value for r, w in ways.items() if w[0] != Channel.EMAIL},
-                                  calls={r: w[1] for r, w in ways.items() if w[1] is not None})  # fmt: skip
+                                  calls={r: w[1] for r, w in ways.items() if w[1] is not None},
+                                  letters=letters)  # fmt: skip
         except IntegrityError:
             # Another process claimed today's digest first.
             return None

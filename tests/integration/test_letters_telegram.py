@@ -305,3 +305,28 @@ async def test_an_altered_scan_is_listed_as_not_joined(bot: BotHarness) -> None:
     bordereau = archive.read("bordereau-des-pieces.txt").decode()
     assert "NON JOINT" in bordereau and str(letter.proof_sha256) in bordereau
     assert not any(n.startswith("accuses-de-reception/") for n in archive.namelist())
+
+
+async def test_the_digest_card_of_a_notice_shows_its_posted_letter(bot: BotHarness) -> None:
+    """A formal notice still waiting in the digest, whose letter was already posted, shows the letter and offers
+    AR reçu / non réclamé / retourné (not LRAR envoyée again)."""
+    from bot.presenter import render_digest_parts
+
+    with write_session(bot.engine) as s:
+        business = s.get(Business, bot.services.business_id)
+        assert business is not None
+        client = make_client(s, business, name="Bâtiments Martin SAS")
+        inv = make_invoice(s, client, due=date(2026, 10, 1), amount="1200.00", number="F-2026-010")
+        for step, day in (("reminder_1", date(2026, 10, 8)), ("reminder_2", date(2026, 10, 16))):
+            make_reminder(s, client, [inv], step=step, planned_date=day, state="sent",
+                          sent_at=datetime(day.year, day.month, day.day, 9, tzinfo=UTC))  # fmt: skip
+    first = bot.services.digest(claim=False)
+    assert first is not None
+    (rid,) = [v.reminder_id for v in first.views if v.step == "formal_notice"]
+    bot.services.letter_sent(rid, 0, tracking="1A12345678901", sent_on=date(2026, 11, 20), actor="owner:111",
+                             lang="fr")  # fmt: skip
+    data = bot.services.digest(claim=False)
+    assert data is not None and rid in [v.reminder_id for v in data.views]
+    parts = dict(render_digest_parts(data, "fr")[1])[rid]
+    assert [b.data for b in parts.buttons[-1]] == [f"l1:recv:{rid}:1", f"l1:uncl:{rid}:1", f"l1:ret:{rid}:1"]
+    assert any("Lettre recommandée n° 1A12345678901" in line for line in parts.head)
