@@ -112,7 +112,7 @@ class Settings(BaseSettings):
             return str(eu_vat.validate(value))
         except NumberError as exc:
             raise ValueError(
-                f"an intra-EU VAT number with its country prefix, e.g. FR40123456824 ({exc.message.rstrip('.')})"
+                f"an intra-EU VAT number with its country prefix, e.g. FR40123456824 ({str(exc).rstrip('.')})"
             ) from None
 
     @field_validator("SMTP_TIMEOUT", mode="before")
