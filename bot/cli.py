@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.business import apply_settings, find_business, today_for
 from bot.cli_evidence import evidence_command, verify_command
+from bot.cli_ops import backup_command, restore_command
 from bot.console import (
     LABELS,
     money_str,
@@ -664,6 +665,8 @@ def config_apply_command() -> None:
 
 app.command("verify")(verify_command)
 app.command("evidence")(evidence_command)
+app.command("backup")(backup_command)
+app.command("restore")(restore_command)
 
 
 def main() -> None:
