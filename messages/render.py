@@ -181,9 +181,10 @@ class Renderer:
     def check(self, steps: Iterable[str | Step] = ()) -> None:
         """Compile and render every template with sample contexts; raise TemplateError naming the file and line.
 
-        `steps` (the ladder's step names) must each have every kind in every language: a step the built-in
-        templates do not have needs its files in TEMPLATES_DIR, and a missing one is named with its step. Every
-        step's whole e-mail is then composed, and the formal-notice letter drawn as a PDF, from sample data.
+        `steps` (the ladder's steps, or bare names) must each have every kind in every language: a step the
+        built-in templates do not have needs its files in TEMPLATES_DIR — unless it has none at all and comes with
+        its tone (a `Step`), which then words it (`template_step`) — and a missing one is named with its step.
+        Every step's whole e-mail is then composed, and the letters drawn as PDF, from sample data.
         """
         # A ladder step given with its tone (a `Step`) may have no templates of its own: its tone's are then used.
         named = [(s, "") if isinstance(s, str) else (s.name, s.tone.value) for s in steps]

@@ -41,6 +41,17 @@ channel = "email"
 """
 
 runner = CliRunner()
+
+
+def _incomplete_templates(tmp_path: Path) -> Path:
+    """A TEMPLATES_DIR with one file of "relance_douce" (a step with some templates of its own must have them all;
+    one with none at all is worded by its tone)."""
+    folder = tmp_path / "modeles"
+    (folder / "fr").mkdir(parents=True, exist_ok=True)
+    (folder / "fr" / "relance_douce.text.j2").write_text("Bonjour {{ ctx.client_name }}\n", encoding="utf-8")
+    return folder
+
+
 #: aiosmtpd warns when AUTH is required without TLS: deliberate on loopback, the TLS path has its own tests.
 _LOOPBACK_AUTH = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
 
@@ -122,18 +133,30 @@ def test_runtime_error_in_a_template_is_named_with_its_line(tmp_path: Path, monk
     assert f"{templates / 'en' / 'payment_thanks.sms.j2'}:2:" in line and "no_such_field" in line
 
 
-def test_custom_ladder_step_without_templates_exits_2_naming_step_and_file(
+def test_custom_ladder_step_without_templates_is_worded_by_its_tone(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """LADDER_FILE names "relance_douce" and TEMPLATES_DIR lacks its files: exit 2 naming the step and the file."""
+    """LADDER_FILE names "relance_douce" (tone firm) and TEMPLATES_DIR has none of its files: it is worded by its
+    tone (reminder_2's templates, issue 11 §2), so the check passes."""
     (tmp_path / "ladder.toml").write_text(CUSTOM_LADDER, encoding="utf-8")
     (tmp_path / "modeles").mkdir()
     _clean_env(monkeypatch, tmp_path, LADDER_FILE="ladder.toml", TEMPLATES_DIR="modeles")
     result = runner.invoke(app, ["check"])
-    assert result.exit_code == 2
     lines = _lines(result.output)
     assert lines["ladder"].startswith("ok") and "relance_douce" in lines["ladder"]
-    line = lines["templates"]
+    assert lines["templates"].startswith("ok"), result.output
+
+
+def test_custom_ladder_step_with_some_templates_exits_2_naming_step_and_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A custom step with some templates of its own must have them all: exit 2 naming the step and a missing file."""
+    (tmp_path / "ladder.toml").write_text(CUSTOM_LADDER, encoding="utf-8")
+    _incomplete_templates(tmp_path)
+    _clean_env(monkeypatch, tmp_path, LADDER_FILE="ladder.toml", TEMPLATES_DIR="modeles")
+    result = runner.invoke(app, ["check"])
+    assert result.exit_code == 2
+    line = _lines(result.output)["templates"]
     assert line.startswith("FAIL") and '"relance_douce"' in line
     assert str(Path("modeles") / "fr" / "relance_douce.subject.j2") in line
 
@@ -259,10 +282,10 @@ def test_check_smtp_without_a_server_exits_2(tmp_path: Path, monkeypatch: pytest
 
 
 def test_terminal_run_refuses_a_ladder_step_without_templates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """`relance run` without a token and a LADDER_FILE step lacking templates: exit 2 naming the step, and no demo
-    database is written."""
+    """`relance run` without a token and a LADDER_FILE step lacking some of its templates: exit 2 naming the step,
+    and no demo database is written."""
     (tmp_path / "ladder.toml").write_text(CUSTOM_LADDER, encoding="utf-8")
-    _clean_env(monkeypatch, tmp_path, LADDER_FILE="ladder.toml")
+    _clean_env(monkeypatch, tmp_path, LADDER_FILE="ladder.toml", TEMPLATES_DIR=str(_incomplete_templates(tmp_path)))
     monkeypatch.delenv("DATABASE_URL")
     result = runner.invoke(app, ["run"])
     assert result.exit_code == 2
@@ -273,11 +296,12 @@ def test_terminal_run_refuses_a_ladder_step_without_templates(tmp_path: Path, mo
 def test_open_terminal_services_refuses_a_ladder_step_without_templates(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """run_terminal (terminal mode) with the custom ladder: one line naming the step, exit 2, no database."""
+    """run_terminal (terminal mode) with the custom ladder, its step's templates incomplete: one line naming the
+    step, exit 2, no database."""
     (tmp_path / "ladder.toml").write_text(CUSTOM_LADDER, encoding="utf-8")
     db = tmp_path / "demo.db"
     settings = bot_settings(f"sqlite:///{db}", tmp_path, TODAY, LADDER_FILE=tmp_path / "ladder.toml",
-                            TELEGRAM_BOT_TOKEN=None)  # fmt: skip
+                            TELEGRAM_BOT_TOKEN=None, TEMPLATES_DIR=_incomplete_templates(tmp_path))  # fmt: skip
     with pytest.raises(SystemExit) as exc:
         run_terminal(settings, TODAY, stdin=io.StringIO(""), stdout=io.StringIO())
     assert exc.value.code == 2
@@ -289,10 +313,12 @@ def test_open_terminal_services_refuses_a_ladder_step_without_templates(
 def test_telegram_start_refuses_a_ladder_step_without_templates(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """`relance run` with a token and the custom ladder: exit 2 before the database, naming the step."""
+    """`relance run` with a token and the custom ladder, its step's templates incomplete: exit 2 before the
+    database, naming the step."""
     (tmp_path / "ladder.toml").write_text(CUSTOM_LADDER, encoding="utf-8")
     db = tmp_path / "relance.db"
-    settings = bot_settings(f"sqlite:///{db}", tmp_path, TODAY, LADDER_FILE=tmp_path / "ladder.toml")
+    settings = bot_settings(f"sqlite:///{db}", tmp_path, TODAY, LADDER_FILE=tmp_path / "ladder.toml",
+                            TEMPLATES_DIR=_incomplete_templates(tmp_path))  # fmt: skip
     root = logging.getLogger()
     handlers = list(root.handlers)
     try:
