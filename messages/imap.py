@@ -164,6 +164,19 @@ class ImapSession:
         except (OSError, IMAPClientError, ssl.SSLError) as exc:
             raise ImapError(f"search failed: {_reason(exc)}") from None
 
+    def fetch_headers(self, uids: list[int]) -> dict[int, bytes]:
+        """The header section of each message (BODY.PEEK[HEADER]: flags left alone), by UID; gone ones left out."""
+        found: dict[int, bytes] = {}
+        try:
+            for chunk in _chunks(uids, 200):
+                for uid, data in self.client.fetch(chunk, ["BODY.PEEK[HEADER]"]).items():
+                    header = data.get(b"BODY[HEADER]")
+                    if header is not None:
+                        found[uid] = bytes(header)
+        except (OSError, IMAPClientError, ssl.SSLError) as exc:
+            raise ImapError(f"fetch of headers failed: {_reason(exc)}") from None
+        return found
+
     def fetch_raw(self, uid: int) -> bytes | None:
         """The whole message (read with BODY.PEEK: its flags are left alone), or None when it is gone."""
         try:

@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from messages.imap import ImapAuthError, ImapError, ImapSession, MailboxConfig
+from messages.imap import ImapAuthError, ImapError, ImapSession, MailboxConfig, MessageHead
 from services.context import BusinessContext
-from services.replies import Ingested, ingest, received_folder
+from services.replies import Ingested, ingest, received_folder, worth_reading
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,8 @@ POLL_INTERVAL = timedelta(minutes=2)
 IDLE_RENEW = timedelta(minutes=10)
 #: A message larger than this is not read (a reply to a reminder is small; its size is known before its body).
 MAX_MESSAGE_BYTES = 10 * 1024 * 1024
+#: Headers are fetched this many messages at a time (one round trip per batch).
+HEADER_BATCH = 200
 #: Without a cursor (first start, or the folder was rebuilt), how far back the first scan looks.
 FIRST_SCAN_DAYS = 30
 #: Waits between two connection attempts after failures: 1 s, 2 s, 4 s... at most 5 minutes.
@@ -144,38 +146,53 @@ class MailboxWatcher:
     # --- one scan (blocking) ---
 
     def scan(self, session: ImapSession) -> ScanReport:
-        """Read every message after the cursor, oldest first: each is ingested, \\Seen set when it was kept (and
-        IMAP_MARK_SEEN allows), and the cursor moved on after it."""
+        """Read every message after the cursor, oldest first: headers first (by batches), the body only of those
+        that may be linked; each such message is ingested, \\Seen set when it was kept (and IMAP_MARK_SEEN allows),
+        and the cursor moved on after each message."""
         last = self._read_cursor(session.uidvalidity)
         since = self.ctx.clock.today() - timedelta(days=FIRST_SCAN_DAYS) if not last else None
         results: list[Ingested] = []
         large: list[int] = []
-        for head in session.new_messages(last, since):
+        heads = session.new_messages(last, since)
+        for start in range(0, len(heads), HEADER_BATCH):
             if self._stopping.is_set():
                 break
-            if head.size > MAX_MESSAGE_BYTES:
-                log.warning(
-                    "mailbox: message %s skipped, too large to be a reply (%d bytes, limit %d)",
-                    head.uid,
-                    head.size,
-                    MAX_MESSAGE_BYTES,
-                )
-                large.append(head.uid)
-            else:
-                raw = session.fetch_raw(head.uid)
-                if raw is not None:
-                    result = ingest(self.ctx, raw)
-                    results.append(result)
-                    if result.status == "stored":
-                        log.info(
-                            "mailbox: %s from client %s kept (%s)", result.kind, result.client_id, result.linked_by
-                        )
-                        self._publish([callback(result) for callback in self._received])
-                    if result.status != "unlinked" and self.config.mark_seen:
-                        session.mark_seen(head.uid)
-            self._write_cursor(session.uidvalidity, head.uid)
+            batch = heads[start : start + HEADER_BATCH]
+            headers = session.fetch_headers([h.uid for h in batch])
+            for head in batch:
+                if self._stopping.is_set():
+                    break
+                self._read_one(session, head, headers.get(head.uid), results, large)
+                self._write_cursor(session.uidvalidity, head.uid)
         self.scans += 1
         return ScanReport(tuple(results), tuple(large))
+
+    def _read_one(
+        self, session: ImapSession, head: MessageHead, header: bytes | None, results: list[Ingested], large: list[int]
+    ) -> None:
+        """One message: its headers decide whether its body is worth fetching (never when it is too large)."""
+        if header is None or not worth_reading(self.ctx, header):
+            results.append(Ingested("unlinked", "reply", ""))
+            return
+        if head.size > MAX_MESSAGE_BYTES:
+            log.warning(
+                "mailbox: message %s skipped, too large to be a reply (%d bytes, limit %d)",
+                head.uid,
+                head.size,
+                MAX_MESSAGE_BYTES,
+            )
+            large.append(head.uid)
+            return
+        raw = session.fetch_raw(head.uid)
+        if raw is None:
+            return
+        result = ingest(self.ctx, raw)
+        results.append(result)
+        if result.status == "stored":
+            log.info("mailbox: %s from client %s kept (%s)", result.kind, result.client_id, result.linked_by)
+            self._publish([callback(result) for callback in self._received])
+        if result.status != "unlinked" and self.config.mark_seen:
+            session.mark_seen(head.uid)
 
     # --- the loop ---
 

@@ -55,6 +55,7 @@ __all__ = [
     "proposed_promise_date",
     "received_folder",
     "reply",
+    "worth_reading",
 ]
 
 #: What the owner may answer to a reply or a bounce card ("nothing" is 👌 Rien à faire; the others are recorded
@@ -134,6 +135,20 @@ class Handled:
 def received_folder(ctx: BusinessContext) -> Path:
     """Where the business's received messages are kept: DATA_DIR/received/<business id>/<sha256>.eml."""
     return Path(ctx.data_dir) / "received" / str(ctx.business_id)
+
+
+def worth_reading(ctx: BusinessContext, headers: bytes) -> bool:
+    """From its headers alone: could the message be linked (a delivery report, or a reference, sender or subject
+    that ties it to the business)? The watcher fetches the body of those only, so a mailbox of thousands of other
+    messages costs one header read each."""
+    msg = parse_inbound(headers)
+    if msg.kind == "bounce":
+        return True
+    with read_session(ctx.engine) as session:
+        link = find_link(
+            session, business_id=ctx.business_id, references=msg.in_reply_to, sender=msg.sender, subject=msg.subject
+        )
+    return link is not None
 
 
 def ingest(ctx: BusinessContext, raw: bytes, *, actor: str = "system") -> Ingested:

@@ -90,6 +90,7 @@ default_internal_group = {self.run_group}
 default_login_user = {self.run_user}
 first_valid_uid = 1
 mail_location = maildir:{self.root}/mail/%u
+mail_fsync = never
 imap_idle_notify_interval = 1 secs
 mailbox_idle_check_interval = 1 secs
 {caps}passdb {{
