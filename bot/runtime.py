@@ -279,7 +279,9 @@ def run(settings: Settings, *, slack_http: bool = False, adapters: AdapterFactor
     A bad setting, template or rate table exits 2 before the database is touched; an adapter that cannot start
     exits with its code (2 refused token, 1 unreachable), with one line on stderr each time.
     """
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from bot.logs import configure_logging, current_business
+
+    configure_logging(settings)  # LOG_FORMAT (text or JSON lines); secrets masked in every line
     # httpx logs every request URL, and a Bot API URL contains the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
@@ -298,6 +300,7 @@ def run(settings: Settings, *, slack_http: bool = False, adapters: AdapterFactor
         # A TemplateError's text starts with its file and line ("…/fr/reminder_1.text.j2:3: …").
         print(f"relance: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+    current_business.set(core.ctx.slug or None)  # one business per process: every log line names it
     try:
         chosen = adapters(settings, core) if adapters else configured_adapters(settings, core, slack_http=slack_http)
         code = asyncio.run(serve(Runtime(settings, core, chosen)))

@@ -92,6 +92,8 @@ class Settings(BaseSettings):
     TEMPLATES_DIR: Path | None = None
     RATES_FILE: Path | None = None
     DATA_DIR: Path = Path("data")
+    # `relance run`'s log lines: text, or json (one object a line: time, level, logger, message, business).
+    LOG_FORMAT: Literal["text", "json"] = "text"
 
     @field_validator("TIMEZONE")
     @classmethod
