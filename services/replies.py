@@ -23,12 +23,14 @@ from storage.clients import client_row
 from storage.db import Session, read_session, write_session
 from storage.invoices import invoice_row
 from storage.received import (
+    LinkIndex,
     ReceivedRow,
     StaleReceivedError,
     failing_emails,
     find_link,
     handle_received,
     invoices_of,
+    link_index,
     open_received,
     received_row,
     replace_client_email,
@@ -44,10 +46,12 @@ __all__ = [
     "Ingested",
     "InvalidAddressError",
     "InvoiceRef",
+    "LinkIndex",
     "ReplyView",
     "clients_awaiting_owner",
     "handle",
     "ingest",
+    "linking_index",
     "new_client_email",
     "open_bounces",
     "open_replies",
@@ -137,18 +141,26 @@ def received_folder(ctx: BusinessContext) -> Path:
     return Path(ctx.data_dir) / "received" / str(ctx.business_id)
 
 
-def worth_reading(ctx: BusinessContext, headers: bytes) -> bool:
+def worth_reading(ctx: BusinessContext, headers: bytes, index: LinkIndex | None = None) -> bool:
     """From its headers alone: could the message be linked (a delivery report, or a reference, sender or subject
     that ties it to the business)? The watcher fetches the body of those only, so a mailbox of thousands of other
-    messages costs one header read each."""
+    messages costs one header read each. With `index` (many messages to sort), no database query at all."""
     msg = parse_inbound(headers)
     if msg.kind == "bounce":
         return True
+    if index is not None:
+        return index.may_link(msg.in_reply_to, msg.sender, msg.subject)
     with read_session(ctx.engine) as session:
         link = find_link(
             session, business_id=ctx.business_id, references=msg.in_reply_to, sender=msg.sender, subject=msg.subject
         )
     return link is not None
+
+
+def linking_index(ctx: BusinessContext) -> LinkIndex:
+    """The business's LinkIndex, for sorting a large batch of messages by their headers."""
+    with read_session(ctx.engine) as session:
+        return link_index(session, business_id=ctx.business_id)
 
 
 def ingest(ctx: BusinessContext, raw: bytes, *, actor: str = "system") -> Ingested:

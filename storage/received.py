@@ -29,6 +29,7 @@ from storage.types import utcnow
 
 __all__ = [
     "Link",
+    "LinkIndex",
     "ReceivedRow",
     "StaleReceivedError",
     "clients_awaiting_owner",
@@ -36,6 +37,7 @@ __all__ = [
     "find_link",
     "handle_received",
     "invoices_of",
+    "link_index",
     "open_received",
     "received_for_invoice",
     "received_row",
@@ -217,6 +219,32 @@ def find_link(
     if len(named) == 1:
         return _link(session, business_id, named.pop(), None, subject, "subject")
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class LinkIndex:
+    """What can tie a message to the business, in memory, to sort thousands of messages by their headers alone:
+    the Message-IDs Relance sent, the clients' addresses and the invoice numbers. A hit means "read the body and
+    link it properly" (find_link), never a link by itself."""
+
+    message_ids: frozenset[str]
+    addresses: frozenset[str]
+    numbers: frozenset[str]
+
+    def may_link(self, references: Sequence[str], sender: str, subject: str) -> bool:
+        """True when a reference, the sender or a word of the subject is known."""
+        if any(r in self.message_ids for r in references) or sender.strip().lower() in self.addresses:
+            return True
+        return any(t in self.numbers for t in _TOKEN.findall(subject))
+
+
+def link_index(session: Session, *, business_id: int) -> LinkIndex:
+    """The business's LinkIndex (three column reads)."""
+    ids = session.exec(select(Outbox.message_id).where(Outbox.business_id == business_id)).all()
+    emails = session.exec(select(Client.emails).where(Client.business_id == business_id)).all()
+    numbers = session.exec(select(Invoice.number).where(Invoice.business_id == business_id)).all()
+    addresses = {a for e in emails for a in _addresses(e)}
+    return LinkIndex(frozenset(ids), frozenset(addresses), frozenset(numbers))
 
 
 def _link(session: Session, business_id: int, client_id: int, reminder_id: int | None, subject: str, by: str) -> Link:

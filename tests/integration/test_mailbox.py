@@ -483,3 +483,23 @@ def test_connection_lost_mid_fetch_loses_nothing(world: World, dovecot: DovecotS
     assert [r.message_id for r in _received(world)] == ["<g1@mail.gmail.com>"]
     assert [r.status for r in _scan(world)] == ["stored"]
     assert sorted(r.message_id for r in _received(world)) == ["<g1@mail.gmail.com>", "<o1@outlook.example>"]
+
+
+def test_a_large_first_scan_sorts_messages_by_their_headers(world: World, dovecot: DovecotServer) -> None:
+    """Over 50 new messages, headers are sorted with the in-memory index: the one reply (known Message-ID) and the
+    one bounce are read and kept, the 60 newsletters mentioning other numbers are left unread and untouched."""
+    conn = dovecot.client()
+    try:
+        for n in range(60):
+            raw = samples.gmail_reply_fr(sender=f"promo{n}@shop.example", in_reply_to=f"<x{n}@shop.example>",
+                                         subject=f"Offre n° {n} F-2025-{n:04d}", message_id=f"<n{n}@shop>")  # fmt: skip
+            conn.append("INBOX", "", None, raw)
+        conn.append("INBOX", "", None, samples.gmail_reply_fr())
+        conn.append("INBOX", "", None, samples.postfix_bounce())
+    finally:
+        conn.logout()
+    results = _scan(world)
+    assert [r.status for r in results].count("unlinked") == 60
+    assert sorted(r.kind for r in results if r.status == "stored") == ["bounce", "reply"]
+    flags = dovecot.flags()
+    assert sum("\\Seen" in f for f in flags.values()) == 2 and "\\Seen" not in flags[1]
