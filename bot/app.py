@@ -10,7 +10,7 @@ from typing import Any, cast
 
 from telegram import BotCommand, BotCommandScopeDefault, Update
 from telegram.constants import ParseMode
-from telegram.error import InvalidToken, NetworkError
+from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -51,11 +51,13 @@ from bot.handlers import (
     status,
     tasks,
 )
+from bot.health import Health, HttpServer
 from bot.i18n import t
 from bot.presenter import Presenter
 from bot.settings import Settings
+from bot.webhook import TelegramWebhook, WebhookConfig, webhook_application
 from services.core import DigestData, Services
-from services.mailbox import Ingested
+from services.mailbox import Ingested, MailboxProblem
 from services.outbox import DeliveryResult
 
 log = logging.getLogger(__name__)
@@ -186,7 +188,8 @@ def build_application(
 
 
 class TelegramAdapter:
-    """Telegram as one chat door of the process: long polling, the owners' cards, their digest and e-mail outcomes."""
+    """Telegram as one chat door of the process: long polling (or a webhook), the owners' cards, their digest and
+    e-mail outcomes."""
 
     name = "telegram"
 
@@ -198,8 +201,12 @@ class TelegramAdapter:
         request: BaseRequest | None = None,
         updates_request: BaseRequest | None = None,
         rate_limiter: bool = True,
+        webhook: WebhookConfig | None = None,
     ) -> None:
         self.settings = settings
+        self.webhook = webhook
+        self.health: Health | None = None  # served at /healthz on the webhook server (serve_health)
+        self._server: HttpServer | None = None
         # The channel gets the bot's id once it is known (start): cards are stored per bot.
         self.presenter = Presenter(core)
         self.application = build_application(
@@ -221,12 +228,16 @@ class TelegramAdapter:
             self.presenter.channel = f"telegram:{application.bot.id}"
             await set_commands(application)
             await rates.notify_missing_rate(application, self.presenter)
-            assert application.updater is not None
-            # A network hiccup while bootstrapping is retried a few times, a wrong URL is reported.
-            await application.updater.start_polling(
-                allowed_updates=Update.ALL_TYPES, drop_pending_updates=False, bootstrap_retries=3
-            )
-            await application.start()
+            if self.webhook is None:
+                assert application.updater is not None
+                # A network hiccup while bootstrapping is retried a few times, a wrong URL is reported. PTB's
+                # bootstrap deletes a webhook left by webhook mode (getUpdates is refused while one is set).
+                await application.updater.start_polling(
+                    allowed_updates=Update.ALL_TYPES, drop_pending_updates=False, bootstrap_retries=3
+                )
+                await application.start()
+            else:
+                await self._start_webhook(self.webhook)
         except BaseException as exc:
             await self.stop()
             if isinstance(exc, InvalidToken):
@@ -244,6 +255,43 @@ class TelegramAdapter:
                 ) from None
             raise
 
+    def serve_health(self, health: Health) -> bool:
+        """In webhook mode, serve /healthz on the webhook server (True); in polling mode there is no server."""
+        if self.webhook is None:
+            return False
+        self.health = health
+        return True
+
+    async def _start_webhook(self, webhook: WebhookConfig) -> None:
+        """Listen, process updates, then ask Telegram to post them to the webhook URL with the secret."""
+        application = self.application
+        receiver = TelegramWebhook(application.bot, application.update_queue, webhook.secret)
+        self._server = HttpServer(
+            webhook_application(receiver, webhook.path, self.health), webhook.listen, webhook.port, "Telegram webhook"
+        )
+        try:
+            await self._server.start()
+        except OSError as exc:
+            raise AdapterStartError(
+                f"cannot listen on {webhook.listen}:{webhook.port} for the Telegram webhook ({exc.strerror or exc}); "
+                "check WEBHOOK_LISTEN and WEBHOOK_PORT",
+                exit_code=1,
+            ) from None
+        await application.start()
+        try:
+            await application.bot.set_webhook(
+                webhook.url,
+                secret_token=webhook.secret,
+                allowed_updates=Update.ALL_TYPES,
+                drop_pending_updates=False,
+            )
+        except (InvalidToken, NetworkError):
+            raise
+        except TelegramError as exc:
+            # Telegram's reason (an http URL, an unresolvable host…); it never holds the secret or the token.
+            raise AdapterStartError(f"Telegram refused the webhook address: {exc.message}", exit_code=2) from None
+        log.info("telegram: webhook set, updates arrive on %s:%s", webhook.listen, self._server.port)
+
     async def _initialize(self) -> None:
         """getMe, tried again after each of START_RETRY_DELAYS on a network error (a refused token is final)."""
         for delay in START_RETRY_DELAYS:
@@ -258,6 +306,9 @@ class TelegramAdapter:
     async def stop(self) -> None:
         """Stop polling and the update processing, write the day's count of refused strangers, close connections."""
         application = self.application
+        if self._server is not None:
+            await self._server.stop()  # no update comes in any more; the webhook stays set for the next start
+            self._server = None
         if application.updater is not None and application.updater.running:
             await application.updater.stop()
         if application.running:
@@ -278,6 +329,11 @@ class TelegramAdapter:
         """A client's reply or a bounce kept by the mailbox watcher: its card to every owner at once."""
         langs = self.application.bot_data.get(common.LANGS_KEY, {})
         await replies.notify(self.application.bot, self.presenter, sorted(self.presenter.owner_ids), langs, ingested)
+
+    async def on_mailbox_problem(self, problem: MailboxProblem) -> None:
+        """The mailbox refused Relance's login: every owner is told once."""
+        langs = self.application.bot_data.get(common.LANGS_KEY, {})
+        await replies.notify_problem(self.application.bot, sorted(self.presenter.owner_ids), langs, problem)
 
 
 async def set_commands(application: Application) -> None:

@@ -451,14 +451,23 @@ def run_command(
             "SLACK_HTTP_HOST:SLACK_HTTP_PORT (needs SLACK_SIGNING_SECRET) instead of Socket Mode (SLACK_APP_TOKEN).",
         ),
     ] = False,
+    webhook: Annotated[
+        str | None,
+        typer.Option(
+            "--webhook",
+            metavar="URL",
+            help="Telegram by webhook instead of long polling: Telegram posts to URL (e.g. https://host/path, your "
+            "reverse proxy forwarding to WEBHOOK_LISTEN:WEBHOOK_PORT) with WEBHOOK_SECRET; /healthz is served there.",
+        ),
+    ] = None,
 ) -> None:
     """Start the chat bots (Telegram with TELEGRAM_BOT_TOKEN, Slack with SLACK_BOT_TOKEN, or both in one process);
     without any token, show the digest and status in the terminal (demo data)."""
     settings = _settings()
-    if settings.bot_token or settings.slack_bot_token or slack_http:
+    if settings.bot_token or settings.slack_bot_token or slack_http or webhook is not None:
         from bot.runtime import run
 
-        run(settings, slack_http=slack_http)
+        run(settings, slack_http=slack_http, webhook_url=webhook)
         return
     from storage.demo import demo_anchor, ensure_demo
 

@@ -24,8 +24,10 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.adapters import AdapterStartError, ChatAdapter
 from bot.business import build_context, load_rates, renderer_for, settings_ladder
+from bot.health import Health, HttpServer, health_application
 from bot.sender import TICK_INTERVAL, Sender
-from bot.settings import Settings, SettingsError, check_slack_settings, smtp_config
+from bot.settings import Settings, SettingsError, check_slack_settings, check_webhook_settings, smtp_config
+from bot.webhook import WebhookConfig
 from services.core import DigestData, Services
 from services.mailbox import MailboxWatcher
 
@@ -80,14 +82,16 @@ def check_payment_details(settings: Settings) -> None:
         log.warning("COMPANY_IBAN is not set: reminders will not say how to pay by transfer")
 
 
-def configured_adapters(settings: Settings, core: Services, *, slack_http: bool = False) -> list[ChatAdapter]:
-    """Telegram when TELEGRAM_BOT_TOKEN is set, Slack when SLACK_BOT_TOKEN is (Socket Mode, or HTTP with
-    `slack_http`); each imported only when configured."""
+def configured_adapters(
+    settings: Settings, core: Services, *, slack_http: bool = False, webhook: WebhookConfig | None = None
+) -> list[ChatAdapter]:
+    """Telegram when TELEGRAM_BOT_TOKEN is set (long polling, or a webhook with `webhook`), Slack when SLACK_BOT_TOKEN
+    is (Socket Mode, or HTTP with `slack_http`); each imported only when configured."""
     adapters: list[ChatAdapter] = []
     if settings.bot_token:
         from bot.app import TelegramAdapter
 
-        adapters.append(TelegramAdapter(settings, core))
+        adapters.append(TelegramAdapter(settings, core, webhook=webhook))
     if settings.slack_bot_token:
         from bot.slack.app import SlackAdapter
 
@@ -137,6 +141,15 @@ class Runtime:
         self.mailbox: MailboxWatcher | None = None  # replies by e-mail, with IMAP_HOST
         self._started: list[ChatAdapter] = []
         self._jobs: set[asyncio.Task[object]] = set()
+        # /healthz: the database now and this scheduler's last ticks; served by an adapter that has a server (the
+        # Telegram webhook) and on HEALTH_PORT when set.
+        self.health = Health(settings.DATABASE_URL)
+        self.health.sender_expected = bool(settings.SMTP_HOST)
+        for adapter in self.adapters:
+            serve = getattr(adapter, "serve_health", None)
+            if serve is not None:
+                serve(self.health)
+        self.health_server: HttpServer | None = None
 
     async def start(self) -> None:
         """Start every adapter, then the sender (with SMTP_HOST) and the scheduler: the digest check runs at once,
@@ -150,6 +163,19 @@ class Runtime:
                 self.sender = await start_sender(self.settings, self.core, self.adapters)
             if self.core.ctx.mailbox is not None:
                 self.mailbox = start_mailbox(self.core, self.adapters)
+            if self.settings.HEALTH_PORT is not None:
+                self.health_server = HttpServer(
+                    health_application(self.health), self.settings.HEALTH_LISTEN, self.settings.HEALTH_PORT, "health"
+                )
+                try:
+                    await self.health_server.start()
+                except OSError as exc:
+                    self.health_server = None
+                    raise AdapterStartError(
+                        f"cannot listen on {self.settings.HEALTH_LISTEN}:{self.settings.HEALTH_PORT} for /healthz "
+                        f"({exc.strerror or exc}); check HEALTH_LISTEN and HEALTH_PORT",
+                        exit_code=1,
+                    ) from None
             self._schedule()
             self.scheduler.start()
         except BaseException:
@@ -163,7 +189,7 @@ class Runtime:
         # paused or suspended process) would skip the day silently. A late check still runs (no grace limit), and
         # checks missed while asleep run once, not in a burst. The digest time is read from the database each time.
         self.scheduler.add_job(
-            self._finishing(self.check_digest),
+            self._finishing(self._recording(self.check_digest, self.health.digest_checked)),
             CronTrigger(second=1, timezone=self.core.tz),
             id=DIGEST_JOB,
             next_run_time=now,
@@ -172,13 +198,24 @@ class Runtime:
         )
         if self.sender is not None:
             self.scheduler.add_job(
-                self._finishing(self.sender.tick),
+                self._finishing(self._recording(self.sender.tick, self.health.sender_ticked)),
                 IntervalTrigger(seconds=TICK_INTERVAL.total_seconds()),
                 id=SENDER_JOB,
                 next_run_time=now + SENDER_FIRST_TICK,
                 misfire_grace_time=None,
                 coalesce=True,
             )
+
+    @staticmethod
+    def _recording(work: Callable[[], Awaitable[object]], done: Callable[[], None]) -> Callable[[], Awaitable[object]]:
+        """`work`, then `done()` when it completed without an error (the time /healthz reports)."""
+
+        async def recorded() -> object:
+            result = await work()
+            done()
+            return result
+
+        return recorded
 
     def _finishing(self, work: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
         """A scheduler job that a stop lets finish (briefly) instead of cancelling it half-way: a digest claimed
@@ -233,6 +270,10 @@ class Runtime:
             except Exception:
                 log.exception("%s: could not stop cleanly", adapter.name)
         self._started.clear()
+        if self.health_server is not None:
+            await self.health_server.stop()
+            self.health_server = None
+        self.health.close()
 
 
 async def serve(runtime: Runtime) -> int:
@@ -273,8 +314,15 @@ async def serve(runtime: Runtime) -> int:
     return 0
 
 
-def run(settings: Settings, *, slack_http: bool = False, adapters: AdapterFactory | None = None) -> None:
-    """`relance run` with a chat token: every configured adapter until SIGINT or SIGTERM, then a clean stop.
+def run(
+    settings: Settings,
+    *,
+    slack_http: bool = False,
+    webhook_url: str | None = None,
+    adapters: AdapterFactory | None = None,
+) -> None:
+    """`relance run` with a chat token: every configured adapter until SIGINT or SIGTERM, then a clean stop;
+    Telegram by webhook with `webhook_url` (`--webhook`), else by long polling.
 
     A bad setting, template or rate table exits 2 before the database is touched; an adapter that cannot start
     exits with its code (2 refused token, 1 unreachable), with one line on stderr each time.
@@ -290,6 +338,13 @@ def run(settings: Settings, *, slack_http: bool = False, adapters: AdapterFactor
     logging.getLogger("slack_sdk").setLevel(logging.WARNING)
     try:
         check_slack_settings(settings, http=slack_http)
+        webhook = None
+        if webhook_url is not None:
+            check_webhook_settings(settings, webhook_url)
+            assert settings.WEBHOOK_SECRET is not None  # checked just above
+            webhook = WebhookConfig(
+                webhook_url, settings.WEBHOOK_LISTEN, settings.WEBHOOK_PORT, settings.WEBHOOK_SECRET.get_secret_value()
+            )
         # Settings, payment details, rates and templates are checked before connecting: one line, no traceback.
         core = open_services(settings)
     except Exception as exc:
@@ -302,7 +357,11 @@ def run(settings: Settings, *, slack_http: bool = False, adapters: AdapterFactor
         raise SystemExit(2) from None
     current_business.set(core.ctx.slug or None)  # one business per process: every log line names it
     try:
-        chosen = adapters(settings, core) if adapters else configured_adapters(settings, core, slack_http=slack_http)
+        chosen = (
+            adapters(settings, core)
+            if adapters
+            else configured_adapters(settings, core, slack_http=slack_http, webhook=webhook)
+        )
         code = asyncio.run(serve(Runtime(settings, core, chosen)))
     finally:
         core.engine.dispose()

@@ -59,6 +59,15 @@ class Settings(BaseSettings):
     SLACK_OWNER_IDS: str = ""  # Slack user ids allowed to act, e.g. U012AB3CD,U045EF6GH
     SLACK_HTTP_HOST: str = "0.0.0.0"  # HTTP mode: where the Events and interactivity endpoint listens
     SLACK_HTTP_PORT: int = Field(default=3000, ge=1, le=65535)
+    # Telegram webhook mode (`relance run --webhook https://host/path`): where the webhook server listens (behind a
+    # reverse proxy terminating TLS) and the secret Telegram sends back in X-Telegram-Bot-Api-Secret-Token.
+    WEBHOOK_LISTEN: str = "127.0.0.1"
+    WEBHOOK_PORT: int = Field(default=8443, ge=1, le=65535)
+    WEBHOOK_SECRET: SecretStr | None = None
+    # /healthz for the process supervisor: on the webhook server in webhook mode, and on HEALTH_LISTEN:HEALTH_PORT
+    # when HEALTH_PORT is set (either mode).
+    HEALTH_LISTEN: str = "127.0.0.1"
+    HEALTH_PORT: int | None = Field(default=None, ge=1, le=65535)
     TIMEZONE: str = "Europe/Paris"
     DIGEST_TIME: str = "08:30"
     SMTP_HOST: str | None = None
@@ -303,6 +312,32 @@ def check_slack_settings(settings: Settings, *, http: bool = False) -> None:
         raise SettingsError(
             "SLACK_APP_TOKEN: not set, Socket Mode needs the app-level token (xapp-…, scope connections:write); "
             "or run `relance run --slack-http` with SLACK_SIGNING_SECRET"
+        )
+
+
+#: Telegram's rule for a webhook's secret_token: 1 to 256 characters among A-Z, a-z, 0-9, _ and -.
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+def check_webhook_settings(settings: Settings, url: str) -> None:
+    """What `relance run --webhook URL` needs: a Telegram bot, an https URL with a path, and WEBHOOK_SECRET as
+    Telegram accepts it (at least 16 characters here: it is the webhook's only password). SettingsError naming the
+    variable, never its value."""
+    if not settings.bot_token:
+        raise SettingsError("--webhook: TELEGRAM_BOT_TOKEN is not set (webhook mode serves the Telegram bot)")
+    if not re.fullmatch(r"https?://[^/\s?#]+/[^\s?#]*", url):
+        raise SettingsError(f"--webhook: expected the public address Telegram will post to, e.g. https://host/path, "
+                            f"not {url!r}")  # fmt: skip
+    if settings.WEBHOOK_SECRET is None:
+        raise SettingsError(
+            "WEBHOOK_SECRET: not set, webhook mode refuses every request without it "
+            "(16 to 256 characters among A-Z, a-z, 0-9, _ and -; e.g. from `openssl rand -hex 32`)"
+        )
+    secret = settings.WEBHOOK_SECRET.get_secret_value()
+    if not _WEBHOOK_SECRET.fullmatch(secret) or len(secret) < 16:
+        raise SettingsError(
+            "WEBHOOK_SECRET: invalid value, expected 16 to 256 characters among A-Z, a-z, 0-9, _ and - "
+            "(e.g. from `openssl rand -hex 32`)"
         )
 
 
