@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -10,6 +10,7 @@ from operator import itemgetter
 from typing import NamedTuple
 
 from dunning.calendar import is_business_day, next_business_day, previous_business_day
+from dunning.invoice_states import Instalment
 from dunning.ladder import DEFAULT_LADDER, Ladder, Step
 from dunning.states import InvoiceState
 
@@ -123,6 +124,87 @@ def next_step(invoice: InvoiceSnapshot, today: date, ladder: Ladder = DEFAULT_LA
         if planned <= today:
             return DueInvoice(invoice, step, planned, promise_broken)
         return None
+    return None
+
+
+def next_action_date(
+    invoice: InvoiceSnapshot,
+    ladder: Ladder = DEFAULT_LADDER,
+    *,
+    plan: Sequence[Instalment] = (),
+    plan_paid: Decimal = Decimal("0.00"),
+    plan_missed: int = 0,
+) -> date | None:
+    """The first day on which the policy could do something for `invoice`, or None when nothing ever will.
+
+    Something is: `next_step` proposing a step (the ladder's next step, its business-day shift and the minimum
+    interval since the last send, not before the end of a snooze), the daily check breaking a promise (the day after
+    its date) or reporting a missed instalment of a payment plan (the day after the first instalment not covered by
+    the plan's payments, `plan`, `plan_paid` and `plan_missed` as the state machine holds them). Storage keeps it on
+    each invoice so that the morning scan reads only the invoices whose day has come.
+
+    Never later than the true first day (a later one would miss a reminder); exact for an invoice the ladder chases
+    without a snooze, a day early at most for a promise (the ladder follows it up on the business day after).
+    """
+    if invoice.balance <= 0:
+        return None
+    state = invoice.state
+    if state == InvoiceState.PAYMENT_PLAN:
+        return _next_instalment_check(plan, plan_paid, plan_missed)
+    if state in _CLOSED:
+        return None
+    if state == InvoiceState.PROMISED and invoice.promised_until is not None:
+        return invoice.promised_until + timedelta(days=1)  # the daily check breaks it; the ladder follows
+    found = _next_ladder_date(invoice, _for_profile(ladder, invoice.profile))
+    if found is not None and invoice.snoozed_until is not None and found < invoice.snoozed_until:
+        found = invoice.snoozed_until
+    return found
+
+
+def _next_ladder_date(invoice: InvoiceSnapshot, lad: Ladder) -> date | None:
+    """The first day `next_step` proposes a step (for a state the ladder chases, snooze and promise aside)."""
+    if invoice.last_step is None:
+        idx = 0
+    else:
+        try:
+            idx = lad.index(invoice.last_step) + 1
+        except KeyError:
+            return None  # next_step leaves it to the owner
+    if idx >= len(lad.steps):
+        return None
+    due = invoice.due_date
+    earliest_after: date | None = None
+    if invoice.last_sent_on is not None:
+        earliest_after = invoice.last_sent_on + timedelta(days=lad.min_interval_days)
+    pre: date | None = None
+    step = lad.steps[idx]
+    if step.offset_days < 0:
+        # Before the due date this pre-due step is the one proposed (on a business day before the due date);
+        # from the due date on, the pre-due steps are skipped and the first later step is the one.
+        planned = previous_business_day(due + timedelta(days=step.offset_days))
+        if earliest_after is not None:
+            planned = max(planned, earliest_after)
+        first = next_business_day(planned)
+        if first < due:
+            pre = first
+        while idx < len(lad.steps) and lad.steps[idx].offset_days < 0:
+            idx += 1
+        if idx >= len(lad.steps):
+            return pre
+    planned = due + timedelta(days=lad.steps[idx].offset_days)
+    if earliest_after is not None:
+        planned = max(planned, earliest_after)
+    post = next_business_day(planned)
+    return post if pre is None else min(pre, post)
+
+
+def _next_instalment_check(plan: Sequence[Instalment], plan_paid: Decimal, plan_missed: int) -> date | None:
+    """The day after the first instalment the daily check may report missed (not yet reported, not covered)."""
+    due_so_far = Decimal("0.00")
+    for index, inst in enumerate(plan):
+        due_so_far += inst.amount
+        if index >= plan_missed and due_so_far > plan_paid:
+            return inst.due + timedelta(days=1)
     return None
 
 
