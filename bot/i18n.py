@@ -861,6 +861,10 @@ FR: dict[str, str] = {
     "replies.slack_promise_title": "Promesse de paiement",
     "replies.slack_dispute_title": "Litige",
     "replies.slack_dispute_label": "Motif du litige",
+    "replies.mailbox_auth": (
+        "📪 Relance ne peut pas lire la boîte où arrivent les réponses des clients : le serveur IMAP refuse "
+        "l'identifiant ou le mot de passe. Vérifiez IMAP_USERNAME et IMAP_PASSWORD ; Relance réessaie de lui-même."
+    ),
 }
 
 EN: dict[str, str] = {
@@ -1652,6 +1656,10 @@ EN: dict[str, str] = {
     "replies.slack_promise_title": "Promise to pay",
     "replies.slack_dispute_title": "Dispute",
     "replies.slack_dispute_label": "Reason of the dispute",
+    "replies.mailbox_auth": (
+        "📪 Relance cannot read the mailbox where clients' replies arrive: the IMAP server refuses the user name or "
+        "the password. Check IMAP_USERNAME and IMAP_PASSWORD; Relance keeps trying by itself."
+    ),
 }
 
 CATALOGUES = {"fr": FR, "en": EN}

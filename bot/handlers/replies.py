@@ -36,7 +36,7 @@ from bot.presenter import Presenter, text
 from bot.reply_cards import ASKS, parse_callback, render_list, render_reply
 from services import replies, reply_actions
 from services.core import InputError, parse_owner_date
-from services.mailbox import Ingested
+from services.mailbox import Ingested, MailboxProblem
 from services.replies import ReplyView
 from services.reply_actions import ReplyOutcome
 
@@ -78,6 +78,18 @@ async def notify(bot: Bot, services: Presenter, chat_ids: Iterable[int], langs: 
             await bot.send_message(chat_id, card.text, reply_markup=markup(card))
         except TelegramError as exc:
             log.warning("reply card to chat %s failed: %s", chat_id, exc)
+
+
+async def notify_problem(bot: Bot, chat_ids: Iterable[int], langs: Mapping[int, str], problem: MailboxProblem) -> None:
+    """The mailbox refused Relance's login: one message to every owner (the watcher reports it once, not at each
+    retry); the server's words are not repeated (they might echo the user name)."""
+    if problem.kind != "auth":
+        return
+    for chat_id in chat_ids:
+        try:
+            await bot.send_message(chat_id, t("replies.mailbox_auth", langs.get(chat_id, "fr")))
+        except TelegramError as exc:
+            log.warning("mailbox problem not told to chat %s: %s", chat_id, exc)
 
 
 async def on_replies(update: Update, context: Context) -> None:

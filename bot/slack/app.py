@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
     from services.core import DigestData, Services
-    from services.mailbox import Ingested
+    from services.mailbox import Ingested, MailboxProblem
     from services.outbox import DeliveryResult
 
 log = logging.getLogger(__name__)
@@ -237,6 +237,12 @@ class SlackAdapter:
         from bot.slack import replies
 
         await replies.notify(self._started(), ingested)
+
+    async def on_mailbox_problem(self, problem: MailboxProblem) -> None:
+        """The mailbox refused Relance's login: every owner is told once, in their DM."""
+        from bot.slack import replies
+
+        await replies.notify_problem(self._started(), problem)
 
     def _started(self) -> SlackContext:
         if self.ctx is None:

@@ -24,7 +24,7 @@ from bot.slack.blocks import MAX_TITLE, card_message, fallback_text, from_card_t
 from bot.slack.commands import tell_error
 from services import replies, reply_actions
 from services.core import MAX_REASON, InputError, Msg, parse_owner_date, parse_reason
-from services.mailbox import Ingested
+from services.mailbox import Ingested, MailboxProblem
 from services.replies import ReplyView
 from services.reply_actions import MAX_ANSWER, ReplyOutcome
 
@@ -74,6 +74,19 @@ async def notify(ctx: SlackContext, ingested: Ingested) -> None:
             await ctx.client.chat_postMessage(channel=await ctx.dm(user_id), **_card(view, lang, ctx.presenter.tz))
         except Exception as exc:  # one owner's DM failing must not stop the others
             log.warning("Slack reply card to %s failed: %s", user_id, exc)
+
+
+async def notify_problem(ctx: SlackContext, problem: MailboxProblem) -> None:
+    """The mailbox refused Relance's login: one message in every owner's DM (reported once by the watcher)."""
+    if problem.kind != "auth":
+        return
+    for user_id in sorted(ctx.owner_ids):
+        try:
+            lang = await ctx.lang(user_id)
+            await ctx.client.chat_postMessage(channel=await ctx.dm(user_id),
+                                              **text_message(t("replies.mailbox_auth", lang), lang))  # fmt: skip
+        except Exception as exc:  # one owner's DM failing must not stop the others
+            log.warning("Slack mailbox problem not told to %s: %s", user_id, exc)
 
 
 async def _show_done(ctx: SlackContext, click: Click, outcome: ReplyOutcome) -> None:

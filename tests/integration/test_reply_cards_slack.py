@@ -201,3 +201,14 @@ async def test_bounce_then_new_address_offers_the_reminder_again(sqlite_url: str
         await r.slack.aio.click(OWNER, r.dm(), again.ts, send)
         await r.slack.aio.wait_for(lambda: r.delivery.sent, what="the reminder sent again")
         assert r.delivery.sent[0].recipients == ("nouveau@client.example",)
+
+
+async def test_a_refused_mailbox_login_is_told_in_the_dm(sqlite_url: str, tmp_path: Path) -> None:
+    """A refused IMAP login reported by the watcher: one message in the owner's DM naming the settings to check,
+    without the server's words."""
+    from services.mailbox import MailboxProblem
+
+    async with adapter_running(sqlite_url, tmp_path) as r:
+        await r.adapter.on_mailbox_problem(MailboxProblem("auth", "AUTHENTICATIONFAILED secret-user"))
+        (told,) = r.slack.messages(r.dm())
+        assert "IMAP_USERNAME et IMAP_PASSWORD" in told.plain and "secret-user" not in told.plain

@@ -270,3 +270,16 @@ async def test_bounce_asks_for_a_new_address_then_the_reminder_goes_again(
     await bot.owner.tap(_data(bot, again, "send"))
     (request,) = bot.delivery.sent
     assert request.reminder_id == seeded["reminder"] and request.recipients == ("nouveau@client.example",)
+
+
+async def test_a_refused_mailbox_login_is_told_once_without_the_servers_words(bot: BotHarness) -> None:
+    """The watcher reports a refused login: the owner gets one message naming the settings to check, not the
+    server's text (which could echo the user name); a connection problem tells nothing."""
+    from services.mailbox import MailboxProblem
+
+    bot.api.clear()
+    await bot.adapter.on_mailbox_problem(MailboxProblem("auth", "AUTHENTICATIONFAILED secret-user"))
+    await bot.adapter.on_mailbox_problem(MailboxProblem("connection", "reset"))
+    (told,) = bot.api.of("sendMessage")
+    assert int(told.params["chat_id"]) == OWNER
+    assert "IMAP_USERNAME et IMAP_PASSWORD" in told.params["text"] and "secret-user" not in told.params["text"]
