@@ -281,3 +281,51 @@ def test_postgresql_backup_prints_pg_dump_recipe_without_password(
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{cli_workdir / 'other.db'}")
     refused = runner.invoke(app, ["restore", str(out)])
     assert refused.exit_code == 1 and "holds no database" in refused.output
+
+
+def test_pg_dump_recipe_restores_a_database_that_verifies(cli_workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PostgreSQL: the pg_dump command `relance backup` prints, then the documented pg_restore into an empty
+    database, give a database whose evidence chain passes `relance verify` with the head hash of the original."""
+    import shlex
+    import shutil
+
+    from tests.conftest import _pg_admin_url, _pg_unavailable, drop_postgres_database, new_postgres_database
+
+    if shutil.which("pg_dump") is None or shutil.which("pg_restore") is None:
+        _pg_unavailable("pg_dump / pg_restore are not on PATH")
+    url, name = new_postgres_database()
+    target = f"relance_r_{name[-12:]}"
+    admin = make_engine(_pg_admin_url(), migrate=False, isolation_level="AUTOCOMMIT")
+    try:
+        engine = make_engine(url)
+        _append(engine, add_business(engine, "default"), 4)
+        engine.dispose()
+        monkeypatch.setenv("DATABASE_URL", url)
+        backup = runner.invoke(app, ["backup", str(cli_workdir / "pg.tar.gz")])
+        assert backup.exit_code == 0, backup.output
+        original = runner.invoke(app, ["verify", "--json"])
+        head = json.loads(original.output)["head_hash"]
+        dump_line = next(line for line in backup.output.splitlines() if line.startswith("pg_dump "))
+        subprocess.run(shlex.split(dump_line), check=True, capture_output=True, timeout=120)
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{target}"'))
+        restore_line = next(line for line in backup.output.splitlines() if "pg_restore" in line)
+        target_url = _libpq_url(url, target)
+        args = shlex.split(restore_line.lstrip("# ").replace("<DATABASE_ADMIN_URL>", target_url))
+        subprocess.run(args, check=True, capture_output=True, timeout=120)
+        monkeypatch.setenv("DATABASE_URL", target_url)
+        verified = runner.invoke(app, ["verify", "--head", head])
+        assert verified.exit_code == 0, verified.output
+        assert "OK: 4 entries" in verified.output
+    finally:
+        drop_postgres_database(target)
+        drop_postgres_database(name)
+        admin.dispose()
+
+
+def _libpq_url(url: str, database: str) -> str:
+    """`url` naming another database, as a libpq URL (pg_restore does not know SQLAlchemy's driver suffix)."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url).set(drivername="postgresql", database=database)
+    return parsed.render_as_string(hide_password=False)
