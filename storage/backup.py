@@ -181,7 +181,17 @@ def _data_files(data_dir: Path, exclude: set[Path]) -> Iterator[Path]:
                 continue  # a database a restore moved aside, or one being restored
             if path.resolve() in exclude or not path.is_file() or path.is_symlink():
                 continue
+            if name.endswith(".tar.gz") and _is_backup(path):
+                continue  # an earlier backup written into the data folder: never nested in the next one
             yield path
+
+
+def _is_backup(path: Path) -> bool:
+    try:
+        read_manifest(path)
+    except BackupError:
+        return False
+    return True
 
 
 def create_backup(
