@@ -1568,9 +1568,9 @@ EN: dict[str, str] = {
     "card.call_script": "<b>Call script</b>",
     "card.call_script_missing": "(The call script could not be prepared: see the bot's log.)",
     "card.channel.registered_letter": (
-        "✉️ Registered letter first: print the letter (📄 Lettre PDF) and post it; this e-mail is its copy."
+        "✉️ Registered letter first: print the letter (📄 Letter PDF) and post it; this e-mail is its copy."
     ),
-    "card.channel.email+letter": "✉️ E-mail and post: this e-mail, and the letter (📄 Lettre PDF) to print and post.",
+    "card.channel.email+letter": "✉️ E-mail and post: this e-mail, and the letter (📄 Letter PDF) to print and post.",
     "ask.call_outcome": "📞 What did the client say? Sum the call up in one line (or /cancel).",
     "call.saved": "📞 Call logged. Did the client promise, dispute or pay? Choose below.",
     "call.no_answer_saved": (
