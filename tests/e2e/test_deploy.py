@@ -9,10 +9,14 @@ import re
 import subprocess
 import sys
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import yaml
+
+from tests.e2e.conftest import BotEnv, BotProcess
+from tests.integration.smtp_server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -63,6 +67,32 @@ def test_image_command_runs(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
     help_text = subprocess.run([str(script), "--help"], capture_output=True, text=True, check=True).stdout
     assert all(name in help_text for name in ("run", "backup", "restore", "verify"))
+
+
+def _healthcheck() -> list[str]:
+    """The HEALTHCHECK's command (exec form)."""
+    text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    return list(json.loads(re.search(r"^HEALTHCHECK .*? CMD (\[.*\])$", text, re.M).group(1)))  # type: ignore[union-attr]
+
+
+def test_image_healthcheck_and_json_logs_of_a_running_bot(bot_env: BotEnv, start_bot: Callable[[], BotProcess]) -> None:
+    """The bot run with the image's LOG_FORMAT and HEALTH_PORT (a free port here): the Dockerfile's HEALTHCHECK
+    command exits 0 while it runs and fails once it is stopped; its log lines are JSON naming the business."""
+    _, _, image_env = _dockerfile()
+    port = str(free_port())
+    bot_env.env.update({"LOG_FORMAT": image_env["LOG_FORMAT"], "HEALTH_PORT": port})
+    bot = start_bot()
+    log = bot.wait_log("running (")
+    check = _healthcheck()
+    assert check[0] == "python"
+    command = [sys.executable, *check[1:]]
+    env = {**os.environ, "HEALTH_PORT": port}
+    assert subprocess.run(command, env=env, capture_output=True, timeout=30, check=False).returncode == 0
+    entries = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+    running = next(e for e in entries if str(e["message"]).startswith("running ("))
+    assert running["business"] == "default" and running["level"] == "INFO"
+    assert bot.stop() == 0
+    assert subprocess.run(command, env=env, capture_output=True, timeout=30, check=False).returncode != 0
 
 
 def test_compose_wires_the_bot_to_postgresql() -> None:
