@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.business import apply_settings, find_business, today_for
+from bot.cli_business import business_app
 from bot.cli_evidence import evidence_command, verify_command
 from bot.cli_ops import backup_command, restore_command
 from bot.console import (
@@ -676,6 +677,7 @@ app.command("verify")(verify_command)
 app.command("evidence")(evidence_command)
 app.command("backup")(backup_command)
 app.command("restore")(restore_command)
+app.add_typer(business_app, name="business")
 
 
 def main() -> None:

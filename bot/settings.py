@@ -100,6 +100,9 @@ class Settings(BaseSettings):
     LADDER_FILE: Path | None = None
     TEMPLATES_DIR: Path | None = None
     RATES_FILE: Path | None = None
+    # The key the businesses' secrets are encrypted with in the database (`relance business set --smtp-password`):
+    # a Fernet key, `python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`.
+    RELANCE_SECRET_KEY: SecretStr | None = None
     DATA_DIR: Path = Path("data")
     # `relance run`'s log lines: text, or json (one object a line: time, level, logger, message, business).
     LOG_FORMAT: Literal["text", "json"] = "text"

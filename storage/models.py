@@ -53,6 +53,18 @@ class Business(SQLModel, table=True):
     # refused.
     vat_number: str = Field(default="", max_length=20)
     created_at: datetime = _stamp()
+    # A business of a shared deployment (`relance business set`): its own templates folder, mail servers (the
+    # passwords are in business_secret, encrypted) and Slack workspace; None: the deployment's settings.
+    templates_dir: str | None = Field(default=None, max_length=500)
+    smtp_host: str | None = Field(default=None, max_length=255)
+    smtp_port: int | None = None
+    smtp_username: str | None = Field(default=None, max_length=254)
+    smtp_security: str | None = Field(default=None, max_length=10)
+    imap_host: str | None = Field(default=None, max_length=255)
+    imap_port: int | None = None
+    imap_username: str | None = Field(default=None, max_length=254)
+    imap_folder: str | None = Field(default=None, max_length=200)
+    slack_team_id: str | None = Field(default=None, max_length=32)
 
     @property
     def owner_ids(self) -> list[int]:
@@ -407,3 +419,42 @@ class Card(SQLModel, table=True):
     chat_id: str = Field(max_length=64)
     message_id: str = Field(max_length=64)
     created_at: datetime = _stamp()
+
+
+class BusinessOwner(SQLModel, table=True):
+    """An owner of a business in one chat (`telegram`: the numeric user id; `slack`: the member id U…)."""
+
+    __tablename__ = "business_owner"
+    __table_args__ = (
+        UniqueConstraint("business_id", "channel", "user_id", name="uq_business_owner"),
+        Index("ix_business_owner_channel_user", "channel", "user_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    business_id: int = Field(foreign_key="business.id")
+    channel: str = Field(max_length=16)
+    user_id: str = Field(max_length=64)
+
+
+class OwnerChoice(SQLModel, table=True):
+    """The business an owner of several picked last (`/entreprise`), per chat."""
+
+    __tablename__ = "owner_choice"
+
+    channel: str = Field(primary_key=True, max_length=16)
+    user_id: str = Field(primary_key=True, max_length=64)
+    business_id: int = Field(foreign_key="business.id")
+    chosen_at: datetime = _stamp()
+
+
+class BusinessSecret(SQLModel, table=True):
+    """A business's secret (SMTP or IMAP password, Slack token), encrypted (Fernet token, text); never the plaintext."""
+
+    __tablename__ = "business_secret"
+    __table_args__ = (UniqueConstraint("business_id", "name", name="uq_business_secret"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    business_id: int = Field(foreign_key="business.id")
+    name: str = Field(max_length=40)
+    ciphertext: str = Field(sa_column=Column(Text, nullable=False))
+    updated_at: datetime = _stamp()
