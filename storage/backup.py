@@ -121,6 +121,18 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _copy_hashed(source: Path, target: Path) -> dict[str, Any]:
+    """Copy `source` to `target`; the copy's SHA-256 and size."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    digest, size = hashlib.sha256(), 0
+    with source.open("rb") as src, target.open("wb") as dst:
+        while chunk := src.read(_CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+            dst.write(chunk)
+    return {"sha256": digest.hexdigest(), "size": size}
+
+
 def _copy_sqlite(source: Path, target: Path) -> None:
     """A consistent copy of a live SQLite database through the online backup API, checked, as one file."""
     src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30)
@@ -228,13 +240,21 @@ def create_backup(
             with contextlib.closing(sqlite3.connect(copy)) as conn:
                 conn.execute("PRAGMA journal_mode=DELETE")  # the engine that read it switched it to WAL
             sources[DATABASE_MEMBER] = copy
+            members[DATABASE_MEMBER] = {"sha256": _sha256(copy), "size": copy.stat().st_size}
         exclude.add(Path(tmp).resolve())
+        staged = Path(tmp) / "data"
         for path in _data_files(data_dir, exclude):
             if Path(tmp).resolve() in path.resolve().parents:
                 continue
-            sources[DATA_PREFIX + path.relative_to(data_dir).as_posix()] = path
-        for name, path in sources.items():
-            members[name] = {"sha256": _sha256(path), "size": path.stat().st_size}
+            name = DATA_PREFIX + path.relative_to(data_dir).as_posix()
+            # Copied once, hashed while copying: a file the bot rewrites meanwhile (a mailbox cursor) is archived
+            # exactly as hashed, never a checksum of one version beside the bytes of another.
+            target = staged / path.relative_to(data_dir)
+            try:
+                members[name] = _copy_hashed(path, target)
+            except FileNotFoundError:
+                continue  # removed since the folder was listed
+            sources[name] = target
         manifest = {
             "format": FORMAT,
             "version": FORMAT_VERSION,
