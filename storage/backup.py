@@ -356,7 +356,10 @@ def _check_database(staged: Path, heads: dict[str, str]) -> dict[str, str]:
     if not ok:
         raise BackupError("the backup's database fails SQLite's integrity check")
     _revision_and_heads(staged)  # a Relance database, with its tables
-    engine = make_engine(f"sqlite:///{staged}", poolclass=NullPool)
+    try:
+        engine = make_engine(f"sqlite:///{staged}", poolclass=NullPool)
+    except Exception as exc:  # alembic: a revision this version does not know (a backup from a newer Relance)
+        raise BackupError(f"the backup's schema cannot be brought to this version's ({type(exc).__name__})") from None
     try:
         from storage.businesses import all_businesses
 
@@ -415,6 +418,8 @@ def restore_backup(*, archive: Path, database_url: str, data_dir: Path) -> Resto
                 staged_db = db.with_name(f"{db.name}{_STAGING}{staging.name[-8:]}")
                 shutil.move(staging / DATABASE_MEMBER, staged_db)
                 heads = _check_database(staged_db, manifest.get("evidence_heads") or {})
+            if db is not None and database_in_use(db):  # again: a bot may have started during the checks
+                raise DatabaseInUse(f"{db}: the database is open in another process (is the bot running?)")
             kept = _swap(staging / DATA_PREFIX.rstrip("/"), data_dir, db, staged_db, staging)
         finally:
             if staged_db is not None:

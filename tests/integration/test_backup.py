@@ -179,10 +179,13 @@ def _snapshot(data: Path) -> dict[str, bytes]:
     return {str(p.relative_to(data)): p.read_bytes() for p in sorted(data.rglob("*")) if p.is_file()}
 
 
-@pytest.mark.parametrize("damage", ["not_tar", "no_manifest", "bad_checksum", "tampered_chain", "unsafe_name"])
+@pytest.mark.parametrize(
+    "damage", ["not_tar", "no_manifest", "bad_checksum", "tampered_chain", "unsafe_name", "unknown_schema"]
+)
 def test_restore_refuses_bad_input_and_changes_nothing(install: Path, cli_workdir: Path, damage: str) -> None:
-    """A file that is not a Relance backup, a damaged member, a tampered evidence chain (manifest recomputed) or a
-    path escaping the data folder: exit 1 with a reason, and the database and data folder are exactly as before."""
+    """A file that is not a Relance backup, a damaged member, a tampered evidence chain (manifest recomputed), a path
+    escaping the data folder or a schema from a newer version: exit 1 with a reason, and the database and data
+    folder are exactly as before."""
     out = cli_workdir / "backup.tar.gz"
     assert runner.invoke(app, ["backup", str(out)]).exit_code == 0
     members = _members(out)
@@ -207,6 +210,18 @@ def test_restore_refuses_bad_input_and_changes_nothing(install: Path, cli_workdi
         }
         members[MANIFEST] = json.dumps(manifest).encode()
         _rewrite(out, members)
+    elif damage == "unknown_schema":
+        copy = cli_workdir / "t.db"
+        copy.write_bytes(members[DATABASE_MEMBER])
+        with sqlite3.connect(copy) as conn:
+            conn.execute("UPDATE alembic_version SET version_num = '9999_from_the_future'")
+        members[DATABASE_MEMBER] = copy.read_bytes()
+        manifest["members"][DATABASE_MEMBER] = {
+            "sha256": hashlib.sha256(members[DATABASE_MEMBER]).hexdigest(),
+            "size": len(members[DATABASE_MEMBER]),
+        }
+        members[MANIFEST] = json.dumps(manifest).encode()
+        _rewrite(out, members)
     else:
         manifest["members"]["data/../../evil.txt"] = {"sha256": "0" * 64, "size": 1}
         members[MANIFEST] = json.dumps(manifest).encode()
@@ -224,6 +239,7 @@ def test_restore_refuses_bad_input_and_changes_nothing(install: Path, cli_workdi
         "bad_checksum": "does not match its checksum",
         "tampered_chain": "evidence chain does not verify",
         "unsafe_name": "unsafe member name",
+        "unknown_schema": "schema cannot be brought to this version",
     }[damage] in result.output
     assert (install / "relance.db").read_bytes() == before_db
     assert _snapshot(install) == before
