@@ -33,6 +33,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, cast
 
+from bench.report import record
 from tests.e2e.fakebot import FakeBotAccount, FakeTelegram
 from tests.e2e.support import OWNER, RELANCE, TODAY, bot_environment, find_digest
 
@@ -251,6 +252,8 @@ def main() -> None:
             print(f"tap -> edited card, {taps} sequential taps on one card ({elapsed:.1f} s):")
             print(f"  p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {max(latencies):.1f} ms")
             print(f"  p99 / target: {p99 / TARGET_P99_MS:.2f} (target p99 <= {TARGET_P99_MS:.0f} ms) {verdict}")
+            record("bot: tap -> edited card p50", p50, "ms")
+            record("bot: tap -> edited card p99", p99, "ms", f"<= {TARGET_P99_MS:g}")
             relance_s = run_lanes(relance, cards, actions)
             quiet_lane = Lane(cards[0].chat_id, cards[0].message_id, cards[0].datas, taps=cards[0].taps)
             run_lanes(relance, [quiet_lane], flood_quiet)
@@ -273,6 +276,8 @@ def main() -> None:
         verdict = "OK" if f99 < TARGET_FLOOD_P99_MS else "MISSED"
         print(f"  p99 ratio flood / quiet: {f99 / q99:.2f} (target p99 < {TARGET_FLOOD_P99_MS:.0f} ms) {verdict}")
         print(f"relance run stopped with exit code {code}; refused Bot API calls: {len(errors)}")
+        record("bot: owner tap p99 during a stranger flood", f99, "ms", f"< {TARGET_FLOOD_P99_MS:g}", baseline=q99)
+        record("bot: refused Bot API calls", len(errors), "calls", "== 0")
         relance_rate = actions / relance_s
         process, cards = relance_lanes(relance_unlimited, workdir, lanes, limiter=False)
         try:
@@ -301,7 +306,21 @@ def main() -> None:
     print(f"  relance without a rate limiter:                                 {relance_unlimited_rate:.1f} actions/s")
     print(f"  bare PTB bot without a rate limiter:                            {rates[False]:.1f} actions/s")
     print(f"  ratio relance / bare, both with the limiter (as run): {ratio:.2f} (target >= {TARGET_RATIO}) {verdict}")
+    record(
+        "bot: card action throughput vs a bare PTB bot (both rate-limited)",
+        relance_rate,
+        "actions/s",
+        f"ratio >= {TARGET_RATIO:g}",
+        baseline=rates[True],
+    )
     raw = relance_unlimited_rate / rates[False]
+    record(
+        "bot: card action throughput vs a bare PTB bot (neither rate-limited)",
+        relance_unlimited_rate,
+        "actions/s",
+        f"ratio >= {TARGET_RATIO:g}",
+        baseline=rates[False],
+    )
     raw_verdict = "OK" if raw >= TARGET_RATIO else "MISSED"
     print(
         f"  ratio relance / bare, neither limited (the database's cost): {raw:.2f} "

@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import Engine, insert
 
+from bench.report import record as record_figure
 from storage.db import make_engine, write_session
 from storage.evidence import _TABLE, build_rows, record
 from storage.models import Business, Client, Reminder
@@ -89,6 +90,13 @@ def bench_append(engine: Engine, label: str) -> float:
     print(
         f"[{label}] state change alone: {b * 1e6:,.0f} us; with evidence entry: {e * 1e6:,.0f} us; "
         f"ratio {ratio:.2f}x (target <= {APPEND_TARGET}x) {verdict}"
+    )
+    record_figure(
+        f"evidence: state change with its entry vs without ({label})",
+        e * 1e6,
+        "us",
+        f"ratio <= {APPEND_TARGET:g}",
+        baseline=b * 1e6,
     )
     return ratio
 
@@ -162,6 +170,9 @@ def bench_verify(url: str, n: int, label: str) -> None:
         f"({count / seconds:,.0f} entries/s), peak RSS {mb:.0f} MB (targets < {VERIFY_SECONDS_TARGET:.0f} s, "
         f"< {VERIFY_MB_TARGET:.0f} MB) valid={ok} {verdict}"
     )
+    record_figure(f"evidence: verify {count:,} entries ({label})", seconds, "s", f"< {VERIFY_SECONDS_TARGET:g}")
+    record_figure(f"evidence: verify peak RSS ({label})", mb, "MB", f"< {VERIFY_MB_TARGET:g}")
+    record_figure(f"evidence: chain valid ({label})", int(ok), "bool", "== 1")
 
 
 def main() -> None:

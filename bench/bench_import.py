@@ -20,6 +20,8 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
+from bench.report import record
+
 TARGET_SECONDS = 60.0
 TARGET_MB = 300.0
 HEADER = (
@@ -115,6 +117,9 @@ def main() -> None:
         print(f"child process: {wall:.2f} s wall including start-up and migrations")
         verdict = "OK" if peak_mb < TARGET_MB and first["seconds"] < TARGET_SECONDS else "MISSED"
         print(f"peak RSS: {peak_mb:.0f} MB; ratio to {TARGET_MB:.0f} MB target: {peak_mb / TARGET_MB:.3f} {verdict}")
+        record(f"import: first import of {rows:,} rows", first["seconds"], "s", f"< {TARGET_SECONDS:g}")
+        record(f"import: re-import of {rows:,} unchanged rows", again["seconds"], "s")
+        record("import: peak RSS", peak_mb, "MB", f"< {TARGET_MB:g}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -20,6 +20,8 @@ from email.utils import format_datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bench.report import record
+
 TARGET_SECONDS = 30.0
 TARGET_MB = 200.0
 TODAY = date(2026, 11, 30)
@@ -130,6 +132,10 @@ def main() -> None:
         print(f"later scan: {len(later.results)} messages read (10 new), {later_s:.2f} s")
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"peak memory: {peak:.0f} MB (target < {TARGET_MB:.0f} MB) {'OK' if peak < TARGET_MB else 'HIGH'}")
+        record(f"mailbox: first scan of {total:,} messages", first_s, "s", f"< {TARGET_SECONDS:g}")
+        record("mailbox: later scan, messages read after 10 new", len(later.results), "messages", "== 10")
+        record("mailbox: later scan", later_s, "s")
+        record("mailbox: peak RSS", peak, "MB", f"< {TARGET_MB:g}")
         engine.dispose()
     finally:
         server.stop()

@@ -13,6 +13,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 
+from bench.report import record
 from messages.context import DraftContext
 from messages.letter import render_formal_notice_pdf
 from messages.render import Renderer
@@ -82,18 +83,20 @@ def main() -> None:
     print(f"core: {_pin_one_core()}")
     renderer = Renderer()
     renderer.check()
-    contexts = _contexts(10_000)
+    contexts = _contexts(int(os.environ.get("BENCH_RENDER_DRAFTS", "10000")))
     rate = bench_drafts(renderer, contexts)
     print(
         f"e-mail drafts (subject+text+HTML): {rate:,.0f}/s over {len(contexts):,} distinct contexts; "
         f"target >= {DRAFT_TARGET:,.0f}/s; ratio {rate / DRAFT_TARGET:.2f}x"
     )
-    times = bench_letters(renderer)
+    times = bench_letters(renderer, int(os.environ.get("BENCH_RENDER_LETTERS", "20")))
     worst, mean = max(times), statistics.mean(times)
     print(
         f"formal-notice PDF: mean {mean * 1000:.1f} ms, worst {worst * 1000:.1f} ms over {len(times)} letters; "
         f"target < {LETTER_TARGET:.1f} s; ratio worst/target {worst / LETTER_TARGET:.3f}"
     )
+    record("render: complete e-mail drafts on one core", rate, "drafts/s", f">= {DRAFT_TARGET:g}")
+    record("render: formal-notice PDF, worst", worst, "s", f"< {LETTER_TARGET:g}")
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.bench_bot import _percentile, _stop, _wait_polling, bench_csv
+from bench.report import record
 from tests.e2e.fakebot import FakeBotAccount, FakeTelegram, StoredMessage
 from tests.e2e.fakeslack import FakeSlack, Message, Update
 from tests.e2e.support import (
@@ -281,3 +282,6 @@ def main() -> None:
     s50, t50 = statistics.median(slack.seen), statistics.median(telegram.seen)
     s99, t99 = _percentile(slack.seen, 99), _percentile(telegram.seen, 99)
     print(f"  ratio Slack / Telegram: p50 {s50 / t50:.2f}, p99 {s99 / t99:.2f}")
+    record("slack: click ✅ Envoyer -> chat.update p99 (emulator clock)", p99, "ms", f"<= {TARGET_P99_MS:g}")
+    record("slack: ack p99", ack99, "ms", f"< {SLACK_ACK_LIMIT_MS:g}")
+    record("slack: same action p99 vs Telegram (bench clock)", s99, "ms", baseline=t99)

@@ -20,6 +20,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from bench.report import record
+
 TARGET_SECONDS = 10.0
 RUNS = 3
 
@@ -104,6 +106,10 @@ def main() -> None:
         print(f"memory, {entries:>6,} entries: +{big_growth:6.1f} MB (peak RSS {big_peak:.1f} MB, {big_n:,} credits)")
         flat = big_growth <= max(small_growth * 2, small_growth + 10)
         print(f"memory flat (10x entries, growth at most 2x or +10 MB): {'OK' if flat else 'NOT FLAT'}")
+        record(f"statements: read_statement, CAMT of {entries:,} entries vs bare lxml", whole_s, "s",
+               f"< {TARGET_SECONDS:g}", baseline=bare_s)  # fmt: skip
+        record(f"statements: RSS growth, {entries:,} entries minus {entries // 10:,}", big_growth - small_growth, "MB",
+               "<= 10", note="memory flat")  # fmt: skip
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
