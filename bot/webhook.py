@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from aiohttp import web
+from aiohttp import HttpVersion11, web
 from telegram import Bot, Update
 
 from bot.health import PATH as HEALTH_PATH
@@ -72,8 +72,8 @@ class TelegramWebhook:
         self._secret = secret
         self.refused = 0
 
-    async def handle(self, request: web.Request) -> web.StreamResponse:
-        """POST <path>: 200 once queued; 403 without the secret, 413 too large, 400 not an update."""
+    def _refusal(self, request: web.Request) -> web.Response | None:
+        """The answer to a request refused on its headers alone (403 no or wrong secret, 413 announced too large)."""
         if not secret_matches(self._secret, request.headers.get(SECRET_HEADER)):
             # Forged or misrouted: refused before the body is read, and never logged with the header's value.
             self.refused += 1
@@ -83,6 +83,25 @@ class TelegramWebhook:
         if request.content_length is not None and request.content_length > MAX_BODY:
             log.warning("Telegram webhook request refused: body of %s bytes announced", request.content_length)
             return _refuse(413)
+        return None
+
+    async def expect(self, request: web.Request) -> web.StreamResponse | None:
+        """`Expect: 100-continue`: a request refused on its headers is answered before the client sends its body;
+        otherwise aiohttp's usual 100 Continue."""
+        refused = self._refusal(request)
+        if refused is not None:
+            return refused
+        if request.version != HttpVersion11 or request.headers.get("Expect", "").lower() != "100-continue":
+            raise web.HTTPExpectationFailed()
+        await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        request.writer.output_size = 0  # as aiohttp's own handler: the interim answer is not the response
+        return None
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        """POST <path>: 200 once queued; 403 without the secret, 413 too large, 400 not an update."""
+        refused = self._refusal(request)
+        if refused is not None:
+            return refused
         body = await read_capped(request)
         if body is None:
             log.warning("Telegram webhook request refused: body over %s bytes", MAX_BODY)
@@ -103,7 +122,7 @@ def webhook_application(webhook: TelegramWebhook, path: str, health: Health | No
     """POST <path> for Telegram, and GET /healthz when given the process's health."""
     # aiohttp's own cap as a second fence; the handler reads at most MAX_BODY + one chunk itself.
     application = web.Application(client_max_size=MAX_BODY)
-    application.router.add_post(path, webhook.handle)
+    application.router.add_post(path, webhook.handle, expect_handler=webhook.expect)
     if health is not None and path != HEALTH_PATH:
         application.router.add_get(HEALTH_PATH, health.handle)
     return application

@@ -21,6 +21,8 @@ from tests.e2e.support import (
     RELANCE,
     SLACK_OWNER,
     SLACK_STRANGER,
+    WEBHOOK_PATH,
+    WEBHOOK_SECRET,
     base_environment,
     bot_environment,
     secrets_of,
@@ -220,6 +222,22 @@ def launch() -> Iterator[Launch]:
 def start_bot(tg: FakeBotAccount, bot_env: BotEnv, launch: Launch) -> Callable[[], BotProcess]:
     """A function that starts the Telegram bot process and returns once it long-polls the fake server."""
     return lambda: launch(bot_env, ready=lambda _: tg.is_polling, what="poll the fake Bot API")
+
+
+@pytest.fixture
+def start_webhook_bot(tg: FakeBotAccount, bot_env: BotEnv, launch: Launch) -> Callable[[], BotProcess]:
+    """A function that starts the Telegram bot in webhook mode on a free loopback port (WEBHOOK_PORT in bot_env.env)
+    and returns once it has set its webhook on the fake server, which then POSTs the updates there."""
+
+    def start() -> BotProcess:
+        port = free_port()
+        url = f"http://127.0.0.1:{port}{WEBHOOK_PATH}"
+        bot_env.env.update({"WEBHOOK_LISTEN": "127.0.0.1", "WEBHOOK_PORT": str(port), "WEBHOOK_SECRET": WEBHOOK_SECRET})
+        return launch(
+            bot_env, "--webhook", url, ready=lambda p: tg.webhook_url == url and _running(p), what="set its webhook"
+        )
+
+    return start
 
 
 @pytest.fixture

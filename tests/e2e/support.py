@@ -77,7 +77,11 @@ def slack_environment(slack: FakeSlack, *, http_port: int | None = None) -> dict
 
 
 #: The settings whose values must never appear in the bot's log.
-SECRET_SETTINGS = ("TELEGRAM_BOT_TOKEN", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET")
+SECRET_SETTINGS = ("TELEGRAM_BOT_TOKEN", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "WEBHOOK_SECRET")
+
+#: Webhook mode (`relance run --webhook`): the secret Telegram sends back, and the path of the webhook URL.
+WEBHOOK_SECRET = "e2e-webhook_Secret-3f9a1c7b2d"
+WEBHOOK_PATH = "/telegram/hook"
 
 
 def secrets_of(env: dict[str, str]) -> list[str]:

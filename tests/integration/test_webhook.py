@@ -151,6 +151,30 @@ async def test_a_forged_request_is_refused_before_its_body_is_read(served: Serve
     assert served.queue.empty()
 
 
+async def test_expect_continue_is_refused_before_the_client_sends_the_body(served: Served) -> None:
+    """`Expect: 100-continue` without the secret, or announcing over 1 MB: the refusal comes instead of 100 Continue
+    (the client never sends the body); with the secret and a small body, 100 Continue then 200."""
+    body = json.dumps(_update(43)).encode()
+    base = f"POST {PATH} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nExpect: 100-continue\r\n"
+    forged = base + f"Content-Length: {len(body)}\r\n\r\n"
+    assert (await _raw(served.port, forged.encode())).startswith(b"HTTP/1.1 403")
+    huge = base + f"{SECRET_HEADER}: {SECRET}\r\nContent-Length: {MAX_BODY + 1}\r\n\r\n"
+    assert (await _raw(served.port, huge.encode())).startswith(b"HTTP/1.1 413")
+    assert served.queue.empty()
+    reader, writer = await asyncio.open_connection("127.0.0.1", served.port)
+    try:
+        writer.write((base + f"{SECRET_HEADER}: {SECRET}\r\nContent-Length: {len(body)}\r\n\r\n").encode())
+        await writer.drain()
+        assert (await asyncio.wait_for(reader.readline(), 5.0)).startswith(b"HTTP/1.1 100")
+        await reader.readline()  # the blank line ending the interim answer
+        writer.write(body)
+        await writer.drain()
+        assert (await asyncio.wait_for(reader.readline(), 5.0)).startswith(b"HTTP/1.1 200")
+    finally:
+        writer.close()
+    assert served.queue.qsize() == 1
+
+
 # --- the size -----------------------------------------------------------------------------------------------------
 
 

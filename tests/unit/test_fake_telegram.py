@@ -403,3 +403,59 @@ def test_server_runs_in_a_thread_for_synchronous_callers() -> None:
         assert response.json()["result"]["username"] == "relance_test_bot"
     finally:
         server.stop()
+
+
+# ---------------------------------------------------------------- webhooks
+
+
+async def test_set_webhook_posts_updates_with_the_secret_and_refuses_get_updates() -> None:
+    """setWebhook: each update is POSTed to the URL with the secret header (a refused delivery is retried), getUpdates
+    gets 409 meanwhile, getWebhookInfo shows the URL; deleteWebhook brings getUpdates back."""
+    from aiohttp import web
+
+    received: list[tuple[str | None, dict[str, Any]]] = []
+    answers = [500]  # the first delivery fails: the fake must retry it
+
+    async def hook(request: web.Request) -> web.Response:
+        received.append((request.headers.get("X-Telegram-Bot-Api-Secret-Token"), await request.json()))
+        return web.Response(status=answers.pop() if answers else 200)
+
+    application = web.Application()
+    application.router.add_post("/hook", hook)
+    runner = web.AppRunner(application)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        async with fake_bot() as (_, account, bot, _raw):
+            assert await bot.set_webhook(f"http://127.0.0.1:{port}/hook", secret_token="s3cret_-token")
+            account.send_text(OWNER, "/status")
+            await account.wait_for(lambda: account.pending_updates() == 0, what="the delivery")
+            assert [secret for secret, _ in received] == ["s3cret_-token", "s3cret_-token"]
+            assert received[0][1] == received[1][1] and received[1][1]["message"]["text"] == "/status"
+            assert [status for _, status in account.webhook_deliveries()] == [500, 200]
+            info = await bot.get_webhook_info()
+            assert info.url == f"http://127.0.0.1:{port}/hook" and info.last_error_message
+            with pytest.raises(Conflict, match="webhook is active"):
+                await bot.get_updates(timeout=0)
+            assert await bot.delete_webhook()
+            assert account.webhook_url is None and await bot.get_updates(timeout=0) == ()
+    finally:
+        await runner.cleanup()
+
+
+@pytest.mark.parametrize(
+    ("url", "secret", "error"),
+    [
+        ("http://bot.example/hook", None, "HTTPS URL must be provided"),
+        ("https://bot.example/hook", "has spaces", "secret token contains unallowed characters"),
+        ("https://bot.example/hook", "x" * 257, "secret token contains unallowed characters"),
+    ],
+)
+async def test_set_webhook_refuses_what_telegram_refuses(url: str, secret: str | None, error: str) -> None:
+    """A plain-http URL off loopback and a secret with forbidden characters or over 256 are refused as by Telegram."""
+    async with fake_bot() as (_, account, bot, _raw):
+        with pytest.raises(BadRequest, match=f"(?i){error}"):
+            await bot.set_webhook(url, secret_token=secret)
+        assert account.webhook_url is None

@@ -13,7 +13,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from .httpserver import UploadedFile
@@ -37,6 +37,11 @@ NOT_MODIFIED = (
     "as a current content and reply markup of the message"
 )
 CONFLICT = "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
+WEBHOOK_ACTIVE = (
+    "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"
+)
+WEBHOOK_SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+_SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 QUERY_INVALID = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 UPDATE_TYPES = (
     "message",
@@ -60,6 +65,19 @@ class _Update:
     update_id: int
     kind: str
     payload: dict[str, Any]
+
+
+@dataclass
+class Webhook:
+    """The webhook set with setWebhook, and how its deliveries went (Telegram's getWebhookInfo fields)."""
+
+    url: str
+    secret_token: str | None
+    generation: int
+    last_error_date: int | None = None
+    last_error_message: str | None = None
+    #: (update_id, HTTP status or None when the bot could not be reached), in order.
+    deliveries: list[tuple[int, int | None]] = field(default_factory=list)
 
 
 def _param(params: dict[str, Any], name: str) -> Any:
@@ -214,6 +232,11 @@ class FakeBotAccount:
         self.settings: dict[tuple[str, str], Any] = {}
         self.unknown_methods: list[str] = []
         self.polls = 0
+        # Webhook mode: while set, updates are POSTed to its URL (one at a time, in order) and getUpdates is refused.
+        self.webhook: Webhook | None = None
+        self._webhook_generation = 0
+        self._webhook_wake: asyncio.Event | None = None
+        self._webhook_task: asyncio.Task[None] | None = None
 
     # ----------------------------------------------------------------- properties for tests
 
@@ -226,6 +249,17 @@ class FakeBotAccount:
     def bot_user(self) -> dict[str, Any]:
         """The bot's User object."""
         return {"id": self.bot_id, "is_bot": True, "first_name": self.first_name, "username": self.username}
+
+    @property
+    def webhook_url(self) -> str | None:
+        """The URL set with setWebhook (updates go there), or None (long polling)."""
+        with self._lock:
+            return None if self.webhook is None else self.webhook.url
+
+    def webhook_deliveries(self) -> list[tuple[int, int | None]]:
+        """Every POST of an update to the webhook: (update_id, the bot's HTTP status or None), in order."""
+        with self._lock:
+            return [] if self.webhook is None else list(self.webhook.deliveries)
 
     @property
     def is_polling(self) -> bool:
@@ -497,6 +531,8 @@ class FakeBotAccount:
 
     def _wake_now(self) -> None:
         with self._lock:
+            if self._webhook_wake is not None:
+                self._webhook_wake.set()
             for fut in self._waiters:
                 if not fut.done():
                     fut.set_result(None)
@@ -587,6 +623,8 @@ class FakeBotAccount:
         allowed = _json(params, "allowed_updates")
         loop = asyncio.get_running_loop()
         with self._lock:
+            if self.webhook is not None:
+                raise TelegramError(409, WEBHOOK_ACTIVE)
             self.polls += 1
             if allowed is not None:
                 self.allowed_updates = list(allowed) or None
@@ -624,11 +662,13 @@ class FakeBotAccount:
             with self._lock:
                 self._waiters.discard(fut)
 
+    def _allowed(self, kind: str) -> bool:
+        if self.allowed_updates is None:
+            return kind not in _OPT_IN_TYPES
+        return kind in self.allowed_updates
+
     def _batch(self, limit: int) -> list[dict[str, Any]]:
-        def allowed(kind: str) -> bool:
-            if self.allowed_updates is None:
-                return kind not in _OPT_IN_TYPES
-            return kind in self.allowed_updates
+        allowed = self._allowed
 
         # Copy only the batch: with thousands of updates waiting (a flood test), copying them all at each poll
         # would make the fake, not the bot, the bottleneck.
@@ -650,13 +690,92 @@ class FakeBotAccount:
             "has_main_web_app": False,
         }
 
+    def _set_webhook(self, params: dict[str, Any], files: dict[str, UploadedFile]) -> Any:
+        url = str(_param(params, "url") or "")
+        if not url:
+            return self._delete_webhook(params, files)
+        # Telegram wants https; the fake also takes http on loopback, where the bot under test listens.
+        if not (url.startswith("https://") or re.match(r"http://(127\.0\.0\.1|localhost)[:/]", url)):
+            raise TelegramError(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
+        secret = _param(params, "secret_token")
+        if secret is not None and not _SECRET_TOKEN.fullmatch(str(secret)):
+            raise TelegramError(400, "Bad Request: secret token contains unallowed characters")
+        allowed = _json(params, "allowed_updates")
+        if allowed is not None:
+            self.allowed_updates = list(allowed) or None
+        if _bool(params, "drop_pending_updates"):
+            self._updates.clear()
+        self._webhook_generation += 1
+        self.webhook = Webhook(url, None if secret is None else str(secret), self._webhook_generation)
+        # setWebhook is served in the server's loop: the delivery runs there too.
+        loop = asyncio.get_running_loop()
+        self._webhook_wake = asyncio.Event()
+        self._webhook_task = loop.create_task(self._deliver(self.webhook))
+        return True
+
     def _delete_webhook(self, params: dict[str, Any], files: dict[str, UploadedFile]) -> Any:
         if _bool(params, "drop_pending_updates"):
             self._updates.clear()
+        self.webhook = None
+        self._webhook_generation += 1
+        if self._webhook_wake is not None:
+            self._webhook_wake.set()  # the delivery loop sees the change and ends
         return True
 
     def _get_webhook_info(self, params: dict[str, Any], files: dict[str, UploadedFile]) -> Any:
-        return {"url": "", "has_custom_certificate": False, "pending_update_count": len(self._updates)}
+        info: dict[str, Any] = {"url": "", "has_custom_certificate": False, "pending_update_count": len(self._updates)}
+        if self.webhook is not None:
+            info["url"] = self.webhook.url
+            info["max_connections"] = 1
+            if self.allowed_updates is not None:
+                info["allowed_updates"] = list(self.allowed_updates)
+            if self.webhook.last_error_date is not None:
+                info["last_error_date"] = self.webhook.last_error_date
+                info["last_error_message"] = self.webhook.last_error_message
+        return info
+
+    async def _deliver(self, hook: Webhook) -> None:
+        """POST each pending update to the webhook (JSON, the secret in its header), one at a time, oldest first;
+        an update leaves the queue once the bot answered 2xx, else it is retried shortly (as Telegram does)."""
+        import aiohttp  # the bot's dependency; only the webhook tests need it here
+
+        timeout = aiohttp.ClientTimeout(total=10)
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            while True:
+                with self._lock:
+                    if self.webhook is not hook or self._webhook_wake is None:
+                        return
+                    wake = self._webhook_wake
+                    update = next((u for u in self._updates if self._allowed(u.kind)), None)
+                    if update is None:
+                        wake.clear()
+                    payload = None if update is None else json.dumps(update.payload)
+                if update is None or payload is None:
+                    await wake.wait()
+                    continue
+                headers = {"Content-Type": "application/json"}
+                if hook.secret_token is not None:
+                    headers[WEBHOOK_SECRET_HEADER] = hook.secret_token
+                status: int | None = None
+                error = ""
+                try:
+                    async with session.post(hook.url, data=payload, headers=headers) as response:
+                        status = response.status
+                        error = f"Wrong response from the webhook: {response.status} {response.reason}"
+                except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+                    error = f"Connection refused ({type(exc).__name__})"
+                with self._lock:
+                    hook.deliveries.append((update.update_id, status))
+                    delivered = status is not None and 200 <= status < 300
+                    if delivered:
+                        with contextlib.suppress(ValueError):
+                            self._updates.remove(update)
+                    else:
+                        hook.last_error_date = int(time.time())
+                        hook.last_error_message = error
+                    self._changed.notify_all()
+                if not delivered:
+                    await asyncio.sleep(0.2)
 
     def _send_message(self, params: dict[str, Any], files: dict[str, UploadedFile]) -> Any:
         chat_id = self._chat(params)
@@ -879,6 +998,7 @@ def _getter(
 
 _METHODS: dict[str, Callable[[FakeBotAccount, dict[str, Any], dict[str, UploadedFile]], Any]] = {
     "getme": FakeBotAccount._get_me,
+    "setwebhook": FakeBotAccount._set_webhook,
     "deletewebhook": FakeBotAccount._delete_webhook,
     "getwebhookinfo": FakeBotAccount._get_webhook_info,
     "sendmessage": FakeBotAccount._send_message,
