@@ -12,6 +12,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session
 
+import storage.schedule  # noqa: F401  (registers the listener that keeps invoice.next_action_on right)
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 

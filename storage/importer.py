@@ -16,10 +16,13 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, Engine, Executable, bindparam, insert, select, update
 from sqlmodel import Session
 
+from dunning.ladder import Ladder
+from dunning.policy import InvoiceSnapshot, next_action_date
 from dunning.states import ClientProfile, InvoiceState
 from storage import evidence
 from storage.db import write_session
 from storage.models import Client, Invoice, Payment
+from storage.schedule import ladder_of, recompute_connection
 from storage.types import utcnow
 
 BATCH = 5000
@@ -228,6 +231,11 @@ def _apply(
     else:
         client_ids = {key: r.id for key, r in existing_clients.items()}
         client_ids.update({str(c["name_key"]): -1 for c in new_clients})
+    # A new invoice has no history: its next action date follows from its due date, state and client's profile.
+    profiles = {key: r.profile for key, r in existing_clients.items()}
+    profiles.update({str(c["name_key"]): str(c["profile"]) for c in new_clients})
+    profiles.update({key: str(c["profile"]) for key, c in _changed_profiles(existing_clients, changed_clients)})
+    next_on = _NewInvoiceDates(ladder_of(conn, business_id))
 
     invoice_update = (
         update(it)
@@ -240,6 +248,7 @@ def _apply(
     changed_invoices = _Batch(conn, invoice_update, dry_run)
     payments = _Batch(conn, insert(pt), dry_run)
     attached: list[InvoiceLike] = []
+    rescheduled: list[int] = []  # changed invoices: their history counts, recomputed once written
     unchanged = 0
     total = len(invoices)
     # The invoices already stored are looked up LOOKUP numbers at a time, not loaded all at once: 100 000 stored
@@ -273,6 +282,9 @@ def _apply(
                 "currency": inv.currency,
                 "amount_paid": paid,
                 "state": _paid_state(paid, inv.amount),
+                "next_action_on": next_on(
+                    inv.due_date, _paid_state(paid, inv.amount), profiles[inv.client_key], inv.amount - paid
+                ),
                 "created_at": now,
                 "updated_at": now,
             }
@@ -307,6 +319,7 @@ def _apply(
         if inv.pdf_sha256 is not None and inv.pdf_sha256 != prev.pdf_sha256:
             attached.append(inv)
         changed_invoices.add({"b_id": prev.id, **values, "updated_at": now})
+        rescheduled.append(prev.id)
         if today is not None and paid > prev.amount_paid:
             payments.add(
                 {
@@ -326,6 +339,11 @@ def _apply(
         payments_recorded=payments.flush(),
         pdfs_attached=len(attached),
     )
+    if not dry_run:
+        if changed_clients:  # a new profile moves the steps of all the client's invoices
+            changed_ids = [c["b_id"] for c in changed_clients]
+            rescheduled.extend(conn.execute(select(it.c.id).where(it.c.client_id.in_(changed_ids))).scalars())
+        recompute_connection(conn, rescheduled)
     if progress is not None:
         progress("write", total, total)
     return counts, attached
@@ -369,6 +387,29 @@ class _Batch:
 
 def _chunks(rows: list[dict[str, object]]) -> list[list[dict[str, object]]]:
     return [rows[i : i + BATCH] for i in range(0, len(rows), BATCH)]
+
+
+def _changed_profiles(
+    existing: dict[str, Any], changed: list[dict[str, object]]
+) -> list[tuple[str, dict[str, object]]]:
+    """(name key, new values) of the changed clients."""
+    keys = {r.id: key for key, r in existing.items()}
+    return [(keys[c["b_id"]], c) for c in changed]
+
+
+class _NewInvoiceDates:
+    """The next action date of a new invoice (no step sent yet), decided once per due date, state and profile."""
+
+    def __init__(self, ladder: Ladder) -> None:
+        self.ladder = ladder
+        self.known: dict[tuple[date, str, str, bool], date | None] = {}
+
+    def __call__(self, due: date, state: str, profile: str, balance: Decimal) -> date | None:
+        key = (due, state, profile, balance > 0)
+        if key not in self.known:
+            snapshot = InvoiceSnapshot(0, 0, due, balance, state, profile)
+            self.known[key] = next_action_date(snapshot, self.ladder)
+        return self.known[key]
 
 
 def _paid_state(paid: Decimal, amount: Decimal) -> str:

@@ -179,22 +179,29 @@ class _LocalDays(dict[Any, date]):
 
 
 def invoice_snapshots(
-    session: Session, business_id: int, *, exclude_clients: Iterable[int] = (), tz: str = "Europe/Paris"
+    session: Session,
+    business_id: int,
+    *,
+    exclude_clients: Iterable[int] = (),
+    tz: str = "Europe/Paris",
+    due_by: date | None = None,
 ) -> list[InvoiceSnapshot]:
-    """The policy's view of every unpaid invoice of the business: one query for the invoices, one for the history
+    """The policy's view of every unpaid invoice of the business (with `due_by`: only those whose next possible
+    action has come by that day, storage.schedule's indexed date): one query for the invoices, one for the history
     of steps sent. Read on the raw cursor, balances computed in SQL as cents: this runs over every open invoice."""
     # One pause for the whole read: each re-enable costs a pass over every new tuple.
     with paused_gc():
-        return _invoice_snapshots(session, business_id, set(exclude_clients), tz)
+        return _invoice_snapshots(session, business_id, set(exclude_clients), tz, due_by)
 
 
-def _invoice_snapshots(session: Session, business_id: int, excluded: set[int], tz: str) -> list[InvoiceSnapshot]:
+def _invoice_snapshots(
+    session: Session, business_id: int, excluded: set[int], tz: str, due_by: date | None
+) -> list[InvoiceSnapshot]:
     dates, local_days = _DateCache(), _LocalDays(ZoneInfo(tz))
     it, ct = Invoice.__table__, Client.__table__  # type: ignore[attr-defined]
     rt, rit = Reminder.__table__, ReminderInvoice.__table__  # type: ignore[attr-defined]
     history: dict[int, tuple[str, date]] = {}
-    sent = _fetch_raw(
-        session,
+    sent_stmt = (
         core_select(rit.c.invoice_id, rit.c.step, rt.c.sent_at)
         .join(rt, rt.c.id == rit.c.reminder_id)
         .where(
@@ -202,12 +209,17 @@ def _invoice_snapshots(session: Session, business_id: int, excluded: set[int], t
             rt.c.state == ReminderState.SENT.value,
             rt.c.kind == LADDER_KIND,  # a thanks or a penalty claim sent is no step of the ladder
         )
-        .order_by(rt.c.sent_at),
+        .order_by(rt.c.sent_at)
     )
+    if due_by is not None:
+        # Only the history of the invoices read: the cost follows what is due, not the whole past.
+        sent_stmt = sent_stmt.join(it, it.c.id == rit.c.invoice_id).where(
+            it.c.business_id == business_id, it.c.next_action_on <= due_by
+        )
+    sent = _fetch_raw(session, sent_stmt)
     for invoice_id, step, sent_at in sent:  # oldest first: the last one wins
         history[invoice_id] = (step, local_days[sent_at] if sent_at is not None else date.min)
-    rows = _fetch_raw(
-        session,
+    rows_stmt = (
         core_select(
             it.c.id,
             it.c.client_id,
@@ -222,8 +234,11 @@ def _invoice_snapshots(session: Session, business_id: int, excluded: set[int], t
             it.c.business_id == business_id,
             it.c.state.in_([s.value for s in _LADDER_STATES]),
             it.c.amount > it.c.amount_paid,
-        ),
+        )
     )
+    if due_by is not None:
+        rows_stmt = rows_stmt.where(it.c.next_action_on <= due_by)
+    rows = _fetch_raw(session, rows_stmt)
     new, cls = tuple.__new__, InvoiceSnapshot
     never = (None, None)
     get_history = history.get
@@ -243,11 +258,18 @@ def due_today(
     *,
     exclude_clients: Iterable[int] = (),
     tz: str = "Europe/Paris",
+    full_scan: bool = False,
 ) -> list[DueReminder]:
-    """What the policy says is due `today` for the business: read every unpaid invoice, decide, group by client."""
+    """What the policy says is due `today` for the business: read the unpaid invoices whose next possible action
+    has come (storage.schedule keeps that date; `full_scan` reads every unpaid invoice instead, the same answer
+    at the cost of the whole book), decide, group by client. A client's reminder covers only their invoices with a
+    step due, so the invoices not yet due are never needed."""
+    session.flush()  # the raw read bypasses autoflush: the dates of this transaction's changes are written first
     # One collector pause around the read and the policy: each re-enable costs a pass over every new tuple.
     with paused_gc():
-        snapshots = invoice_snapshots(session, business_id, exclude_clients=exclude_clients, tz=tz)
+        snapshots = invoice_snapshots(
+            session, business_id, exclude_clients=exclude_clients, tz=tz, due_by=None if full_scan else today
+        )
         return due_reminders(snapshots, today, ladder)
 
 

@@ -217,3 +217,47 @@ def test_0011_gives_each_invoice_its_state_and_figures(empty_url: str) -> None:
         }
     finally:
         engine.dispose()
+
+
+def test_0014_dates_the_invoices_already_stored(empty_url: str) -> None:
+    """0014: each invoice already stored gets the policy's next action date (its history of steps sent counted, a
+    promise dated the day after, a paid invoice none), the very dates storage.schedule keeps from then on."""
+    from sqlmodel import Session
+
+    from storage.schedule import mismatches
+
+    engine = make_engine(empty_url, migrate=False)
+    try:
+        upgrade(engine, "0013")
+        business_id = _insert(engine, "business", slug="default", name="Atelier", timezone="Europe/Paris")
+        client_id = _insert(engine, "client", business_id=business_id, name="Dupont", profile="standard")
+        fresh = _insert(engine, "invoice", business_id=business_id, client_id=client_id, number="F-1",
+                        due_date=date(2026, 12, 10), amount=120000, state="open")  # fmt: skip
+        chased = _insert(engine, "invoice", business_id=business_id, client_id=client_id, number="F-2",
+                         due_date=date(2026, 10, 1), amount=50000, state="open")  # fmt: skip
+        promised = _insert(engine, "invoice", business_id=business_id, client_id=client_id, number="F-3",
+                           due_date=date(2026, 10, 1), amount=50000, state="promised",
+                           promised_until=date(2026, 12, 4))  # fmt: skip
+        paid = _insert(engine, "invoice", business_id=business_id, client_id=client_id, number="F-4",
+                       due_date=date(2026, 10, 1), amount=50000, amount_paid=50000, state="paid")  # fmt: skip
+        reminder = _insert(engine, "reminder", business_id=business_id, client_id=client_id, step="reminder_1",
+                           planned_date=date(2026, 11, 20), state="sent", kind="ladder",
+                           sent_at=datetime(2026, 11, 20, 9, 0, tzinfo=UTC))  # fmt: skip
+        with engine.begin() as conn:
+            conn.execute(
+                text("INSERT INTO reminderinvoice (reminder_id, invoice_id, step) VALUES (:r, :i, 'reminder_1')"),
+                {"r": reminder, "i": chased},
+            )
+        upgrade(engine)
+        with engine.connect() as conn:
+            got = dict(conn.execute(text("SELECT id, next_action_on FROM invoice")).all())
+        assert {k: (date.fromisoformat(v) if isinstance(v, str) else v) for k, v in got.items()} == {
+            fresh: date(2026, 12, 7),  # pre-reminder 3 days before, on the Monday
+            chased: date(2026, 11, 27),  # reminder_2 waits 7 days after reminder_1 was sent
+            promised: date(2026, 12, 5),
+            paid: None,
+        }
+        with Session(engine) as session:
+            assert mismatches(session, business_id) == (3, [])
+    finally:
+        engine.dispose()

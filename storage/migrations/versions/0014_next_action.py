@@ -20,6 +20,20 @@ def upgrade() -> None:
     with op.batch_alter_table("invoice") as batch_op:
         batch_op.add_column(sa.Column("next_action_on", sa.Date(), nullable=True))
     op.create_index("ix_invoice_next_action", "invoice", ["business_id", "next_action_on"])
+    _backfill()
+
+
+def _backfill() -> None:
+    """Date the invoices already stored, by the policy itself (ladders, profiles, holidays and the history of steps
+    sent are beyond SQL), in batches of storage.schedule.CHUNK invoices. It reads only columns that exist at this
+    revision (named one by one); a later revision renaming one of them must freeze a copy of the reader here."""
+    from storage.schedule import recompute_connection
+
+    conn = op.get_bind()
+    ids = conn.execute(
+        sa.text("SELECT id FROM invoice WHERE state NOT IN ('paid', 'cancelled', 'written_off') ORDER BY id")
+    ).scalars()
+    recompute_connection(conn, list(ids))
 
 
 def downgrade() -> None:
