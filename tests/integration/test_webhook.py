@@ -9,20 +9,29 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import socket
 import sqlite3
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
+from sqlalchemy import Engine
 from telegram import Bot, Update
+from typer.testing import CliRunner
 
+from bot.cli import app as cli
 from bot.health import STALE_AFTER, Health, HttpServer, health_application
-from bot.settings import SettingsError, check_webhook_settings, load_settings
+from bot.runtime import run
+from bot.settings import Settings, SettingsError, check_webhook_settings, load_settings
 from bot.webhook import MAX_BODY, SECRET_HEADER, TelegramWebhook, secret_matches, webhook_application
+from tests.bot_harness import bot_settings
+from tests.e2e.fakebot import serving_owner
 from tests.integration.smtp_server import free_port
 
 SECRET = "s3cr3t-Webhook_token-0123456789abcdef"
@@ -343,3 +352,70 @@ def test_webhook_settings_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = load_settings(_env_file=None)
     assert (settings.WEBHOOK_LISTEN, settings.WEBHOOK_PORT) == ("127.0.0.1", 8443)
     assert (settings.HEALTH_LISTEN, settings.HEALTH_PORT) == ("127.0.0.1", None)
+
+
+# --- relance run --webhook ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({}, "WEBHOOK_SECRET: not set"),
+        ({"WEBHOOK_SECRET": "too-short-9"}, "WEBHOOK_SECRET: invalid value"),
+    ],
+)
+def test_run_webhook_without_a_proper_secret_is_one_line_and_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env: dict[str, str], named: str
+) -> None:
+    """`relance run --webhook URL` without a usable WEBHOOK_SECRET: one line naming it, exit 2, no database touched,
+    neither the token nor the secret echoed."""
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'relance.db'}")
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123456:SECRET-part-of-token")
+    monkeypatch.setenv("OWNER_CHAT_IDS", "111")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    result = CliRunner().invoke(cli, ["run", "--webhook", "https://bot.example/tg/hook"])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(f"relance: {named}") and len(result.stderr.strip().splitlines()) == 1
+    assert "SECRET-part" not in result.output + result.stderr and "too-short-9" not in result.output + result.stderr
+    assert not (tmp_path / "relance.db").exists()
+
+
+def test_run_webhook_on_a_port_in_use_is_one_line_and_exit_1(
+    sqlite_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """WEBHOOK_PORT already taken: one `relance:` line naming WEBHOOK_LISTEN and WEBHOOK_PORT, exit 1, and no webhook
+    was set at Telegram (nothing would receive its posts)."""
+    root = logging.getLogger()
+    handlers = list(root.handlers)
+    with serving_owner(111) as tg, socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        settings = bot_settings(sqlite_url, tmp_path, date(2026, 11, 24), TELEGRAM_API_URL=tg.api_url,
+                                TELEGRAM_BOT_TOKEN=tg.token, WEBHOOK_SECRET=SECRET, WEBHOOK_PORT=port)  # fmt: skip
+        try:
+            with pytest.raises(SystemExit) as exc:
+                run(settings, webhook_url=f"http://127.0.0.1:{port}{PATH}")
+        finally:
+            for handler in root.handlers[:]:
+                if handler not in handlers:
+                    root.removeHandler(handler)
+        assert exc.value.code == 1
+        err = capsys.readouterr().err
+        assert err.startswith(f"relance: cannot listen on 127.0.0.1:{port}") and "WEBHOOK_PORT" in err
+        assert tg.calls("setWebhook") == [] and tg.webhook_url is None
+
+
+async def test_the_database_check_answers_on_sqlite_and_postgresql(db_url: str, engine: Engine) -> None:
+    """On a migrated database (SQLite file, PostgreSQL server) the check's fresh connection answers: healthy."""
+    assert engine.url.render_as_string(hide_password=False) == db_url
+    health = Health(db_url)
+    try:
+        healthy, body = await health.report()
+    finally:
+        health.close()
+    assert healthy and body["database"] == {"ok": True, "error": None}, body
