@@ -19,6 +19,7 @@ from bot.settings import Settings, SettingsError, load_settings
 from storage.businesses import all_businesses
 from storage.db import Engine, make_engine, read_session
 from storage.evidence import GENESIS_HASH, VerifyResult, verify_chain
+from storage.schedule import ScheduleCheck, check
 
 
 def _fail(message: str, code: int) -> typer.Exit:
@@ -93,9 +94,14 @@ def verify_command(
         str | None, typer.Option("--business", help="The slug of the business whose chain to verify.")
     ] = None,
     every: Annotated[bool, typer.Option("--all", help="Verify the chain of every business.")] = False,
+    fix_schedule: Annotated[
+        bool,
+        typer.Option("--fix-schedule", help="Write the policy's next action date where a stored one differs."),
+    ] = False,
 ) -> None:
     """Recompute the evidence chain of the install's business (one chain per business): exit 0 with the entry count
-    and head hash, exit 1 naming the first bad entry."""
+    and head hash, exit 1 naming the first bad entry. Then recompute each open invoice's next action date (what the
+    morning scan reads): exit 1 when one differs, unless --fix-schedule wrote the right ones."""
     if every and (business is not None or head):
         raise _fail("--all verifies every chain: it cannot be combined with --business or --head", 2)
     settings = _settings()
@@ -106,6 +112,7 @@ def verify_command(
             (slug, verify_chain(engine, business_id=business_id, expected_hashes=head or ()))
             for slug, business_id in chains
         ]
+        schedules = {slug: check(engine, business_id, fix=fix_schedule) for slug, business_id in chains}
     finally:
         engine.dispose()
     if not every:
@@ -113,17 +120,56 @@ def verify_command(
         result = results[0][1] if results else VerifyResult(True, 0, GENESIS_HASH, None, "ok")
         if head and not results:
             result = VerifyResult(False, 0, GENESIS_HASH, None, "published head hash(es) not found: no business yet")
-        typer.echo(json.dumps(_result_json(result)) if as_json else _result_line(result))
-        if not result.ok:
+        schedule = next(iter(schedules.values()), ScheduleCheck(0, ()))
+        if as_json:
+            typer.echo(json.dumps({**_result_json(result), "schedule": _schedule_json(schedule)}))
+        else:
+            typer.echo(_result_line(result))
+            typer.echo(_schedule_line(schedule))
+        if not result.ok or not schedule.ok:
             raise typer.Exit(1)
         return
     if as_json:
-        typer.echo(json.dumps([{"business": slug, **_result_json(r)} for slug, r in results]))
+        typer.echo(
+            json.dumps(
+                [
+                    {"business": slug, **_result_json(r), "schedule": _schedule_json(schedules[slug])}
+                    for slug, r in results
+                ]
+            )
+        )
     else:
         for slug, r in results:
             typer.echo(f"{slug}: {_result_line(r)}")
-    if not all(r.ok for _, r in results):
+            typer.echo(f"{slug}: {_schedule_line(schedules[slug])}")
+    if not all(r.ok for _, r in results) or not all(s.ok for s in schedules.values()):
         raise typer.Exit(1)
+
+
+def _schedule_line(found: ScheduleCheck) -> str:
+    if not found.wrong:
+        return f"schedule OK: {found.checked} invoices dated as the policy says"
+    first = found.wrong[0]
+    example = f"{first.number}: stored {first.stored or 'none'}, expected {first.expected or 'none'}"
+    if found.fixed:
+        return f"schedule FIXED: {len(found.wrong)} of {found.checked} invoices redated (first {example})"
+    return (
+        f"schedule FAILED: {len(found.wrong)} of {found.checked} invoices not dated as the policy says (first "
+        f"{example}); `relance verify --fix-schedule` writes the right dates"
+    )
+
+
+def _schedule_json(found: ScheduleCheck) -> dict[str, object]:
+    return {
+        "ok": found.ok,
+        "checked": found.checked,
+        "wrong": [
+            {"number": m.number, "stored": m.stored and m.stored.isoformat(),
+             "expected": m.expected and m.expected.isoformat()}
+            for m in found.wrong
+        ],
+        "fixed": found.fixed,
+    }  # fmt: skip
 
 
 def evidence_command(

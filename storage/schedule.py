@@ -18,7 +18,7 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, event, inspect, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -210,6 +210,31 @@ def mismatches(session: Session, business_id: int) -> tuple[int, list[Mismatch]]
         if stored != want
     ]
     return len(ids), found
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleCheck:
+    """What `check` found for a business: invoices checked, those wrong (before any fix) and whether they were fixed."""
+
+    checked: int
+    wrong: tuple[Mismatch, ...]
+    fixed: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """True when every stored date is the policy's (or was just put right)."""
+        return not self.wrong or self.fixed
+
+
+def check(engine: Engine, business_id: int, *, fix: bool = False) -> ScheduleCheck:
+    """Recompute every stored date of the business (`relance verify`, after a restore say); with `fix`, write the
+    policy's date where it differs, in one transaction. Reading alone changes nothing."""
+    with Session(engine) as session:
+        checked, wrong = mismatches(session, business_id)
+        if fix and wrong:
+            recompute(session, [m.invoice_id for m in wrong])
+            session.commit()
+    return ScheduleCheck(checked, tuple(wrong), fixed=fix and bool(wrong))
 
 
 def _refresh_loaded(session: Session, changed: dict[int, date | None]) -> None:

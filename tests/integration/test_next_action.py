@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine
@@ -342,3 +345,37 @@ def test_indexed_scan_equals_full_scan_on_random_books(
                 due_today(s, business_id, day, full_scan=True)
             )
     assert_consistent(engine, business_id, some=False)  # a book may hold only paid invoices
+
+
+def test_relance_verify_reports_and_fixes_a_wrong_schedule(
+    engine: Engine, db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`relance verify` recomputes the dates: all right, it says so; one changed behind its back (a restore from an
+    older copy, a hand edit), it exits 1 naming the invoice; --fix-schedule writes the policy's date back."""
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.delenv("SMTP_PASSWORD", raising=False)
+    with write_session(engine) as s:
+        biz = make_business(s, slug="default")
+        client = make_client(s, biz)
+        inv = make_invoice(s, client, due=date(2026, 11, 2), number="F-9")
+        invoice_id = inv.id
+    right = stored(engine, invoice_id)  # type: ignore[arg-type]
+    runner = CliRunner()
+    result = runner.invoke(app, ["verify"])
+    assert result.exit_code == 0, result.output
+    assert "schedule OK: 1 invoices" in result.output
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"UPDATE invoice SET next_action_on = NULL WHERE id = {invoice_id}")
+    result = runner.invoke(app, ["verify", "--json"])
+    assert result.exit_code == 1
+    assert json.loads(result.output)["schedule"]["wrong"] == [
+        {"number": "F-9", "stored": None, "expected": right.isoformat() if right else None}
+    ]
+    result = runner.invoke(app, ["verify", "--fix-schedule"])
+    assert result.exit_code == 0 and "schedule FIXED: 1 of 1" in result.output
+    assert stored(engine, invoice_id) == right  # type: ignore[arg-type]
