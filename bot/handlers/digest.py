@@ -29,6 +29,7 @@ from bot.handlers.common import (
     show_card,
 )
 from bot.presenter import Presenter
+from bot.ratelimit import bulk
 from services.core import DigestData
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,8 @@ async def deliver(
     """The digest's header and cards to each chat (in its owner's language, French by default); the cards are
     remembered so later changes edit them."""
     shown: list[tuple[int, str, str]] = []
-    for chat_id in chat_ids:
+
+    async def to_chat(chat_id: int) -> None:
         header, cards = services.render_digest(data, langs.get(chat_id, "fr"))
         try:
             await bot.send_message(chat_id, header)
@@ -50,15 +52,21 @@ async def deliver(
         except TelegramError as exc:
             # One owner who blocked the bot must not stop the digest of the others.
             log.warning("digest to chat %s failed: %s", chat_id, exc)
-    services.register_cards(shown)
-    for chat_id in chat_ids:
-        # The owner's tasks (questions Relance asks) after the reminders.
-        await tasks.send_tasks(bot, services, chat_id, langs.get(chat_id, "fr"))
-    # Clients' replies and bounces still waiting for the owner (replies by e-mail), after the rest.
-    from bot.handlers import replies
 
-    for chat_id in chat_ids:
+    async def follow_up(chat_id: int) -> None:
+        # The owner's tasks (questions Relance asks) after the reminders, then the clients' replies and bounces
+        # still waiting for the owner (replies by e-mail).
+        from bot.handlers import replies
+
+        await tasks.send_tasks(bot, services, chat_id, langs.get(chat_id, "fr"))
         await replies.send_replies(bot, services, chat_id, langs.get(chat_id, "fr"))
+
+    # Every chat at once, each in order: the rate limiter (bot/ratelimit.py) paces them, one message a second per
+    # chat and ~30 a second overall, and as bulk they let the owners' taps go first.
+    with bulk():
+        await asyncio.gather(*(to_chat(chat_id) for chat_id in chat_ids))
+        services.register_cards(shown)
+        await asyncio.gather(*(asyncio.ensure_future(follow_up(chat_id)) for chat_id in chat_ids))
 
 
 async def on_digest(update: Update, context: Context) -> None:
