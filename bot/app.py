@@ -6,12 +6,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import warnings
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from telegram import BotCommand, BotCommandScopeDefault, Update
 from telegram.constants import ParseMode
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
+    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CommandHandler,
@@ -32,6 +33,7 @@ from bot.handlers import (
     dispute,
     disputes,
     edit,
+    entreprise,
     evidence,
     extra,
     help,
@@ -53,12 +55,14 @@ from bot.handlers import (
 from bot.health import Health, HttpServer
 from bot.i18n import t
 from bot.presenter import Presenter
-from bot.ratelimit import FloodLimiter
 from bot.settings import Settings
 from bot.webhook import TelegramWebhook, WebhookConfig, webhook_application
 from services.core import DigestData, Services
 from services.mailbox import Ingested, MailboxProblem
 from services.outbox import DeliveryResult
+
+if TYPE_CHECKING:
+    from bot.tenancy import Business, Tenancy
 
 log = logging.getLogger(__name__)
 
@@ -148,6 +152,7 @@ def add_handlers(application: Application) -> None:
     application.add_handlers(calls.HANDLERS)  # phone calls: Pas de réponse, Envoyer plutôt l'e-mail
     application.add_handlers(extra.HANDLERS)  # drafts outside the ladder (issue 10): 🗑 Ne pas envoyer
     application.add_handlers(replies.HANDLERS)  # replies by e-mail: /reponses
+    application.add_handlers(entreprise.HANDLERS)  # several businesses: /entreprise and its b1: buttons
     application.add_handlers(help.FALLBACKS)
     application.add_handler(help.BUTTON_FALLBACK)
     application.add_error_handler(access.on_error)
@@ -175,8 +180,7 @@ def build_application(
         .job_queue(None)
     )
     if rate_limiter:
-        # ~30 new messages a second, one a second per chat, 429s waited out and retried (bot/ratelimit.py).
-        builder = builder.rate_limiter(cast(Any, FloodLimiter()))
+        builder = builder.rate_limiter(cast(Any, AIORateLimiter(max_retries=2)))
     if request is not None:
         builder = builder.request(request)
     if updates_request is not None:
@@ -218,6 +222,7 @@ class TelegramAdapter:
             rate_limiter=rate_limiter,
         )
         self._report = delivery.listener(self.application, self.presenter)
+        self.tenancy: Tenancy | None = None  # several businesses: serve_businesses
 
     async def start(self) -> None:
         """Reach the Bot API (a few tries), set the menus, tell the owners about a missing rate, then long-poll."""
@@ -227,6 +232,8 @@ class TelegramAdapter:
         try:
             await self._initialize()
             self.presenter.channel = f"telegram:{application.bot.id}"
+            for presenter in self.tenancy.presenters.values() if self.tenancy is not None else ():
+                presenter.channel = self.presenter.channel
             await set_commands(application)
             await rates.notify_missing_rate(application, self.presenter)
             if self.webhook is None:
@@ -316,6 +323,39 @@ class TelegramAdapter:
             await application.stop()
         await access.close(application)
         await application.shutdown()
+
+    def serve_businesses(self, opened: dict[int, Business]) -> Tenancy:
+        """Serve every business of the deployment with this one bot (bot/tenancy.py): each owner's updates go to
+        their current business (/entreprise), each business's e-mail outcomes refresh its own cards."""
+        from bot.tenancy import make_tenancy
+
+        tenancy = make_tenancy(self.presenter.core.engine, "telegram", opened)
+        tenancy.presenters[self.presenter.business_id] = self.presenter
+        self.tenancy = tenancy
+        self.application.bot_data[common.TENANCY_KEY] = tenancy
+        reports = [self._report] + [
+            delivery.listener(self.application, presenter)
+            for presenter in tenancy.presenters.values()
+            if presenter is not self.presenter
+        ]
+
+        async def report(result: DeliveryResult) -> None:
+            for each in reports:  # each listener ignores the other businesses' outcomes
+                await each(result)
+
+        self._report = report
+        return tenancy
+
+    async def deliver_digest_of(self, business_id: int, data: DigestData) -> None:
+        """Business `business_id`'s digest to its owners (named atop it for an owner of several businesses)."""
+        if self.tenancy is None or business_id == self.presenter.business_id:
+            await self.deliver_digest(data)
+            return
+        tenancy = self.tenancy
+        owners = sorted(int(user) for user in tenancy.owners_of(business_id) if user.isdigit())
+        langs = self.application.bot_data.get(common.LANGS_KEY, {})
+        heads = {owner: tenancy.head_of(owner, business_id) for owner in owners}
+        await digest.deliver(self.application.bot, tenancy.presenters[business_id], owners, data, langs, heads)
 
     async def deliver_digest(self, data: DigestData) -> None:
         """The digest's header and cards to every owner's chat."""

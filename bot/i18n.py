@@ -96,6 +96,10 @@ FR: dict[str, str] = {
     # callback answers
     "cb.already": "Déjà traité.",
     "cb.unknown": "Ce bouton n'est pas reconnu ; rien n'a été fait.",
+    # several businesses behind one bot: /entreprise
+    "biz.pick": "Vous gérez plusieurs entreprises. Laquelle voulez-vous suivre ? (actuellement : {name})",
+    "biz.only": "Vous gérez une seule entreprise : {name}.",
+    "biz.chosen": "C'est noté : les commandes et les boutons concernent désormais {name}.",
     "cb.sending": "Envoi en cours…",
     "cb.done": "C'est fait.",
     "cb.paid": "Paiement enregistré.",
@@ -948,6 +952,9 @@ EN: dict[str, str] = {
     "btn.sent_ok": "✅ It went out",
     "cb.already": "Already handled.",
     "cb.unknown": "This button is not recognised; nothing was done.",
+    "biz.pick": "You run several businesses. Which one do you want to work on? (now: {name})",
+    "biz.only": "You run one business: {name}.",
+    "biz.chosen": "Done: commands and buttons are now about {name}.",
     "cb.sending": "Sending…",
     "cb.done": "Done.",
     "cb.paid": "Payment recorded.",

@@ -27,6 +27,7 @@ from bot.business import build_context, load_rates, renderer_for, settings_ladde
 from bot.health import Health, HttpServer, health_application
 from bot.sender import TICK_INTERVAL, Sender
 from bot.settings import Settings, SettingsError, check_slack_settings, check_webhook_settings, smtp_config
+from bot.tenancy import Business
 from bot.webhook import WebhookConfig
 from services.core import DigestData, Services
 from services.mailbox import MailboxWatcher
@@ -114,6 +115,19 @@ async def start_sender(settings: Settings, core: Services, adapters: Sequence[Ch
     return sender
 
 
+async def start_business_sender(business: Business, business_id: int, adapters: Sequence[ChatAdapter]) -> Sender:
+    """The sender of a business with its own SMTP account (`relance business set --smtp-host`)."""
+    sender = Sender(business.services.engine, business.smtp, business_id)
+    for adapter in adapters:
+        sender.on_outcome(adapter.on_outcome)
+    attach = getattr(business.services.delivery, "attach_sender", None)
+    if attach is not None:
+        attach(sender.wake)
+    await sender.recover()
+    sender.wake()
+    return sender
+
+
 def start_mailbox(core: Services, adapters: Sequence[ChatAdapter]) -> MailboxWatcher:
     """The business's mailbox watcher (IMAP_HOST set), in the background. An adapter that shows received messages
     (`on_mail_received`) or the mailbox's problems (`on_mailbox_problem`, e.g. a refused login) is told of each."""
@@ -150,17 +164,39 @@ class Runtime:
             if serve is not None:
                 serve(self.health)
         self.health_server: HttpServer | None = None
+        #: Several businesses in the database (`relance business add`): each one's services, the default's included.
+        self.businesses: dict[int, Business] = {}
+        self.other_senders: list[Sender] = []  # the other businesses' own SMTP accounts
+
+    def open_businesses(self) -> None:
+        """With several businesses in the database, every adapter that can serves them all (bot/tenancy.py) and the
+        digest check covers each at its own time in its own time zone."""
+        from bot.tenancy import open_businesses
+
+        opened = open_businesses(self.core.engine, self.settings, self.core)
+        if len(opened) < 2:
+            return
+        self.businesses = opened
+        for adapter in self.adapters:
+            serve = getattr(adapter, "serve_businesses", None)
+            if serve is not None:
+                serve(opened)
+        log.info("serving %d businesses", len(opened))
 
     async def start(self) -> None:
         """Start every adapter, then the sender (with SMTP_HOST) and the scheduler: the digest check runs at once,
         then every minute. On a failure (AdapterStartError) or a cancel, what had started is stopped again."""
         try:
+            self.open_businesses()
             for adapter in self.adapters:
                 await adapter.start()
                 self._started.append(adapter)
                 log.info("%s: started", adapter.name)
             if self.settings.SMTP_HOST:
                 self.sender = await start_sender(self.settings, self.core, self.adapters)
+            for business_id, business in self.businesses.items():
+                if business.smtp is not None:  # a business with its own SMTP account gets its own sender
+                    self.other_senders.append(await start_business_sender(business, business_id, self.adapters))
             if self.core.ctx.mailbox is not None:
                 self.mailbox = start_mailbox(self.core, self.adapters)
             if self.settings.HEALTH_PORT is not None:
@@ -196,9 +232,9 @@ class Runtime:
             misfire_grace_time=None,
             coalesce=True,
         )
-        if self.sender is not None:
+        if self.sender is not None or self.other_senders:
             self.scheduler.add_job(
-                self._finishing(self._recording(self.sender.tick, self.health.sender_ticked)),
+                self._finishing(self._recording(self._tick_senders, self.health.sender_ticked)),
                 IntervalTrigger(seconds=TICK_INTERVAL.total_seconds()),
                 id=SENDER_JOB,
                 next_run_time=now + SENDER_FIRST_TICK,
@@ -230,9 +266,43 @@ class Runtime:
 
         return job
 
+    async def _tick_senders(self) -> None:
+        """One tick of every sender of the process (the install's, then each business's own)."""
+        for sender in ([self.sender] if self.sender is not None else []) + self.other_senders:
+            await sender.tick()
+
+    async def check_other_digests(self) -> None:
+        """Each other business's digest, once due at its own time in its own time zone, to its owners; the owners and
+        choices are read again (owners added with `relance business set` are served within a minute)."""
+        for adapter in self.adapters:
+            tenancy = getattr(adapter, "tenancy", None)
+            if tenancy is not None:
+                await asyncio.to_thread(tenancy.refresh)
+        for business_id, business in self.businesses.items():
+            if business_id == self.core.business_id:
+                continue
+            try:
+                data = await asyncio.to_thread(business.services.digest_if_due)
+            except Exception:
+                log.exception("the digest of business %s could not be prepared", business.services.ctx.slug)
+                continue
+            if data is None:
+                continue
+            for adapter in self.adapters:
+                deliver = getattr(adapter, "deliver_digest_of", None)
+                if deliver is None:
+                    continue
+                try:
+                    await deliver(business_id, data)
+                except Exception:
+                    log.exception("%s: the digest of %s was not delivered", adapter.name, business.services.ctx.slug)
+            log.info("digest sent for %s (%s)", data.day, business.services.ctx.slug)
+
     async def check_digest(self) -> DigestData | None:
         """The day's digest, once it is due (claimed once a day in the database), to every adapter; one adapter
         failing does not keep it from the others."""
+        if self.businesses:
+            await self.check_other_digests()
         data = await asyncio.to_thread(self.core.digest_if_due)
         if data is None:
             return None
@@ -264,6 +334,8 @@ class Runtime:
             self.mailbox = None
         if self.sender is not None:
             await self.sender.settle(timeout=STOP_GRACE)
+        for sender in self.other_senders:
+            await sender.settle(timeout=STOP_GRACE)
         for adapter in reversed(self._started):
             try:
                 await adapter.stop()

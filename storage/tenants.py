@@ -183,11 +183,24 @@ def secret(session: Session, *, business_id: int, name: str) -> str | None:
 
 def secret_names(session: Session, *, business_id: int) -> list[str]:
     """The names of the secrets the business has (never their values)."""
-    return sorted(
-        session.exec(select(BusinessSecret.name).where(BusinessSecret.business_id == business_id)).all()
-    )
+    return sorted(session.exec(select(BusinessSecret.name).where(BusinessSecret.business_id == business_id)).all())
 
 
 def business_of_team(session: Session, *, team_id: str) -> int | None:
     """The business connected to the Slack workspace `team_id`, or None."""
     return session.exec(select(Business.id).where(Business.slack_team_id == team_id)).first()
+
+
+def card_businesses(session: Session, *, channel: str, chat_id: str, message_id: str) -> list[int]:
+    """The businesses that registered the chat message (chat_id, message_id) of `channel` as one of their cards."""
+    from storage.models import Card
+
+    return sorted(
+        set(
+            session.exec(
+                select(Card.business_id).where(
+                    Card.channel == channel, Card.chat_id == chat_id, Card.message_id == message_id
+                )
+            ).all()
+        )
+    )

@@ -34,7 +34,7 @@ from telegram.constants import ChatType
 from telegram.error import RetryAfter, TelegramError
 from telegram.ext import Application, ApplicationHandlerStop
 
-from bot.handlers.common import SERVICES_KEY, Context, answer, lang, reply, services_of
+from bot.handlers.common import BUSINESS, HEAD, SERVICES_KEY, TENANCY_KEY, Context, answer, lang, reply, services_of
 from bot.i18n import lang_of, t
 from services.access import StrangerLog
 
@@ -139,8 +139,28 @@ async def owner_gate(update: object, context: Context) -> None:
     """Runs before every handler: only owners in their private chat go on; a stranger is counted, refused once a day."""
     if not isinstance(update, Update) or _elsewhere(update):
         raise ApplicationHandlerStop
+    BUSINESS.set(None)
+    HEAD.set(None)
     user = update.effective_user
     services = services_of(context)
+    tenancy = context.bot_data.get(TENANCY_KEY)
+    if user is not None and tenancy is not None:
+        # Several businesses: an owner goes on, about the business of the tapped card or their current one (an
+        # owner of several sees its name atop every answer); the services then refuse any other business's ids.
+        message = update.callback_query.message if update.callback_query is not None else None
+        business_id = tenancy.route(user.id)
+        if message is not None and len(tenancy.businesses_of(user.id)) > 1:
+            # A button on a card of another of their businesses acts there, and makes it their current business
+            # (a question it asks is answered there too).
+            tapped = (str(message.chat.id), str(message.message_id))
+            routed = await asyncio.to_thread(tenancy.route, user.id, tapped)
+            if routed is not None and routed != business_id:
+                await asyncio.to_thread(tenancy.choose, user.id, routed)
+                business_id = routed
+        if business_id is not None:
+            BUSINESS.set(business_id)
+            HEAD.set(tenancy.head_of(user.id, business_id))
+            return
     if user is not None and services.is_owner(user.id):
         return
     if user is None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import html
 import logging
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -20,13 +22,27 @@ log = logging.getLogger(__name__)
 
 Context = ContextTypes.DEFAULT_TYPE
 SERVICES_KEY = "services"
+#: bot_data key of the Tenancy (bot/tenancy.py) when the bot serves several businesses.
+TENANCY_KEY = "tenancy"
+#: The head line of the update being handled ("🏢 <name>" for an owner of several businesses), set by the gate.
+HEAD: ContextVar[str | None] = ContextVar("relance_head", default=None)
+#: The business the update being handled is about (several businesses), set by the gate.
+BUSINESS: ContextVar[int | None] = ContextVar("relance_business", default=None)
 LANGS_KEY = "langs"
 #: user_data key of the question the bot is waiting an answer to: (kind, reminder id, version, chat id, message id).
 PENDING_KEY = "pending"
 
 
 def services_of(context: Context) -> Presenter:
-    """The Presenter object put in bot_data at start-up."""
+    """The Presenter of the business the update is about: with several businesses, the sender's current one (their
+    /entreprise choice); else (or for a stranger) the one put in bot_data at start-up."""
+    tenancy = context.bot_data.get(TENANCY_KEY)
+    user_id = getattr(context, "_user_id", None)
+    if tenancy is not None and user_id is not None:
+        routed = BUSINESS.get()
+        chosen = tenancy.presenters.get(routed) if routed is not None else tenancy.presenter_for(user_id)
+        if chosen is not None:
+            return chosen
     services = context.bot_data.get(SERVICES_KEY)
     assert isinstance(services, Presenter), "bot_data['services'] is set by build_application"
     return services
@@ -62,19 +78,28 @@ def markup(card: CardText | None) -> InlineKeyboardMarkup | None:
     )
 
 
+def headed(text: str, head: str | None = None) -> str:
+    """`text` under the head line naming the business, for an owner of several (else unchanged)."""
+    head = head if head is not None else HEAD.get()
+    return f"<b>{head}</b>\n{text}" if head else text
+
+
 async def reply(update: Update, text: str, **kwargs: Any) -> Message | None:
-    """Send `text` to the chat of the update."""
+    """Send `text` to the chat of the update (under the business's head line for an owner of several)."""
     chat = update.effective_chat
     if chat is None:
         return None
-    return await chat.send_message(text, **kwargs)
+    head = HEAD.get()
+    if head and "parse_mode" in kwargs and kwargs["parse_mode"] is None:  # plain text: the head without markup
+        return await chat.send_message(f"{html.unescape(head)}\n{text}", **kwargs)
+    return await chat.send_message(headed(text), **kwargs)
 
 
 async def edit_card(context: Context, chat_id: int, message_id: int, card: CardText) -> None:
     """Show `card` in an existing message; "message is not modified" is not an error."""
     try:
         await context.bot.edit_message_text(
-            card.text, chat_id=chat_id, message_id=message_id, reply_markup=markup(card)
+            headed(card.text), chat_id=chat_id, message_id=message_id, reply_markup=markup(card)
         )
     except BadRequest as exc:
         if "not modified" in str(exc).lower():
@@ -94,7 +119,7 @@ def shows(message: object, card: CardText) -> bool:
     if not isinstance(message, Message) or message.text is None:
         return False
     shown = message.text_html.replace("&quot;", '"').replace("&#x27;", "'")
-    return shown == card.text and message.reply_markup == markup(card)
+    return shown == headed(card.text) and message.reply_markup == markup(card)
 
 
 async def show_card(

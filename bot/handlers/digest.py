@@ -18,10 +18,12 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 from bot.cards import split_message
 from bot.handlers import tasks
 from bot.handlers.common import (
+    HEAD,
     LANGS_KEY,
     Context,
     answer,
     check_button,
+    headed,
     lang,
     markup,
     reply,
@@ -29,44 +31,51 @@ from bot.handlers.common import (
     show_card,
 )
 from bot.presenter import Presenter
-from bot.ratelimit import bulk
 from services.core import DigestData
 
 log = logging.getLogger(__name__)
 
 
 async def deliver(
-    bot: Bot, services: Presenter, chat_ids: list[int], data: DigestData, langs: Mapping[int, str]
+    bot: Bot,
+    services: Presenter,
+    chat_ids: list[int],
+    data: DigestData,
+    langs: Mapping[int, str],
+    heads: Mapping[int, str | None] | None = None,
 ) -> None:
     """The digest's header and cards to each chat (in its owner's language, French by default); the cards are
-    remembered so later changes edit them."""
+    remembered so later changes edit them. `heads`: the business's head line per chat (owners of several)."""
     shown: list[tuple[int, str, str]] = []
-
-    async def to_chat(chat_id: int) -> None:
+    for chat_id in chat_ids:
         header, cards = services.render_digest(data, langs.get(chat_id, "fr"))
+        head = (heads or {}).get(chat_id)
         try:
-            await bot.send_message(chat_id, header)
+            await bot.send_message(chat_id, headed(header, head) if head else header)
             for reminder_id, card in cards:
-                message = await bot.send_message(chat_id, card.text, reply_markup=markup(card))
+                text = headed(card.text, head) if head else card.text
+                message = await bot.send_message(chat_id, text, reply_markup=markup(card))
                 shown.append((reminder_id, str(chat_id), str(message.message_id)))
         except TelegramError as exc:
             # One owner who blocked the bot must not stop the digest of the others.
             log.warning("digest to chat %s failed: %s", chat_id, exc)
+    services.register_cards(shown)
+    for chat_id in chat_ids:
+        # The owner's tasks (questions Relance asks) after the reminders.
+        token = HEAD.set((heads or {}).get(chat_id))
+        try:
+            await tasks.send_tasks(bot, services, chat_id, langs.get(chat_id, "fr"))
+        finally:
+            HEAD.reset(token)
+    # Clients' replies and bounces still waiting for the owner (replies by e-mail), after the rest.
+    from bot.handlers import replies
 
-    async def follow_up(chat_id: int) -> None:
-        # The owner's tasks (questions Relance asks) after the reminders, then the clients' replies and bounces
-        # still waiting for the owner (replies by e-mail).
-        from bot.handlers import replies
-
-        await tasks.send_tasks(bot, services, chat_id, langs.get(chat_id, "fr"))
-        await replies.send_replies(bot, services, chat_id, langs.get(chat_id, "fr"))
-
-    # Every chat at once, each in order: the rate limiter (bot/ratelimit.py) paces them, one message a second per
-    # chat and ~30 a second overall, and as bulk they let the owners' taps go first.
-    with bulk():
-        await asyncio.gather(*(to_chat(chat_id) for chat_id in chat_ids))
-        services.register_cards(shown)
-        await asyncio.gather(*(asyncio.ensure_future(follow_up(chat_id)) for chat_id in chat_ids))
+    for chat_id in chat_ids:
+        token = HEAD.set((heads or {}).get(chat_id))
+        try:
+            await replies.send_replies(bot, services, chat_id, langs.get(chat_id, "fr"))
+        finally:
+            HEAD.reset(token)
 
 
 async def on_digest(update: Update, context: Context) -> None:

@@ -24,6 +24,7 @@ from bot.handlers.common import (
     answer,
     edit_card,
     forget,
+    headed,
     lang,
     markup,
     refuse_button,
@@ -55,10 +56,10 @@ async def send_replies(bot: Bot, services: Presenter, chat_id: int, code: str, *
     if not views and quiet:
         return
     try:
-        await bot.send_message(chat_id, render_list(views, code))
+        await bot.send_message(chat_id, headed(render_list(views, code)))
         for view in views:
             card = render_reply(view, code, services.tz)
-            await bot.send_message(chat_id, card.text, reply_markup=markup(card))
+            await bot.send_message(chat_id, headed(card.text), reply_markup=markup(card))
     except TelegramError as exc:
         log.warning("replies to chat %s failed: %s", chat_id, exc)
 

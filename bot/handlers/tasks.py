@@ -16,6 +16,7 @@ from bot.handlers.common import (
     actor,
     answer,
     edit_card,
+    headed,
     lang,
     markup,
     refuse_button,
@@ -44,9 +45,9 @@ async def send_tasks(bot: Bot, services: Presenter, chat_id: int, code: str, *, 
         return
     header, rendered = render_list(cards, total, code)
     try:
-        await bot.send_message(chat_id, header)
+        await bot.send_message(chat_id, headed(header))
         for _, card in rendered:
-            await bot.send_message(chat_id, card.text, reply_markup=markup(card))
+            await bot.send_message(chat_id, headed(card.text), reply_markup=markup(card))
     except TelegramError as exc:
         log.warning("tasks to chat %s failed: %s", chat_id, exc)
 
