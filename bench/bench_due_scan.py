@@ -300,7 +300,12 @@ def _peak_child(url: str, business_id: int) -> None:
     with read_session(engine) as session:
         due_today(session, business_id, TODAY)
     engine.dispose()
-    print(json.dumps({"peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+    # VmHWM, not ru_maxrss: Linux carries the parent's resident peak over fork and exec into ru_maxrss, and the
+    # parent has just run full scans.
+    with open("/proc/self/status", encoding="ascii") as status:
+        hwm = next((line.split()[1] for line in status if line.startswith("VmHWM:")), None)
+    peak_kb = float(hwm) if hwm is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"peak_mb": peak_kb / 1024}))
 
 
 # --- main ----------------------------------------------------------------------------------------------------
