@@ -198,13 +198,13 @@ class Tenancy:
         return [user for user, owned in self._owned.items() if business_id in owned]
 
 
-def make_tenancy(engine: Engine, channel: str, opened: dict[int, Business], presenter: type[Presenter] = Presenter,
-                 **kw: object) -> Tenancy:  # fmt: skip
-    """A tenancy over the opened businesses, each with a presenter of `channel`, owners and choices read now."""
+def make_tenancy(engine: Engine, channel: str, opened: dict[int, Business], *, cards: str = "telegram") -> Tenancy:
+    """A tenancy over the opened businesses for `channel` (telegram, slack), each with a presenter whose cards are
+    kept under `cards` (the adapter's channel: "slack:<team id>"), owners and choices read now."""
     tenancy = Tenancy(
         engine,
         channel,
-        {bid: presenter(b.services, **kw) for bid, b in opened.items()},  # type: ignore[arg-type]
+        {bid: Presenter(b.services, channel=cards) for bid, b in opened.items()},
         {bid: b.name for bid, b in opened.items()},
     )
     tenancy.refresh()

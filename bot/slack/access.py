@@ -35,6 +35,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.i18n import t
+from bot.slack.context import ROUTED
 from services.access import StrangerLog
 
 if TYPE_CHECKING:
@@ -88,7 +89,10 @@ def install(app: AsyncApp, ctx: SlackContext) -> None:
         request = _classify(body, context)
         if request.ignored:
             return await ack()
+        ROUTED.set(None)
         if ctx.is_owner(request.user_id):
+            if ctx.tenancy is not None:  # several businesses: the listeners act on this owner's current one
+                ROUTED.set(ctx.tenancy.presenter_for(request.user_id))
             await next()
             return None
         if request.user_id is not None:

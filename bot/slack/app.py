@@ -26,7 +26,7 @@ from bot.presenter import Presenter, outcome_alert, outcome_note
 from bot.settings import Settings, SettingsError, check_slack_settings
 from bot.slack import access, actions, commands, files, home, letters, modals, plans, statements, tasks
 from bot.slack.blocks import text_message
-from bot.slack.context import SlackContext
+from bot.slack.context import ROUTED, SlackContext
 from bot.slack.http import SlackHttpServer
 
 if TYPE_CHECKING:
@@ -112,6 +112,7 @@ class SlackAdapter:
             token=settings.slack_bot_token, base_url=settings.SLACK_API_URL, retry_handlers=retries
         )
         self.ctx: SlackContext | None = None
+        self.businesses: dict[int, Any] = {}  # several businesses: serve_businesses
         self.app: AsyncApp | None = None
         self.server: SlackHttpServer | None = None
         self._socket: AsyncSocketModeHandler | None = None
@@ -124,6 +125,11 @@ class SlackAdapter:
         team = str(identity.get("team_id") or "")
         presenter = Presenter(self.core, channel=f"slack:{team}")
         self.ctx = SlackContext(presenter, self.client, frozenset(settings.slack_owner_ids), settings)
+        if self.businesses:  # several businesses: each Slack owner works on their current one
+            from bot.tenancy import make_tenancy
+
+            self.ctx.tenancy = make_tenancy(self.core.engine, "slack", self.businesses, cards=presenter.channel)
+            self.ctx.tenancy.presenters[presenter.business_id] = presenter
         self.app = build_app(self.ctx)
         if self.http:
             await self._serve_http()
@@ -203,6 +209,32 @@ class SlackAdapter:
         if self.ctx is not None:
             await home.settle(self.ctx)
             await access.close(self.ctx)
+
+    def serve_businesses(self, opened: dict[int, Any]) -> None:
+        """Serve every business of the deployment in this workspace (their Slack owners, bot/tenancy.py)."""
+        self.businesses = opened
+
+    @property
+    def tenancy(self) -> Any:
+        """The routing of several businesses (None with one); the runtime refreshes it every minute."""
+        return self.ctx.tenancy if self.ctx is not None else None
+
+    async def deliver_digest_of(self, business_id: int, data: DigestData) -> None:
+        """Business `business_id`'s digest in the DM of each of its Slack owners."""
+        ctx = self._started()
+        tenancy = ctx.tenancy
+        if tenancy is None or business_id == ctx.home.business_id:
+            await self.deliver_digest(data)
+            return
+        token = ROUTED.set(tenancy.presenters[business_id])
+        try:
+            for user_id in sorted(tenancy.owners_of(business_id)):
+                try:
+                    await commands.post_digest(ctx, user_id, data)
+                except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+                    log.warning("Slack digest to %s failed: %s", user_id, _why(exc))
+        finally:
+            ROUTED.reset(token)
 
     async def deliver_digest(self, data: DigestData) -> None:
         """The digest in each owner's DM (header, then one card per reminder, registered); one owner's failure

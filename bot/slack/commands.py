@@ -9,6 +9,7 @@ then the subcommand runs and answers in the DM.
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -262,6 +263,26 @@ async def _replies(call: Call) -> None:
     await replies.post_replies(call.ctx, call.dm, call.lang, quiet=False)
 
 
+async def _business(call: Call) -> None:
+    """`entreprise`: the businesses the owner runs, numbered (the current one marked); `entreprise <n>` picks one."""
+    tenancy = call.ctx.tenancy
+    owned = tenancy.businesses_of(call.user_id) if tenancy is not None else []
+    name = html.escape(tenancy.names[call.ctx.presenter.business_id] if tenancy is not None
+                       else call.ctx.presenter.business().name, quote=False)  # fmt: skip
+    if len(owned) < 2:
+        await call.say(t("biz.only", call.lang, name=name))
+        return
+    if call.args and call.args[0].isdigit() and 1 <= int(call.args[0]) <= len(owned):
+        chosen = owned[int(call.args[0]) - 1]
+        await asyncio.to_thread(tenancy.choose, call.user_id, chosen)
+        await call.say(t("biz.chosen", call.lang, name=html.escape(tenancy.names[chosen], quote=False)))
+        return
+    current = tenancy.current(call.user_id)
+    lines = [f"{i}. {html.escape(tenancy.names[bid], quote=False)}{' ✅' if bid == current else ''}"
+             for i, bid in enumerate(owned, 1)]  # fmt: skip
+    await call.say(t("biz.pick", call.lang, name=name) + "\n" + "\n".join(lines) + "\n/relance entreprise 2")
+
+
 async def _help(call: Call) -> None:
     """Every subcommand and button."""
     await call.say(t("slack.cmd.help", call.lang))
@@ -295,6 +316,8 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "reponses": _replies,
     "réponses": _replies,
     "replies": _replies,
+    "entreprise": _business,
+    "business": _business,
     "aide": _help,
     "help": _help,
 }

@@ -3,6 +3,7 @@ client, the owners, and the owners' language and direct-message channel (looked 
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -15,11 +16,15 @@ if TYPE_CHECKING:
     from bot.settings import Settings
 
 
+#: The presenter of the business the request being handled is about (several businesses), set by the gate.
+ROUTED: ContextVar[Presenter | None] = ContextVar("relance_slack_business", default=None)
+
+
 @dataclass
 class SlackContext:
-    """One Slack workspace's view of one business."""
+    """One Slack workspace's view of one business (or, with `tenancy`, of the business each owner works on)."""
 
-    presenter: Presenter  # channel "slack:<team id>"
+    home: Presenter  # channel "slack:<team id>": the settings' business
     client: AsyncWebClient
     owner_ids: frozenset[str]
     settings: Settings
@@ -28,10 +33,22 @@ class SlackContext:
     #: What a listener module keeps for this workspace between requests (the strangers' gate, the home tab's
     #: refreshes), under the module's name.
     state: dict[str, Any] = field(default_factory=dict)
+    #: Several businesses (bot/tenancy.py): the Slack owners of each and their `/relance entreprise` choice.
+    tenancy: Any = None
+
+    @property
+    def presenter(self) -> Presenter:
+        """The presenter of the business this request is about (the gate routed it), else the settings' one."""
+        routed = ROUTED.get()
+        return routed if routed is not None else self.home
 
     def is_owner(self, user_id: str | None) -> bool:
-        """True for a Slack user listed in SLACK_OWNER_IDS."""
-        return user_id is not None and user_id in self.owner_ids
+        """True for a Slack user listed in SLACK_OWNER_IDS, or an owner of one of the businesses (tenancy)."""
+        if user_id is None:
+            return False
+        if self.tenancy is not None and self.tenancy.current(user_id) is not None:
+            return True
+        return user_id in self.owner_ids
 
     @staticmethod
     def actor(user_id: str) -> str:
