@@ -158,7 +158,6 @@ class Runtime:
         # /healthz: the database now and this scheduler's last ticks; served by an adapter that has a server (the
         # Telegram webhook) and on HEALTH_PORT when set.
         self.health = Health(settings.DATABASE_URL)
-        self.health.sender_expected = bool(settings.SMTP_HOST)
         for adapter in self.adapters:
             serve = getattr(adapter, "serve_health", None)
             if serve is not None:
@@ -233,6 +232,7 @@ class Runtime:
             coalesce=True,
         )
         if self.sender is not None or self.other_senders:
+            self.health.sender_expected = True  # any business's SMTP sender: its tick is watched too
             self.scheduler.add_job(
                 self._finishing(self._recording(self._tick_senders, self.health.sender_ticked)),
                 IntervalTrigger(seconds=TICK_INTERVAL.total_seconds()),
