@@ -83,7 +83,7 @@ class _Business:
         bt = Business.__table__  # type: ignore[attr-defined]
         row = conn.execute(select(bt.c.slug, bt.c.ladder_toml, bt.c.timezone).where(bt.c.id == business_id)).one()
         self.ladder: Ladder = business_ladder(cast(Any, row))  # a row with the business's slug and ladder
-        self.tz = ZoneInfo(row.timezone)
+        self.tz = ZoneInfo(row.timezone or "Europe/Paris")  # an old row may hold none: the default zone
 
 
 def ladder_of(conn: Connection, business_id: int) -> Ladder:
