@@ -241,9 +241,11 @@ def _refresh_loaded(session: Session, changed: dict[int, date | None]) -> None:
     """Loaded Invoice objects see the new date without being marked changed (which would flush again)."""
     if not changed:
         return
-    for obj in list(session.identity_map.values()):
-        if isinstance(obj, Invoice) and obj.id in changed:
-            set_committed_value(obj, "next_action_on", changed[obj.id])
+    mapper = inspect(Invoice)
+    for invoice_id, value in changed.items():
+        obj = session.identity_map.get(mapper.identity_key_from_primary_key((invoice_id,)))
+        if obj is not None:
+            set_committed_value(obj, "next_action_on", value)
 
 
 # --- the listener --------------------------------------------------------------------------------------------

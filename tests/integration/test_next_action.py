@@ -97,6 +97,10 @@ def test_payments_partial_and_full(engine: Engine) -> None:
         record_payment(
             s, business_id=book.business_id, invoice_ids=[book.invoice_id], amount=None, paid_on=TODAY, actor=ACTOR
         )
+        s.flush()
+        loaded = s.get(Invoice, book.invoice_id)
+        assert loaded is not None and loaded.next_action_on is None  # the session's own object sees it at once
+        assert not s.dirty  # without being marked changed
     assert stored(engine, book.invoice_id) is None
     assert_consistent(engine, book.business_id)
 
