@@ -12,7 +12,6 @@ from telegram import BotCommand, BotCommandScopeDefault, Update
 from telegram.constants import ParseMode
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CommandHandler,
@@ -55,6 +54,7 @@ from bot.handlers import (
 from bot.health import Health, HttpServer
 from bot.i18n import t
 from bot.presenter import Presenter
+from bot.ratelimit import FloodLimiter
 from bot.settings import Settings
 from bot.webhook import TelegramWebhook, WebhookConfig, webhook_application
 from services.core import DigestData, Services
@@ -180,7 +180,8 @@ def build_application(
         .job_queue(None)
     )
     if rate_limiter:
-        builder = builder.rate_limiter(cast(Any, AIORateLimiter(max_retries=2)))
+        # ~30 new messages a second, one a second per chat, 429s waited out and retried (bot/ratelimit.py).
+        builder = builder.rate_limiter(cast(Any, FloodLimiter()))
     if request is not None:
         builder = builder.request(request)
     if updates_request is not None:

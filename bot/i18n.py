@@ -115,6 +115,14 @@ FR: dict[str, str] = {
         "⚠️ <b>{count} envoi(s) au statut incertain</b> : la relance de ces clients est suspendue. Vérifiez vos "
         "messages envoyés (ou demandez au client), puis indiquez « Bien parti » ou « Renvoyer quand même »."
     ),
+    "digest.missed": (
+        "⚠️ <b>Le résumé d'hier n'a pas pu être envoyé</b> avant la fin de la plage d'envoi (limite d'envoi de "
+        "Telegram ou service arrêté). Ses relances encore en attente figurent ci-dessous."
+    ),
+    "digest.missed_day": (
+        "⚠️ <b>Le résumé du {day} n'a pas pu être envoyé</b> avant la fin de la plage d'envoi (limite d'envoi de "
+        "Telegram ou service arrêté). Ses relances encore en attente figurent ci-dessous."
+    ),
     "confirm.done": "C'est noté : la relance compte comme envoyée, la suite est programmée.",
     "step.pre_reminder": "Pré-relance",
     "step.reminder_1": "Relance 1",
@@ -968,6 +976,14 @@ EN: dict[str, str] = {
     "digest.uncertain": (
         "⚠️ <b>{count} send(s) with an uncertain status</b>: reminders to these clients are on hold. Check your "
         "sent mail (or ask the client), then tap “It went out” or “Send again anyway”."
+    ),
+    "digest.missed": (
+        "⚠️ <b>Yesterday's digest could not be sent</b> before the end of the sending window (Telegram's sending "
+        "limit, or the service was stopped). Its reminders still waiting are below."
+    ),
+    "digest.missed_day": (
+        "⚠️ <b>The digest of {day} could not be sent</b> before the end of the sending window (Telegram's sending "
+        "limit, or the service was stopped). Its reminders still waiting are below."
     ),
     "confirm.done": "Noted: the reminder counts as sent and the next step is scheduled.",
     "step.pre_reminder": "Pre-reminder",

@@ -16,7 +16,7 @@ from bot import cards, letter_cards
 from bot.cards import CardParts, CardText
 from bot.i18n import t
 from dunning.invoice_states import State
-from messages.formatting import format_amount
+from messages.formatting import format_amount, format_date
 from messages.states import state_label
 from services.core import CardState, DigestData, DisputeLine, DraftFailure, Msg, Outcome, ParsedEdit, Services
 
@@ -85,6 +85,13 @@ def render_digest_parts(data: DigestData, lang: str) -> tuple[str, list[tuple[in
     if data.uncertain:
         header = t("digest.uncertain", lang, count=len(data.uncertain)) + "\n" + header
         states += data.uncertain
+    if data.missed is not None:
+        # The previous digest could not go out (services.core.DigestData.missed); its pending cards are these.
+        yesterday = data.missed == date.fromordinal(data.day.toordinal() - 1)
+        missed = (
+            t("digest.missed", lang) if yesterday else t("digest.missed_day", lang, day=format_date(data.missed, lang))
+        )
+        header = missed + "\n" + header
     rendered: list[tuple[int, CardParts]] = []
     for state in states:
         parts = card_parts(state, lang)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import logging
 import signal
@@ -288,15 +289,14 @@ class Runtime:
                 continue
             if data is None:
                 continue
-            for adapter in self.adapters:
-                deliver = getattr(adapter, "deliver_digest_of", None)
-                if deliver is None:
-                    continue
-                try:
-                    await deliver(business_id, data)
-                except Exception:
-                    log.exception("%s: the digest of %s was not delivered", adapter.name, business.services.ctx.slug)
-            log.info("digest sent for %s (%s)", data.day, business.services.ctx.slug)
+            deliveries = [
+                (adapter.name, functools.partial(deliver, business_id, data))
+                for adapter in self.adapters
+                if (deliver := getattr(adapter, "deliver_digest_of", None)) is not None
+            ]
+            # In the background: one business's digest waiting for its turn in the rate limiter (thousands of owners
+            # in the morning) does not hold back the next business's; the limiter paces them all.
+            self._background(self.deliver_in_window(business.services, data, deliveries))
 
     async def check_digest(self) -> DigestData | None:
         """The day's digest, once it is due (claimed once a day in the database), to every adapter; one adapter
@@ -306,16 +306,43 @@ class Runtime:
         data = await asyncio.to_thread(self.core.digest_if_due)
         if data is None:
             return None
-        await asyncio.gather(*(self._deliver(adapter, data) for adapter in self.adapters))
-        log.info("digest sent for %s", data.day)
+        deliveries = [(adapter.name, functools.partial(adapter.deliver_digest, data)) for adapter in self.adapters]
+        await self.deliver_in_window(self.core, data, deliveries)
         return data
 
-    @staticmethod
-    async def _deliver(adapter: ChatAdapter, data: DigestData) -> None:
-        try:
-            await adapter.deliver_digest(data)
-        except Exception:
-            log.exception("%s: the digest of %s was not delivered", adapter.name, data.day)
+    def _background(self, work: Awaitable[object]) -> None:
+        """A delivery running on its own; `stop` gives it STOP_GRACE to finish like the scheduler's jobs."""
+        task: asyncio.Task[object] = asyncio.ensure_future(work)
+        self._jobs.add(task)
+        task.add_done_callback(self._jobs.discard)
+
+    async def deliver_in_window(
+        self, services: Services, data: DigestData, deliveries: Sequence[tuple[str, Callable[[], Awaitable[None]]]]
+    ) -> bool:
+        """The digest to every adapter at once, each until the end of the business's sending window; one failing does
+        not keep it from the others. Delivered (recorded, True) only when every adapter finished in time: otherwise the
+        claimed digest stays undelivered and the next digest says so (services.core.DigestData.missed)."""
+        deadline = await asyncio.to_thread(services.digest_deadline, data.day)
+        timeout = None if deadline is None else max(0.0, (deadline - services.now()).total_seconds())
+        slug = services.ctx.slug or services.business_id
+
+        async def one(name: str, deliver: Callable[[], Awaitable[None]]) -> bool:
+            try:
+                await asyncio.wait_for(deliver(), timeout)
+                return True
+            except TimeoutError:
+                log.warning("%s: the digest of %s (%s) did not go out by the end of the sending window; the next "
+                            "digest reports it", name, data.day, slug)  # fmt: skip
+            except Exception:
+                log.exception("%s: the digest of %s was not delivered (%s)", name, data.day, slug)
+            return False
+
+        done = await asyncio.gather(*(one(name, deliver) for name, deliver in deliveries))
+        if not all(done):
+            return False
+        await asyncio.to_thread(services.digest_delivered, data.day)
+        log.info("digest sent for %s (%s)", data.day, slug)
+        return True
 
     async def stop(self) -> None:
         """Stop the scheduler, let a digest or an e-mail in progress finish, stop the adapters (last started first)."""

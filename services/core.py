@@ -38,7 +38,15 @@ from storage.calls import NO_ANSWER, REACHED, CallRecord, called_version, calls_
 from storage.cards import OutboxState
 from storage.clients import ClientRow, client_row, clients_named
 from storage.db import Session, read_session, write_session
-from storage.digests import claim_digest, digest_claimed, digest_facts, seal_digest, uncertain_reminders
+from storage.digests import (
+    claim_digest,
+    digest_claimed,
+    digest_facts,
+    mark_delivered,
+    missed_digest,
+    seal_digest,
+    uncertain_reminders,
+)
 from storage.evidence import head_hash, record
 from storage.invoices import (
     InvoiceRow,
@@ -196,6 +204,8 @@ class DigestData:
     calls: dict[int, CallInfo] = field(default_factory=dict)
     #: The registered letter of each formal notice that has one (services.letters.LetterFacts), for its card.
     letters: dict[int, Any] = field(default_factory=dict)
+    #: The day of the previous digest when it could not go out (claimed, never delivered): said atop this one.
+    missed: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -354,9 +364,11 @@ class Services:
             with write_session(self.engine) as session:
                 business = business_row(session, business_id=self.business_id)
                 run_id: int | None = None
+                missed: date | None = None
                 if claim:
                     if digest_claimed(session, business_id=self.business_id, day=day):
                         return None
+                    missed = missed_digest(session, business_id=self.business_id, before=day)
                     run_id = claim_digest(session, business_id=self.business_id, day=day)
                 views: list[ReminderView] = []
                 if not business.paused:
@@ -389,7 +401,7 @@ class Services:
                                   uncertain=uncertain,
                                   channels={r: w[0].value for r, w in ways.items() if w[0] != Channel.EMAIL},
                                   calls={r: w[1] for r, w in ways.items() if w[1] is not None},
-                                  letters=letters)  # fmt: skip
+                                  letters=letters, missed=missed)  # fmt: skip
         except IntegrityError:
             # Another process claimed today's digest first.
             return None
@@ -409,6 +421,24 @@ class Services:
             facts = digest_facts(session, business_id=self.business_id)
         due = digest_due(now_local, facts.digest_time, facts.last_digest_day, facts.needs_owner)
         return now_local.date() if due else None
+
+    def digest_delivered(self, day: date) -> None:
+        """The digest of `day` reached every chat: the next one will not report it as missed."""
+        with write_session(self.engine) as session:
+            mark_delivered(session, business_id=self.business_id, day=day, at=self.now())
+
+    def digest_deadline(self, day: date) -> datetime | None:
+        """Until when the digest of `day` may still go out: the end of the business's sending window that day, or the
+        end of the day when the digest comes after it (a late digest time, a restart in the evening); None with a
+        fixed "today", whose wall clock is fictional."""
+        if self.ctx.clock.fixed:
+            return None
+        with read_session(self.engine) as session:
+            business = business_row(session, business_id=self.business_id)
+        end = datetime.combine(day, time.fromisoformat(business.send_window_end), tzinfo=self.tz)
+        if end <= self.ctx.clock.local_now():
+            end = datetime.combine(day, time(23, 59, 59), tzinfo=self.tz)
+        return end
 
     def digest_if_due(self) -> DigestData | None:
         """The scheduled check (at start and every minute): the day's digest, claimed once, when it is due."""

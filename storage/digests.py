@@ -4,7 +4,7 @@ whether it is due (its time, the last day sent, a send that needs the owner)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import date, datetime, time
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -75,3 +75,24 @@ def seal_digest(session: Session, *, business_id: int, run_id: int, head_hash: s
         raise LookupError(f"digest run {run_id} is not business {business_id}'s")
     run.head_hash = head_hash
     session.add(run)
+
+
+def mark_delivered(session: Session, *, business_id: int, day: date, at: datetime) -> None:
+    """The digest of `day` reached every chat (`at`, UTC)."""
+    run = session.exec(select(DigestRun).where(DigestRun.business_id == business_id, DigestRun.day == day)).first()
+    if run is not None and run.delivered_at is None:
+        run.delivered_at = at
+        session.add(run)
+
+
+def missed_digest(session: Session, *, business_id: int, before: date) -> date | None:
+    """The day of the last digest before `before` when it was claimed but never delivered (cut off at the end of the
+    sending window, or by a stop or crash while it went out); None when that one went out. Only the last one counts:
+    it is reported in the next digest, and that digest's own delivery closes the matter."""
+    run = session.exec(
+        select(DigestRun)
+        .where(DigestRun.business_id == business_id, DigestRun.day < before)
+        .order_by(col(DigestRun.day).desc())
+        .limit(1)
+    ).first()
+    return run.day if run is not None and run.delivered_at is None else None

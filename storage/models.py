@@ -399,6 +399,8 @@ class DigestRun(SQLModel, table=True):
     day: date
     sent_at: datetime = _stamp()
     head_hash: str = Field(default="", max_length=64)
+    #: When every chat had it; None: claimed but not (yet) delivered, reported in the next digest.
+    delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class Card(SQLModel, table=True):

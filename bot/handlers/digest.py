@@ -31,6 +31,7 @@ from bot.handlers.common import (
     show_card,
 )
 from bot.presenter import Presenter
+from bot.ratelimit import bulk
 from services.core import DigestData
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,8 @@ async def deliver(
     """The digest's header and cards to each chat (in its owner's language, French by default); the cards are
     remembered so later changes edit them. `heads`: the business's head line per chat (owners of several)."""
     shown: list[tuple[int, str, str]] = []
-    for chat_id in chat_ids:
+
+    async def to_chat(chat_id: int) -> None:
         header, cards = services.render_digest(data, langs.get(chat_id, "fr"))
         head = (heads or {}).get(chat_id)
         try:
@@ -59,23 +61,22 @@ async def deliver(
         except TelegramError as exc:
             # One owner who blocked the bot must not stop the digest of the others.
             log.warning("digest to chat %s failed: %s", chat_id, exc)
-    services.register_cards(shown)
-    for chat_id in chat_ids:
-        # The owner's tasks (questions Relance asks) after the reminders.
-        token = HEAD.set((heads or {}).get(chat_id))
-        try:
-            await tasks.send_tasks(bot, services, chat_id, langs.get(chat_id, "fr"))
-        finally:
-            HEAD.reset(token)
-    # Clients' replies and bounces still waiting for the owner (replies by e-mail), after the rest.
-    from bot.handlers import replies
 
-    for chat_id in chat_ids:
-        token = HEAD.set((heads or {}).get(chat_id))
-        try:
-            await replies.send_replies(bot, services, chat_id, langs.get(chat_id, "fr"))
-        finally:
-            HEAD.reset(token)
+    async def follow_up(chat_id: int) -> None:
+        # The owner's tasks (questions Relance asks) after the reminders, then the clients' replies and bounces
+        # still waiting for the owner (replies by e-mail). Each chat runs in its own task: HEAD is set for it only.
+        from bot.handlers import replies
+
+        HEAD.set((heads or {}).get(chat_id))
+        await tasks.send_tasks(bot, services, chat_id, langs.get(chat_id, "fr"))
+        await replies.send_replies(bot, services, chat_id, langs.get(chat_id, "fr"))
+
+    # Every chat at once, each in order: the rate limiter (bot/ratelimit.py) paces them, one message a second per
+    # chat and ~30 a second overall, and as bulk they let the owners' taps go first.
+    with bulk():
+        await asyncio.gather(*(to_chat(chat_id) for chat_id in chat_ids))
+        services.register_cards(shown)
+        await asyncio.gather(*(asyncio.ensure_future(follow_up(chat_id)) for chat_id in chat_ids))
 
 
 async def on_digest(update: Update, context: Context) -> None:

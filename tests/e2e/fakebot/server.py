@@ -13,6 +13,7 @@ from typing import Any
 
 from .account import FakeBotAccount
 from .httpserver import HttpServer, Request, Response
+from .limits import FloodLimits
 from .models import TelegramError
 
 log = logging.getLogger(__name__)
@@ -35,8 +36,10 @@ class FakeTelegram:
     (`start_in_thread()` / `stop()`), which suits synchronous callers and a bot in another process alike.
     """
 
-    def __init__(self, *, port: int = 0) -> None:
+    def __init__(self, *, port: int = 0, limits: FloodLimits | None = None) -> None:
         self.lock = threading.RLock()
+        #: Telegram's flood limits (30 messages/s, 1/s per chat), enforced with 429s when given.
+        self.limits = limits
         self.loop: asyncio.AbstractEventLoop | None = None
         self._http = HttpServer(self._handle, "127.0.0.1", port)
         self._bots: dict[str, FakeBotAccount] = {}
@@ -138,6 +141,16 @@ class FakeTelegram:
         account = self._bots.get(token)
         if account is None:
             return _error(401, "Unauthorized")
+        if self.limits is not None:
+            retry_after = self.limits.check(method, request.params.get("chat_id"))
+            if retry_after is not None:
+                description = f"Too Many Requests: retry after {retry_after}"
+                account.record(method, request.params, request.files, 429, description)
+                return Response.json(
+                    {"ok": False, "error_code": 429, "description": description,
+                     "parameters": {"retry_after": retry_after}},
+                    429,
+                )  # fmt: skip
         try:
             result = await account.call(method, request.params, request.files)
         except TelegramError as exc:
