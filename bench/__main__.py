@@ -2,7 +2,7 @@
 
 Each benchmark runs in its own process and records its figures (bench/report.py). Running them all (or with --out)
 writes results.json and RESULTS.md (the machine, then every figure with its goal, baseline, ratio and pass, and the
-figures not measured yet with the reason). `--quick` runs tiny sizes: a smoke run of about a minute.
+figures not measured yet with the reason). `--quick` runs tiny sizes: a smoke run (a few minutes at most).
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ QUICK: dict[str, str] = {
     "BENCH_DUE_SCAN_SQLITE": "20000",
     "BENCH_DUE_SCAN_PG": "20000",
     "BENCH_DUE_SCAN_RUNS": "1",
+    "BENCH_FANOUT_OWNERS": "60",
 }
 
 #: Sizes of the full run where a benchmark's default would take it well past the ~10 minutes `make bench` aims at on
@@ -58,6 +59,7 @@ FULL: dict[str, str] = {
     "BENCH_DUE_SCAN_PG": "1000000",  # 10,000,000 takes longer to build than every other benchmark together
     "BENCH_SLACK_CLICKS": "300",
     "BENCH_SLACK_TAPS": "300",
+    "BENCH_FANOUT_OWNERS": "3000",  # paced at 30 messages/s by design: 10,000 owners take 333 s
 }
 
 DUE_SCAN_WHY = "the due-scan benchmark (bench_due_scan, issue 12 item 4) records no figures yet"
@@ -65,12 +67,7 @@ DUE_SCAN_WHY = "the due-scan benchmark (bench_due_scan, issue 12 item 4) records
 NOT_YET: list[tuple[str, str, str | None, str]] = [
     ("due scan SQLite", "s", "ratio <= 2", DUE_SCAN_WHY),
     ("due scan PostgreSQL", "s", "ratio <= 2", DUE_SCAN_WHY),
-    (
-        "fan-out: 10,000 owners at 30 messages/s",
-        "% of ceiling",
-        ">= 95",
-        "no fan-out to many owners exists yet (one owner set per business)",
-    ),
+    ("fan-out:", "% of ceiling", ">= 95", "bench_fanout recorded nothing"),
     ("workers: 4 workers on 10,000 reminders", "duplicates", "== 0", "the outbox sender runs as one worker only"),
 ]
 
@@ -113,7 +110,7 @@ def main(argv: list[str]) -> int:
     """Run the named benchmarks (all when none is named); exit status 1 if a name is unknown or a benchmark failed."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", help=f"benchmarks to run (default: all of {', '.join(available())})")
-    parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run of about a minute")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run (a few minutes at most)")
     parser.add_argument(
         "--out", type=Path, help="folder for results.json and RESULTS.md (default: bench/ when all benchmarks run)"
     )
@@ -148,7 +145,7 @@ def main(argv: list[str]) -> int:
             if not recorded:
                 why = f"skipped: {skipped}" if skipped else f"exit code {code}" if code else "recorded no figures"
                 results.append(report.figure(f"{name}: not measured", None, "", note=why))
-    if out is not None and names == available():
+    if out is not None and not args.names:  # every benchmark ran (one added during the run is not in `names`)
         measured = {r["name"] for r in results}
         for prefix, unit, goal, why in NOT_YET:
             if not any(n.startswith(prefix) for n in measured):
