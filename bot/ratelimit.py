@@ -109,6 +109,7 @@ class FloodLimiter(BaseRateLimiter[None]):
         self.overall = Pacer(overall_per_second or OVERALL_PER_SECOND)
         self.per_chat_interval = per_chat_interval or PER_CHAT_INTERVAL + CHAT_MARGIN
         self._chats: dict[str, tuple[asyncio.Lock, list[float]]] = {}
+        self._prune_at = 4096
         self._resume_at = 0.0  # loop time before which nothing is sent (a 429)
         self.retried = 0  # 429s answered and retried, for the logs and the benchmark
 
@@ -119,11 +120,14 @@ class FloodLimiter(BaseRateLimiter[None]):
         """Nothing to close."""
 
     def _chat(self, chat_id: str) -> tuple[asyncio.Lock, list[float]]:
-        if len(self._chats) > 4096:
+        if len(self._chats) > self._prune_at:
+            # Forget the chats whose pause is over; the threshold follows the size, so a fan-out to 10,000 chats
+            # prunes a few times, not at every message.
             now = asyncio.get_running_loop().time()
             for key, (lock, (last,)) in list(self._chats.items()):
                 if not lock.locked() and now - last > self.per_chat_interval:
                     del self._chats[key]
+            self._prune_at = max(4096, 2 * len(self._chats))
         if chat_id not in self._chats:
             self._chats[chat_id] = (asyncio.Lock(), [float("-inf")])
         return self._chats[chat_id]
