@@ -135,6 +135,16 @@ def _postgres_version() -> str:
         return "not installed"
 
 
+def _commit() -> str:
+    """HEAD's short hash, and whether the checkout has uncommitted changes (they are what ran)."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True)
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+    return head.stdout.strip() + (" with uncommitted changes" if dirty.stdout.strip() else "")
+
+
 def machine() -> dict[str, Any]:
     """CPU model, cores, memory, Python, SQLite and PostgreSQL versions, date (UTC) and the load average now."""
     mem_kb = _first_line("/proc/meminfo", "MemTotal")
@@ -148,6 +158,7 @@ def machine() -> dict[str, Any]:
         "os": platform.platform(),
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "load_average_at_start": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+        "commit": _commit(),
     }
 
 
