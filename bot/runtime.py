@@ -279,6 +279,7 @@ class Runtime:
             tenancy = getattr(adapter, "tenancy", None)
             if tenancy is not None:
                 await asyncio.to_thread(tenancy.refresh)
+        going: list[asyncio.Task[object]] = []
         for business_id, business in self.businesses.items():
             if business_id == self.core.business_id:
                 continue
@@ -294,9 +295,10 @@ class Runtime:
                 for adapter in self.adapters
                 if (deliver := getattr(adapter, "deliver_digest_of", None)) is not None
             ]
-            # In the background: one business's digest waiting for its turn in the rate limiter (thousands of owners
-            # in the morning) does not hold back the next business's; the limiter paces them all.
-            self._background(self.deliver_in_window(business.services, data, deliveries))
+            # Side by side: one business's digest waiting for its turn in the rate limiter (thousands of owners in
+            # the morning) does not hold back the next business's; the limiter paces them all.
+            going.append(self._background(self.deliver_in_window(business.services, data, deliveries)))
+        await asyncio.gather(*going)
 
     async def check_digest(self) -> DigestData | None:
         """The day's digest, once it is due (claimed once a day in the database), to every adapter; one adapter
@@ -310,11 +312,12 @@ class Runtime:
         await self.deliver_in_window(self.core, data, deliveries)
         return data
 
-    def _background(self, work: Awaitable[object]) -> None:
-        """A delivery running on its own; `stop` gives it STOP_GRACE to finish like the scheduler's jobs."""
+    def _background(self, work: Awaitable[object]) -> asyncio.Task[object]:
+        """A delivery running as a task of its own; `stop` gives it STOP_GRACE to finish like the scheduler's jobs."""
         task: asyncio.Task[object] = asyncio.ensure_future(work)
         self._jobs.add(task)
         task.add_done_callback(self._jobs.discard)
+        return task
 
     async def deliver_in_window(
         self, services: Services, data: DigestData, deliveries: Sequence[tuple[str, Callable[[], Awaitable[None]]]]
