@@ -710,6 +710,36 @@ FR: dict[str, str] = {
         "10 Mo au plus) : il sera enregistré avec la date de réception. Sans scan, cliquez ci-dessous."
     ),
     "slack.lrar.no_scan": "Enregistrer sans scan",
+    # --- phone calls and channels (issue 11 §2) ---
+    "btn.call_done": "📞 Appel fait",
+    "btn.call_no_answer": "📵 Pas de réponse",
+    "btn.call_email": "✉️ Envoyer plutôt l'e-mail",
+    "card.call_phone": '📞 À appeler : <a href="{tel}">{phone}</a>',
+    "card.call_no_phone": "📞 À appeler, mais aucun numéro n'est enregistré pour ce client.",
+    "card.call_attempts": "📵 Sans réponse : {count} tentative(s), la dernière le {day} à {time}.",
+    "card.call_script": "<b>Script d'appel</b>",
+    "card.call_script_missing": "(Le script d'appel n'a pas pu être préparé : voir le journal du bot.)",
+    "card.channel.registered_letter": (
+        "✉️ Lettre recommandée d'abord : imprimez la lettre (📄 Lettre PDF) et postez-la ; cet e-mail en est la copie."
+    ),
+    "card.channel.email+letter": (
+        "✉️ E-mail et courrier : cet e-mail, et la lettre (📄 Lettre PDF) à imprimer et poster."
+    ),
+    "ask.call_outcome": "📞 Qu'a dit le client ? Résumez l'appel en une ligne (ou /annuler).",
+    "call.saved": "📞 Appel noté. Le client a promis, contesté ou payé ? Choisissez ci-dessous.",
+    "call.no_answer_saved": (
+        "📵 Tentative notée. La carte reste là : rappelez plus tard, reportez ou envoyez plutôt l'e-mail."
+    ),
+    "call.email_chosen": "✉️ Voici l'e-mail de la même étape, prêt à partir.",
+    "call.state_done": "📞 Appel fait le {day} à {time} : « {note} »",
+    "call.note_empty": "Écrivez en une ligne ce qu'a dit le client (ou /annuler).",
+    "call.note_too_long": "C'est trop long ({length} caractères, {limit} au plus) : résumez l'appel en une ligne.",
+    "call.outcome.reached": "client joint",
+    "call.outcome.no_answer": "pas de réponse",
+    "client.last_call": "📞 Dernier appel : le {day} à {time}, {outcome}{note}",
+    "slack.modal.call_title": "Appel fait",
+    "slack.modal.call_label": "Ce qu'a dit le client, en une ligne",
+    "slack.modal.call_empty": "Écrivez en une ligne ce qu'a dit le client.",
     # owner tasks: the questions Relance asks (over-payment, late payment, broken promise, missed instalment, credit
     # note to assign) — bot/task_cards.py
     "commands.tasks": "Questions en attente (trop-perçus, pénalités, promesses, échéances, avoirs)",
@@ -767,36 +797,6 @@ FR: dict[str, str] = {
     "tasks.no_candidate": "Ce client n'a aucune autre facture ouverte à laquelle l'affecter.",
     "tasks.refused": "Impossible : {reason}. Rien n'a été modifié.",
     "tasks.failed": "Cette action n'a pas pu être faite ; rien n'a été modifié. Réessayez plus tard.",
-    # --- phone calls and channels (issue 11 §2) ---
-    "btn.call_done": "📞 Appel fait",
-    "btn.call_no_answer": "📵 Pas de réponse",
-    "btn.call_email": "✉️ Envoyer plutôt l'e-mail",
-    "card.call_phone": '📞 À appeler : <a href="{tel}">{phone}</a>',
-    "card.call_no_phone": "📞 À appeler, mais aucun numéro n'est enregistré pour ce client.",
-    "card.call_attempts": "📵 Sans réponse : {count} tentative(s), la dernière le {day} à {time}.",
-    "card.call_script": "<b>Script d'appel</b>",
-    "card.call_script_missing": "(Le script d'appel n'a pas pu être préparé : voir le journal du bot.)",
-    "card.channel.registered_letter": (
-        "✉️ Lettre recommandée d'abord : imprimez la lettre (📄 Lettre PDF) et postez-la ; cet e-mail en est la copie."
-    ),
-    "card.channel.email+letter": (
-        "✉️ E-mail et courrier : cet e-mail, et la lettre (📄 Lettre PDF) à imprimer et poster."
-    ),
-    "ask.call_outcome": "📞 Qu'a dit le client ? Résumez l'appel en une ligne (ou /annuler).",
-    "call.saved": "📞 Appel noté. Le client a promis, contesté ou payé ? Choisissez ci-dessous.",
-    "call.no_answer_saved": (
-        "📵 Tentative notée. La carte reste là : rappelez plus tard, reportez ou envoyez plutôt l'e-mail."
-    ),
-    "call.email_chosen": "✉️ Voici l'e-mail de la même étape, prêt à partir.",
-    "call.state_done": "📞 Appel fait le {day} à {time} : « {note} »",
-    "call.note_empty": "Écrivez en une ligne ce qu'a dit le client (ou /annuler).",
-    "call.note_too_long": "C'est trop long ({length} caractères, {limit} au plus) : résumez l'appel en une ligne.",
-    "call.outcome.reached": "client joint",
-    "call.outcome.no_answer": "pas de réponse",
-    "client.last_call": "📞 Dernier appel : le {day} à {time}, {outcome}{note}",
-    "slack.modal.call_title": "Appel fait",
-    "slack.modal.call_label": "Ce qu'a dit le client, en une ligne",
-    "slack.modal.call_empty": "Écrivez en une ligne ce qu'a dit le client.",
     # --- replies by e-mail (issue 11 §1): the reply and bounce cards, bot/reply_cards.py, services.reply_actions ---
     "commands.replies": "Réponses des clients en attente",
     "step.reply": "↩️ Réponse au client",
@@ -1525,6 +1525,34 @@ EN: dict[str, str] = {
         "10 MB at most): it will be recorded with the date of receipt. Without a scan, click below."
     ),
     "slack.lrar.no_scan": "Record without a scan",
+    # --- phone calls and channels (issue 11 §2) ---
+    "btn.call_done": "📞 Call made",
+    "btn.call_no_answer": "📵 No answer",
+    "btn.call_email": "✉️ Send the e-mail instead",
+    "card.call_phone": '📞 To call: <a href="{tel}">{phone}</a>',
+    "card.call_no_phone": "📞 To call, but no phone number is recorded for this client.",
+    "card.call_attempts": "📵 No answer: {count} attempt(s), the last on {day} at {time}.",
+    "card.call_script": "<b>Call script</b>",
+    "card.call_script_missing": "(The call script could not be prepared: see the bot's log.)",
+    "card.channel.registered_letter": (
+        "✉️ Registered letter first: print the letter (📄 Letter PDF) and post it; this e-mail is its copy."
+    ),
+    "card.channel.email+letter": "✉️ E-mail and post: this e-mail, and the letter (📄 Letter PDF) to print and post.",
+    "ask.call_outcome": "📞 What did the client say? Sum the call up in one line (or /cancel).",
+    "call.saved": "📞 Call logged. Did the client promise, dispute or pay? Choose below.",
+    "call.no_answer_saved": (
+        "📵 Attempt logged. The card stays: call again later, put it off or send the e-mail instead."
+    ),
+    "call.email_chosen": "✉️ Here is the e-mail of the same step, ready to go.",
+    "call.state_done": "📞 Call made on {day} at {time}: “{note}”",
+    "call.note_empty": "Write in one line what the client said (or /cancel).",
+    "call.note_too_long": "That is too long ({length} characters, {limit} at most): sum the call up in one line.",
+    "call.outcome.reached": "client reached",
+    "call.outcome.no_answer": "no answer",
+    "client.last_call": "📞 Last call: on {day} at {time}, {outcome}{note}",
+    "slack.modal.call_title": "Call made",
+    "slack.modal.call_label": "What the client said, in one line",
+    "slack.modal.call_empty": "Write in one line what the client said.",
     # owner tasks: the questions Relance asks (over-payment, late payment, broken promise, missed instalment, credit
     # note to assign) — bot/task_cards.py
     "commands.tasks": "Open questions (over-payments, penalties, promises, instalments, credit notes)",
@@ -1581,34 +1609,6 @@ EN: dict[str, str] = {
     "tasks.no_candidate": "This client has no other open invoice to assign it to.",
     "tasks.refused": "Not possible: {reason}. Nothing was changed.",
     "tasks.failed": "This could not be done; nothing was changed. Please try again later.",
-    # --- phone calls and channels (issue 11 §2) ---
-    "btn.call_done": "📞 Call made",
-    "btn.call_no_answer": "📵 No answer",
-    "btn.call_email": "✉️ Send the e-mail instead",
-    "card.call_phone": '📞 To call: <a href="{tel}">{phone}</a>',
-    "card.call_no_phone": "📞 To call, but no phone number is recorded for this client.",
-    "card.call_attempts": "📵 No answer: {count} attempt(s), the last on {day} at {time}.",
-    "card.call_script": "<b>Call script</b>",
-    "card.call_script_missing": "(The call script could not be prepared: see the bot's log.)",
-    "card.channel.registered_letter": (
-        "✉️ Registered letter first: print the letter (📄 Letter PDF) and post it; this e-mail is its copy."
-    ),
-    "card.channel.email+letter": "✉️ E-mail and post: this e-mail, and the letter (📄 Letter PDF) to print and post.",
-    "ask.call_outcome": "📞 What did the client say? Sum the call up in one line (or /cancel).",
-    "call.saved": "📞 Call logged. Did the client promise, dispute or pay? Choose below.",
-    "call.no_answer_saved": (
-        "📵 Attempt logged. The card stays: call again later, put it off or send the e-mail instead."
-    ),
-    "call.email_chosen": "✉️ Here is the e-mail of the same step, ready to go.",
-    "call.state_done": "📞 Call made on {day} at {time}: “{note}”",
-    "call.note_empty": "Write in one line what the client said (or /cancel).",
-    "call.note_too_long": "That is too long ({length} characters, {limit} at most): sum the call up in one line.",
-    "call.outcome.reached": "client reached",
-    "call.outcome.no_answer": "no answer",
-    "client.last_call": "📞 Last call: on {day} at {time}, {outcome}{note}",
-    "slack.modal.call_title": "Call made",
-    "slack.modal.call_label": "What the client said, in one line",
-    "slack.modal.call_empty": "Write in one line what the client said.",
     # --- replies by e-mail (issue 11 §1): the reply and bounce cards, bot/reply_cards.py, services.reply_actions ---
     "commands.replies": "Clients' replies waiting",
     "step.reply": "↩️ Answer to the client",

@@ -189,16 +189,16 @@ def draft_context(
     if material is None:
         raise unknown
     context = _context(material, today=today, lang=lang, sender=sender, rate_table=rate_table)
-    if material.step in EXTRA_KINDS:
-        from services.extra_context import outside_ladder
-
-        context = outside_ladder(session, context, material, business_id=business_id, reminder_id=reminder_id,
-                                 rate_table=rate_table)  # fmt: skip
     if material.step == FORMAL_NOTICE:
         # The deadline runs from the registered letter's first presentation when known (storage.letters).
         letter = letter_of(session, business_id=business_id, reminder_id=reminder_id)
         deadline = notice_deadline_of(letter, today=today, days=context.sender.formal_notice_days)
         context = replace(context, deadline=deadline)
+    if material.step in EXTRA_KINDS:
+        from services.extra_context import outside_ladder
+
+        context = outside_ladder(session, context, material, business_id=business_id, reminder_id=reminder_id,
+                                 rate_table=rate_table)  # fmt: skip
     return context
 
 

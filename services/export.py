@@ -359,45 +359,6 @@ def _invoice_xml(inv: Mapping[str, str], invoice: InvoiceRow) -> tuple[tuple[str
     return (piece, content), xml_json
 
 
-def _with_received(entries: Sequence[_Entry], received: Sequence[tuple[ReceivedRow, _Entry]]) -> list[_Entry]:
-    """The invoice's entries and those of the messages received about it (a reply tied to the client by its
-    address names no single invoice), once each, in log order: the timeline lists the replies."""
-    by_seq = {e.seq: e for e in entries}
-    for _, entry in received:
-        by_seq.setdefault(entry.seq, entry)
-    return [by_seq[seq] for seq in sorted(by_seq)]
-
-
-def _received_pieces(
-    inv: Mapping[str, str], received: Sequence[tuple[ReceivedRow, _Entry]]
-) -> tuple[list[tuple[str, str, bytes | None]], list[dict[str, Any]]]:
-    """Each message received about the invoice as a numbered piece under courriels-recus/ (label, path, raw bytes)
-    when its stored file still has the SHA-256 recorded at reception; else a line saying it is not joined."""
-    pieces: list[tuple[str, str, bytes | None]] = []
-    described: list[dict[str, Any]] = []
-    for number, (row, entry) in enumerate(received, 1):
-        when = _paris(row.received_at)
-        kind = inv.get(f"received_{row.kind}", row.kind)
-        try:
-            raw: bytes | None = Path(row.raw_path).read_bytes()
-        except OSError:
-            raw = None
-        if raw is None or hashlib.sha256(raw).hexdigest() != row.raw_sha256:
-            label = inv["received_missing"].format(date=when, sender=row.sender, file=Path(row.raw_path).name,
-                                                   sha256=row.raw_sha256)  # fmt: skip
-            pieces.append((label, "", None))
-            described.append({"file": None, "evidence_seq": entry.seq, "status": "missing", "sha256": row.raw_sha256})
-            continue
-        stamp = row.received_at.astimezone(PARIS).strftime("%Y%m%d-%H%M")
-        path = f"courriels-recus/{number:02d}-{stamp}-{_safe(row.kind)}.eml"
-        label = inv["received"].format(date=when, sender=row.sender, subject=row.subject, kind=kind,
-                                       sha256=row.raw_sha256)  # fmt: skip
-        pieces.append((label, path, raw))
-        described.append({"file": path, "evidence_seq": entry.seq, "status": "included", "sha256": row.raw_sha256,
-                          "message_id": row.message_id, "kind": row.kind})  # fmt: skip
-    return pieces, described
-
-
 def _letter_pieces(
     inv: Mapping[str, str], letters: Sequence[LetterRow], days: int
 ) -> tuple[list[tuple[str, str, bytes | None]], list[dict[str, Any]]]:
@@ -436,6 +397,45 @@ def _letter_pieces(
                 pieces.append((label, path, content))
                 about["proof"] = {"status": "included", "path": path, "sha256": letter.proof_sha256}
         described.append(about)
+    return pieces, described
+
+
+def _with_received(entries: Sequence[_Entry], received: Sequence[tuple[ReceivedRow, _Entry]]) -> list[_Entry]:
+    """The invoice's entries and those of the messages received about it (a reply tied to the client by its
+    address names no single invoice), once each, in log order: the timeline lists the replies."""
+    by_seq = {e.seq: e for e in entries}
+    for _, entry in received:
+        by_seq.setdefault(entry.seq, entry)
+    return [by_seq[seq] for seq in sorted(by_seq)]
+
+
+def _received_pieces(
+    inv: Mapping[str, str], received: Sequence[tuple[ReceivedRow, _Entry]]
+) -> tuple[list[tuple[str, str, bytes | None]], list[dict[str, Any]]]:
+    """Each message received about the invoice as a numbered piece under courriels-recus/ (label, path, raw bytes)
+    when its stored file still has the SHA-256 recorded at reception; else a line saying it is not joined."""
+    pieces: list[tuple[str, str, bytes | None]] = []
+    described: list[dict[str, Any]] = []
+    for number, (row, entry) in enumerate(received, 1):
+        when = _paris(row.received_at)
+        kind = inv.get(f"received_{row.kind}", row.kind)
+        try:
+            raw: bytes | None = Path(row.raw_path).read_bytes()
+        except OSError:
+            raw = None
+        if raw is None or hashlib.sha256(raw).hexdigest() != row.raw_sha256:
+            label = inv["received_missing"].format(date=when, sender=row.sender, file=Path(row.raw_path).name,
+                                                   sha256=row.raw_sha256)  # fmt: skip
+            pieces.append((label, "", None))
+            described.append({"file": None, "evidence_seq": entry.seq, "status": "missing", "sha256": row.raw_sha256})
+            continue
+        stamp = row.received_at.astimezone(PARIS).strftime("%Y%m%d-%H%M")
+        path = f"courriels-recus/{number:02d}-{stamp}-{_safe(row.kind)}.eml"
+        label = inv["received"].format(date=when, sender=row.sender, subject=row.subject, kind=kind,
+                                       sha256=row.raw_sha256)  # fmt: skip
+        pieces.append((label, path, raw))
+        described.append({"file": path, "evidence_seq": entry.seq, "status": "included", "sha256": row.raw_sha256,
+                          "message_id": row.message_id, "kind": row.kind})  # fmt: skip
     return pieces, described
 
 
@@ -530,11 +530,11 @@ def build_evidence_zip(
     texts = _texts()
     with read_session(engine) as session:
         stored = dossier(session, business_id=business_id, invoice_number=invoice_number)
-        letters = [] if stored is None else invoice_letters(session, business_id=business_id,
-                                                            invoice_id=stored.invoice.id)  # fmt: skip
         # Messages received about the invoice (replies, automatic answers, bounces): issue 11.
         received = [] if stored is None else received_for_invoice(session, business_id=business_id,
                                                                   invoice_id=stored.invoice.id)  # fmt: skip
+        letters = [] if stored is None else invoice_letters(session, business_id=business_id,
+                                                            invoice_id=stored.invoice.id)  # fmt: skip
     if stored is None:
         raise ExportError(f"invoice {invoice_number} not found")
     business, client, invoice = stored.business, stored.client, stored.invoice
@@ -580,10 +580,10 @@ def build_evidence_zip(
         for e in entries
         if e.kind.startswith("smtp_")
     ]
-    received_files, received_json = _received_pieces(inv, received)
-    inventory += [(label, path) for label, path, _ in received_files]
     letter_files, letters_json = _letter_pieces(inv, letters, business.formal_notice_days or 8)
     inventory += [(label, path) for label, path, _ in letter_files]
+    received_files, received_json = _received_pieces(inv, received)
+    inventory += [(label, path) for label, path, _ in received_files]
     inventory.append((inv["smtp"], "smtp/reponses-smtp.txt"))
     inventory.append((inv["chain"], "chaine/entrees.json, chaine/verify.py"))
 
@@ -611,8 +611,8 @@ def build_evidence_zip(
         "invoice_xml": xml_json,
         "entries": [_entry_json(e) for e in entries],
         "emails": [{"file": e.filename, "queued_seq": e.queued_seq, "message_id": e.message_id} for e in emails],
-        "registered_letters": letters_json,
         "received_emails": received_json,
+        "registered_letters": letters_json,
     }
     bordereau = [texts["titles"]["inventory"], f"{texts['titles']['invoice']} n° {invoice.number}", ""]
     bordereau += [
@@ -633,12 +633,12 @@ def build_evidence_zip(
             zf.writestr(invoice_xml[0], invoice_xml[1])
         for email in emails:
             zf.writestr(email.filename, email.raw)
-        for _, piece_path, piece in letter_files:
-            if piece is not None:
-                zf.writestr(piece_path, piece)
         for _, received_path, received_raw in received_files:
             if received_raw is not None:
                 zf.writestr(received_path, received_raw)
+        for _, piece_path, piece in letter_files:
+            if piece is not None:
+                zf.writestr(piece_path, piece)
         zf.writestr("smtp/reponses-smtp.txt", smtp_text + "\n")
         zf.writestr("chaine/entrees.json", json.dumps(chain_json, ensure_ascii=False, indent=2) + "\n")
         zf.writestr("chaine/verify.py", _VERIFY_PY)

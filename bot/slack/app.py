@@ -77,11 +77,11 @@ def build_app(ctx: SlackContext) -> AsyncApp:
     files.register(app, ctx)
     statements.register(app, ctx)
     letters.register(app, ctx)  # registered letters (LRAR) of formal notices
-    tasks.register(app, ctx)  # owner tasks (issue 10): the task cards' t1: buttons
     plans.register(app, ctx)  # payment plans: the plan card (pl1:) and its modal
     from bot.slack import replies  # replies by e-mail (issue 11): the reply cards' m1: buttons and their modals
 
     replies.register(app, ctx)
+    tasks.register(app, ctx)  # owner tasks (issue 10): the task cards' t1: buttons
     return app
 
 
