@@ -625,6 +625,7 @@ FR: dict[str, str] = {
     "transfers.more": "… et {count} autre(s), à voir une fois ceux-ci traités (/virements).",
     # --- registered letters (LRAR) of formal notices ---
     "btn.lrar_sent": "✉️ LRAR envoyée",
+    "btn.lrar_presented": "📮 Première présentation",
     "btn.lrar_received": "📬 AR reçu",
     "btn.lrar_unclaimed": "📭 Pli non réclamé",
     "btn.lrar_returned": "↩️ Retourné",
@@ -655,6 +656,10 @@ FR: dict[str, str] = {
     ),
     "ask.lrar_unclaimed": (
         "📭 Date de première présentation (celle de l'avis de passage) ? (JJ/MM/AAAA) /annuler pour abandonner."
+    ),
+    "ask.lrar_presented": (
+        "📮 Date de la première présentation de la lettre (suivi La Poste ou avis de passage) ? (JJ/MM/AAAA, ou "
+        "« aujourd'hui ») Le délai de paiement sera compté depuis ce jour. /annuler pour abandonner."
     ),
     "ask.lrar_returned": "↩️ Date du retour de la lettre ? (JJ/MM/AAAA, ou « aujourd'hui ») /annuler pour abandonner.",
     "lrar.bad_tracking": (
@@ -693,6 +698,7 @@ FR: dict[str, str] = {
     "letters.line": "✉️ {client} · LRAR {number} envoyée le {sent}{presented} · délai jusqu'au {deadline}",
     "letters.presented": ", présentée le {day}",
     "slack.modal.lrar_sent_title": "LRAR envoyée",
+    "slack.modal.lrar_presented_title": "Première présentation",
     "slack.modal.lrar_received_title": "Accusé de réception",
     "slack.modal.lrar_unclaimed_title": "Pli non réclamé",
     "slack.modal.lrar_returned_title": "Lettre retournée",
@@ -877,6 +883,11 @@ FR: dict[str, str] = {
         "📪 Relance ne peut pas lire la boîte où arrivent les réponses des clients : le serveur IMAP refuse "
         "l'identifiant ou le mot de passe. Vérifiez IMAP_USERNAME et IMAP_PASSWORD ; Relance réessaie de lui-même."
     ),
+    "outbox.smtp_down": (
+        "📮 Envoi en panne : le serveur d'envoi (SMTP) ne répond pas. Les e-mails approuvés restent en file d'attente "
+        "et partiront d'eux-mêmes dès son retour ; vous serez prévenu à ce moment-là."
+    ),
+    "outbox.smtp_up": "📬 Envoi rétabli : le serveur d'envoi (SMTP) répond de nouveau, les e-mails en attente partent.",
 }
 
 EN: dict[str, str] = {
@@ -1446,6 +1457,7 @@ EN: dict[str, str] = {
     "transfers.more": "… and {count} more, shown once these are handled (/transfers).",
     # --- registered letters (LRAR) of formal notices ---
     "btn.lrar_sent": "✉️ Registered letter sent",
+    "btn.lrar_presented": "📮 First delivery attempt",
     "btn.lrar_received": "📬 Receipt back",
     "btn.lrar_unclaimed": "📭 Unclaimed",
     "btn.lrar_returned": "↩️ Returned",
@@ -1473,6 +1485,10 @@ EN: dict[str, str] = {
         "/cancel to stop."
     ),
     "ask.lrar_unclaimed": "📭 Date of the first presentation (on the delivery notice)? (DD/MM/YYYY) /cancel to stop.",
+    "ask.lrar_presented": (
+        "📮 Date of the letter's first delivery attempt (La Poste tracking or delivery notice)? (DD/MM/YYYY, or "
+        "“today”) The deadline to pay will run from that day. /cancel to stop."
+    ),
     "ask.lrar_returned": "↩️ When did the letter come back? (DD/MM/YYYY, or “today”) /cancel to stop.",
     "lrar.bad_tracking": (
         "“{text}” is not a La Poste tracking number: two letters or digits, then digits, 11 to 13 characters in all "
@@ -1508,6 +1524,7 @@ EN: dict[str, str] = {
     "letters.line": "✉️ {client} · registered letter {number} posted on {sent}{presented} · deadline {deadline}",
     "letters.presented": ", presented on {day}",
     "slack.modal.lrar_sent_title": "Registered letter sent",
+    "slack.modal.lrar_presented_title": "First delivery attempt",
     "slack.modal.lrar_received_title": "Receipt back",
     "slack.modal.lrar_unclaimed_title": "Unclaimed letter",
     "slack.modal.lrar_returned_title": "Returned letter",
@@ -1682,6 +1699,13 @@ EN: dict[str, str] = {
     "replies.mailbox_auth": (
         "📪 Relance cannot read the mailbox where clients' replies arrive: the IMAP server refuses the user name or "
         "the password. Check IMAP_USERNAME and IMAP_PASSWORD; Relance keeps trying by itself."
+    ),
+    "outbox.smtp_down": (
+        "📮 Sending is down: the outgoing mail server (SMTP) does not answer. Approved e-mails stay in the queue and "
+        "will leave by themselves as soon as it is back; you will be told then."
+    ),
+    "outbox.smtp_up": (
+        "📬 Sending is back: the outgoing mail server (SMTP) answers again, the waiting e-mails are leaving."
     ),
 }
 

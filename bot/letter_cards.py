@@ -19,9 +19,9 @@ from dunning.lrar import RECEIVED, RETURNED, SENT, UNCLAIMED
 from dunning.states import ReminderState
 
 PREFIX = "l1"
-#: sent: ✉️ LRAR envoyée; recv: 📬 AR reçu; uncl: pli non réclamé; ret: retourné; noscan: a receipt recorded without
-#: its scan (Slack, where the scan is shared in the DM after the date).
-ACTIONS = frozenset({"sent", "recv", "uncl", "ret", "noscan"})
+#: sent: ✉️ LRAR envoyée; pres: 📮 première présentation; recv: 📬 AR reçu; uncl: pli non réclamé; ret: retourné;
+#: noscan: a receipt recorded without its scan (Slack, where the scan is shared in the DM after the date).
+ACTIONS = frozenset({"sent", "pres", "recv", "uncl", "ret", "noscan"})
 _CALLBACK = re.compile(r"^l1:([a-z]{1,8}):(\d{1,12}):(\d{1,9})$")
 #: The card keyboards the letter's buttons go with (not menus, not an edit waiting for its Envoyer, not a broken
 #: draft: the letter of a notice that cannot be rendered cannot have been printed).
@@ -67,13 +67,15 @@ def letter_lines(letter: Any, lang: str) -> list[str]:
 
 
 def letter_row(reminder_id: int, letter: Any, lang: str) -> tuple[Button, ...]:
-    """The letter's buttons: ✉️ LRAR envoyée before posting, then AR reçu / Pli non réclamé / Retourné."""
+    """The letter's buttons: ✉️ LRAR envoyée before posting, then Première présentation (again to correct it) /
+    AR reçu / Pli non réclamé / Retourné while the letter is out."""
     if letter is None:
         return (Button(t("btn.lrar_sent", lang), callback("sent", reminder_id, 0)),)
     if letter.outcome != SENT:
         return ()
     version = letter.version
     return (
+        Button(t("btn.lrar_presented", lang), callback("pres", reminder_id, version)),
         Button(t("btn.lrar_received", lang), callback("recv", reminder_id, version)),
         Button(t("btn.lrar_unclaimed", lang), callback("uncl", reminder_id, version)),
         Button(t("btn.lrar_returned", lang), callback("ret", reminder_id, version)),

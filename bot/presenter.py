@@ -267,6 +267,10 @@ class Presenter:
         """✉️ LRAR envoyée."""
         return show(self.core.letter_sent(reminder_id, version, tracking=tracking, sent_on=sent_on, actor=actor), lang)
 
+    def letter_presented(self, reminder_id: int, version: int, *, presented_on: date, actor: str, lang: str) -> Shown:
+        """📮 Première présentation."""
+        return show(self.core.letter_presented(reminder_id, version, presented_on=presented_on, actor=actor), lang)
+
     def letter_received(self, reminder_id: int, version: int, *, received_on: date, proof: bytes | None, actor: str,
                         lang: str) -> Shown:  # fmt: skip
         """📬 AR reçu."""

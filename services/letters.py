@@ -311,7 +311,9 @@ def record_return(
         reminder_id,
         lambda s: record_back(s, business_id=ctx.business_id, reminder_id=reminder_id, expected_version=version,
                               outcome=outcome, on=on, actor=actor),
-        lambda f: Msg(f"lrar.{outcome}_saved", day=on, deadline=f.deadline),
+        # a first presentation recorded before (📮) stands: the reply states the day the deadline runs from
+        lambda f: Msg(f"lrar.{outcome}_saved", day=f.first_presented_on if outcome == UNCLAIMED else on,
+                      deadline=f.deadline),
     )  # fmt: skip
 
 

@@ -1,7 +1,7 @@
 """The registered letter (LRAR) of a formal notice, from its card: ✉️ LRAR envoyée asks for the La Poste tracking
 number and the posting date ("1A12345678901 28/11/2026" at once, or the date asked next); 📬 AR reçu asks for the
-date of receipt and takes the photo or PDF of the signed acknowledgment sent in the chat; Pli non réclamé asks for
-the date of first presentation, Retourné for the day the letter came back.
+date of receipt and takes the photo or PDF of the signed acknowledgment sent in the chat; 📮 Première présentation
+and Pli non réclamé ask for the date of first presentation, Retourné for the day the letter came back.
 
 The buttons (`l1:`, bot.letter_cards) are checked against the stored letter before the question is asked, and the
 answer is applied to the letter version the button showed: a second tap, or a tap after another owner recorded
@@ -40,14 +40,14 @@ from services.letters import MAX_PROOF_BYTES, check_proof, parse_letter_date, pa
 log = logging.getLogger(__name__)
 
 #: Conversation states (unique across the questions of bot/app.py).
-SENT, SENT_DATE, RECEIVED, RECEIVED_PROOF, UNCLAIMED, RETURNED = range(110, 116)
+SENT, SENT_DATE, RECEIVED, RECEIVED_PROOF, UNCLAIMED, RETURNED, PRESENTED = range(110, 117)
 #: What the owner types when they have no scan of the acknowledgment.
 NO_PROOF = frozenset({"sans", "aucun", "aucune", "non", "none", "no", "skip"})
 #: user_data key of what the letter's question gathered so far (tracking number, date, scan).
 GATHERED_KEY = "lrar"
-_STATE_OF = {"sent": SENT, "recv": RECEIVED, "uncl": UNCLAIMED, "ret": RETURNED}
-_PROMPT_OF = {"sent": "ask.lrar_sent", "recv": "ask.lrar_received", "uncl": "ask.lrar_unclaimed",
-              "ret": "ask.lrar_returned"}  # fmt: skip
+_STATE_OF = {"sent": SENT, "pres": PRESENTED, "recv": RECEIVED, "uncl": UNCLAIMED, "ret": RETURNED}
+_PROMPT_OF = {"sent": "ask.lrar_sent", "pres": "ask.lrar_presented", "recv": "ask.lrar_received",
+              "uncl": "ask.lrar_unclaimed", "ret": "ask.lrar_returned"}  # fmt: skip
 
 
 async def on_button(update: Update, context: Context) -> int:
@@ -143,6 +143,25 @@ async def _apply_sent(update: Update, context: Context, about: tuple[int, int], 
     outcome = services_of(context).letter_sent(rid, version, tracking=number, sent_on=day, actor=actor(update),
                                                lang=lang(update, context))  # fmt: skip
     return await _done(update, context, outcome, SENT)
+
+
+# --- 📮 Première présentation -----------------------------------------------------------------------------------
+
+
+async def on_presented(update: Update, context: Context) -> int:
+    """The date La Poste first presented the letter: the notice's deadline runs from it."""
+    about = _about(context, "pres")
+    if about is None or update.message is None or update.message.text is None:
+        return ConversationHandler.END
+    try:
+        day = parse_letter_date(update.message.text, services_of(context).today())
+    except InputError as exc:
+        await _say(update, context, exc.msg)
+        return PRESENTED
+    rid, version = about
+    outcome = services_of(context).letter_presented(rid, version, presented_on=day, actor=actor(update),
+                                                    lang=lang(update, context))  # fmt: skip
+    return await _done(update, context, outcome, PRESENTED)
 
 
 # --- 📬 AR reçu ---------------------------------------------------------------------------------------------------
@@ -283,6 +302,7 @@ ENTRIES: list[BaseHandler[Update, Context, int]] = [CallbackQueryHandler(on_butt
 STATES: dict[object, list[BaseHandler[Update, Context, int]]] = {
     SENT: [MessageHandler(_TEXT, on_sent)],
     SENT_DATE: [MessageHandler(_TEXT, on_sent_date)],
+    PRESENTED: [MessageHandler(_TEXT, on_presented)],
     RECEIVED: [MessageHandler(_TEXT, on_received_date), MessageHandler(_FILE, on_received_file)],
     RECEIVED_PROOF: [MessageHandler(_TEXT, on_received_proof_text), MessageHandler(_FILE, on_received_file)],
     UNCLAIMED: [MessageHandler(_TEXT, on_unclaimed)],

@@ -1,6 +1,7 @@
 """The registered letter (LRAR) of a formal notice in Slack: the card's `l1:` buttons open a modal (✉️ LRAR envoyée:
-tracking number and posting date; 📬 AR reçu: the date of receipt; Pli non réclamé: the date of first presentation;
-Retourné: the day it came back), checked with the same parsing as Telegram's questions (errors stay in the modal).
+tracking number and posting date; 📮 Première présentation and Pli non réclamé: the date of first presentation;
+📬 AR reçu: the date of receipt; Retourné: the day it came back), checked with the same parsing as Telegram's
+questions (errors stay in the modal).
 
 After 📬 AR reçu, the owner shares the photo or PDF of the signed acknowledgment in the DM (or clicks "Sans scan"):
 the receipt is then recorded with its scan, in one transaction, on the letter version the button showed. A second
@@ -42,10 +43,12 @@ LETTER_BUTTON = re.compile(r"^l1:")
 _FORM_VIEW = re.compile(r"^l1form:")
 #: How long a shared file is taken as the acknowledgment's scan after 📬 AR reçu (then it is an import again).
 PROOF_WAIT_SECONDS = 15 * 60
-_TITLES = {"sent": "slack.modal.lrar_sent_title", "recv": "slack.modal.lrar_received_title",
-           "uncl": "slack.modal.lrar_unclaimed_title", "ret": "slack.modal.lrar_returned_title"}  # fmt: skip
-_DATE_LABELS = {"sent": "slack.modal.lrar_sent_date", "recv": "slack.modal.lrar_received_date",
-                "uncl": "slack.modal.lrar_presented_date", "ret": "slack.modal.lrar_returned_date"}  # fmt: skip
+_TITLES = {"sent": "slack.modal.lrar_sent_title", "pres": "slack.modal.lrar_presented_title",
+           "recv": "slack.modal.lrar_received_title", "uncl": "slack.modal.lrar_unclaimed_title",
+           "ret": "slack.modal.lrar_returned_title"}  # fmt: skip
+_DATE_LABELS = {"sent": "slack.modal.lrar_sent_date", "pres": "slack.modal.lrar_presented_date",
+                "recv": "slack.modal.lrar_received_date", "uncl": "slack.modal.lrar_presented_date",
+                "ret": "slack.modal.lrar_returned_date"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -215,6 +218,9 @@ async def _act(ctx: SlackContext, click: Click, action: str, rid: int, version: 
     shown: Shown
     if action == "sent":
         shown = await asyncio.to_thread(presenter.letter_sent, rid, version, tracking=number, sent_on=day, actor=who,
+                                        lang=click.lang)  # fmt: skip
+    elif action == "pres":
+        shown = await asyncio.to_thread(presenter.letter_presented, rid, version, presented_on=day, actor=who,
                                         lang=click.lang)  # fmt: skip
     elif action in ("uncl", "ret"):
         outcome = "unclaimed" if action == "uncl" else "returned"

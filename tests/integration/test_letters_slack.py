@@ -121,3 +121,35 @@ async def test_receipt_without_scan_then_stale(sqlite_url: str, tmp_path: Path) 
         await r.slack.aio.click(OWNER, r.dm(), card.ts, f"l1:recv:{rid}:1", shown=shown)
         await r.slack.aio.wait_ephemeral(OWNER, "Déjà traité.", count=2)
         assert len(evidence(r.engine, "lrar_received")) == 1
+
+
+async def test_first_presentation_modal_moves_the_deadline(sqlite_url: str, tmp_path: Path) -> None:
+    """📮 Première présentation opens a date-picker modal: a future date stays in the modal as an error; a good one is
+    recorded for slack:<uid> (`lrar_presented`), the card's deadline moves from posting + 8 to presentation + 8, and
+    the card's old button is stale."""
+    async with adapter_running(sqlite_url, tmp_path) as r:
+        rid, card = await _notice_card(r)
+        await r.slack.aio.click(OWNER, r.dm(), card.ts, f"l1:sent:{rid}:0")
+        view = await r.slack.aio.wait_modal(OWNER, "LRAR envoyée")
+        values = {"tracking": {"tracking": "AR123456789FR"}, "date": {"date": "2026-11-18"}}
+        assert await r.slack.aio.submit_view(OWNER, view.id, values) == {}
+        await r.slack.aio.wait_for(lambda: "Première présentation" in str(r.slack.message(r.dm(), card.ts).blocks))
+        shown = r.slack.message(r.dm(), card.ts)
+        assert "jusqu'au 26/11/2026" in str(shown.blocks)
+
+        await r.slack.aio.click(OWNER, r.dm(), card.ts, f"l1:pres:{rid}:1")
+        view = await r.slack.aio.wait_modal(OWNER, "Première présentation")
+        ack = await r.slack.aio.submit_view(OWNER, view.id, {"date": {"date": "2026-11-25"}})
+        assert ack["response_action"] == "errors" and "pas encore arrivé" in ack["errors"]["date"]
+        assert await r.slack.aio.submit_view(OWNER, view.id, {"date": {"date": "2026-11-21"}}) == {}
+        await r.slack.aio.wait_ephemeral(OWNER, "Première présentation du 21/11/2026 enregistrée")
+        (entry,) = evidence(r.engine, "lrar_presented")
+        assert entry.actor == f"slack:{OWNER}"
+        letter = _letter(r)
+        assert letter is not None and letter.first_presented_on == date(2026, 11, 21)
+        await r.slack.aio.wait_for(lambda: "jusqu'au 29/11/2026" in str(r.slack.message(r.dm(), card.ts).blocks))
+        assert "présentée le 21/11/2026" in str(r.slack.message(r.dm(), card.ts).blocks)
+
+        await r.slack.aio.click(OWNER, r.dm(), card.ts, f"l1:pres:{rid}:1", shown=shown)
+        await r.slack.aio.wait_ephemeral(OWNER, "Déjà traité.")
+        assert len(evidence(r.engine, "lrar_presented")) == 1

@@ -1,5 +1,6 @@
 """Registered letters (LRAR) in Telegram, by transcript: ✉️ LRAR envoyée, 📬 AR reçu with a scan sent in the chat,
-pli non réclamé, retourné; stale taps; the deadline the card, the letter, /client and /status state."""
+📮 première présentation, pli non réclamé, retourné; stale taps; the deadline the card, the letter, /client and
+/status state."""
 
 from __future__ import annotations
 
@@ -328,5 +329,63 @@ async def test_the_digest_card_of_a_notice_shows_its_posted_letter(bot: BotHarne
     data = bot.services.digest(claim=False)
     assert data is not None and rid in [v.reminder_id for v in data.views]
     parts = dict(render_digest_parts(data, "fr")[1])[rid]
-    assert [b.data for b in parts.buttons[-1]] == [f"l1:recv:{rid}:1", f"l1:uncl:{rid}:1", f"l1:ret:{rid}:1"]
+    assert [b.data for b in parts.buttons[-1]] == [
+        f"l1:pres:{rid}:1", f"l1:recv:{rid}:1", f"l1:uncl:{rid}:1", f"l1:ret:{rid}:1"]  # fmt: skip
     assert any("Lettre recommandée n° 1A12345678901" in line for line in parts.head)
+
+
+async def test_first_presentation_moves_the_deadline_on_the_card_client_and_dossier(bot: BotHarness) -> None:
+    """📮 Première présentation asks the date (future and before-posting dates refused, asked again), records it with
+    `lrar_presented`, and moves the one deadline (posting + 8 days -> presentation + 8 days) on the card, the e-mail,
+    /client and the dossier; the old card's button is then stale; a later Pli non réclamé keeps that presentation."""
+    import io
+    import zipfile
+
+    rid = _notice(bot)
+    await _show(bot, rid)
+    await bot.owner.tap(f"l1:sent:{rid}:0")
+    await bot.owner.send("1A12345678901 18/11/2026")
+    edited = bot.api.of("editMessageText")[-1]
+    assert "jusqu'au 26/11/2026 (compté depuis l'envoi" in edited.params["text"]
+    assert [b["text"] for b in bot.buttons(edited)][-4] == "📮 Première présentation"
+
+    bot.api.clear()
+    await bot.owner.tap(f"l1:pres:{rid}:1")
+    assert "Date de la première présentation de la lettre" in bot.api.texts()[-1]
+    await bot.owner.send("25/11/2026")
+    assert "pas encore arrivé" in bot.api.texts()[-1]
+    await bot.owner.send("17/11/2026")
+    assert "précède l'envoi de la lettre (18/11/2026)" in bot.api.texts()[-1]
+    assert _letter(bot).first_presented_on is None and _evidence(bot, "lrar_presented") == []
+    await bot.owner.send("20/11/2026")
+    assert "Première présentation du 20/11/2026 enregistrée : délai de paiement jusqu'au 28/11/2026" in " ".join(
+        bot.api.texts()
+    )
+    letter = _letter(bot)
+    assert (letter.outcome, letter.first_presented_on, letter.version) == ("sent", date(2026, 11, 20), 2)
+    (entry,) = _evidence(bot, "lrar_presented")
+    assert entry["first_presented_on"] == "2026-11-20"
+    edited = bot.api.of("editMessageText")[-1]
+    assert "envoyée le 18/11/2026, présentée le 20/11/2026" in edited.params["text"]
+    assert "jusqu'au 28/11/2026 (compté depuis la première présentation)" in edited.params["text"]
+    assert f"l1:pres:{rid}:2" in [b["callback_data"] for b in bot.buttons(edited)]
+    full = bot.services.full_text(rid)
+    assert full is not None and "au plus tard le 28 novembre 2026" in full
+    bot.api.clear()
+    await bot.owner.send("/client Martin")
+    assert "présentée le 20/11/2026 · délai jusqu'au 28/11/2026" in bot.api.texts()[0]
+    archive = zipfile.ZipFile(io.BytesIO(bot.services.evidence_zip("F-2026-010")))
+    (registered,) = json.loads(archive.read("chaine/entrees.json"))["registered_letters"]
+    assert (registered["deadline"], registered["first_presented_on"]) == ("2026-11-28", "2026-11-20")
+
+    bot.api.clear()
+    await bot.owner.tap(f"l1:pres:{rid}:1")  # the card as it was before the presentation
+    assert bot.api.of("answerCallbackQuery")[0].params["text"] == "Déjà traité."
+    await bot.owner.send("21/11/2026")  # no question open: nothing recorded
+    assert len(_evidence(bot, "lrar_presented")) == 1 and _letter(bot).first_presented_on == date(2026, 11, 20)
+
+    await bot.owner.tap(f"l1:uncl:{rid}:2")
+    await bot.owner.send("22/11/2026")
+    assert "présenté le 20/11/2026" in " ".join(bot.api.texts())
+    letter = _letter(bot)
+    assert (letter.outcome, letter.first_presented_on) == ("unclaimed", date(2026, 11, 20))

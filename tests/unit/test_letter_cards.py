@@ -53,9 +53,11 @@ def test_a_sent_notice_without_letter_offers_lrar_envoyee_only() -> None:
 
 
 def test_a_posted_letter_shows_its_deadline_and_the_three_outcomes() -> None:
-    """Posted: the number, the posting date, the deadline from the posting, and AR reçu / non réclamé / retourné."""
+    """Posted: the number, the posting date, the deadline from the posting, and Première présentation then AR reçu /
+    non réclamé / retourné."""
     parts = with_letter(card_parts(_view(), None, lang="fr", keyboard="none"), _view(), _letter(), "fr")
-    assert [b.data for b in parts.buttons[-1]] == ["l1:recv:7:2", "l1:uncl:7:2", "l1:ret:7:2"]
+    assert [b.data for b in parts.buttons[-1]] == ["l1:pres:7:2", "l1:recv:7:2", "l1:uncl:7:2", "l1:ret:7:2"]
+    assert parts.buttons[-1][0].label == "📮 Première présentation"
     text = "\n".join(parts.head)
     assert "Lettre recommandée n° 1A12345678901 envoyée le 18/11/2026." in text
     assert "jusqu'au 26/11/2026 (compté depuis l'envoi" in text
