@@ -1,5 +1,8 @@
 """Which open invoice a bank credit pays: invoice number in the remittance, then amount and name, then amount alone.
 
+An amount is expected of an invoice when it is its balance or, for an invoice in a payment plan, its next instalment
+(what is left of it), as the caller computed it (`OpenInvoice.instalment`).
+
 Pure policy: the statement lines and the open invoices come in as plain values, the outcome goes out as plain
 values; recording payments, cards and flags is the caller's. Invoices are indexed once (by number key, by
 remaining balance, by remaining balance and client name), so a statement of n lines costs O(n) look-ups whatever
@@ -75,21 +78,24 @@ class OpenInvoice:
     balance: Decimal
     currency: str
     due_date: date
+    #: In a payment plan: its next instalment not yet covered (what is left of it), also expected as a payment;
+    #: only while the balance is `balance` (once a line of the statement pays the invoice, only its balance is).
+    instalment: Decimal | None = None
 
 
 class MatchRule(StrEnum):
     """Which rule made a match sure."""
 
     NUMBER = "number"  # the invoice number(s) found in the remittance information
-    AMOUNT_AND_NAME = "amount_and_name"  # the exact balance, paid by a counterparty bearing the client's name
-    AMOUNT = "amount"  # the only open invoice of exactly that balance
+    AMOUNT_AND_NAME = "amount_and_name"  # an expected amount, paid by a counterparty bearing the client's name
+    AMOUNT = "amount"  # the only open invoice expecting exactly that amount
 
 
 class DoubtReason(StrEnum):
     """Why a line needs the owner's word."""
 
     AMBIGUOUS_NUMBER = "ambiguous_number"  # a number in the remittance reads as two invoices' numbers
-    SEVERAL_INVOICES = "several_invoices"  # more than one invoice fits the amount (and name)
+    SEVERAL_INVOICES = "several_invoices"  # more than one invoice expects the amount (and has the name)
     SEVERAL_LINES = "several_lines"  # one invoice fits, but so does another line of the statement
     OTHER_CLIENT = "other_client"  # the only invoice of that amount is not the counterparty's, a known client
 
@@ -284,8 +290,9 @@ def find_numbers(remittance: str, index: NumberIndex) -> tuple[tuple[int, ...], 
     return tuple(found)
 
 
-#: Invoice ids by balance; append-only (an entry whose invoice no longer has that balance is skipped on reading):
-#: a list of one id is a quarter of the size of a dict, and a balance only decreases, so no id comes back.
+#: Invoice ids by expected amount (balance or plan instalment); append-only (an entry whose invoice no longer expects
+#: that amount is skipped on reading): a list of one id is a quarter of the size of a dict, and a balance only
+#: decreases, so no id comes back.
 _Buckets = dict[Decimal, list[int]]
 
 
@@ -318,24 +325,38 @@ class _Book:
                 book.clients_by_name.setdefault(key, set()).add(invoice.client_id)
             book.by_amount.setdefault(invoice.currency, {})
             book._place(invoice.invoice_id, invoice.balance)
+            if invoice.instalment is not None and 0 < invoice.instalment < invoice.balance:
+                book._file(invoice.invoice_id, invoice.instalment)
         return book
 
     def _place(self, invoice_id: int, balance: Decimal) -> None:
         """Record a balance and file the invoice under it (an invoice paid off is filed nowhere)."""
         self.balances[invoice_id] = balance
         if balance > 0:
-            currency, key = self.invoices[invoice_id].currency, self.name_keys[invoice_id]
-            self.by_amount[currency].setdefault(balance, []).append(invoice_id)
-            if key:
-                self.by_name.setdefault((currency, key), {}).setdefault(balance, []).append(invoice_id)
+            self._file(invoice_id, balance)
+
+    def _file(self, invoice_id: int, amount: Decimal) -> None:
+        """File the invoice under an amount it expects."""
+        currency, key = self.invoices[invoice_id].currency, self.name_keys[invoice_id]
+        self.by_amount[currency].setdefault(amount, []).append(invoice_id)
+        if key:
+            self.by_name.setdefault((currency, key), {}).setdefault(amount, []).append(invoice_id)
+
+    def expects(self, invoice_id: int, amount: Decimal) -> bool:
+        """Whether `amount` is the invoice's balance, or its next instalment while nothing of the statement paid it."""
+        balance = self.balances[invoice_id]
+        if balance == amount:
+            return True
+        invoice = self.invoices[invoice_id]
+        return invoice.instalment == amount and balance == invoice.balance
 
     def allocate(self, invoice_id: int, amount: Decimal) -> None:
         """Take `amount` off an invoice's balance, filing it under the new one."""
         self._place(invoice_id, self.balances[invoice_id] - amount)
 
     def owing(self, buckets: _Buckets | None, amount: Decimal) -> Iterator[int]:
-        """The invoices of a bucket whose balance is still exactly `amount`."""
-        return (i for i in (buckets or {}).get(amount, ()) if self.balances[i] == amount)
+        """The invoices of a bucket that still expect exactly `amount`."""
+        return (i for i in (buckets or {}).get(amount, ()) if self.expects(i, amount))
 
     def candidates(self, ids: Iterable[int]) -> tuple[int, ...]:
         """At most MAX_CANDIDATES distinct invoice ids, oldest due date first."""
@@ -391,9 +412,9 @@ def match(lines: Iterable[CreditLine], invoices: Iterable[OpenInvoice]) -> Match
     1. The invoice number(s) found in the remittance: allocated in the order named, a partial payment allowed, any
        excess flagged as overpaid. Lines are taken by booking date then line id, each consuming balances, so two
        lines never pay one invoice beyond its balance.
-    2. Then the exact balance of an invoice whose client's name the counterparty contains.
-    3. Then the exact balance of the only invoice that has it; if the counterparty is another known client, the
-       owner confirms.
+    2. Then an amount expected of an invoice (its exact balance, or its next plan instalment) whose client's name the
+       counterparty contains.
+    3. Then an amount expected of only one invoice; if the counterparty is another known client, the owner confirms.
     Rules 2 and 3 are sure only with one candidate that no other line fits; otherwise the line is doubtful, with
     the candidates. A line in a currency that no invoice has (or, by number, that its invoice has not) is unmatched.
     The result does not depend on the order of `lines` or `invoices`.

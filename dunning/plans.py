@@ -34,6 +34,7 @@ __all__ = [
     "allocate_plan",
     "check_schedule",
     "first_due",
+    "next_instalment",
     "plan_progress",
     "suggest_schedule",
 ]
@@ -176,3 +177,10 @@ def plan_progress(schedule: Sequence[Instalment], paid: Decimal, today: date) ->
         overdue=overdue,
         overdue_amount=overdue_amount,
     )
+
+
+def next_instalment(schedule: Sequence[Instalment], paid: Decimal) -> Instalment | None:
+    """The first instalment `paid` does not cover, with what is left of it, whatever its date (None when all are):
+    plan_progress's next instalment counting none as past (what a bank credit paying the plan is expected to be)."""
+    progress = plan_progress(schedule, paid, date.min)
+    return None if progress.next_due is None else Instalment(progress.next_due, progress.next_amount)

@@ -10,7 +10,7 @@ says which statement line it came from.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -21,13 +21,14 @@ from sqlalchemy import Engine
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
-from dunning.invoice_states import State
+from dunning.invoice_states import Instalment, State
 from dunning.matching import Doubtful, MatchResult, OpenInvoice, Sure, Unmatched, UnmatchedReason
+from dunning.plans import next_instalment
 from dunning.states import InvoiceState, ReminderState
 from storage.db import write_session
 from storage.evidence import record
 from storage.invoices import OUTSTANDING_STATES
-from storage.models import Client, Invoice, Reminder, ReminderInvoice, StatementLineRecord
+from storage.models import Client, Invoice, PlanInstalment, Reminder, ReminderInvoice, StatementLineRecord
 from storage.reminders import record_payment
 from storage.task_actions import record_overpayment
 
@@ -189,26 +190,59 @@ def known_line_ids(session: Session, business_id: int, line_ids: Iterable[str]) 
 
 
 def open_invoices_for_matching(session: Session, business_id: int) -> list[OpenInvoice]:
-    """The business's invoices a credit may pay (open, promised, partially paid, with a balance), with their client."""
+    """The business's invoices a credit may pay (open, promised, partially paid, with a balance), with their client;
+    an invoice in a payment plan also expects its next instalment (`plan_instalments`)."""
     it, ct = Invoice.__table__, Client.__table__  # type: ignore[attr-defined]
-    rows = session.connection().execute(
-        core_select(
-            it.c.id,
-            it.c.number,
-            it.c.client_id,
-            ct.c.name,
-            it.c.amount,
-            it.c.amount_paid,
-            it.c.currency,
-            it.c.due_date,
+    rows = (
+        session.connection()
+        .execute(
+            core_select(
+                it.c.id,
+                it.c.number,
+                it.c.client_id,
+                ct.c.name,
+                it.c.amount,
+                it.c.amount_paid,
+                it.c.currency,
+                it.c.due_date,
+                it.c.state,
+                it.c.plan_id,
+                it.c.plan_paid,
+            )
+            .join(ct, ct.c.id == it.c.client_id)
+            .where(it.c.business_id == business_id, it.c.state.in_(MATCHABLE_STATES), it.c.amount > it.c.amount_paid)
         )
-        .join(ct, ct.c.id == it.c.client_id)
-        .where(it.c.business_id == business_id, it.c.state.in_(MATCHABLE_STATES), it.c.amount > it.c.amount_paid)
+        .all()
     )
+    planned = {r[0]: (r[9], r[10]) for r in rows if r[8] == State.PAYMENT_PLAN.value and r[9] is not None}
+    instalments = plan_instalments(session, planned)
     return [
-        OpenInvoice(inv_id, number, client_id, name, amount - paid, currency, due)
-        for inv_id, number, client_id, name, amount, paid, currency, due in rows
+        OpenInvoice(inv_id, number, client_id, name, amount - paid, currency, due, instalments.get(inv_id))
+        for inv_id, number, client_id, name, amount, paid, currency, due, *_ in rows
     ]  # fmt: skip
+
+
+def plan_instalments(session: Session, planned: Mapping[int, tuple[int, Decimal]]) -> dict[int, Decimal]:
+    """The instalment a bank credit is expected to bring on invoices in a plan (`planned`: invoice id -> (plan id,
+    plan_paid)): its next one not covered (dunning.plans.next_instalment), on the invoices of each plan whose next
+    instalment comes first (a later invoice's part of a later instalment is not expected yet)."""
+    parts: dict[int, list[Instalment]] = defaultdict(list)
+    pt = PlanInstalment.__table__  # type: ignore[attr-defined]
+    ids = sorted(planned)
+    for i in range(0, len(ids), LOOKUP):
+        for invoice_id, plan_id, due, amount in session.connection().execute(
+            core_select(pt.c.invoice_id, pt.c.plan_id, pt.c.due_date, pt.c.amount)
+            .where(pt.c.invoice_id.in_(ids[i : i + LOOKUP]))
+            .order_by(pt.c.invoice_id, pt.c.seq)
+        ):
+            if planned[invoice_id][0] == plan_id:
+                parts[invoice_id].append(Instalment(due, amount))
+    nexts = {i: nxt for i, own in parts.items() if (nxt := next_instalment(own, planned[i][1])) is not None}
+    first: dict[int, date] = {}
+    for invoice_id, nxt in nexts.items():
+        plan_id = planned[invoice_id][0]
+        first[plan_id] = min(first.get(plan_id, nxt.due), nxt.due)
+    return {i: nxt.amount for i, nxt in nexts.items() if nxt.due == first[planned[i][0]]}
 
 
 def _outcome(item: Sure | Doubtful | Unmatched) -> LineOutcome:

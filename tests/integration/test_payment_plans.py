@@ -342,6 +342,40 @@ async def test_a_bank_credit_naming_a_plan_invoice_counts_towards_the_plan(world
     assert (newer.state, newer.plan_paid, newer.balance) == ("payment_plan", D("150.00"), D("550.00"))
 
 
+async def test_a_bank_credit_of_the_next_instalment_pays_the_plan_without_a_number(world: World) -> None:
+    """Schedule 150 (24/12), 150 (24/1), 700 (24/2): F-OLD (300) takes the two 150s, F-NEW (700) the last. A CAMT
+    credit of 150,00 from Durand with no invoice number is F-OLD's next instalment: recorded as a sure payment on it,
+    which stays in the plan with 150,00 paid; the plan shows one instalment paid and 150,00 expected on 24/1. F-NEW's
+    part comes later, so only F-OLD expects an instalment."""
+    from services.payments import import_statement
+    from storage.payments_in import open_invoices_for_matching
+    from tests.samples.statements import Entry, Tx, camt053
+
+    schedule = (
+        Instalment(date(2026, 12, 24), D("150.00")),
+        Instalment(date(2027, 1, 24), D("150.00")),
+        Instalment(date(2027, 2, 24), D("700.00")),
+    )
+    plan_id, rid = _propose(world, schedule)
+    assert (await world.services.send(rid, _version(world.engine, rid), actor=ACTOR)).ok
+    with read_session(world.engine) as s:
+        expected = {i.invoice_id: i.instalment for i in open_invoices_for_matching(s, world.ctx.business_id)}
+    assert expected == {world.older: D("150.00"), world.newer: None}
+    paid = Tx(D("150.00"), "DURAND SARL", "Echeance de decembre")
+    entry = Entry(D("150.00"), date(2026, 12, 23), reference="ECH-1", txs=(paid,))
+    summary = import_statement(world.engine, world.ctx.business_id, camt053(entries=[entry]), "releve.xml", actor=ACTOR)
+    assert summary.ok and [(p.invoice_id, p.amount) for p in summary.payments] == [(world.older, D("150.00"))]
+    older = _invoice(world.engine, world.older)
+    assert (older.state, older.plan_paid, older.balance) == ("payment_plan", D("150.00"), D("150.00"))
+    facts = plans.plan_facts(world.ctx, plan_id)
+    assert facts is not None and facts.progress.paid == D("150.00")
+    assert (facts.progress.instalments_paid, facts.progress.next_due, facts.progress.next_amount) == (
+        1,
+        date(2027, 1, 24),
+        D("150.00"),
+    )
+
+
 async def test_a_missed_instalment_is_counted_on_the_invoice_once(world: World) -> None:
     """The day after an instalment's date with nothing paid, the daily tick reports it missed (plan_missed written
     back, one plan_instalment_missed entry); the same tick again reports nothing new."""

@@ -41,10 +41,13 @@ def _invoice(
     client: str = "Atelier Dupont SARL",
     client_id: int = 1,
     currency: str = "EUR",
+    instalment: str | None = None,
 ) -> OpenInvoice:
-    """An open invoice; its due date follows its id, so candidates come in id order."""
+    """An open invoice (in a payment plan when it has an instalment); its due date follows its id, so candidates
+    come in id order."""
     due = date(2026, 10, 1) + timedelta(days=invoice_id)
-    return OpenInvoice(invoice_id, number, client_id, client, D(balance), currency, due)
+    expected = None if instalment is None else D(instalment)
+    return OpenInvoice(invoice_id, number, client_id, client, D(balance), currency, due, expected)
 
 
 def _line(
@@ -286,6 +289,46 @@ def test_candidates_are_capped() -> None:
     assert outcome.candidates == tuple(range(1, MAX_CANDIDATES + 1))
 
 
+# A payment plan's next instalment is expected too
+
+
+def test_plan_instalment_with_client_name_is_sure() -> None:
+    """No number, 250 from the client whose invoice (1000 left) is in a plan expecting 250 next: sure, 250 paid."""
+    invoices = [_invoice(1, "F-1", "1000", "Atelier Dupont", instalment="250"), _invoice(2, "F-2", "250", "Martin", 2)]
+    outcome = _only([_line("a", "250.00", "ECHEANCE", counterparty="ATELIER DUPONT")], invoices)
+    assert isinstance(outcome, Sure)
+    assert (outcome.rule, outcome.allocations) == (MatchRule.AMOUNT_AND_NAME, (Allocation(1, D("250.00")),))
+
+
+def test_plan_instalment_alone_is_sure_with_one_candidate() -> None:
+    """An anonymous 250 and the only invoice expecting 250 is one in a plan: sure by amount, the balance goes down."""
+    result = match([_line("a", "250")], [_invoice(1, "F-1", "1000", instalment="250"), _invoice(2, "F-2", "300")])
+    assert [s.rule for s in result.sure] == [MatchRule.AMOUNT]
+    assert result.balances == {1: D("750"), 2: D("300")}
+
+
+def test_plan_instalment_shared_with_another_invoice_is_doubtful() -> None:
+    """250 is one invoice's next instalment and another's balance: the owner picks, nothing is paid."""
+    invoices = [_invoice(1, "F-1", "1000", "A SARL", 1, instalment="250"), _invoice(2, "F-2", "250", "B SAS", 2)]
+    outcome = _only([_line("a", "250")], invoices)
+    assert outcome == Doubtful(_line("a", "250"), (1, 2), DoubtReason.SEVERAL_INVOICES)
+
+
+def test_plan_instalment_is_no_longer_expected_once_the_statement_paid_the_invoice() -> None:
+    """A line naming the invoice pays 100 first: a later anonymous 250 no longer reads as its next instalment."""
+    lines = [_line("a", "100", "F-2026-042"), _line("b", "250", booking_date=DAY + timedelta(days=1))]
+    result = match(lines, [_invoice(1, "F-2026-042", "1000", instalment="250")])
+    assert [s.rule for s in result.sure] == [MatchRule.NUMBER]
+    assert result.unmatched == (Unmatched(lines[1]),)
+    assert result.balances[1] == D("900")
+
+
+def test_two_lines_of_one_plan_instalment_are_doubtful() -> None:
+    """Two anonymous lines of the one instalment expected: neither is sure."""
+    result = match([_line("a", "250"), _line("b", "250")], [_invoice(1, "F-1", "1000", instalment="250")])
+    assert [o.reason for o in result.doubtful] == [DoubtReason.SEVERAL_LINES] * 2
+
+
 # Lines that match nothing
 
 
@@ -334,6 +377,7 @@ def _statements(draw: st.DrawFn) -> tuple[list[CreditLine], list[OpenInvoice]]:
             f"Client {i % 4}",
             i % 4,
             currency=draw(st.sampled_from(["EUR", "EUR", "USD"])),
+            instalment=draw(st.sampled_from([None, None, "10.00", "100.00", "250.00"])),
         )
         for i in range(1, n_invoices + 1)
     ]

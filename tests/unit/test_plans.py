@@ -24,6 +24,7 @@ from dunning.plans import (
     allocate_plan,
     check_schedule,
     first_due,
+    next_instalment,
     plan_progress,
     suggest_schedule,
 )
@@ -183,6 +184,15 @@ def test_progress_counts_payments_in_order() -> None:
     )
     done = plan_progress(schedule, D("600.00"), date(2027, 3, 1))
     assert (done.instalments_paid, done.next_due, done.left, done.overdue) == (3, None, D("0.00"), 0)
+
+
+def test_next_instalment_is_the_first_not_covered_even_when_late() -> None:
+    """What a bank credit is expected to bring: 250 paid on 3 × 200 leaves 150 of the second, late or not (the late
+    one comes before the next in date); once all is paid, none."""
+    schedule = [_i("2026-12-01", "200.00"), _i("2027-01-01", "200.00"), _i("2027-02-01", "200.00")]
+    assert next_instalment(schedule, D("250.00")) == Instalment(date(2027, 1, 1), D("150.00"))
+    assert next_instalment(schedule, D("0.00")) == Instalment(date(2026, 12, 1), D("200.00"))
+    assert next_instalment(schedule, D("600.00")) is None
 
 
 def test_an_invoice_in_a_plan_is_out_of_the_ladder() -> None:
