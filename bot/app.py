@@ -367,6 +367,23 @@ class TelegramAdapter:
         """Refresh the reminder's cards in Telegram; tell the owners about a failed or uncertain e-mail."""
         await self._report(result)
 
+    async def on_smtp_state(self, business_id: int, down: bool) -> None:
+        """The business's SMTP server stopped answering (down) or answers again: each of its owners is told once,
+        not once per e-mail waiting in the queue."""
+        if self.tenancy is not None and business_id != self.presenter.business_id:
+            owners = sorted(int(user) for user in self.tenancy.owners_of(business_id) if user.isdigit())
+        elif business_id == self.presenter.business_id:
+            owners = sorted(self.presenter.owner_ids)
+        else:
+            return  # another business's sender, not served by this bot
+        langs = self.application.bot_data.get(common.LANGS_KEY, {})
+        key = "outbox.smtp_down" if down else "outbox.smtp_up"
+        for owner in owners:
+            try:
+                await self.application.bot.send_message(owner, t(key, langs.get(owner, "fr")))
+            except TelegramError as exc:
+                log.warning("owner %s not told that SMTP is %s: %s", owner, "down" if down else "back", exc)
+
     async def on_mail_received(self, ingested: Ingested) -> None:
         """A client's reply or a bounce kept by the mailbox watcher: its card to every owner at once."""
         langs = self.application.bot_data.get(common.LANGS_KEY, {})

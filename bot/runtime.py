@@ -16,6 +16,7 @@ import gc
 import logging
 import signal
 import sys
+import threading
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 
@@ -26,6 +27,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.adapters import AdapterStartError, ChatAdapter
 from bot.business import build_context, load_rates, renderer_for, settings_ladder
 from bot.health import Health, HttpServer, health_application
+from bot.outage import Outage
 from bot.sender import TICK_INTERVAL, Sender
 from bot.settings import Settings, SettingsError, check_slack_settings, check_webhook_settings, smtp_config
 from bot.tenancy import Business
@@ -42,6 +44,11 @@ SENDER_JOB = "outbox-sender"
 SENDER_FIRST_TICK = timedelta(seconds=5)
 #: At stop, how long a digest being delivered or an e-mail being sent may take to finish.
 STOP_GRACE = 5.0
+#: At start, a database that does not answer is tried again after 1 s, then twice as long each time up to 60 s,
+#: for as long as it takes (never given up: PostgreSQL starting after the bot, or down for a while, is waited for);
+#: SIGTERM or Ctrl+C stops the wait cleanly.
+DB_FIRST_RETRY = 1.0
+DB_MAX_RETRY = 60.0
 
 #: Builds the adapters of the process over the business's services.
 AdapterFactory = Callable[[Settings, Services], list[ChatAdapter]]
@@ -70,6 +77,41 @@ def open_services(settings: Settings) -> Services:
             half_year,
         )
     return core
+
+
+def open_services_waiting(
+    settings: Settings, *, first: float = DB_FIRST_RETRY, longest: float = DB_MAX_RETRY
+) -> Services:
+    """`open_services`, waiting for a database that does not answer: one warning line (the URL without its
+    password), a try after `first` seconds then twice as long each time up to `longest`, forever; a line when it
+    answers. SIGTERM or SIGINT during the wait exits 0 (no crash loop under systemd or Docker)."""
+    from storage.db import database_unreachable, describe_database_error, safe_url
+
+    outage = Outage(f"the database at {safe_url(settings.DATABASE_URL)}", log)
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    delay = first
+    try:
+        while True:
+            try:
+                core = open_services(settings)
+            except Exception as exc:
+                if not database_unreachable(exc):
+                    raise
+                outage.failed(
+                    describe_database_error(exc),
+                    f"Relance waits for it (tries again after {first:g} s, then up to every {longest:g} s)",
+                )
+            else:
+                outage.recovered()
+                return core
+            if stop.wait(delay):
+                log.warning("stopped while waiting for the database")
+                raise SystemExit(0)
+            delay = min(delay * 2, longest)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def check_payment_details(settings: Settings) -> None:
@@ -108,6 +150,9 @@ async def start_sender(settings: Settings, core: Services, adapters: Sequence[Ch
     sender = Sender(core.engine, smtp_config(settings), core.business_id)
     for adapter in adapters:
         sender.on_outcome(adapter.on_outcome)
+        smtp_state = getattr(adapter, "on_smtp_state", None)  # owners told once when SMTP goes down, once when back
+        if smtp_state is not None:
+            sender.on_smtp_state(smtp_state)
     attach = getattr(core.delivery, "attach_sender", None)
     if attach is not None:
         attach(sender.wake)  # from now on a tap queues and wakes the sender, it never talks SMTP itself
@@ -121,6 +166,9 @@ async def start_business_sender(business: Business, business_id: int, adapters: 
     sender = Sender(business.services.engine, business.smtp, business_id)
     for adapter in adapters:
         sender.on_outcome(adapter.on_outcome)
+        smtp_state = getattr(adapter, "on_smtp_state", None)  # owners told once when SMTP goes down, once when back
+        if smtp_state is not None:
+            sender.on_smtp_state(smtp_state)
     attach = getattr(business.services.delivery, "attach_sender", None)
     if attach is not None:
         attach(sender.wake)
@@ -167,6 +215,8 @@ class Runtime:
         #: Several businesses in the database (`relance business add`): each one's services, the default's included.
         self.businesses: dict[int, Business] = {}
         self.other_senders: list[Sender] = []  # the other businesses' own SMTP accounts
+        #: The database failing during the day: one line when it goes, one when it is back (not one per job).
+        self.database = Outage("the database", log)
 
     def open_businesses(self) -> None:
         """With several businesses in the database, every adapter that can serves them all (bot/tenancy.py) and the
@@ -243,12 +293,22 @@ class Runtime:
                 coalesce=True,
             )
 
-    @staticmethod
-    def _recording(work: Callable[[], Awaitable[object]], done: Callable[[], None]) -> Callable[[], Awaitable[object]]:
-        """`work`, then `done()` when it completed without an error (the time /healthz reports)."""
+    def _recording(
+        self, work: Callable[[], Awaitable[object]], done: Callable[[], None]
+    ) -> Callable[[], Awaitable[object]]:
+        """`work`, then `done()` when it completed without an error (the time /healthz reports). A database that
+        does not answer is logged once per outage (the next run of the job tries again), not at every run."""
+        from storage.db import database_unreachable, describe_database_error
 
         async def recorded() -> object:
-            result = await work()
+            try:
+                result = await work()
+            except Exception as exc:
+                if not database_unreachable(exc):
+                    raise
+                self.database.failed(describe_database_error(exc))
+                return None
+            self.database.recovered()
             done()
             return result
 
@@ -270,7 +330,8 @@ class Runtime:
     async def _tick_senders(self) -> None:
         """One tick of every sender of the process (the install's, then each business's own)."""
         for sender in ([self.sender] if self.sender is not None else []) + self.other_senders:
-            await sender.tick()
+            sender.database = self.database  # one outage line for the whole process, whichever job saw it
+            await sender.scheduled_tick()
 
     async def check_other_digests(self) -> None:
         """Each other business's digest, once due at its own time in its own time zone, to its owners; the owners and
@@ -448,7 +509,7 @@ def run(
                 webhook_url, settings.WEBHOOK_LISTEN, settings.WEBHOOK_PORT, settings.WEBHOOK_SECRET.get_secret_value()
             )
         # Settings, payment details, rates and templates are checked before connecting: one line, no traceback.
-        core = open_services(settings)
+        core = open_services_waiting(settings)  # a database that does not answer is waited for
     except Exception as exc:
         from messages.render import TemplateError
 

@@ -14,9 +14,10 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
+from bot.outage import Outage
 from messages.delivery import SmtpConfig
 from services.outbox import DeliveryResult, deliver_due, recover_unknown_at_startup
-from storage.db import Engine
+from storage.db import Engine, database_unreachable, describe_database_error
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -24,7 +25,13 @@ log = logging.getLogger(__name__)
 #: How often the scheduler ticks the sender (retries after a 4xx, e-mails waiting for the sending window).
 TICK_INTERVAL = timedelta(seconds=30)
 
+#: While the SMTP server cannot be reached, the scheduler's ticks try it again after TICK_INTERVAL, then twice as
+#: long each time up to this (a tap's wake-up tries at once); the messages wait in the queue meanwhile.
+SMTP_PROBE_MAX = timedelta(minutes=10)
+
 OutcomeCallback = Callable[[DeliveryResult], Awaitable[None]]
+#: `callback(business_id, down)`: the business's SMTP server stopped answering (True) or answers again (False).
+SmtpStateCallback = Callable[[int, bool], Awaitable[None]]
 
 
 class Sender:
@@ -40,12 +47,55 @@ class Sender:
         self._again = False
         self._tasks: set[asyncio.Task[list[DeliveryResult]]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
+        #: The SMTP server could not be reached at the last try (told once to the owners, and again when it is back).
+        self.smtp_down = False
+        self._state_callbacks: list[SmtpStateCallback] = []
+        self._probe_after = TICK_INTERVAL
+        self._next_probe: datetime | None = None
+        #: The database failing: one line per outage (the runtime shares its own between its jobs).
+        self.database = Outage("the database", log)
 
     def on_outcome(self, callback: OutcomeCallback) -> OutcomeCallback:
         """Register `callback(result)`, awaited for every outcome of this business (usable as a decorator)."""
         if callback not in self._callbacks:
             self._callbacks.append(callback)
         return callback
+
+    def on_smtp_state(self, callback: SmtpStateCallback) -> SmtpStateCallback:
+        """Register `callback(business_id, down)`, awaited once when the SMTP server stops answering and once when
+        it answers again (not once per message)."""
+        if callback not in self._state_callbacks:
+            self._state_callbacks.append(callback)
+        return callback
+
+    async def _smtp_state(self, results: list[DeliveryResult]) -> None:
+        """Down when a try could not reach the server; up again when one reached it (whatever it answered)."""
+        if not results:
+            return  # nothing was tried: the server's state is unknown, keep the last one
+        down = any(result.unreachable for result in results)
+        reached = any(result.outcome in ("sent", "failed") or (result.outcome == "retry" and not result.unreachable)
+                      for result in results)  # fmt: skip
+        if not down and not reached:
+            return  # only rows found interrupted (unknown): nothing was tried
+        if not down:
+            self._probe_after = TICK_INTERVAL
+            self._next_probe = None
+        else:
+            self._next_probe = utcnow() + self._probe_after
+            self._probe_after = min(self._probe_after * 2, SMTP_PROBE_MAX)
+        if down == self.smtp_down:
+            return
+        self.smtp_down = down
+        if down:
+            log.warning("the SMTP server of business %s cannot be reached (%s): the e-mails wait in the queue and are "
+                        "tried again", self.business_id, results[-1].reply)  # fmt: skip
+        else:
+            log.warning("the SMTP server of business %s answers again: the queue is being sent", self.business_id)
+        for callback in list(self._state_callbacks):
+            try:
+                await callback(self.business_id, down)
+            except Exception:  # one broken listener must not stop the others, nor the sender
+                log.exception("SMTP state callback failed for business %s", self.business_id)
 
     async def _notify(self, result: DeliveryResult) -> None:
         log.info("outbox %s (reminder %s): %s after %s attempt(s)",
@@ -106,10 +156,22 @@ class Sender:
                         limit=self.limit,
                         on_result=self._notify,
                     )
-                except Exception:  # the database or the network failed: the next tick tries again
-                    log.exception("outbox sender of business %s: tick failed", self.business_id)
+                except Exception as exc:  # the database or the network failed: the next tick tries again
+                    if database_unreachable(exc):
+                        self.database.failed(describe_database_error(exc))
+                    else:
+                        log.exception("outbox sender of business %s: tick failed", self.business_id)
                     break
+                self.database.recovered()
+            await self._smtp_state(results)
         return results
+
+    async def scheduled_tick(self) -> list[DeliveryResult]:
+        """The scheduler's tick: while the SMTP server is down, only once its backoff has passed (TICK_INTERVAL,
+        doubling up to SMTP_PROBE_MAX), so a long outage is not hammered; a tap's `wake` tries at once."""
+        if self.smtp_down and self._next_probe is not None and utcnow() < self._next_probe:
+            return []
+        return await self.tick()
 
     async def recover(self) -> list[DeliveryResult]:
         """At start-up: mark this business's interrupted e-mails `unknown` and tell the listeners."""

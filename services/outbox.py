@@ -134,21 +134,22 @@ def queue_reminder(
 # --- the sender job ------------------------------------------------------------------------------------------
 
 
-async def _deliver_one(config: SmtpConfig, claim: Claim) -> tuple[SmtpVerdict, str]:
+async def _deliver_one(config: SmtpConfig, claim: Claim) -> tuple[SmtpVerdict, str, bool]:
+    """The verdict, the reply line, and whether the server could not be reached at all (no reply, nothing sent)."""
     try:
         reply: SmtpReply = await send_message(
             config, claim.raw, claim.mail_from, list(claim.recipients), checkpoint=_checkpoint
         )
     except TemporaryDeliveryError as exc:
-        return "retry", exc.line
+        return "retry", exc.line, exc.reply is None
     except PermanentDeliveryError as exc:
-        return "failed", exc.line
+        return "failed", exc.line, False
     except UncertainDeliveryError as exc:
-        return "unknown", exc.line
+        return "unknown", exc.line, False
     except DeliveryError as exc:  # a future subclass: assume the worst, never re-send on our own
-        return "unknown", exc.line
+        return "unknown", exc.line, False
     _checkpoint("after_reply")
-    return "sent", reply.line
+    return "sent", reply.line, False
 
 
 async def deliver_due(
@@ -165,7 +166,8 @@ async def deliver_due(
     Only `business_id`'s rows are touched: each business's sender answers to that business's owners. Safe to run
     from several processes at once: a row is claimed by exactly one of them. `on_result` is awaited as soon as
     each outcome is committed (so the owner hears of it even if a later message hangs). The database work runs in
-    threads: a slow SMTP server or a locked row never blocks the event loop.
+    threads: a slow SMTP server or a locked row never blocks the event loop. A server that cannot be reached ends
+    the round at the first row (its result says `unreachable`): the others wait in the queue, untouched.
     """
     stale = utcnow() - STALE_SENDING_AFTER
     results = await asyncio.to_thread(store.mark_unknown, engine, business_id, older_than=stale)
@@ -177,12 +179,16 @@ async def deliver_due(
         if claim is None:
             break
         _checkpoint("after_commit")
-        verdict, reply = await _deliver_one(config, claim)
-        result = await asyncio.to_thread(store.record_outcome, engine, business_id, claim, verdict, reply, now=now)
+        verdict, reply, unreachable = await _deliver_one(config, claim)
+        result = await asyncio.to_thread(
+            store.record_outcome, engine, business_id, claim, verdict, reply, now=now, unreachable=unreachable
+        )
         _checkpoint("after_update")
         results.append(result)
         if on_result is not None:
             await on_result(result)
+        if unreachable:
+            break
     return results
 
 

@@ -40,6 +40,32 @@ def make_engine(url: str, *, migrate: bool = True, admin_url: str | None = None,
     return engine
 
 
+def database_unreachable(exc: BaseException) -> bool:
+    """True when `exc` says the database could not be reached or the connection broke (server down, refused, file
+    not openable), as opposed to a bug or a refused statement: the caller waits and tries again."""
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        return True
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
+def describe_database_error(exc: BaseException) -> str:
+    """The driver's first line (e.g. "connection to server at "127.0.0.1", port 5432 failed: Connection refused"),
+    without SQLAlchemy's statement and link; the driver never echoes the password."""
+    orig = getattr(exc, "orig", None) or exc
+    lines = [line.strip() for line in str(orig).splitlines() if line.strip()]
+    return lines[0] if lines else type(orig).__name__
+
+
+def safe_url(url: str) -> str:
+    """`url` with its password masked, for a log line."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "(DATABASE_URL)"
+
+
 def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
     database = make_url(url).database
     if database and database != ":memory:":

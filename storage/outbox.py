@@ -166,6 +166,8 @@ class DeliveryResult:
     attempts: int
     sent_at: datetime | None = None
     next_attempt: datetime | None = None
+    #: The SMTP server could not be reached at all (no reply): the row waits in the queue, the try not counted.
+    unreachable: bool = False
 
 
 def _for_update(session: Session, stmt: Any, **kw: Any) -> Any:
@@ -388,13 +390,23 @@ def claim_next(
 
 
 def record_outcome(
-    engine: Engine, business_id: int, claim: Claim, outcome: SmtpVerdict, reply: str, *, now: datetime
+    engine: Engine,
+    business_id: int,
+    claim: Claim,
+    outcome: SmtpVerdict,
+    reply: str,
+    *,
+    now: datetime,
+    unreachable: bool = False,
 ) -> DeliveryResult:
     """Write what the SMTP server said about `claim`: outbox row, reminder and evidence entry, in one transaction.
 
     A 4xx (`retry`) puts the row back in the queue after the next RETRY_DELAYS step, or fails it after
-    MAX_ATTEMPTS tries. A row turned `unknown` meanwhile (another process started up) still gets the real answer.
+    MAX_ATTEMPTS tries. A server that could not be reached at all (`unreachable`, nothing sent) puts it back after
+    the first step without counting the try: an outage of any length never fails a message. A row turned `unknown`
+    meanwhile (another process started up) still gets the real answer.
     """
+    unreachable = unreachable and outcome == "retry"
     if claim.business_id != business_id:
         raise OutboxError(f"outbox row {claim.outbox_id} is not of business {business_id}")
     sent_at: datetime | None = None
@@ -404,7 +416,7 @@ def record_outcome(
         if outbox is None:
             raise OutboxError(f"outbox row {claim.outbox_id} does not exist")
         updatable = outbox.state in ("sending", "unknown")
-        if outcome == "retry" and claim.attempts >= MAX_ATTEMPTS:
+        if outcome == "retry" and claim.attempts >= MAX_ATTEMPTS and not unreachable:
             outcome = "failed"
             reply = f"{reply} (gave up after {MAX_ATTEMPTS} tries)"
         stamp = utcnow()
@@ -427,7 +439,11 @@ def record_outcome(
                     session, claim.reminder_id, ReminderState.SENT, sent_at=stamp, sent_to=", ".join(claim.recipients)
                 )
             elif outcome == "retry":
-                next_attempt = now + RETRY_DELAYS[min(claim.attempts, len(RETRY_DELAYS)) - 1]
+                step = 1 if unreachable else min(claim.attempts, len(RETRY_DELAYS))
+                next_attempt = now + RETRY_DELAYS[step - 1]
+                if unreachable:
+                    outbox.attempts = max(0, claim.attempts - 1)  # nothing reached a server: not one of the tries
+                    payload["unreachable"] = True
                 outbox.state = "queued"
                 outbox.not_before = next_attempt
                 payload["next_attempt"] = next_attempt
@@ -465,6 +481,7 @@ def record_outcome(
         attempts=claim.attempts,
         sent_at=sent_at,
         next_attempt=next_attempt,
+        unreachable=unreachable and updatable,
     )
 
 

@@ -22,6 +22,7 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters import AdapterStartError
+from bot.i18n import t
 from bot.presenter import Presenter, outcome_alert, outcome_note
 from bot.settings import Settings, SettingsError, check_slack_settings
 from bot.slack import access, actions, commands, files, home, letters, modals, plans, statements, tasks
@@ -263,6 +264,26 @@ class SlackAdapter:
                 await ctx.client.chat_postMessage(channel=await ctx.dm(user_id), **text_message(alert, code))
             except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
                 log.warning("Slack owner %s not told about outbox %s: %s", user_id, result.outbox_id, _why(exc))
+
+    async def on_smtp_state(self, business_id: int, down: bool) -> None:
+        """The business's SMTP server stopped answering (down) or answers again: one message in each owner's DM,
+        not one per e-mail waiting in the queue."""
+        ctx = self._started()
+        tenancy = getattr(ctx, "tenancy", None)
+        if business_id == ctx.presenter.business_id:
+            owners = sorted(ctx.owner_ids)
+        elif tenancy is not None:
+            owners = sorted(tenancy.owners_of(business_id))
+        else:
+            return  # another business's sender, not served in this workspace
+        key = "outbox.smtp_down" if down else "outbox.smtp_up"
+        for user_id in owners:
+            try:
+                code = await ctx.lang(user_id)
+                await ctx.client.chat_postMessage(channel=await ctx.dm(user_id), **text_message(t(key, code), code))
+            except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+                log.warning("Slack owner %s not told that SMTP is %s: %s", user_id, "down" if down else "back",
+                            _why(exc))  # fmt: skip
 
     async def on_mail_received(self, ingested: Ingested) -> None:
         """A client's reply or a bounce kept by the mailbox watcher: its card in every owner's DM at once."""
