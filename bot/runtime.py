@@ -89,7 +89,8 @@ def open_services_waiting(
 
     outage = Outage(f"the database at {safe_url(settings.DATABASE_URL)}", log)
     stop = threading.Event()
-    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    main = threading.current_thread() is threading.main_thread()  # signal handlers only there (a test's thread)
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT) if main}
     delay = first
     try:
         while True:

@@ -115,3 +115,25 @@ async def test_scheduled_ticks_back_off_while_smtp_is_down(sqlite_url: str, tmp_
     finally:
         await stop_harness(bot)
         bot.engine.dispose()
+
+
+async def test_slack_owners_are_told_in_their_language_and_other_businesses_are_ignored(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """The Slack adapter's side: the sender's "down" then "back" reach each owner's DM once, in French or English;
+    another business's SMTP state makes no Slack call."""
+    from tests.integration.slack_helpers import OWNER as SLACK_OWNER
+    from tests.integration.test_slack_app import SECOND, adapter_running
+
+    async with adapter_running(sqlite_url, tmp_path, owners=(SLACK_OWNER, SECOND)) as r:
+        business_id = r.presenter.business_id
+        calls = len(r.slack.calls)
+        await r.adapter.on_smtp_state(business_id + 1, True)
+        assert len(r.slack.calls) == calls
+        await r.adapter.on_smtp_state(business_id, True)
+        await r.adapter.on_smtp_state(business_id, False)
+        french = [m.plain for m in r.slack.messages(r.dm())]
+        english = [m.plain for m in r.slack.messages(r.dm(SECOND))]
+        assert [DOWN in m for m in french].count(True) == 1 and [BACK in m for m in french].count(True) == 1
+        assert [("Sending is down" in m) for m in english].count(True) == 1
+        assert [("Sending is back" in m) for m in english].count(True) == 1
