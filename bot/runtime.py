@@ -519,7 +519,8 @@ def run(
         # A TemplateError's text starts with its file and line ("…/fr/reminder_1.text.j2:3: …").
         print(f"relance: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    current_business.set(core.ctx.slug or None)  # one business per process: every log line names it
+    # One business per process: every log line names it (reset on the way out, for callers that run it in-process).
+    business_token = current_business.set(core.ctx.slug or None)
     try:
         chosen = (
             adapters(settings, core)
@@ -528,6 +529,7 @@ def run(
         )
         code = asyncio.run(serve(Runtime(settings, core, chosen)))
     finally:
+        current_business.reset(business_token)
         core.engine.dispose()
     if code:
         raise SystemExit(code)

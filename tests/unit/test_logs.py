@@ -43,9 +43,11 @@ def json_log() -> Iterator[tuple[logging.Logger, io.StringIO]]:
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     logger.propagate = False
+    token = current_business.set(None)  # whatever an earlier test of this process left in the context
     try:
         yield logger, stream
     finally:
+        current_business.reset(token)
         logger.removeHandler(handler)
 
 
