@@ -124,6 +124,16 @@ def _f_days(context: Any, value: int) -> str:
     return f"{value} day" if value == 1 else f"{value} days"
 
 
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    """Jinja's compiled templates kept between processes (its per-user folder in the system's temporary directory,
+    which it checks is private; an entry is keyed by the template's file and checked against its source): compiling
+    every template at each start-up's check cost about a second. None when that folder cannot be used."""
+    try:
+        return jinja2.FileSystemBytecodeCache()
+    except (OSError, RuntimeError):
+        return None
+
+
 class Renderer:
     """Renders drafts, SMS and call scripts; built once, from the built-in templates and optional overrides."""
 
@@ -145,6 +155,7 @@ class Renderer:
             keep_trailing_newline=False,
             auto_reload=False,
             cache_size=-1,
+            bytecode_cache=_bytecode_cache(),
         )
         self.env.filters.update(
             amount=_f_amount, date=_f_date, rate=_f_rate, days=_f_days, short_date=format_short_date
