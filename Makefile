@@ -21,8 +21,13 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# Most tests wait on processes and sockets: they run in PYTEST_WORKERS processes (pytest-xdist); the few that
+# measure response times then run alone, on a quiet machine.
+PYTEST_WORKERS ?= 4
+
 test: $(STAMP) lint
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m "not serial" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m serial $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench $(ARGS)

@@ -64,6 +64,7 @@ def _tap_and_wait(tg: FakeBotAccount, message_id: int, data: str) -> float:
     return time.perf_counter() - start
 
 
+@pytest.mark.serial
 async def test_a_flood_of_strangers_neither_fills_the_log_nor_slows_the_owner(
     bot_env: BotEnv, start_bot: Callable[[], BotProcess], tg: FakeBotAccount
 ) -> None:
