@@ -87,7 +87,7 @@ class Sender:
             return
         self.smtp_down = down
         if down:
-            log.warning("the SMTP server of business %s cannot be reached (%s): the e-mails wait in the queue and are "
+            log.warning("the SMTP server of business %s cannot be used (%s): the e-mails wait in the queue and are "
                         "tried again", self.business_id, results[-1].reply)  # fmt: skip
         else:
             log.warning("the SMTP server of business %s answers again: the queue is being sent", self.business_id)

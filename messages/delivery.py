@@ -54,10 +54,13 @@ class SmtpReply:
 class DeliveryError(Exception):
     """The message was not (or not surely) accepted. `reply` is the server's answer when there was one."""
 
-    def __init__(self, reason: str, reply: SmtpReply | None = None) -> None:
+    def __init__(self, reason: str, reply: SmtpReply | None = None, *, account: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.reply = reply
+        #: The server refused the account, not the message (the login, or "530 authentication required" before the
+        #: message data): nothing was sent, and every message would get the same answer until the settings change.
+        self.account = account
 
     @property
     def line(self) -> str:
@@ -81,11 +84,11 @@ def _reply(exc: SMTPResponseException) -> SmtpReply:
     return SmtpReply(int(exc.code), str(exc.message))
 
 
-def _classify(reply: SmtpReply, stage: str) -> DeliveryError:
+def _classify(reply: SmtpReply, stage: str, *, account: bool = False) -> DeliveryError:
     reason = f"{stage}: {reply.line}"
     if 400 <= reply.code < 500:
-        return TemporaryDeliveryError(reason, reply)
-    return PermanentDeliveryError(reason, reply)
+        return TemporaryDeliveryError(reason, reply, account=account)
+    return PermanentDeliveryError(reason, reply, account=account)
 
 
 def _tls_failure(exc: BaseException) -> str | None:
@@ -151,7 +154,14 @@ async def send_message(
             await smtp.connect()
             if config.username:
                 password = config.password.get_secret_value() if config.password else ""
-                await smtp.login(config.username, password)
+                try:
+                    await smtp.login(config.username, password)
+                except SMTPResponseException as exc:
+                    if exc.code < 0:
+                        raise TemporaryDeliveryError(f"SMTP error during login ({type(exc).__name__})") from None
+                    # The account's fault, not the message's (e.g. 535 wrong password): said once to the owners by
+                    # the sender, the messages wait in the queue (services.outbox).
+                    raise _classify(_reply(exc), "login refused", account=True) from None
             await smtp.mail(envelope_from)
             refused: list[SmtpReply] = []
             for rcpt in envelope_to:
@@ -183,7 +193,8 @@ async def send_message(
             if exc.code < 0:
                 raise TemporaryDeliveryError(f"SMTP error before the message data ({type(exc).__name__})") from None
             stage = "message refused" if data_started else "SMTP"
-            raise _classify(_reply(exc), stage) from None
+            # 530 before the message data: the server wants a login (or STARTTLS) the settings do not give.
+            raise _classify(_reply(exc), stage, account=not data_started and exc.code == 530) from None
         except (SMTPException, OSError, TimeoutError) as exc:
             # The exception text is not echoed: some carry the server's banner or the login exchange.
             if data_started:

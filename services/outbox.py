@@ -135,14 +135,18 @@ def queue_reminder(
 
 
 async def _deliver_one(config: SmtpConfig, claim: Claim) -> tuple[SmtpVerdict, str, bool]:
-    """The verdict, the reply line, and whether the server could not be reached at all (no reply, nothing sent)."""
+    """The verdict, the reply line, and whether the server could not be used at all (nothing sent): not reached,
+    or it refused the account (a wrong password is the business's settings, not this message's fault: the message
+    waits in the queue without using up its tries, and the sender tells the owners once)."""
     try:
         reply: SmtpReply = await send_message(
             config, claim.raw, claim.mail_from, list(claim.recipients), checkpoint=_checkpoint
         )
-    except TemporaryDeliveryError as exc:
-        return "retry", exc.line, exc.reply is None
-    except PermanentDeliveryError as exc:
+    except (TemporaryDeliveryError, PermanentDeliveryError) as exc:
+        if exc.account:
+            return "retry", exc.line, True
+        if isinstance(exc, TemporaryDeliveryError):
+            return "retry", exc.line, exc.reply is None
         return "failed", exc.line, False
     except UncertainDeliveryError as exc:
         return "unknown", exc.line, False
