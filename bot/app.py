@@ -208,9 +208,13 @@ class TelegramAdapter:
         updates_request: BaseRequest | None = None,
         rate_limiter: bool = True,
         webhook: WebhookConfig | None = None,
+        receive: bool = True,
     ) -> None:
         self.settings = settings
         self.webhook = webhook
+        #: False in a worker process (`relance run --worker`): it sends (digests, outcomes) but never polls nor sets
+        #: a webhook; the deployment's one receiving process gets the owners' taps.
+        self.receive = receive
         self.health: Health | None = None  # served at /healthz on the webhook server (serve_health)
         self._server: HttpServer | None = None
         # The channel gets the bot's id once it is known (start): cards are stored per bot.
@@ -235,6 +239,9 @@ class TelegramAdapter:
             self.presenter.channel = f"telegram:{application.bot.id}"
             for presenter in self.tenancy.presenters.values() if self.tenancy is not None else ():
                 presenter.channel = self.presenter.channel
+            if not self.receive:
+                await application.start()  # a worker: the bot sends; no updates are fetched here
+                return
             await set_commands(application)
             await rates.notify_missing_rate(application, self.presenter)
             if self.webhook is None:
@@ -388,6 +395,31 @@ class TelegramAdapter:
         """A client's reply or a bounce kept by the mailbox watcher: its card to every owner at once."""
         langs = self.application.bot_data.get(common.LANGS_KEY, {})
         await replies.notify(self.application.bot, self.presenter, sorted(self.presenter.owner_ids), langs, ingested)
+
+    def _owners_of(self, business_id: int) -> tuple[Presenter, list[int]] | None:
+        """The presenter and Telegram owners of a business this bot serves (None: not served here)."""
+        if business_id == self.presenter.business_id:
+            return self.presenter, sorted(self.presenter.owner_ids)
+        if self.tenancy is None or business_id not in self.tenancy.presenters:
+            return None
+        owners = sorted(int(user) for user in self.tenancy.owners_of(business_id) if user.isdigit())
+        return self.tenancy.presenters[business_id], owners
+
+    async def on_mail_received_of(self, business_id: int, ingested: Ingested) -> None:
+        """Another business's mailbox kept a reply or a bounce: its card to that business's owners only."""
+        served = self._owners_of(business_id)
+        if served is None:
+            return
+        langs = self.application.bot_data.get(common.LANGS_KEY, {})
+        await replies.notify(self.application.bot, served[0], served[1], langs, ingested)
+
+    async def on_mailbox_problem_of(self, business_id: int, problem: MailboxProblem) -> None:
+        """Another business's mailbox refused Relance's login: that business's owners are told once."""
+        served = self._owners_of(business_id)
+        if served is None:
+            return
+        langs = self.application.bot_data.get(common.LANGS_KEY, {})
+        await replies.notify_problem(self.application.bot, served[1], langs, problem)
 
     async def on_mailbox_problem(self, problem: MailboxProblem) -> None:
         """The mailbox refused Relance's login: every owner is told once."""

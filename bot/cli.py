@@ -461,14 +461,30 @@ def run_command(
             "reverse proxy forwarding to WEBHOOK_LISTEN:WEBHOOK_PORT) with WEBHOOK_SECRET; /healthz is served there.",
         ),
     ] = None,
+    worker: Annotated[
+        bool,
+        typer.Option(
+            "--worker",
+            help="Run only the jobs (each business's digest, the e-mails) beside the one process that receives the "
+            "chat's updates, on the same PostgreSQL database; start as many as you like (see README, Several "
+            "workers).",
+        ),
+    ] = False,
 ) -> None:
     """Start the chat bots (Telegram with TELEGRAM_BOT_TOKEN, Slack with SLACK_BOT_TOKEN, or both in one process);
     without any token, show the digest and status in the terminal (demo data)."""
     settings = _settings()
+    if worker and (webhook is not None or slack_http):
+        typer.echo("relance: --worker receives no update: it takes neither --webhook nor --slack-http", err=True)
+        raise typer.Exit(2)
+    if worker and not (settings.bot_token or settings.slack_bot_token):
+        typer.echo("relance: --worker needs the chat's token (TELEGRAM_BOT_TOKEN or SLACK_BOT_TOKEN) to deliver the "
+                   "digests", err=True)  # fmt: skip
+        raise typer.Exit(2)
     if settings.bot_token or settings.slack_bot_token or slack_http or webhook is not None:
         from bot.runtime import run
 
-        run(settings, slack_http=slack_http, webhook_url=webhook)
+        run(settings, slack_http=slack_http, webhook_url=webhook, worker=worker)
         return
     from storage.demo import demo_anchor, ensure_demo
 

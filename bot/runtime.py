@@ -128,15 +128,21 @@ def check_payment_details(settings: Settings) -> None:
 
 
 def configured_adapters(
-    settings: Settings, core: Services, *, slack_http: bool = False, webhook: WebhookConfig | None = None
+    settings: Settings,
+    core: Services,
+    *,
+    slack_http: bool = False,
+    webhook: WebhookConfig | None = None,
+    worker: bool = False,
 ) -> list[ChatAdapter]:
     """Telegram when TELEGRAM_BOT_TOKEN is set (long polling, or a webhook with `webhook`), Slack when SLACK_BOT_TOKEN
-    is (Socket Mode, or HTTP with `slack_http`); each imported only when configured."""
+    is (Socket Mode, or HTTP with `slack_http`); each imported only when configured. A `worker` (`--worker`) only
+    sends through them: it receives no update."""
     adapters: list[ChatAdapter] = []
     if settings.bot_token:
         from bot.app import TelegramAdapter
 
-        adapters.append(TelegramAdapter(settings, core, webhook=webhook))
+        adapters.append(TelegramAdapter(settings, core, webhook=None if worker else webhook, receive=not worker))
     if settings.slack_bot_token:
         from bot.slack.app import SlackAdapter
 
@@ -193,11 +199,33 @@ def start_mailbox(core: Services, adapters: Sequence[ChatAdapter]) -> MailboxWat
     return watcher
 
 
+def start_business_mailbox(business_id: int, business: Business, adapters: Sequence[ChatAdapter]) -> MailboxWatcher:
+    """The mailbox watcher of a business with its own IMAP account: its replies and problems go to its owners
+    only (`on_mail_received_of` / `on_mailbox_problem_of` of each adapter that serves several businesses)."""
+    watcher = MailboxWatcher(business.services.ctx)
+    for adapter in adapters:
+        received = getattr(adapter, "on_mail_received_of", None)
+        if received is not None:
+            watcher.on_received(functools.partial(received, business_id))
+        problem = getattr(adapter, "on_mailbox_problem_of", None)
+        if problem is not None:
+            watcher.on_problem(functools.partial(problem, business_id))
+    watcher.start()
+    return watcher
+
+
 class Runtime:
     """The process's chat adapters over one business's services, with one scheduler and one outbox sender."""
 
-    def __init__(self, settings: Settings, core: Services, adapters: Sequence[ChatAdapter]) -> None:
+    def __init__(
+        self, settings: Settings, core: Services, adapters: Sequence[ChatAdapter], *, worker: bool = False
+    ) -> None:
         self.settings = settings
+        #: A worker (`relance run --worker`) runs the jobs (digests, e-mails) with the others but receives nothing:
+        #: the deployment's one receiving process (storage/workers.py hold_receiver) gets the chat's updates and
+        #: watches the mailboxes.
+        self.worker = worker
+        self._receiving = False
         self.core = core
         self.adapters = list(adapters)
         self.scheduler = AsyncIOScheduler(timezone=core.tz)
@@ -216,6 +244,7 @@ class Runtime:
         #: Several businesses in the database (`relance business add`): each one's services, the default's included.
         self.businesses: dict[int, Business] = {}
         self.other_senders: list[Sender] = []  # the other businesses' own SMTP accounts
+        self.other_mailboxes: list[MailboxWatcher] = []  # the other businesses' own mailboxes
         #: The database failing during the day: one line when it goes, one when it is back (not one per job).
         self.database = Outage("the database", log)
 
@@ -238,6 +267,8 @@ class Runtime:
         """Start every adapter, then the sender (with SMTP_HOST) and the scheduler: the digest check runs at once,
         then every minute. On a failure (AdapterStartError) or a cancel, what had started is stopped again."""
         try:
+            if not self.worker and self.adapters:
+                self._hold_receiver()
             self.open_businesses()
             for adapter in self.adapters:
                 await adapter.start()
@@ -248,8 +279,12 @@ class Runtime:
             for business_id, business in self.businesses.items():
                 if business.smtp is not None:  # a business with its own SMTP account gets its own sender
                     self.other_senders.append(await start_business_sender(business, business_id, self.adapters))
-            if self.core.ctx.mailbox is not None:
-                self.mailbox = start_mailbox(self.core, self.adapters)
+            if not self.worker:  # one watcher per mailbox in the deployment: the receiving process's
+                if self.core.ctx.mailbox is not None:
+                    self.mailbox = start_mailbox(self.core, self.adapters)
+                for business_id, business in self.businesses.items():
+                    if business_id != self.core.business_id and business.services.ctx.mailbox is not None:
+                        self.other_mailboxes.append(start_business_mailbox(business_id, business, self.adapters))
             if self.settings.HEALTH_PORT is not None:
                 self.health_server = HttpServer(
                     health_application(self.health), self.settings.HEALTH_LISTEN, self.settings.HEALTH_PORT, "health"
@@ -424,6 +459,9 @@ class Runtime:
         if self.mailbox is not None:
             await self.mailbox.stop(timeout=STOP_GRACE)
             self.mailbox = None
+        for watcher in self.other_mailboxes:
+            await watcher.stop(timeout=STOP_GRACE)
+        self.other_mailboxes.clear()
         if self.sender is not None:
             await self.sender.settle(timeout=STOP_GRACE)
         for sender in self.other_senders:
@@ -438,6 +476,25 @@ class Runtime:
             await self.health_server.stop()
             self.health_server = None
         self.health.close()
+        if self._receiving:
+            from storage.workers import release_receiver
+
+            release_receiver(self.core.engine)
+            self._receiving = False
+
+    def _hold_receiver(self) -> None:
+        """Become the deployment's one receiving process; a second one is refused with one clear line."""
+        from storage.workers import ReceiverBusyError, hold_receiver
+
+        try:
+            hold_receiver(self.core.engine)
+        except ReceiverBusyError:
+            raise AdapterStartError(
+                "another Relance process already receives the chat's updates for this database; start this one "
+                "with `relance run --worker` to share the digests and e-mails, or stop the other one",
+                exit_code=1,
+            ) from None
+        self._receiving = True
 
 
 async def serve(runtime: Runtime) -> int:
@@ -484,6 +541,7 @@ def run(
     slack_http: bool = False,
     webhook_url: str | None = None,
     adapters: AdapterFactory | None = None,
+    worker: bool = False,
 ) -> None:
     """`relance run` with a chat token: every configured adapter until SIGINT or SIGTERM, then a clean stop;
     Telegram by webhook with `webhook_url` (`--webhook`), else by long polling.
@@ -525,9 +583,9 @@ def run(
         chosen = (
             adapters(settings, core)
             if adapters
-            else configured_adapters(settings, core, slack_http=slack_http, webhook=webhook)
+            else configured_adapters(settings, core, slack_http=slack_http, webhook=webhook, worker=worker)
         )
-        code = asyncio.run(serve(Runtime(settings, core, chosen)))
+        code = asyncio.run(serve(Runtime(settings, core, chosen, worker=worker)))
     finally:
         current_business.reset(business_token)
         core.engine.dispose()

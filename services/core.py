@@ -33,6 +33,7 @@ from services.delivery import DeliveryReport, SendRequest
 from services.digest import digest_due
 from services.drafts import draft_context
 from storage import cards as card_store
+from storage import workers
 from storage.businesses import BusinessRow, business_row, update_business
 from storage.calls import NO_ANSWER, REACHED, CallRecord, called_version, calls_of, is_call, lock_called, log_call
 from storage.cards import OutboxState
@@ -44,8 +45,11 @@ from storage.digests import (
     digest_facts,
     mark_delivered,
     missed_digest,
+    reminders_shown,
     seal_digest,
+    take_over_digest,
     uncertain_reminders,
+    undelivered_digest,
 )
 from storage.evidence import head_hash, record
 from storage.invoices import (
@@ -369,7 +373,8 @@ class Services:
                     if digest_claimed(session, business_id=self.business_id, day=day):
                         return None
                     missed = missed_digest(session, business_id=self.business_id, before=day)
-                    run_id = claim_digest(session, business_id=self.business_id, day=day)
+                    holder = workers.ensure_lease(self.engine)  # a restart knows whether this process still lives
+                    run_id = claim_digest(session, business_id=self.business_id, day=day, holder=holder)
                 views: list[ReminderView] = []
                 if not business.paused:
                     views = refresh_due(session, business=business, today=day, ladder=business_ladder(business))
@@ -443,7 +448,40 @@ class Services:
     def digest_if_due(self) -> DigestData | None:
         """The scheduled check (at start and every minute): the day's digest, claimed once, when it is due."""
         day = self.digest_due()
-        return None if day is None else self.digest(claim=True, day=day)
+        return self.resume_digest() if day is None else self.digest(claim=True, day=day)
+
+    def resume_digest(self, day: date | None = None) -> DigestData | None:
+        """Today's digest when the process that claimed it died before it reached every chat (kill -9, a crash, a
+        host lost): taken over by exactly one process, with the cards that never reached a chat (those that did are
+        not shown twice). None when there is nothing to take up: not claimed, delivered, or its claimer still lives
+        (a live process whose delivery failed leaves it to the next digest's "missed" line)."""
+        day = day if day is not None else self.today()
+        with read_session(self.engine) as session:
+            found = undelivered_digest(session, business_id=self.business_id, day=day)
+        if found is None or workers.alive(self.engine, found[1]):
+            return None
+        deadline = self.digest_deadline(day)
+        if deadline is not None and deadline <= self.now():
+            return None  # too late today: the next digest reports it
+        holder = workers.ensure_lease(self.engine)
+        with write_session(self.engine) as session:
+            taken = take_over_digest(
+                session, business_id=self.business_id, run_id=found[0], previous=found[1], holder=holder
+            )
+        if not taken:
+            return None  # another process took it up first
+        log.info("taking up the digest of %s claimed by a process that stopped (%s)", day, found[1])
+        data = self.digest(claim=False, day=day)
+        assert data is not None  # only a claim returns None
+        with read_session(self.engine) as session:
+            shown = reminders_shown(
+                session, business_id=self.business_id, reminder_ids=[v.reminder_id for v in data.views]
+            )
+        views = [v for v in data.views if v.reminder_id not in shown]
+        if not views and shown:
+            self.digest_delivered(day)  # every card went out before the stop: only the record was missing
+            return None
+        return replace(data, views=views)
 
     def register_cards(self, shown: Sequence[tuple[int, str, str]], *, channel: str = "telegram") -> None:
         """Remember which chat message shows which reminder: (reminder_id, chat_id, message_id) in `channel`; the

@@ -3,14 +3,15 @@ whether it is due (its time, the last day sent, a send that needs the owner)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from dunning.states import ReminderState
-from storage.models import Business, DigestRun, Outbox, Reminder
+from storage.models import Business, Card, DigestRun, Outbox, Reminder
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,10 +59,11 @@ def digest_claimed(session: Session, *, business_id: int, day: date) -> bool:
     return found is not None
 
 
-def claim_digest(session: Session, *, business_id: int, day: date) -> int:
+def claim_digest(session: Session, *, business_id: int, day: date, holder: str | None = None) -> int:
     """Claim the digest of `day` (a unique row per business and day: a second claim fails with IntegrityError
-    when the transaction writes); returns the claim's id for `seal_digest`."""
-    run = DigestRun(business_id=business_id, day=day)
+    when the transaction writes) for the process `holder` (storage/workers.py); returns the claim's id for
+    `seal_digest`."""
+    run = DigestRun(business_id=business_id, day=day, claimed_by=holder)
     session.add(run)
     session.flush()
     assert run.id is not None
@@ -96,3 +98,43 @@ def missed_digest(session: Session, *, business_id: int, before: date) -> date |
         .limit(1)
     ).first()
     return run.day if run is not None and run.delivered_at is None else None
+
+
+def undelivered_digest(session: Session, *, business_id: int, day: date) -> tuple[int, str | None] | None:
+    """The claim (id, holder) of the digest of `day` when it has not reached every chat yet; None otherwise."""
+    row = session.exec(
+        select(DigestRun.id, DigestRun.claimed_by).where(
+            DigestRun.business_id == business_id, DigestRun.day == day, col(DigestRun.delivered_at).is_(None)
+        )
+    ).first()
+    if row is None or row[0] is None:
+        return None
+    return row[0], row[1]
+
+
+def take_over_digest(session: Session, *, business_id: int, run_id: int, previous: str | None, holder: str) -> bool:
+    """Make `holder` the process delivering an undelivered digest claimed by `previous` (a dead process): True for
+    exactly one of several processes asking at once (the row must still name `previous`)."""
+    stmt = (
+        update(DigestRun)
+        .where(
+            col(DigestRun.id) == run_id,
+            col(DigestRun.business_id) == business_id,
+            col(DigestRun.delivered_at).is_(None),
+            col(DigestRun.claimed_by).is_(None) if previous is None else col(DigestRun.claimed_by) == previous,
+        )
+        .values(claimed_by=holder)
+    )
+    return session.execute(stmt).rowcount == 1  # type: ignore[attr-defined]
+
+
+def reminders_shown(session: Session, *, business_id: int, reminder_ids: Sequence[int]) -> set[int]:
+    """Those of `reminder_ids` whose card reached a chat already (a card is stored once the chat took it)."""
+    if not reminder_ids:
+        return set()
+    found = session.exec(
+        select(Card.reminder_id)
+        .where(Card.business_id == business_id, col(Card.reminder_id).in_(list(reminder_ids)))
+        .distinct()
+    ).all()
+    return set(found)

@@ -387,6 +387,8 @@ class Outbox(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = _stamp()
     updated_at: datetime = _stamp()
+    #: The process that claimed it last (storage/workers.py): a row left `sending` by a dead one is `unknown`.
+    claimed_by: str | None = Field(default=None, max_length=120)
 
 
 class DigestRun(SQLModel, table=True):
@@ -401,6 +403,8 @@ class DigestRun(SQLModel, table=True):
     head_hash: str = Field(default="", max_length=64)
     #: When every chat had it; None: claimed but not (yet) delivered, reported in the next digest.
     delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: The process delivering it (storage/workers.py): undelivered and claimed by a dead one, it is taken up again.
+    claimed_by: str | None = Field(default=None, max_length=120)
 
 
 class Card(SQLModel, table=True):

@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from dunning.states import ReminderState
+from storage import workers
 from storage.db import write_session
 from storage.evidence import record
 from storage.models import EvidenceEntry, Outbox, Reminder, ReminderInvoice
@@ -368,6 +369,7 @@ def claim_next(
         if outbox is None:
             return None
         outbox.state = "sending"
+        outbox.claimed_by = workers.ensure_lease(engine)  # a restart, or another process, knows whether we live
         outbox.attempts += 1
         outbox.updated_at = utcnow()
         session.add(outbox)
@@ -486,14 +488,21 @@ def record_outcome(
 
 
 def mark_unknown(engine: Engine, business_id: int, *, older_than: datetime | None) -> list[DeliveryResult]:
-    """Turn the business's rows left in `sending` (claimed before `older_than`, or all) into `unknown`, each with
-    an evidence entry: a sender stopped mid-way, so nobody knows whether the server got the message."""
+    """Turn the business's rows left in `sending` by a process that died (storage/workers.py: its lease is gone),
+    or claimed before `older_than` (a sender stuck that long), into `unknown`, each with an evidence entry: a sender
+    stopped mid-way, so nobody knows whether the server got the message. A row a live process is sending is left
+    alone, whichever process asks."""
     results: list[DeliveryResult] = []
     with write_session(engine) as session:
         stmt = select(Outbox).where(Outbox.business_id == business_id, Outbox.state == "sending")
-        if older_than is not None:
-            stmt = stmt.where(col(Outbox.updated_at) < older_than)
-        rows = session.exec(_for_update(session, stmt.order_by(col(Outbox.id)), skip_locked=True)).all()
+        found = session.exec(_for_update(session, stmt.order_by(col(Outbox.id)), skip_locked=True)).all()
+        verdicts: dict[str | None, bool] = {}
+        rows = []
+        for outbox in found:
+            if outbox.claimed_by not in verdicts:
+                verdicts[outbox.claimed_by] = workers.alive(engine, outbox.claimed_by)
+            if not verdicts[outbox.claimed_by] or (older_than is not None and outbox.updated_at < older_than):
+                rows.append(outbox)
         for outbox in rows:
             outbox.state = "unknown"
             outbox.last_reply = _INTERRUPTED_REPLY
@@ -531,8 +540,9 @@ def mark_unknown(engine: Engine, business_id: int, *, older_than: datetime | Non
 
 
 def recover_unknown_at_startup(engine: Engine, business_id: int) -> list[DeliveryResult]:
-    """At start-up, the business's rows found in `sending` were interrupted: mark them `unknown` (never re-sent on
-    our own). Another business's rows belong to its own sender, which may be running right now."""
+    """At start-up, the business's rows found in `sending` by a process that is gone (the one we replace, killed
+    or stopped mid-way) were interrupted: mark them `unknown` (never re-sent on our own). A row another live worker
+    is sending right now is its own."""
     return mark_unknown(engine, business_id, older_than=None)
 
 
