@@ -42,6 +42,9 @@ DIGEST_JOB = "digest"
 SENDER_JOB = "outbox-sender"
 #: The sender's first tick after start; the wake-up at start already sends what fell due while the process was down.
 SENDER_FIRST_TICK = timedelta(seconds=5)
+#: How many businesses' senders may talk to their SMTP servers at once in one tick (a thousand businesses: not a
+#: thousand connections).
+SENDERS_AT_ONCE = 16
 #: At stop, how long a digest being delivered or an e-mail being sent may take to finish.
 STOP_GRACE = 5.0
 #: At start, a database that does not answer is tried again after 1 s, then twice as long each time up to 60 s,
@@ -364,10 +367,17 @@ class Runtime:
         return job
 
     async def _tick_senders(self) -> None:
-        """One tick of every sender of the process (the install's, then each business's own)."""
-        for sender in ([self.sender] if self.sender is not None else []) + self.other_senders:
+        """One tick of every sender of the process, side by side (at most SENDERS_AT_ONCE talking SMTP at a time): a
+        business whose SMTP server hangs until its timeout, or refuses the login, holds back no other business."""
+        senders = ([self.sender] if self.sender is not None else []) + self.other_senders
+        gate = asyncio.Semaphore(SENDERS_AT_ONCE)
+
+        async def one(sender: Sender) -> None:
             sender.database = self.database  # one outage line for the whole process, whichever job saw it
-            await sender.scheduled_tick()
+            async with gate:
+                await sender.scheduled_tick()
+
+        await asyncio.gather(*(one(sender) for sender in senders))
 
     async def check_other_digests(self) -> None:
         """Each other business's digest, once due at its own time in its own time zone, to its owners; the owners and

@@ -248,8 +248,6 @@ async def test_a_hung_smtp_server_does_not_delay_another_business_tap(
         engine.dispose()
 
 
-@pytest.mark.xfail(strict=True, reason="bot/runtime.py `_tick_senders` awaits the senders one after another "
-                   "(requested: asyncio.gather, /work/notes/requests.md)")  # fmt: skip
 async def test_a_hung_smtp_server_does_not_delay_another_business_tick(
     sqlite_url: str, tmp_path: Path, smtp_server: ScriptedSmtpServer
 ) -> None:
