@@ -17,6 +17,9 @@ owner's taps behind them for over a minute. Now:
   refusals silences refusals only (for the time Telegram asks), never the owner's cards.
 - The per-day counts are written as one `access_refused_count` entry when a later day's first stranger update
   arrives, and at shutdown (`close`).
+- The log gets one summary line per SUMMARY_INTERVAL while strangers write (updates, strangers, refusals, and what
+  went wrong: queue full, refusal not delivered, worker error), never a line per update: a flood of 10,000 updates
+  a minute is one line a minute. A worker error's traceback is logged once per interval, the rest counted.
 """
 
 from __future__ import annotations
@@ -49,6 +52,10 @@ REFUSAL_BURST = 5
 QUEUE_SIZE = 50
 #: Shutdown waits this long for the refusals already queued.
 CLOSE_TIMEOUT = 2.0
+#: Seconds summed up by one log line about strangers (the first stranger update starts the interval).
+SUMMARY_INTERVAL = 60.0
+#: Distinct strangers remembered for one summary; beyond, the summary says "at least".
+SUMMARY_STRANGERS = 10_000
 
 
 class Budget:
@@ -88,6 +95,26 @@ class _Job:
 
 
 @dataclass
+class Tally:
+    """What strangers did during one summary interval (memory only)."""
+
+    updates: int = 0
+    strangers: set[int] = field(default_factory=set)
+    refused: int = 0  # refusals decided (queued for the worker)
+    dropped: int = 0  # refusal queue full: the update only counted
+    undelivered: int = 0  # Telegram did not take a refusal (blocked bot, expired button, 429)
+    errors: int = 0  # the worker failed on a refusal (traceback logged for the first one)
+
+    def line(self, seconds: float) -> str:
+        many = "at least " if len(self.strangers) >= SUMMARY_STRANGERS else ""
+        text = (f"strangers in the last {seconds:g} s: {self.updates} update(s) from {many}{len(self.strangers)} "
+                f"user(s), {self.refused} refused")  # fmt: skip
+        problems = [(self.dropped, "dropped (refusal queue full)"), (self.undelivered, "refusal(s) not delivered"),
+                    (self.errors, "refusal error(s)")]  # fmt: skip
+        return text + "".join(f", {count} {what}" for count, what in problems if count)
+
+
+@dataclass
 class Door:
     """The strangers' side of the application: their log, the reply budget, the queue and its worker, the sender."""
 
@@ -96,6 +123,27 @@ class Door:
     budget: Budget = field(default_factory=lambda: Budget(REFUSALS_PER_SECOND, REFUSAL_BURST))
     queue: asyncio.Queue[_Job | None] = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
     worker: asyncio.Task[None] | None = None
+    tally: Tally = field(default_factory=Tally)
+    summary: asyncio.TimerHandle | None = None  # the summary line due at the end of the current interval
+    since: float = 0.0  # when the current interval started (time.monotonic())
+
+    def counted(self) -> Tally:
+        """The current interval's tally; its first count schedules the summary line SUMMARY_INTERVAL later."""
+        if self.summary is None:
+            self.since = time.monotonic()
+            self.summary = asyncio.get_running_loop().call_later(SUMMARY_INTERVAL, self.summarize)
+        return self.tally
+
+    def summarize(self) -> None:
+        """Log the interval's one line (a warning when something went wrong), and start counting afresh."""
+        if self.summary is not None:
+            self.summary.cancel()
+            self.summary = None
+        tally, self.tally = self.tally, Tally()
+        if tally.updates or tally.dropped or tally.undelivered or tally.errors:
+            troubled = tally.dropped or tally.undelivered or tally.errors
+            seconds = round(min(SUMMARY_INTERVAL, time.monotonic() - self.since), 1)
+            log.log(logging.WARNING if troubled else logging.INFO, "%s", tally.line(seconds))
 
 
 def _refusal_bot(application: Application) -> Bot:
@@ -166,6 +214,10 @@ async def owner_gate(update: object, context: Context) -> None:
     if user is None:
         raise ApplicationHandlerStop
     door = door_of(context.application)
+    tally = door.counted()
+    tally.updates += 1
+    if len(tally.strangers) < SUMMARY_STRANGERS:
+        tally.strangers.add(user.id)
     query = update.callback_query
     # Only a message or a button press is answered; other updates of a stranger (edits, reactions, blocking the
     # bot) are counted.
@@ -184,15 +236,18 @@ async def owner_gate(update: object, context: Context) -> None:
             callback_id=query.id if query is not None else None,
             lang=lang_of(user.language_code),
         )
-        _enqueue(door, job)
+        if _enqueue(door, job):
+            tally.refused += 1
     raise ApplicationHandlerStop
 
 
-def _enqueue(door: Door, job: _Job | None) -> None:
+def _enqueue(door: Door, job: _Job | None) -> bool:
     try:
         door.queue.put_nowait(job)
     except asyncio.QueueFull:
-        log.warning("refusal queue full: an update of a stranger is dropped")
+        door.counted().dropped += 1  # said in the interval's summary, not once per update
+        return False
+    return True
 
 
 async def _work(door: Door) -> None:
@@ -207,7 +262,10 @@ async def _work(door: Door) -> None:
             if outcome.reply:
                 await _send(door, job)
         except Exception:
-            log.exception("could not refuse a stranger")
+            tally = door.counted()
+            if not tally.errors:  # the first traceback of the interval; the others are counted in its summary
+                log.exception("could not refuse a stranger")
+            tally.errors += 1
         finally:
             door.queue.task_done()
 
@@ -224,10 +282,12 @@ async def _send(door: Door, job: _Job) -> None:
         retry = exc.retry_after
         seconds = retry if isinstance(retry, (int, float)) else retry.total_seconds()
         door.budget.quiet_until = time.monotonic() + float(seconds)
+        door.counted().undelivered += 1
         log.warning("refusals paused for %s s (Telegram rate limit)", seconds)
     except TelegramError as exc:
-        # The stranger blocked the bot, the button expired...: nothing to do.
-        log.info("could not send a refusal: %s", exc)
+        # The stranger blocked the bot, the button expired...: nothing to do; counted in the interval's summary.
+        door.counted().undelivered += 1
+        log.debug("could not send a refusal: %s", exc)
 
 
 async def settle(application: Application) -> None:
@@ -248,6 +308,7 @@ async def close(application: Application) -> None:
         door.worker.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await door.worker
+    door.summarize()  # the interval in progress, cut short
     await asyncio.to_thread(door.log.flush, final=True)
 
 
