@@ -271,6 +271,12 @@ class TelegramAdapter:
                 ) from None
             raise
 
+    def share_flood_limit(self, processes: int) -> None:
+        """`processes` Relance processes send for this bot: this one keeps its share of Telegram's ~30 messages/s."""
+        limiter = self.application.bot.rate_limiter
+        if isinstance(limiter, FloodLimiter):
+            limiter.share(processes)
+
     def serve_health(self, health: Health) -> bool:
         """In webhook mode, serve /healthz on the webhook server (True); in polling mode there is no server."""
         if self.webhook is None:

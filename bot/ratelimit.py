@@ -106,12 +106,18 @@ class FloodLimiter(BaseRateLimiter[None]):
 
     def __init__(self, overall_per_second: float | None = None, per_chat_interval: float | None = None) -> None:
         # The module's figures are read now, not at import: tests and the benchmark scale them.
-        self.overall = Pacer(overall_per_second or OVERALL_PER_SECOND)
+        self.rate = overall_per_second or OVERALL_PER_SECOND
+        self.overall = Pacer(self.rate)
         self.per_chat_interval = per_chat_interval or PER_CHAT_INTERVAL + CHAT_MARGIN
         self._chats: dict[str, tuple[asyncio.Lock, list[float]]] = {}
         self._prune_at = 4096
         self._resume_at = 0.0  # loop time before which nothing is sent (a 429)
         self.retried = 0  # 429s answered and retried, for the logs and the benchmark
+
+    def share(self, processes: int) -> None:
+        """Several processes send for the same bot (`relance run --worker`): each keeps its share of the overall
+        ceiling (the per-chat pause stays: a chat's messages come from the process that delivers its digest)."""
+        self.overall.interval = max(1, processes) / self.rate
 
     async def initialize(self) -> None:
         """Nothing to open."""

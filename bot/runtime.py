@@ -229,6 +229,7 @@ class Runtime:
         #: watches the mailboxes.
         self.worker = worker
         self._receiving = False
+        self.processes = 0  # Relance processes on the database at the last count (_share_flood_limit)
         self.core = core
         self.adapters = list(adapters)
         self.scheduler = AsyncIOScheduler(timezone=core.tz)
@@ -379,6 +380,25 @@ class Runtime:
 
         await asyncio.gather(*(one(sender) for sender in senders))
 
+    async def _share_flood_limit(self) -> None:
+        """Every process of the deployment sends for the same bot: each keeps its share of the overall ceiling,
+        counted again every minute (a worker started or stopped)."""
+        from storage.workers import ensure_lease, live_processes
+
+        def count() -> int:
+            ensure_lease(self.core.engine)  # counted from the start, not from this process's first claim
+            return live_processes(self.core.engine)
+
+        processes = await asyncio.to_thread(count)
+        if processes != self.processes:
+            if self.processes or processes > 1:
+                log.info("%d Relance processes on this database: each sends its share of the chat's rate", processes)
+            self.processes = processes
+            for adapter in self.adapters:
+                share = getattr(adapter, "share_flood_limit", None)
+                if share is not None:
+                    share(processes)
+
     async def check_other_digests(self) -> None:
         """Each other business's digest, once due at its own time in its own time zone, to its owners; the owners and
         choices are read again (owners added with `relance business set` are served within a minute)."""
@@ -410,6 +430,7 @@ class Runtime:
     async def check_digest(self) -> DigestData | None:
         """The day's digest, once it is due (claimed once a day in the database), to every adapter; one adapter
         failing does not keep it from the others."""
+        await self._share_flood_limit()
         if self.businesses:
             await self.check_other_digests()
         data = await asyncio.to_thread(self.core.digest_if_due)

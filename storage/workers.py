@@ -28,7 +28,15 @@ from typing import IO, Any
 
 from sqlalchemy import Connection, Engine, event, text
 
-__all__ = ["ReceiverBusyError", "alive", "ensure_lease", "hold_receiver", "release_receiver", "token"]
+__all__ = [
+    "ReceiverBusyError",
+    "alive",
+    "ensure_lease",
+    "hold_receiver",
+    "live_processes",
+    "release_receiver",
+    "token",
+]
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +181,7 @@ def alive(engine: Engine, holder: str | None) -> bool:
             found = connection.execute(
                 text(
                     "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = :c AND objid = :k "
-                    "AND objsubid = 2"
+                    "AND objsubid = 2 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
                 ),
                 {"c": _LOCK_CLASS, "k": _key(holder)},
             ).first()
@@ -219,3 +227,34 @@ def release_receiver(engine: Engine) -> None:
         lease = _receivers.pop(str(engine.url), None)
     if lease is not None:
         _close(lease)
+
+
+def live_processes(engine: Engine) -> int:
+    """How many Relance processes hold a lease on this database now (at least 1: this one), so they can share a
+    budget such as Telegram's ~30 messages a second. Reads only. On SQLite: the lease files still locked."""
+    if _postgres(engine):
+        with engine.connect() as connection:
+            count = connection.execute(
+                text(
+                    "SELECT count(DISTINCT pid) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                    "AND classid = :c AND objsubid = 2 AND objid <> :r "
+                    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+                ),
+                {"c": _LOCK_CLASS, "r": _key(_RECEIVER)},
+            ).scalar()
+        return max(1, int(count or 0))
+    database = _sqlite_file(engine)
+    if database is None:
+        return 1
+    folder = _lease_file(database, _RECEIVER).parent
+    receiver = _lease_file(database, _RECEIVER).name
+    count = 0
+    for path in folder.glob("*.lock") if folder.is_dir() else ():
+        if path.name == receiver:
+            continue
+        handle = _file_lock(path)
+        if handle is None:
+            count += 1
+        else:
+            handle.close()
+    return max(1, count)

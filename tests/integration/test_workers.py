@@ -253,3 +253,23 @@ def test_a_digest_whose_cards_all_went_out_is_only_recorded(engine: Engine, sett
         run = session.exec(select(DigestRun)).one()
         assert run.delivered_at is not None
         assert len(session.exec(select(Card)).all()) == 2
+
+
+def test_the_processes_on_a_database_are_counted_to_share_the_chat_rate(
+    engine: Engine, holder: Callable[..., Holder]
+) -> None:
+    """This process and two others hold leases (one also receives): 3; one killed: 2. Each process's Telegram
+    pacing keeps its share of the ~30 messages a second."""
+    from bot.ratelimit import FloodLimiter
+
+    workers.ensure_lease(engine)
+    first, second = holder("receiver"), holder()
+    assert workers.live_processes(engine) == 3
+    second.kill()
+    assert _until(lambda: workers.live_processes(engine) == 2)
+    limiter = FloodLimiter(30.0)
+    limiter.share(3)
+    assert limiter.overall.interval == pytest.approx(0.1)
+    limiter.share(1)
+    assert limiter.overall.interval == pytest.approx(1 / 30)
+    first.kill()
