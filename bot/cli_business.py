@@ -107,6 +107,12 @@ SlackTeam = Annotated[str | None, typer.Option("--slack-team", help="The busines
 SlackToken = Annotated[
     str | None, typer.Option("--slack-bot-token", help="That workspace's bot token (xoxb-…), encrypted at rest.")
 ]
+SlackAppToken = Annotated[
+    str | None,
+    typer.Option(
+        "--slack-app-token", help="That Slack app's app-level token (xapp-…, Socket Mode), encrypted at rest."
+    ),
+]
 
 
 @dataclass
@@ -213,9 +219,14 @@ def _changes(values: dict[str, Any], settings: Settings) -> _Changes:
         ("smtp_password", "--smtp-password"),
         ("imap_password", "--imap-password"),
         ("slack_bot_token", "--slack-bot-token"),
+        ("slack_app_token", "--slack-app-token"),
     ):
         if values[name] is not None:
             secrets[name] = _secret_value(option, values[name])
+    for name, prefix in (("slack_bot_token", "xoxb-"), ("slack_app_token", "xapp-")):
+        if name in secrets and not secrets[name].startswith(prefix):  # the value itself is never echoed
+            raise _Refused(f"--{name.replace('_', '-')}: not a Slack {'bot' if prefix == 'xoxb-' else 'app-level'} "
+                           f"token (it starts with {prefix})")  # fmt: skip
     try:
         encrypted = {name: encrypt(settings, plain) for name, plain in secrets.items()}
     except SecretKeyError as exc:
@@ -291,7 +302,7 @@ def add_command(
     smtp_security: SmtpSecurity = None, smtp_password: SmtpPassword = None,
     imap_host: ImapHost = None, imap_port: ImapPort = None, imap_username: ImapUser = None,
     imap_folder: ImapFolder = None, imap_password: ImapPassword = None,
-    slack_team: SlackTeam = None, slack_bot_token: SlackToken = None,
+    slack_team: SlackTeam = None, slack_bot_token: SlackToken = None, slack_app_token: SlackAppToken = None,
 ) -> None:  # fmt: skip
     """Add a business (its name is required; the other values may be set later with `relance business set`)."""
     values = dict(locals())
@@ -325,7 +336,7 @@ def set_command(
     smtp_security: SmtpSecurity = None, smtp_password: SmtpPassword = None,
     imap_host: ImapHost = None, imap_port: ImapPort = None, imap_username: ImapUser = None,
     imap_folder: ImapFolder = None, imap_password: ImapPassword = None,
-    slack_team: SlackTeam = None, slack_bot_token: SlackToken = None,
+    slack_team: SlackTeam = None, slack_bot_token: SlackToken = None, slack_app_token: SlackAppToken = None,
 ) -> None:  # fmt: skip
     """Change some values of a business; each change is an evidence entry."""
     values = dict(locals())
@@ -395,7 +406,7 @@ def show_command(slug: Annotated[str, typer.Argument(help="The business.")]) -> 
         lines += [(name, "" if getattr(setup, name) is None else str(getattr(setup, name))) for name in
                   tenants.SETUP_FIELDS]  # fmt: skip
         lines += [(name, MASK if name in secrets else "") for name in
-                  ("smtp_password", "imap_password", "slack_bot_token")]  # fmt: skip
+                  ("smtp_password", "imap_password", "slack_bot_token", "slack_app_token")]  # fmt: skip
         for label, value in lines:
             typer.echo(f"{label + ':':<18}{value}")
 

@@ -36,6 +36,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.i18n import t
 from bot.slack.context import ROUTED
+from bot.slack.head import HEAD
 from services.access import StrangerLog
 
 if TYPE_CHECKING:
@@ -90,9 +91,18 @@ def install(app: AsyncApp, ctx: SlackContext) -> None:
         if request.ignored:
             return await ack()
         ROUTED.set(None)
+        HEAD.set(None)
+        if ctx.team_id is not None and _team_of(body, context) != ctx.team_id:
+            # A business's own workspace serves that workspace only: a request naming another team (or none) is
+            # dropped before anything is read, whoever it claims to come from.
+            log.warning("Slack request of another workspace dropped (expected %s)", ctx.team_id)
+            return await ack()
         if ctx.is_owner(request.user_id):
             if ctx.tenancy is not None:  # several businesses: the listeners act on this owner's current one
-                ROUTED.set(ctx.tenancy.presenter_for(request.user_id))
+                routed = ctx.tenancy.presenter_for(request.user_id)
+                ROUTED.set(routed)
+                if routed is not None:  # "🏢 <name>" atop every answer for an owner of several (bot/slack/head.py)
+                    HEAD.set(ctx.tenancy.head_of(request.user_id, routed.business_id))
             await next()
             return None
         if request.user_id is not None:
@@ -141,6 +151,14 @@ async def _refuse(ctx: SlackContext, strangers: StrangerLog, day: date, stranger
             await ctx.client.chat_postEphemeral(channel=request.channel, user=request.user_id, text=text)
     except Exception as exc:  # the stranger left the channel, Slack refused...: nothing more to do
         log.info("could not refuse a stranger: %s", type(exc).__name__)
+
+
+def _team_of(body: dict[str, Any], context: AsyncBoltContext) -> str | None:
+    """The workspace a request comes from: bolt's reading of it, else the body's team (or team_id)."""
+    team = context.team_id or body.get("team_id")
+    if not team and isinstance(body.get("team"), dict):
+        team = body["team"].get("id")
+    return str(team) if team else None
 
 
 def _classify(body: dict[str, Any], context: AsyncBoltContext) -> _Request:

@@ -28,6 +28,7 @@ from bot.settings import Settings, SettingsError, check_slack_settings
 from bot.slack import access, actions, commands, files, home, letters, modals, plans, statements, tasks
 from bot.slack.blocks import text_message
 from bot.slack.context import ROUTED, SlackContext
+from bot.slack.head import HEAD, HeadedClient
 from bot.slack.http import SlackHttpServer
 
 if TYPE_CHECKING:
@@ -90,6 +91,12 @@ class SlackAdapter:
     """Relance in one Slack workspace, over the business's services (bot.adapters.ChatAdapter)."""
 
     name = "slack"
+    #: How the start-up errors name the tokens (where the owner fixes them).
+    BOT_TOKEN = "SLACK_BOT_TOKEN"
+    APP_TOKEN = "SLACK_APP_TOKEN"
+    FIX = "Check it in .env."
+    #: Which connection a retry line is about ("" for the install's; a business's workspace names the business).
+    WHERE = ""
 
     def __init__(
         self,
@@ -109,7 +116,7 @@ class SlackAdapter:
         # Slack answers 429 with Retry-After when a method is called too often (chat.postMessage: about one message
         # a second per channel, so a long digest meets it): the call waits as told and tries again.
         retries = [*async_default_handlers(), AsyncRateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES)]
-        self.client = AsyncWebClient(
+        self.client: AsyncWebClient = HeadedClient(
             token=settings.slack_bot_token, base_url=settings.SLACK_API_URL, retry_handlers=retries
         )
         self.ctx: SlackContext | None = None
@@ -120,17 +127,10 @@ class SlackAdapter:
 
     async def start(self) -> None:
         """Check the token, then receive (Socket Mode or HTTP); raises AdapterStartError."""
-        settings = self.settings
         self._check_settings()
-        identity = await self._call("SLACK_BOT_TOKEN", self.client.auth_test)
+        identity = await self._call(self.BOT_TOKEN, self.client.auth_test)
         team = str(identity.get("team_id") or "")
-        presenter = Presenter(self.core, channel=f"slack:{team}")
-        self.ctx = SlackContext(presenter, self.client, frozenset(settings.slack_owner_ids), settings)
-        if self.businesses:  # several businesses: each Slack owner works on their current one
-            from bot.tenancy import make_tenancy
-
-            self.ctx.tenancy = make_tenancy(self.core.engine, "slack", self.businesses, cards=presenter.channel)
-            self.ctx.tenancy.presenters[presenter.business_id] = presenter
+        self.ctx = self._context(team)
         self.app = build_app(self.ctx)
         if self.http:
             await self._serve_http()
@@ -138,6 +138,21 @@ class SlackAdapter:
             await self._connect_socket()
         log.info("Slack: connected to workspace %s as %s (%s mode)", team, identity.get("user") or "?",
                  "HTTP" if self.http else "Socket")  # fmt: skip
+
+    def _context(self, team: str) -> SlackContext:
+        """The listeners' context in workspace `team`: the settings' owners, and with several businesses those of
+        each one served here (not those connected to a workspace of their own, bot/slack/workspaces.py)."""
+        presenter = Presenter(self.core, channel=f"slack:{team}")
+        ctx = SlackContext(presenter, self.client, frozenset(self.settings.slack_owner_ids), self.settings)
+        if self.businesses:  # several businesses: each Slack owner works on their current one
+            from bot.slack.workspaces import served_elsewhere
+            from bot.tenancy import make_tenancy
+
+            elsewhere = served_elsewhere(self.core.engine, self.businesses, team, home=presenter.business_id)
+            here = {bid: business for bid, business in self.businesses.items() if bid not in elsewhere}
+            ctx.tenancy = make_tenancy(self.core.engine, "slack", here, cards=presenter.channel)
+            ctx.tenancy.presenters[presenter.business_id] = presenter
+        return ctx
 
     def _check_settings(self) -> None:
         """The settings each mode needs (exit 2: nothing to retry)."""
@@ -162,7 +177,7 @@ class SlackAdapter:
     async def _connect_socket(self) -> None:
         assert self.app is not None and self.settings.SLACK_APP_TOKEN is not None
         app_token = self.settings.SLACK_APP_TOKEN.get_secret_value()
-        opened = await self._call("SLACK_APP_TOKEN", lambda: self.client.apps_connections_open(app_token=app_token))
+        opened = await self._call(self.APP_TOKEN, lambda: self.client.apps_connections_open(app_token=app_token))
         self._socket = AsyncSocketModeHandler(self.app, app_token, web_client=self.client)
         # The address is asked here (where a refused app token is told apart from Slack out of reach): the client
         # connects to it, and asks Slack for a new one itself on each reconnection (a `disconnect` envelope).
@@ -185,7 +200,7 @@ class SlackAdapter:
                 error = str(exc.response.get("error") or f"HTTP {exc.response.status_code}")
                 if error in REFUSED_TOKEN:
                     raise AdapterStartError(
-                        f"Slack refused {token_name} (invalid or revoked: {error}). Check it in .env.", 2
+                        f"Slack refused {token_name} (invalid or revoked: {error}). {self.FIX}", 2
                     ) from None
                 reason = f"Slack answered {error}"
                 retry_after = exc.response.headers.get("Retry-After") if exc.response.headers else None
@@ -195,7 +210,8 @@ class SlackAdapter:
                 reason = f"{type(exc).__name__}: {exc}"[:200]
             if self.max_attempts is not None and attempt >= self.max_attempts:
                 raise AdapterStartError(f"Slack unreachable at {url} after {attempt} attempt(s) ({reason}).", 1)
-            log.warning("Slack unreachable at %s (%s): attempt %d, next try in %g s", url, reason, attempt, delay)
+            log.warning("Slack unreachable at %s (%s): attempt %d, next try in %g s%s", url, reason, attempt, delay,
+                        self.WHERE)  # fmt: skip
             await asyncio.sleep(delay)
             delay = min(delay * 2, MAX_DELAY)
 
@@ -227,13 +243,13 @@ class SlackAdapter:
         if tenancy is None or business_id == ctx.home.business_id:
             await self.deliver_digest(data)
             return
-        token = ROUTED.set(tenancy.presenters[business_id])
+        presenter = tenancy.presenters.get(business_id)
+        if presenter is None:
+            return  # a business with a workspace of its own: its digest goes there (bot/slack/workspaces.py)
+        token = ROUTED.set(presenter)
         try:
             for user_id in sorted(tenancy.owners_of(business_id)):
-                try:
-                    await commands.post_digest(ctx, user_id, data)
-                except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
-                    log.warning("Slack digest to %s failed: %s", user_id, _why(exc))
+                await _digest_to(ctx, user_id, data, tenancy.head_of(user_id, business_id))
         finally:
             ROUTED.reset(token)
 
@@ -241,23 +257,35 @@ class SlackAdapter:
         """The digest in each owner's DM (header, then one card per reminder, registered); one owner's failure
         (channel_not_found, a user who left) does not stop the others."""
         ctx = self._started()
+        tenancy = ctx.tenancy
         for user_id in sorted(ctx.owner_ids):
-            try:
-                await commands.post_digest(ctx, user_id, data)
-            except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
-                log.warning("Slack digest to %s failed: %s", user_id, _why(exc))
+            head = tenancy.head_of(user_id, ctx.home.business_id) if tenancy is not None else None
+            await _digest_to(ctx, user_id, data, head)
 
     async def on_outcome(self, result: DeliveryResult) -> None:
         """An e-mail's outcome: every Slack card of the reminder shows it; failures and unknowns are told to the
         owners in their DM."""
         ctx = self._started()
-        if result.business_id != ctx.presenter.business_id:
-            return  # another business's outcome is its own owners' business
+        tenancy = ctx.tenancy
+        if result.business_id == ctx.home.business_id:
+            presenter, owners = ctx.home, sorted(ctx.owner_ids)
+        elif tenancy is not None and result.business_id in tenancy.presenters:
+            presenter, owners = tenancy.presenters[result.business_id], sorted(tenancy.owners_of(result.business_id))
+        else:
+            return  # a business not served in this workspace: its outcome is its own owners' business
+        token = ROUTED.set(presenter)
+        try:
+            await self._show_outcome(ctx, result, owners)
+        finally:
+            ROUTED.reset(token)
+
+    async def _show_outcome(self, ctx: SlackContext, result: DeliveryResult, owners: list[str]) -> None:
+        """The outcome on the reminder's cards of the routed business, and told to `owners` when it failed."""
         tz = ctx.presenter.tz
         await actions.refresh_cards(ctx, result.reminder_id, note=lambda code: outcome_note(result, code, tz))
         if outcome_alert(result, "fr") is None:  # sent or deferred: the cards say it all
             return
-        for user_id in sorted(ctx.owner_ids):
+        for user_id in owners:
             try:
                 code = await ctx.lang(user_id)
                 alert = outcome_alert(result, code) or ""
@@ -301,6 +329,18 @@ class SlackAdapter:
         if self.ctx is None:
             raise RuntimeError("the Slack adapter is not started")
         return self.ctx
+
+
+async def _digest_to(ctx: SlackContext, user_id: str, data: DigestData, head: str | None) -> None:
+    """The digest in one owner's DM, under `head` ("🏢 <name>" for an owner of several); a failure is logged (one
+    owner who left the workspace does not stop the others)."""
+    token = HEAD.set(head)
+    try:
+        await commands.post_digest(ctx, user_id, data)
+    except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+        log.warning("Slack digest to %s failed: %s", user_id, _why(exc))
+    finally:
+        HEAD.reset(token)
 
 
 def _why(exc: Exception) -> Any:

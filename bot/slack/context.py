@@ -35,6 +35,8 @@ class SlackContext:
     state: dict[str, Any] = field(default_factory=dict)
     #: Several businesses (bot/tenancy.py): the Slack owners of each and their `/relance entreprise` choice.
     tenancy: Any = None
+    #: A business's own workspace (bot/slack/workspaces.py): its team id; a request naming another team is dropped.
+    team_id: str | None = None
 
     @property
     def presenter(self) -> Presenter:
