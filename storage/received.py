@@ -319,15 +319,13 @@ def store_received(
             session.flush()
     except IntegrityError:
         return None  # stored meanwhile by another process
-    record(
+    _record_linked(
         session,
-        actor=actor,
-        kind="email_received",
-        business_id=business_id,
-        client_id=link.client_id,
-        reminder_id=link.reminder_id,
-        invoice_id=link.invoice_ids[0] if len(link.invoice_ids) == 1 else None,
-        payload={
+        actor,
+        "email_received",
+        business_id,
+        link,
+        {
             "received_id": row.id,
             "message_id": row.message_id,
             "from": row.sender,
@@ -345,6 +343,22 @@ def store_received(
     if bounce is not None:
         _apply_bounce(session, business_id, link, row, list(bounce[0]), bounce[1], actor)
     return _row(row)
+
+
+def _record_linked(
+    session: Session, actor: str, kind: str, business_id: int, link: Link, payload: dict[str, Any]
+) -> None:
+    """The evidence entry of a received message, about the client, reminder and (only one) invoice it is linked to."""
+    record(
+        session,
+        actor=actor,
+        kind=kind,
+        business_id=business_id,
+        client_id=link.client_id,
+        reminder_id=link.reminder_id,
+        invoice_id=link.invoice_ids[0] if len(link.invoice_ids) == 1 else None,
+        payload=payload,
+    )
 
 
 def _apply_bounce(
@@ -379,15 +393,13 @@ def _apply_bounce(
             session.add(outbox)
         bump(session, reminder, state=ReminderState.FAILED)
         marked = True
-    record(
+    _record_linked(
         session,
-        actor=actor,
-        kind="email_bounced",
-        business_id=business_id,
-        client_id=link.client_id,
-        reminder_id=link.reminder_id,
-        invoice_id=link.invoice_ids[0] if len(link.invoice_ids) == 1 else None,
-        payload={
+        actor,
+        "email_bounced",
+        business_id,
+        link,
+        {
             "received_id": row.id,
             "message_id": outbox.message_id if outbox is not None else None,
             "recipients": recipients,

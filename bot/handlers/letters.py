@@ -11,6 +11,7 @@ the same thing, hears "Déjà traité." and changes nothing.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
 
@@ -103,6 +104,24 @@ async def _say(update: Update, context: Context, msg: Msg) -> None:
     await reply(update, text(msg, lang(update, context)))
 
 
+#: What a date question does with the letter it is about — (formal notice id, letter version) — and the typed day.
+DateAction = Callable[[tuple[int, int], date], Awaitable[int]]
+
+
+async def _on_date(update: Update, context: Context, action: str, state: int, then: DateAction) -> int:
+    """The answer to a date question of `action`'s letter: a refused date is explained and `state` asked again;
+    a valid one goes to `then`. Without the question open (or without text) the conversation ends."""
+    about = _about(context, action)
+    if about is None or update.message is None or update.message.text is None:
+        return ConversationHandler.END
+    try:
+        day = parse_letter_date(update.message.text, services_of(context).today())
+    except InputError as exc:
+        await _say(update, context, exc.msg)
+        return state
+    return await then(about, day)
+
+
 # --- ✉️ LRAR envoyée ---------------------------------------------------------------------------------------------
 
 
@@ -126,16 +145,14 @@ async def on_sent(update: Update, context: Context) -> int:
 
 async def on_sent_date(update: Update, context: Context) -> int:
     """The posting date, after the tracking number."""
-    about = _about(context, "sent")
     number = _gathered(context).get("tracking")
-    if about is None or number is None or update.message is None or update.message.text is None:
+    if number is None:
         return ConversationHandler.END
-    try:
-        day = parse_letter_date(update.message.text, services_of(context).today())
-    except InputError as exc:
-        await _say(update, context, exc.msg)
-        return SENT_DATE
-    return await _apply_sent(update, context, about, number, day)
+
+    async def apply(about: tuple[int, int], day: date) -> int:
+        return await _apply_sent(update, context, about, number, day)
+
+    return await _on_date(update, context, "sent", SENT_DATE, apply)
 
 
 async def _apply_sent(update: Update, context: Context, about: tuple[int, int], number: str, day: date) -> int:
@@ -150,18 +167,14 @@ async def _apply_sent(update: Update, context: Context, about: tuple[int, int], 
 
 async def on_presented(update: Update, context: Context) -> int:
     """The date La Poste first presented the letter: the notice's deadline runs from it."""
-    about = _about(context, "pres")
-    if about is None or update.message is None or update.message.text is None:
-        return ConversationHandler.END
-    try:
-        day = parse_letter_date(update.message.text, services_of(context).today())
-    except InputError as exc:
-        await _say(update, context, exc.msg)
-        return PRESENTED
-    rid, version = about
-    outcome = services_of(context).letter_presented(rid, version, presented_on=day, actor=actor(update),
-                                                    lang=lang(update, context))  # fmt: skip
-    return await _done(update, context, outcome, PRESENTED)
+
+    async def apply(about: tuple[int, int], day: date) -> int:
+        rid, version = about
+        outcome = services_of(context).letter_presented(rid, version, presented_on=day, actor=actor(update),
+                                                        lang=lang(update, context))  # fmt: skip
+        return await _done(update, context, outcome, PRESENTED)
+
+    return await _on_date(update, context, "pres", PRESENTED, apply)
 
 
 # --- 📬 AR reçu ---------------------------------------------------------------------------------------------------
@@ -169,20 +182,16 @@ async def on_presented(update: Update, context: Context) -> int:
 
 async def on_received_date(update: Update, context: Context) -> int:
     """The date of receipt; then the scan is asked for (unless it came first)."""
-    about = _about(context, "recv")
-    if about is None or update.message is None or update.message.text is None:
-        return ConversationHandler.END
-    try:
-        day = parse_letter_date(update.message.text, services_of(context).today())
-    except InputError as exc:
-        await _say(update, context, exc.msg)
-        return RECEIVED
-    gathered = _gathered(context)
-    gathered["received_on"] = day
-    if "proof" in gathered:
-        return await _apply_received(update, context, about)
-    await reply(update, t("ask.lrar_proof", lang(update, context)))
-    return RECEIVED_PROOF
+
+    async def keep(about: tuple[int, int], day: date) -> int:
+        gathered = _gathered(context)
+        gathered["received_on"] = day
+        if "proof" in gathered:
+            return await _apply_received(update, context, about)
+        await reply(update, t("ask.lrar_proof", lang(update, context)))
+        return RECEIVED_PROOF
+
+    return await _on_date(update, context, "recv", RECEIVED, keep)
 
 
 async def on_received_file(update: Update, context: Context) -> int:
@@ -280,18 +289,13 @@ async def on_returned(update: Update, context: Context) -> int:
 
 
 async def _back(update: Update, context: Context, action: str, outcome_name: str, state: int) -> int:
-    about = _about(context, action)
-    if about is None or update.message is None or update.message.text is None:
-        return ConversationHandler.END
-    try:
-        day = parse_letter_date(update.message.text, services_of(context).today())
-    except InputError as exc:
-        await _say(update, context, exc.msg)
-        return state
-    rid, version = about
-    outcome = services_of(context).letter_back(rid, version, outcome=outcome_name, on=day, actor=actor(update),
-                                               lang=lang(update, context))  # fmt: skip
-    return await _done(update, context, outcome, state)
+    async def apply(about: tuple[int, int], day: date) -> int:
+        rid, version = about
+        outcome = services_of(context).letter_back(rid, version, outcome=outcome_name, on=day, actor=actor(update),
+                                                   lang=lang(update, context))  # fmt: skip
+        return await _done(update, context, outcome, state)
+
+    return await _on_date(update, context, action, state, apply)
 
 
 _TEXT = filters.TEXT & ~filters.COMMAND
