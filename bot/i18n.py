@@ -884,8 +884,9 @@ FR: dict[str, str] = {
         "l'identifiant ou le mot de passe. Vérifiez IMAP_USERNAME et IMAP_PASSWORD ; Relance réessaie de lui-même."
     ),
     "outbox.smtp_down": (
-        "📮 Envoi en panne : le serveur d'envoi (SMTP) ne répond pas. Les e-mails approuvés restent en file d'attente "
-        "et partiront d'eux-mêmes dès son retour ; vous serez prévenu à ce moment-là."
+        "📮 Envoi en panne : le serveur d'envoi (SMTP) ne répond pas, ou refuse l'identifiant et le mot de passe. "
+        "Les e-mails approuvés restent en file d'attente et partiront d'eux-mêmes dès que l'envoi fonctionnera de "
+        "nouveau ; vous serez prévenu à ce moment-là."
     ),
     "outbox.smtp_up": "📬 Envoi rétabli : le serveur d'envoi (SMTP) répond de nouveau, les e-mails en attente partent.",
 }
@@ -1701,8 +1702,8 @@ EN: dict[str, str] = {
         "the password. Check IMAP_USERNAME and IMAP_PASSWORD; Relance keeps trying by itself."
     ),
     "outbox.smtp_down": (
-        "📮 Sending is down: the outgoing mail server (SMTP) does not answer. Approved e-mails stay in the queue and "
-        "will leave by themselves as soon as it is back; you will be told then."
+        "📮 Sending is down: the outgoing mail server (SMTP) does not answer, or refuses the user name and password. "
+        "Approved e-mails stay in the queue and leave by themselves once sending works again; you will be told then."
     ),
     "outbox.smtp_up": (
         "📬 Sending is back: the outgoing mail server (SMTP) answers again, the waiting e-mails are leaving."
