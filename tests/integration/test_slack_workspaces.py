@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from bot.i18n import t
+from bot.runtime import Runtime
 from bot.secrets import encrypt
 from bot.settings import Settings
 from bot.slack import home
@@ -24,6 +25,7 @@ from bot.slack.app import SlackAdapter
 from bot.slack.head import HEAD_BLOCK_ID
 from bot.slack.workspaces import NotConnected, WorkspaceAdapter, business_workspace_adapters
 from bot.tenancy import Business, open_businesses
+from services.core import Services
 from services.outbox import DeliveryResult
 from storage import tenants
 from storage.db import make_engine, write_session
@@ -49,6 +51,7 @@ class Two:
     own: list[WorkspaceAdapter]
     engine: Engine
     settings: Settings
+    core: Services
     opened: dict[int, Business]
     a: Ids
     b: Ids
@@ -65,6 +68,21 @@ def _connect_b(engine: Engine, settings: Settings, business_id: int, team: str, 
         tenants.update_setup(s, business_id=business_id, slack_team_id=team)
         tenants.set_secret(s, business_id=business_id, name="slack_bot_token", ciphertext=encrypt(settings, bot))
         tenants.set_secret(s, business_id=business_id, name="slack_app_token", ciphertext=encrypt(settings, app))
+
+
+async def _runtime_digests(w: Two) -> dict[int, bool]:
+    """The runtime's digest check with the adapters wired as Runtime.start will (the install's, then each business's
+    own workspace's): which businesses' digests were recorded as delivered."""
+    runtime = Runtime(w.settings, w.core, [w.install])
+    try:
+        runtime.businesses = w.opened
+        runtime.adapters += w.own  # what Runtime.start appends after open_businesses()
+        await runtime.check_digest()
+    finally:
+        runtime.health.close()
+    with w.engine.connect() as conn:
+        rows = conn.execute(text("SELECT business_id, delivered_at FROM digestrun")).all()
+    return {int(business_id): delivered is not None for business_id, delivered in rows}
 
 
 @asynccontextmanager
@@ -108,7 +126,7 @@ async def two_workspaces(
             await adapter.start()
             started.append(adapter)
             await adapter.connected()
-        yield Two(slack_a, slack_b, install, own, engine, settings, opened, a, b)  # type: ignore[arg-type]
+        yield Two(slack_a, slack_b, install, own, engine, settings, core, opened, a, b)  # type: ignore[arg-type]
     finally:
         for adapter in reversed(started):
             await adapter.stop()
@@ -168,16 +186,11 @@ async def test_b_is_served_in_its_own_workspace_only(db_url: str, tmp_path: Path
 
 async def test_b_digest_and_outcomes_go_to_its_workspace(db_url: str, tmp_path: Path) -> None:
     """The runtime hands B's digest to every adapter: only B's own workspace shows it (B's owner's DM there), the
-    install's ignores it; A's digest reaches the install's workspace alone; a failed e-mail of B updates B's card and
-    tells B's owner in B's workspace, and nothing in the install's."""
+    install's ignores it; A's digest reaches the install's workspace alone; both are recorded delivered. A failed
+    e-mail of B updates B's card and tells B's owner in B's workspace, and nothing in the install's."""
     async with two_workspaces(db_url, tmp_path) as w:
         (own,) = w.own
-        data_b = w.opened[w.b.business_id].services.digest(claim=False)
-        data_a = w.opened[w.a.business_id].services.digest(claim=False)
-        assert data_b is not None and data_a is not None
-        for adapter in (w.install, own):
-            await adapter.deliver_digest_of(w.b.business_id, data_b)
-            await adapter.deliver_digest(data_a)
+        assert await _runtime_digests(w) == {w.a.business_id: True, w.b.business_id: True}
         dm_b = w.slack_b.dm_channel(OWNER_B)
         card = await w.slack_b.aio.wait_message(dm_b, B_CLIENT)
         assert A_CLIENT not in w.said(w.slack_b, OWNER_B) and w.slack_b.messages(w.slack_b.dm_channel(OWNER_A)) == []
@@ -198,7 +211,7 @@ async def test_a_refused_token_for_b_fails_closed_and_stops_nothing(
     db_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """B's stored bot token is refused by Slack: one error line naming the business (never the token), B is served
-    in no workspace, its digest is not recorded as delivered (NotConnected), and A's install runs on."""
+    in no workspace, the runtime records A's digest delivered but not B's (NotConnected), and A's install runs on."""
     wrong = "xoxb-9999-wrong-token-of-beta"
     caplog.set_level(logging.INFO)
     async with two_workspaces(db_url, tmp_path, b_bot_token=wrong) as w:
@@ -206,7 +219,7 @@ async def test_a_refused_token_for_b_fails_closed_and_stops_nothing(
         assert not await own.connected() and own.failure is not None
         lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
         assert len(lines) == 1 and "beta" in lines[0] and "invalid_auth" in lines[0], lines
-        assert wrong not in caplog.text
+        assert await _runtime_digests(w) == {w.a.business_id: True, w.b.business_id: False}
         data_b = w.opened[w.b.business_id].services.digest(claim=False)
         assert data_b is not None
         with pytest.raises(NotConnected):
@@ -216,6 +229,7 @@ async def test_a_refused_token_for_b_fails_closed_and_stops_nothing(
         await w.slack_a.aio.slash(OWNER_A, "factures")
         await w.slack_a.aio.wait_message(w.slack_a.dm_channel(OWNER_A), A_CLIENT)
         assert B_CLIENT not in w.said(w.slack_a, OWNER_B) + w.said(w.slack_b, OWNER_B)
+        assert wrong not in caplog.text
 
 
 async def test_a_token_of_another_workspace_fails_closed(
