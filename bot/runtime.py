@@ -380,6 +380,22 @@ class Runtime:
 
         await asyncio.gather(*(one(sender) for sender in senders))
 
+    def refresh_smtp(self) -> None:
+        """Each business's own SMTP account read again (every minute): a password fixed with `relance business set`
+        is used from the next tick, without a restart. (A business that had none gets its sender at the next start.)"""
+        from bot.tenancy import smtp_of
+
+        for sender in self.other_senders:
+            try:
+                config = smtp_of(self.core.engine, self.settings, sender.business_id)
+            except Exception:
+                log.exception("the SMTP settings of business %s could not be read again", sender.business_id)
+                continue
+            if config is not None and sender.reconfigure(config):
+                delivery = self.businesses[sender.business_id].services.delivery
+                if hasattr(delivery, "config"):
+                    delivery.config = config
+
     async def _share_flood_limit(self) -> None:
         """Every process of the deployment sends for the same bot: each keeps its share of the overall ceiling,
         counted again every minute (a worker started or stopped)."""
@@ -406,6 +422,7 @@ class Runtime:
             tenancy = getattr(adapter, "tenancy", None)
             if tenancy is not None:
                 await asyncio.to_thread(tenancy.refresh)
+        await asyncio.to_thread(self.refresh_smtp)
         going: list[asyncio.Task[object]] = []
         for business_id, business in self.businesses.items():
             if business_id == self.core.business_id:

@@ -55,6 +55,17 @@ class Sender:
         #: The database failing: one line per outage (the runtime shares its own between its jobs).
         self.database = Outage("the database", log)
 
+    def reconfigure(self, config: SmtpConfig | None) -> bool:
+        """The business's SMTP account changed while running (`relance business set`): use it from the next tick,
+        tried at once even during an outage's backoff (a fixed password is not kept waiting 10 minutes)."""
+        if config == self.config:
+            return False
+        self.config = config
+        self._probe_after = TICK_INTERVAL
+        self._next_probe = None
+        log.info("outbox sender of business %s: SMTP settings changed, used from now on", self.business_id)
+        return True
+
     def on_outcome(self, callback: OutcomeCallback) -> OutcomeCallback:
         """Register `callback(result)`, awaited for every outcome of this business (usable as a decorator)."""
         if callback not in self._callbacks:

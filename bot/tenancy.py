@@ -51,6 +51,27 @@ def _secret(settings: Settings, session: Session, business_id: int, name: str) -
     return SecretStr(decrypt(settings, token, name=name)) if token is not None else None
 
 
+def _smtp(settings: Settings, setup: tenants.BusinessSetup, password: SecretStr | None) -> SmtpConfig | None:
+    if not setup.smtp_host:
+        return None
+    return SmtpConfig(
+        host=setup.smtp_host,
+        port=setup.smtp_port or 587,
+        username=setup.smtp_username or None,
+        password=password,
+        security=cast(Security, setup.smtp_security or "starttls"),
+        timeout=settings.SMTP_TIMEOUT,
+    )
+
+
+def smtp_of(engine: Engine, settings: Settings, business_id: int) -> SmtpConfig | None:
+    """A business's own SMTP account as the database has it now (`relance business set` on a running deployment)."""
+    with read_session(engine) as session:
+        setup = tenants.business_setup(session, business_id=business_id)
+        password = _secret(settings, session, business_id, "smtp_password")
+    return _smtp(settings, setup, password)
+
+
 def business_services(engine: Engine, settings: Settings, row: BusinessRow) -> Business:
     """The services of a business other than the default one, from its row (its own clock, identity, servers)."""
     with read_session(engine) as session:
@@ -61,20 +82,9 @@ def business_services(engine: Engine, settings: Settings, row: BusinessRow) -> B
     rates = load_rates(settings, row.rates_toml)
     renderer: Renderer = Renderer(Path(setup.templates_dir)) if setup.templates_dir else default_renderer()
     data_dir = Path(settings.DATA_DIR) / row.slug
-    smtp: SmtpConfig | None = None
-    delivery: Delivery
-    if setup.smtp_host:
-        smtp = SmtpConfig(
-            host=setup.smtp_host,
-            port=setup.smtp_port or 587,
-            username=setup.smtp_username or None,
-            password=smtp_password,
-            security=cast(Security, setup.smtp_security or "starttls"),
-            timeout=settings.SMTP_TIMEOUT,
-        )
-        delivery = OutboxDelivery(smtp)
-    else:
-        delivery = EmlDelivery(data_dir / "outbox")  # nothing leaves without the business's own SMTP account
+    smtp = _smtp(settings, setup, smtp_password)
+    # Nothing leaves without the business's own SMTP account: its e-mails are written as .eml files meanwhile.
+    delivery: Delivery = OutboxDelivery(smtp) if smtp is not None else EmlDelivery(data_dir / "outbox")
     mailbox = None
     if setup.imap_host and setup.imap_username and imap_password is not None:
         mailbox = MailboxConfig(

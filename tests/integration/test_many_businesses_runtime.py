@@ -87,3 +87,46 @@ async def test_each_business_digest_at_its_own_local_time(db_url: str, tmp_path:
     finally:
         runtime.health.close()
         core.engine.dispose()
+
+
+async def test_a_business_smtp_password_changed_while_running_is_used_from_the_next_tick(
+    db_url: str, tmp_path: Path
+) -> None:
+    """`relance business set --smtp-password` on a running deployment: within the minute's check the business's
+    sender uses the new password (tried at once, even in an outage's backoff); another business is untouched."""
+    from cryptography.fernet import Fernet
+
+    from bot.secrets import encrypt
+    from bot.sender import Sender
+    from storage import tenants
+
+    settings = bot_settings(db_url, tmp_path, None, RELANCE_SECRET_KEY=Fernet.generate_key().decode())
+    core = open_services(settings)
+    with write_session(core.engine) as s:
+        biz = make_business(s, slug="beta", name="Beta", owner_chat_ids="")
+        assert biz.id is not None
+        beta = biz.id
+        tenants.update_setup(s, business_id=beta, smtp_host="127.0.0.1", smtp_port=2525, smtp_username="factures",
+                             smtp_security="none")  # fmt: skip
+        tenants.set_secret(s, business_id=beta, name="smtp_password", ciphertext=encrypt(settings, "ancien"))
+    runtime = Runtime(settings, core, [])
+    try:
+        runtime.open_businesses()
+        smtp = runtime.businesses[beta].smtp
+        assert smtp is not None and smtp.password is not None and smtp.password.get_secret_value() == "ancien"
+        sender = Sender(core.engine, smtp, beta)
+        sender.smtp_down, sender._next_probe = True, datetime(2100, 1, 1, tzinfo=UTC)  # backing off
+        runtime.other_senders.append(sender)
+        runtime.refresh_smtp()
+        assert sender.config is smtp  # nothing changed: nothing replaced
+        with write_session(core.engine) as s:
+            tenants.set_secret(s, business_id=beta, name="smtp_password", ciphertext=encrypt(settings, "nouveau"))
+        runtime.refresh_smtp()
+        assert sender.config is not None and sender.config.password is not None
+        assert sender.config.password.get_secret_value() == "nouveau" and sender.config.username == "factures"
+        assert sender._next_probe is None  # the next tick tries at once
+        delivery = runtime.businesses[beta].services.delivery
+        assert getattr(delivery, "config", None) == sender.config
+    finally:
+        runtime.health.close()
+        core.engine.dispose()
