@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from bot.settings import Settings, SettingsError, mailbox_config, smtp_config
 from dunning.ladder import DEFAULT_LADDER, Ladder, LadderError, ladder_from_toml
 from dunning.penalties import RateTable, RateTableError
-from messages.render import Renderer, default_renderer
+from messages.render import Renderer, verdict_dir
 from services.context import BusinessContext, Clock
 from services.core import Services
 from services.delivery import Delivery, OutboxDelivery, TemplateDrafter
@@ -125,9 +125,19 @@ def load_rates(settings: Settings, business_rates: str | None = None) -> RateTab
         raise SettingsError(f"RATES_FILE: cannot read {settings.RATES_FILE}: {exc.strerror or exc}") from None
 
 
+#: The renderer of the built-in templates for the commands and the runtime (built once per process).
+_builtin: list[Renderer] = []
+
+
 def renderer_for(settings: Settings) -> Renderer:
-    """The template renderer: the owner's TEMPLATES_DIR first, then the built-in templates."""
-    return Renderer(settings.TEMPLATES_DIR) if settings.TEMPLATES_DIR else default_renderer()
+    """The template renderer: the owner's TEMPLATES_DIR first, then the built-in templates. Its check remembers a
+    pass between processes (messages.render.verdict_dir): a restart with the same template files, ladder steps,
+    code and packages does not render every sample again; any change, or a check that failed, runs it in full."""
+    if settings.TEMPLATES_DIR:
+        return Renderer(settings.TEMPLATES_DIR, verdicts=verdict_dir())
+    if not _builtin:
+        _builtin.append(Renderer(verdicts=verdict_dir()))
+    return _builtin[0]
 
 
 def today_for(settings: Settings, given: date | None = None) -> date:

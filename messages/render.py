@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import html as _html
+import os
 import re
+import sys
+import sysconfig
 import traceback
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -134,10 +137,57 @@ def _bytecode_cache() -> jinja2.BytecodeCache | None:
         return None
 
 
-class Renderer:
-    """Renders drafts, SMS and call scripts; built once, from the built-in templates and optional overrides."""
+#: The check's code and data: a passing verdict is kept only for these packages' exact files (messages/ holds the
+#: renderer, the letter, the sample contexts and the built-in templates; dunning/ the ladder, rates and penalties).
+_CHECK_PACKAGES = (Path(__file__).parent, Path(__file__).parent.parent / "dunning")
+_VERDICT_VERSION = b"relance-template-check-1"
 
-    def __init__(self, templates_dir: Path | str | None = None) -> None:
+
+def verdict_dir() -> Path | None:
+    """Where passing template checks are remembered between processes: the folder of Jinja's bytecode cache (its
+    private per-user folder in the system's temporary directory, which Jinja checks is ours and not shared). None
+    when it cannot be used: every start then checks the templates in full."""
+    cache = _bytecode_cache()
+    directory = getattr(cache, "directory", None)
+    return Path(directory) if directory else None
+
+
+def _hash_tree(digest: Any, root: Path, *, skip: tuple[str, ...] = ()) -> None:
+    """Every file under `root` (except `skip` folders and compiled files) into `digest`: its path and its bytes."""
+    files: list[tuple[str, Path]] = []
+    for folder, dirs, names in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__" and os.path.join(folder, d) not in skip)
+        if any(os.path.islink(os.path.join(folder, d)) for d in dirs):
+            # A linked folder is not walked here but Jinja may read through it: no key covers it, nothing is kept.
+            raise OSError(f"linked folder in {folder}")
+        files.extend((os.path.relpath(os.path.join(folder, n), root), Path(folder, n)) for n in names)
+    for rel, path in sorted(files):
+        if rel.endswith((".pyc", ".pyo")):
+            continue
+        content = path.read_bytes()
+        digest.update(b"\0F%d:%s\0%d:" % (len(rel), rel.encode("utf-8", "surrogateescape"), len(content)))
+        digest.update(content)
+
+
+def _installed_packages() -> list[str]:
+    """The installed distributions with their versions (names of the *.dist-info folders: "Jinja2-3.1.4.dist-info"):
+    an upgraded Jinja, fpdf2 or Babel changes the check's verdict key."""
+    found: list[str] = []
+    for key in ("purelib", "platlib"):
+        folder = sysconfig.get_paths().get(key)
+        if folder and os.path.isdir(folder):
+            found.extend(f"{key}/{n}" for n in os.listdir(folder) if n.endswith((".dist-info", ".egg-info", ".pth")))
+    return sorted(set(found))
+
+
+class Renderer:
+    """Renders drafts, SMS and call scripts; built once, from the built-in templates and optional overrides.
+
+    With `verdicts` (a private folder, see `verdict_dir`), a check that passed is remembered there under a SHA-256
+    of everything it depends on, and the same check with the same inputs in a later process is not run again.
+    """
+
+    def __init__(self, templates_dir: Path | str | None = None, *, verdicts: Path | None = None) -> None:
         loaders: list[jinja2.BaseLoader] = []
         self.templates_dir = Path(templates_dir) if templates_dir is not None else None
         if self.templates_dir is not None:
@@ -163,6 +213,9 @@ class Renderer:
         self._cache: dict[str, jinja2.Template] = {}
         self._known_steps: frozenset[str] | None = None
         self._checked: set[frozenset[str]] = set()
+        self.verdicts = verdicts
+        #: Whether the last check() was answered by a remembered verdict (for tests and logs).
+        self.check_remembered = False
 
     # --- loading and checking ---------------------------------------------------------------------------------
     def _template(self, name: str) -> jinja2.Template:
@@ -200,8 +253,45 @@ class Renderer:
         # A ladder step given with its tone (a `Step`) may have no templates of its own: its tone's are then used.
         named = [(s, "") if isinstance(s, str) else (s.name, s.tone.value) for s in steps]
         required = frozenset({*STEPS, *(self.template_step(n, tone) for n, tone in named)})
+        self.check_remembered = False
         if required in self._checked:
             return  # the templates are read once (no reload): what passed once passes again
+        verdict = self._verdict_file(named)
+        if verdict is not None and _passed(verdict):
+            self.check_remembered = True
+            self._checked.add(required)
+            return
+        self._check(required)
+        self._checked.add(required)
+        if verdict is not None:
+            _remember_pass(verdict)
+
+    def _verdict_file(self, named: Sequence[tuple[str, str]]) -> Path | None:
+        """The file that says a check of these steps passed with these exact inputs: a SHA-256 of the steps (names
+        and tones), every file of TEMPLATES_DIR and of the built-in templates (names and bytes), the check's code
+        and data (messages/, dunning/), the Python version and the installed packages' versions. Any change, a
+        template's byte included, names another file, so a stale pass is never read. None: nothing remembered."""
+        if self.verdicts is None:
+            return None
+        digest = hashlib.sha256(_VERDICT_VERSION)
+        digest.update(repr(sorted(set(named))).encode())
+        try:
+            if self.templates_dir is not None:
+                digest.update(
+                    b"\0TEMPLATES_DIR\0" + str(self.templates_dir.resolve()).encode("utf-8", "surrogateescape")
+                )
+                _hash_tree(digest, self.templates_dir)
+            digest.update(b"\0BUILTIN\0")
+            _hash_tree(digest, BUILTIN_DIR)
+            for package in _CHECK_PACKAGES:
+                digest.update(b"\0PACKAGE\0" + package.name.encode())
+                _hash_tree(digest, package, skip=(str(BUILTIN_DIR),))
+            digest.update(b"\0PYTHON\0" + sys.version.encode() + "\n".join(_installed_packages()).encode())
+        except OSError:
+            return None  # a file that cannot be read: the check runs (and says so with its file)
+        return self.verdicts / f"relance-check-{digest.hexdigest()}"
+
+    def _check(self, required: frozenset[str]) -> None:
         if self.templates_dir is not None:
             for path in sorted(self.templates_dir.rglob("*")):
                 rel = path.relative_to(self.templates_dir).as_posix()
@@ -251,7 +341,6 @@ class Renderer:
                 _checked(self._template(f"{lang}/{step}.text.j2"), partial(self.render_draft, ctx))
                 _checked(self._template(f"{lang}/{step}.sms.j2"), partial(self.render_sms, ctx))
                 _checked(self._template(f"{lang}/{step}.call.j2"), partial(self.render_call_script, ctx))
-        self._checked.add(required)
 
     # --- rendering ----------------------------------------------------------------------------------------------
     def template_step(self, step: str, tone: str = "") -> str:
@@ -377,6 +466,26 @@ def _invoice_pdfs(ctx: DraftContext) -> Iterable[Attachment]:
         if inv.pdf_path:
             content = read_invoice_pdf(inv.number, inv.pdf_path, inv.pdf_sha256)
             yield Attachment(Path(inv.pdf_path).name, content, "application/pdf")
+
+
+def _passed(verdict: Path) -> bool:
+    """Whether `verdict` records a pass (any read problem: it does not)."""
+    try:
+        return verdict.read_bytes() == _VERDICT_VERSION + b" passed\n"
+    except OSError:
+        return False
+
+
+def _remember_pass(verdict: Path) -> None:
+    """Record a pass (written whole, then renamed into place); a folder that cannot be written is no error."""
+    temporary = verdict.with_name(f"{verdict.name}.{os.getpid()}.tmp")
+    try:
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(_VERDICT_VERSION + b" passed\n")
+        os.replace(temporary, verdict)
+    except OSError:
+        temporary.unlink(missing_ok=True)
 
 
 def _checked(tmpl: jinja2.Template, action: Callable[[], object]) -> None:

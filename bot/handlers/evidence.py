@@ -10,7 +10,6 @@ from telegram.ext import CommandHandler
 from bot.cards import h
 from bot.handlers.common import Context, lang, reply, services_of
 from bot.i18n import t
-from services.export import ExportError
 
 
 async def on_evidence(update: Update, context: Context) -> None:
@@ -21,6 +20,8 @@ async def on_evidence(update: Update, context: Context) -> None:
         await reply(update, t("evidence.usage", code))
         return
     number = args[0]
+    from services.export import ExportError  # the PDF library: loaded at the first /preuves, not at start-up
+
     services = services_of(context)
     if services.invoice_id_by_number(number) is None:
         await reply(update, t("paid.unknown", code, number=h(number)))
