@@ -111,6 +111,17 @@ def test_compose_wires_the_bot_to_postgresql() -> None:
     assert any(v.endswith(":" + bot["environment"]["DATA_DIR"]) for v in bot["volumes"])
 
 
+def test_compose_workers_share_the_bots_database_and_data() -> None:
+    """The optional workers (profile "workers") run `relance run --worker` from the bot's image, on the bot's
+    database and data folder; `docker compose up` alone does not start them."""
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    bot, worker = compose["services"]["bot"], compose["services"]["worker"]
+    assert worker["image"] == bot["image"] and worker["command"] == ["run", "--worker"]
+    assert worker["profiles"] == ["workers"] and worker["env_file"] == bot["env_file"]
+    assert worker["environment"] == bot["environment"] and worker["volumes"] == bot["volumes"]
+    assert worker["depends_on"]["db"]["condition"] == "service_healthy"
+
+
 @pytest.mark.parametrize(
     "line",
     [
