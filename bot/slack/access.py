@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from slack_bolt.context.ack.async_ack import AsyncAck
     from slack_bolt.context.async_context import AsyncBoltContext
 
+    from bot.presenter import Presenter
     from bot.slack.context import SlackContext
 
 log = logging.getLogger(__name__)
@@ -99,7 +100,7 @@ def install(app: AsyncApp, ctx: SlackContext) -> None:
             return await ack()
         if ctx.is_owner(request.user_id):
             if ctx.tenancy is not None:  # several businesses: the listeners act on this owner's current one
-                routed = ctx.tenancy.presenter_for(request.user_id)
+                routed = await _route(ctx, request, body)
                 ROUTED.set(routed)
                 if routed is not None:  # "🏢 <name>" atop every answer for an owner of several (bot/slack/head.py)
                     HEAD.set(ctx.tenancy.head_of(request.user_id, routed.business_id))
@@ -151,6 +152,21 @@ async def _refuse(ctx: SlackContext, strangers: StrangerLog, day: date, stranger
             await ctx.client.chat_postEphemeral(channel=request.channel, user=request.user_id, text=text)
     except Exception as exc:  # the stranger left the channel, Slack refused...: nothing more to do
         log.info("could not refuse a stranger: %s", type(exc).__name__)
+
+
+async def _route(ctx: SlackContext, request: _Request, body: dict[str, Any]) -> Presenter | None:
+    """The presenter of the business a request is about: a button on a card of another of the owner's businesses
+    acts there and makes it their current one (as in Telegram); anything else is about their current business. The
+    services then refuse any other business's ids."""
+    tenancy, user_id = ctx.tenancy, request.user_id
+    business_id = tenancy.current(user_id)
+    ts = (body.get("message") or {}).get("ts") or (body.get("container") or {}).get("message_ts")
+    if request.what == "action" and request.channel and ts and len(tenancy.businesses_of(user_id)) > 1:
+        tapped = await asyncio.to_thread(tenancy.route, user_id, (str(request.channel), str(ts)))
+        if tapped is not None and tapped != business_id:
+            await asyncio.to_thread(tenancy.choose, user_id, tapped)
+            business_id = tapped
+    return tenancy.presenters.get(business_id) if business_id is not None else None
 
 
 def _team_of(body: dict[str, Any], context: AsyncBoltContext) -> str | None:

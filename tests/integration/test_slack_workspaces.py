@@ -246,7 +246,8 @@ async def test_a_token_of_another_workspace_fails_closed(
 
 async def test_an_owner_of_several_reads_the_business_atop_slack_answers(db_url: str, tmp_path: Path) -> None:
     """Several businesses in one workspace: every answer to an owner of several starts with "🏢 <name>" (a context
-    block, as Telegram's head line), the digest's messages included; an owner of one business gets no head."""
+    block, as Telegram's head line), the digest's messages included; an owner of one business gets no head. A
+    button on a card of their other business acts there and makes it their current one."""
     async with two_workspaces(db_url, tmp_path, b_own=False) as w:
         assert w.own == []
         dm = w.slack_a.dm_channel(BOTH)
@@ -260,6 +261,15 @@ async def test_an_owner_of_several_reads_the_business_atop_slack_answers(db_url:
         assert cards and all(m.blocks[0]["block_id"] == HEAD_BLOCK_ID and "🏢 Boutique beta" in m.plain for m in cards)
         only_b = [m for m in w.slack_a.messages(w.slack_a.dm_channel(OWNER_B)) if B_CLIENT in m.plain]
         assert only_b and all(m.blocks[0]["block_id"] != HEAD_BLOCK_ID for m in only_b)
+        # A button on B's card (snooze one day) acts on B although A is the current business, and makes B current.
+        card = next(m for m in cards if any(b["type"] == "actions" for b in m.blocks))
+        snooze = button_of(card, "snz")
+        await w.slack_a.aio.click(BOTH, dm, card.ts, snooze, value=snooze.replace("r1:snz:", "r1:snz1:"))
+        update = await w.slack_a.aio.wait_update(dm, card.ts)
+        assert update.blocks[0]["block_id"] == HEAD_BLOCK_ID and "Boutique beta" in str(update.blocks[0])
+        with w.engine.connect() as conn:
+            chosen = conn.execute(text("SELECT business_id FROM owner_choice WHERE user_id = :u"), {"u": BOTH}).all()
+        assert chosen == [(w.b.business_id,)]
 
 
 def test_cli_stores_the_workspace_tokens_encrypted(cli_workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
