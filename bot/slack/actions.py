@@ -33,6 +33,7 @@ from bot.slack.blocks import (
     text_message,
 )
 from bot.slack.commands import tell_error
+from bot.slack.head import HEAD
 from bot.slack.mrkdwn import to_mrkdwn
 
 if TYPE_CHECKING:
@@ -245,14 +246,22 @@ async def refresh_cards(
         targets += [(str(channel), str(ts)) for channel, ts in shown if (str(channel), str(ts)) != here]
     rendered: dict[str, CardParts | None] = {} if parts is None else {lang: parts}
     for channel, ts in targets:
-        code = lang if (channel, ts) == here else await channel_lang(ctx, channel)
+        owner = None if (channel, ts) == here else await _owner_of(ctx, channel)
+        code = lang if (channel, ts) == here else (await ctx.lang(owner) if owner is not None else "fr")
         if code not in rendered:
             rendered[code] = await asyncio.to_thread(
                 ctx.presenter.card_parts, reminder_id, code, note=note(code) if note is not None else None
             )
         card = rendered[code]
-        if card is not None:
+        if card is None:
+            continue
+        # Another owner's card keeps that owner's head line ("🏢 <name>" for an owner of several), not the clicker's.
+        token = HEAD.set(_head_of(ctx, owner)) if (channel, ts) != here else None
+        try:
             await update_message(ctx, channel, ts, **card_message(card, code))
+        finally:
+            if token is not None:
+                HEAD.reset(token)
 
 
 async def update_message(ctx: SlackContext, channel: str, ts: str, *, text: str, blocks: list[dict[str, Any]]) -> None:
@@ -263,15 +272,26 @@ async def update_message(ctx: SlackContext, channel: str, ts: str, *, text: str,
         log.info("Slack message %s/%s not updated: %s", channel, ts, exc.response.get("error"))
 
 
-async def channel_lang(ctx: SlackContext, channel: str) -> str:
-    """The language of the owner whose DM `channel` is (French when it is nobody's)."""
-    for user_id in sorted(ctx.owner_ids):
+async def _owner_of(ctx: SlackContext, channel: str) -> str | None:
+    """The owner of the routed business whose DM `channel` is (None when it is nobody's)."""
+    owners = set(ctx.owner_ids) if ctx.presenter is ctx.home else set()
+    if ctx.tenancy is not None:
+        owners.update(ctx.tenancy.owners_of(ctx.presenter.business_id))
+    for user_id in sorted(owners):
         try:
             if await ctx.dm(user_id) == channel:
-                return await ctx.lang(user_id)
+                return user_id
         except SlackApiError as exc:  # an owner who left the workspace: look at the others
             log.info("DM of Slack owner %s unknown: %s", user_id, exc.response.get("error"))
-    return "fr"
+    return None
+
+
+def _head_of(ctx: SlackContext, owner: str | None) -> str | None:
+    """The head line of the routed business for `owner` (an owner of several businesses here), else None."""
+    if owner is None or ctx.tenancy is None:
+        return None
+    head: str | None = ctx.tenancy.head_of(owner, ctx.presenter.business_id)
+    return head
 
 
 async def ephemeral(ctx: SlackContext, click: Click, html: str) -> None:

@@ -5,6 +5,7 @@ install's workspace (A, the settings' business) and B's own."""
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,6 +18,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import Engine, text
 
 from bot.i18n import t
+from bot.logs import SecretFilter
 from bot.runtime import Runtime
 from bot.secrets import encrypt
 from bot.settings import Settings
@@ -267,6 +269,10 @@ async def test_an_owner_of_several_reads_the_business_atop_slack_answers(db_url:
         await w.slack_a.aio.click(BOTH, dm, card.ts, snooze, value=snooze.replace("r1:snz:", "r1:snz1:"))
         update = await w.slack_a.aio.wait_update(dm, card.ts)
         assert update.blocks[0]["block_id"] == HEAD_BLOCK_ID and "Boutique beta" in str(update.blocks[0])
+        # The same card in the DM of B's other owner (B alone) is refreshed too, without the clicker's head line.
+        other = next(m for m in only_b if any(b["type"] == "actions" for b in m.blocks))
+        refreshed = await w.slack_a.aio.wait_update(other.channel, other.ts)
+        assert refreshed.blocks[0]["block_id"] != HEAD_BLOCK_ID
         with w.engine.connect() as conn:
             chosen = conn.execute(text("SELECT business_id FROM owner_choice WHERE user_id = :u"), {"u": BOTH}).all()
         assert chosen == [(w.b.business_id,)]
@@ -274,8 +280,8 @@ async def test_an_owner_of_several_reads_the_business_atop_slack_answers(db_url:
 
 def test_cli_stores_the_workspace_tokens_encrypted(cli_workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`relance business add --slack-team --slack-bot-token --slack-app-token`: both tokens stored encrypted, shown
-    as ••••, read back by the workspace's adapter; a value that is not a token of its kind is refused (exit 2)
-    without being echoed, and nothing is written."""
+    as ••••, read back by the workspace's adapter and masked in the process's log lines from then on; a value that
+    is not a token of its kind is refused (exit 2) without being echoed, and nothing is written."""
     from sqlalchemy import text
     from typer.testing import CliRunner
 
@@ -301,7 +307,16 @@ def test_cli_stores_the_workspace_tokens_encrypted(cli_workdir: Path, monkeypatc
         settings = Settings(_env_file=None, DATABASE_URL=f"sqlite:///{cli_workdir / 'relance.db'}",
                             RELANCE_SECRET_KEY=KEY)  # type: ignore[call-arg]  # fmt: skip
         core = make_services(engine, settings, RecordingDelivery()).core
-        (adapter,) = business_workspace_adapters(settings, core, open_businesses(engine, settings, core))
+        stream = io.StringIO()
+        handler = logging.StreamHandler(stream)
+        handler.addFilter(SecretFilter([]))  # as configure_logging puts it on the process's handlers
+        logging.getLogger().addHandler(handler)
+        try:
+            (adapter,) = business_workspace_adapters(settings, core, open_businesses(engine, settings, core))
+            logging.getLogger("test").warning("oops %s %s", bot_token, app_token)
+        finally:
+            logging.getLogger().removeHandler(handler)
+        assert "oops *** ***" in stream.getvalue() and bot_token not in stream.getvalue()
         assert isinstance(adapter, WorkspaceAdapter) and adapter.workspace.team_id == "T0BETA"
         assert adapter.workspace.bot_token.get_secret_value() == bot_token
         assert adapter.workspace.app_token.get_secret_value() == app_token
