@@ -9,6 +9,8 @@ backoff), and a refused token, a token of another workspace or a missing token i
 business, after which that business is not served in Slack at all (fail closed) while the others run on. The tokens
 are decrypted with RELANCE_SECRET_KEY (bot/secrets.py) and added to the log's masked values; they are never printed.
 Socket Mode only (the app-level token): the install's HTTP endpoint (`--slack-http`) serves the install's app alone.
+Businesses connected to the same workspace with the same app share one connection (an owner of several picks one
+with `/relance entreprise`, as in the install's workspace).
 """
 
 from __future__ import annotations
@@ -47,13 +49,19 @@ APP_TOKEN_SECRET = "slack_app_token"
 
 @dataclass(frozen=True)
 class Workspace:
-    """A business's own Slack workspace: its team id and its app's tokens (decrypted, kept secret)."""
+    """A Slack workspace of businesses' own: its team id, its app's tokens (decrypted, kept secret), and the
+    businesses connected to it with that app (by id and slug; the first is the connection's home)."""
 
-    business_id: int
-    slug: str
     team_id: str
     bot_token: SecretStr
     app_token: SecretStr
+    business_ids: tuple[int, ...]
+    slugs: tuple[str, ...]
+
+    @property
+    def label(self) -> str:
+        """The businesses it serves, for a log line: "beta", or "beta, gamma"."""
+        return ", ".join(self.slugs)
 
 
 class NotConnected(RuntimeError):
@@ -80,21 +88,33 @@ def served_elsewhere(engine: Engine, businesses: dict[int, Any], team: str, *, h
 def business_workspace_adapters(
     settings: Settings, core: Services, businesses: dict[int, Business]
 ) -> list[ChatAdapter]:
-    """One Slack adapter per business (other than the settings' one) connected to a workspace of its own, scoped to
-    that business (its services, its tokens, SLACK_API_URL as the install's). A business naming a workspace without
-    both tokens, or whose tokens cannot be decrypted, gets one error line and no adapter (not served in Slack)."""
-    adapters: list[ChatAdapter] = []
+    """One Slack adapter per workspace of businesses' own (other than the settings' business), scoped to the
+    businesses connected to it (their services, their tokens, SLACK_API_URL as the install's). Businesses naming the
+    same workspace with the same bot token share one connection (Slack splits one app's events between its
+    connections: two would each see half of them), where an owner of several picks one with `/relance entreprise`.
+    A business naming a workspace without both tokens, or whose tokens cannot be decrypted, gets one error line and
+    no adapter (not served in Slack)."""
+    groups: dict[tuple[str, str], list[tuple[int, str, str]]] = {}
     for business_id, business in sorted(businesses.items()):
         if business_id == core.business_id:
             continue
-        workspace = _workspace(settings, core.engine, business_id, business)
-        if workspace is not None:
-            adapters.append(WorkspaceAdapter(settings, business, workspace))
+        found = _credentials(settings, core.engine, business_id, business)
+        if found is not None:
+            team, bot_token, app_token = found
+            groups.setdefault((team, bot_token), []).append((business_id, business.services.ctx.slug, app_token))
+    adapters: list[ChatAdapter] = []
+    for (team, bot_token), members in groups.items():
+        workspace = Workspace(team, SecretStr(bot_token), SecretStr(members[0][2]),
+                              tuple(m[0] for m in members), tuple(m[1] or str(m[0]) for m in members))  # fmt: skip
+        adapters.append(WorkspaceAdapter(settings, businesses, workspace))
     return adapters
 
 
-def _workspace(settings: Settings, engine: Engine, business_id: int, business: Business) -> Workspace | None:
-    """The business's own workspace with its decrypted tokens; None (and why, in one line) when it has none usable."""
+def _credentials(
+    settings: Settings, engine: Engine, business_id: int, business: Business
+) -> tuple[str, str, str] | None:
+    """The business's own workspace and its decrypted tokens (team, bot, app); None (and why, in one line) when it
+    has none usable."""
     slug = business.services.ctx.slug or str(business_id)
     with read_session(engine) as session:
         team = tenants.business_setup(session, business_id=business_id).slack_team_id
@@ -120,7 +140,7 @@ def _workspace(settings: Settings, engine: Engine, business_id: int, business: B
         log.error("business %s: its Slack workspace is not connected: %s", slug, exc)
         return None
     mask_in_logs(bot_token, app_token)
-    return Workspace(business_id, slug, team, SecretStr(bot_token), SecretStr(app_token))
+    return team, bot_token, app_token
 
 
 def mask_in_logs(*values: str) -> None:
@@ -132,7 +152,7 @@ def mask_in_logs(*values: str) -> None:
 
 
 class WorkspaceAdapter(SlackAdapter):
-    """Relance in a business's own Slack workspace: that business only, its owners there only (Socket Mode)."""
+    """Relance in a workspace of businesses' own: those businesses only, their owners there only (Socket Mode)."""
 
     BOT_TOKEN = "the business's Slack bot token"
     APP_TOKEN = "the business's Slack app-level token"
@@ -140,27 +160,29 @@ class WorkspaceAdapter(SlackAdapter):
     def __init__(
         self,
         settings: Settings,
-        business: Business,
+        businesses: dict[int, Business],
         workspace: Workspace,
         *,
         max_attempts: int | None = None,
         first_delay: float | None = None,
     ) -> None:
         # The install's settings with this workspace's tokens and no owner of the install's: the owners here are the
-        # business's Slack owners (business_owner), read again each minute with the runtime's tenancy refresh.
+        # businesses' Slack owners (business_owner), read again each minute with the runtime's tenancy refresh.
         scoped = settings.model_copy(
             update={"SLACK_BOT_TOKEN": workspace.bot_token, "SLACK_APP_TOKEN": workspace.app_token,
                     "SLACK_OWNER_IDS": "", "SLACK_SIGNING_SECRET": None}
         )  # fmt: skip
+        #: The businesses served here, the first one as the home of the connection (its cards, its strangers' log).
+        self.served = {business_id: businesses[business_id] for business_id in workspace.business_ids}
+        home = self.served[workspace.business_ids[0]].services
         if first_delay is None:
-            super().__init__(scoped, business.services, max_attempts=max_attempts)
+            super().__init__(scoped, home, max_attempts=max_attempts)
         else:
-            super().__init__(scoped, business.services, max_attempts=max_attempts, first_delay=first_delay)
-        self.business = business
+            super().__init__(scoped, home, max_attempts=max_attempts, first_delay=first_delay)
         self.workspace = workspace
-        self.name = f"slack:{workspace.slug}"
-        self.WHERE = f" (business {workspace.slug}'s own workspace)"
-        self.FIX = f"Set it again: relance business set {workspace.slug} --slack-bot-token … --slack-app-token …"
+        self.name = "slack:" + "+".join(workspace.slugs)
+        self.WHERE = f" (the own workspace of {workspace.label})"
+        self.FIX = f"Set it again: relance business set {workspace.slugs[0]} --slack-bot-token … --slack-app-token …"
         #: Why the workspace is not served (a refused token...), once the connection gave up; None otherwise.
         self.failure: str | None = None
         self._connecting: asyncio.Task[None] | None = None
@@ -184,13 +206,13 @@ class WorkspaceAdapter(SlackAdapter):
             self.failure = str(exc)
             await self._forget()
             log.error("business %s: Slack workspace %s not connected: %s; its owners are not served in Slack until it "
-                      "is fixed", self.workspace.slug, self.workspace.team_id, exc)  # fmt: skip
+                      "is fixed", self.workspace.label, self.workspace.team_id, exc)  # fmt: skip
         except Exception as exc:
             self.failure = type(exc).__name__
             await self._forget()
-            log.exception("business %s: Slack workspace %s not connected", self.workspace.slug, self.workspace.team_id)
+            log.exception("business %s: Slack workspace %s not connected", self.workspace.label, self.workspace.team_id)
         else:
-            log.info("business %s: served in its own Slack workspace %s", self.workspace.slug, self.workspace.team_id)
+            log.info("business %s: served in its own Slack workspace %s", self.workspace.label, self.workspace.team_id)
 
     async def _forget(self) -> None:
         """What a failed start left: no context (nothing is served), no socket."""
@@ -202,22 +224,22 @@ class WorkspaceAdapter(SlackAdapter):
     def _check_settings(self) -> None:
         """Both tokens are there (checked when read); the owners come from the database, not SLACK_OWNER_IDS."""
         if not self.settings.slack_bot_token or self.settings.SLACK_APP_TOKEN is None:
-            raise AdapterStartError(f"business {self.workspace.slug}: a Slack token is missing", 2)
+            raise AdapterStartError(f"business {self.workspace.label}: a Slack token is missing", 2)
 
     def _context(self, team: str) -> SlackContext:
-        """This business alone, for its Slack owners; the token must be the named workspace's (else fail closed)."""
+        """The businesses of this workspace alone, for their Slack owners (an owner of several picks one with
+        `/relance entreprise`); the token must be the named workspace's (else fail closed)."""
         if team != self.workspace.team_id:
             raise AdapterStartError(
                 f"the bot token belongs to Slack workspace {team or '?'}, not {self.workspace.team_id} (relance "
-                f"business set {self.workspace.slug} --slack-team …)",
+                f"business set {self.workspace.slugs[0]} --slack-team …)",
                 2,
             )
         from bot.tenancy import make_tenancy
 
         presenter = Presenter(self.core, channel=f"slack:{team}")
         ctx = SlackContext(presenter, self.client, frozenset(), self.settings, team_id=team)
-        tenancy = make_tenancy(self.core.engine, "slack", {self.workspace.business_id: self.business},
-                               cards=presenter.channel)  # fmt: skip
+        tenancy = make_tenancy(self.core.engine, "slack", self.served, cards=presenter.channel)
         tenancy.presenters[presenter.business_id] = presenter
         ctx.tenancy = tenancy
         ctx.owner_ids = frozenset(tenancy.owners_of(presenter.business_id))
@@ -234,32 +256,36 @@ class WorkspaceAdapter(SlackAdapter):
 
     @property
     def tenancy(self) -> Any:
-        """The owners of the business in this workspace, read again by the runtime every minute (`refresh`)."""
+        """The owners of the businesses in this workspace, read again by the runtime every minute (`refresh`)."""
         return _Owners(self.ctx) if self.ctx is not None else None
 
     def serve_businesses(self, opened: dict[int, Any]) -> None:
-        """One business only here, whatever the deployment serves elsewhere."""
+        """The businesses of this workspace only, whatever the deployment serves elsewhere."""
 
     async def deliver_digest(self, data: DigestData) -> None:
         """The settings' business's digest: not this workspace's (its own comes by `deliver_digest_of`)."""
 
     async def deliver_digest_of(self, business_id: int, data: DigestData) -> None:
-        """This business's digest in the DM of each of its owners here; NotConnected when the workspace is not served
-        (the digest is then not recorded as delivered, and the next one says so)."""
-        if business_id != self.workspace.business_id:
+        """The digest of a business of this workspace in the DM of each of its owners here; NotConnected when the
+        workspace is not served (the digest is then not recorded as delivered, and the next one says so)."""
+        if business_id not in self.served:
             return
         if self.ctx is None:
-            raise NotConnected(f"business {self.workspace.slug}: its Slack workspace is not connected")
-        await SlackAdapter.deliver_digest(self, data)
+            raise NotConnected(f"business {self.served[business_id].services.ctx.slug}: its Slack workspace is not "
+                               "connected")  # fmt: skip
+        if business_id == self.ctx.home.business_id:
+            await SlackAdapter.deliver_digest(self, data)
+        else:
+            await SlackAdapter.deliver_digest_of(self, business_id, data)
 
     async def on_outcome(self, result: DeliveryResult) -> None:
-        """This business's e-mail outcomes refresh its cards here (an unconnected workspace has none to refresh)."""
-        if self.ctx is not None and result.business_id == self.workspace.business_id:
+        """The e-mail outcomes of this workspace's businesses refresh their cards here (none when not connected)."""
+        if self.ctx is not None and result.business_id in self.served:
             await SlackAdapter.on_outcome(self, result)
 
     async def on_smtp_state(self, business_id: int, down: bool) -> None:
-        """This business's SMTP server down or back: told to its owners here."""
-        if self.ctx is not None and business_id == self.workspace.business_id:
+        """The SMTP server of a business of this workspace down or back: told to its owners here."""
+        if self.ctx is not None and business_id in self.served:
             await SlackAdapter.on_smtp_state(self, business_id, down)
 
     async def on_mail_received(self, ingested: Ingested) -> None:
@@ -276,7 +302,7 @@ class _Owners:
     ctx: SlackContext
 
     def refresh(self) -> None:
-        """Read the business's Slack owners again (added or removed with `relance business set`)."""
+        """Read the businesses' Slack owners again (added or removed with `relance business set`)."""
         tenancy = self.ctx.tenancy
         tenancy.refresh()
         self.ctx.owner_ids = frozenset(tenancy.owners_of(self.ctx.home.business_id))

@@ -41,6 +41,7 @@ OWNER_A = "U0OWNERA"  # owns A (the install's business); also a member of B's wo
 OWNER_B = "U0OWNERB"  # owns B; also a member of the install's workspace
 BOTH = "U0BOTH"  # owns A and B; a member of both workspaces
 KEY = Fernet.generate_key().decode()
+C_CLIENT = "Martin Gamma EURL"
 
 
 @dataclass
@@ -89,10 +90,17 @@ async def _runtime_digests(w: Two) -> dict[int, bool]:
 
 @asynccontextmanager
 async def two_workspaces(
-    db_url: str, tmp_path: Path, *, b_bot_token: str | None = None, b_team: str | None = None, b_own: bool = True
+    db_url: str,
+    tmp_path: Path,
+    *,
+    b_bot_token: str | None = None,
+    b_team: str | None = None,
+    b_own: bool = True,
+    c_too: bool = False,
 ) -> AsyncIterator[Two]:
     """A served in the install's workspace; B connected to its own (its tokens, its team unless `b_team`), or with
-    `b_own=False` served in the install's workspace too (as before this module)."""
+    `b_own=False` served in the install's workspace too (as before this module); with `c_too`, a business C (owned
+    by BOTH) connected to B's workspace with the same app."""
     slack_a, slack_b = FakeSlack().start_in_thread(), FakeSlack().start_in_thread()
     for slack in (slack_a, slack_b):
         slack.add_user(OWNER_A, "Alice")
@@ -113,6 +121,11 @@ async def two_workspaces(
     if b_own:
         _connect_b(engine, settings, b.business_id, b_team or slack_b.team_id, b_bot_token or slack_b.bot_token,
                    slack_b.app_token)  # fmt: skip
+    if c_too:
+        c = _fill(engine, None, "gamma", C_CLIENT, "FC-001")
+        with write_session(engine) as s:
+            tenants.add_owner(s, business_id=c.business_id, channel="slack", user_id=BOTH)
+        _connect_b(engine, settings, c.business_id, slack_b.team_id, slack_b.bot_token, slack_b.app_token)
     opened = open_businesses(engine, settings, core)
     install = SlackAdapter(settings, core)
     install.serve_businesses(opened)
@@ -323,3 +336,29 @@ def test_cli_stores_the_workspace_tokens_encrypted(cli_workdir: Path, monkeypatc
         assert bot_token not in repr(adapter.workspace) and adapter.settings.slack_owner_ids == []
     finally:
         engine.dispose()
+
+
+async def test_businesses_sharing_a_workspace_share_one_connection(db_url: str, tmp_path: Path) -> None:
+    """B and C connected to the same workspace with the same Slack app: one connection serves both (Slack would split
+    one app's events between two); their owner there picks with `/relance entreprise` and reads "🏢 <name>" atop each
+    answer and digest; B's other owner sees B alone; the runtime delivers A, B and C once each."""
+    async with two_workspaces(db_url, tmp_path, c_too=True) as w:
+        (own,) = w.own
+        assert own.name == "slack:beta+gamma" and await own.connected()
+        dm = w.slack_b.dm_channel(BOTH)
+        await w.slack_b.aio.slash(BOTH, "entreprise")
+        await w.slack_b.aio.wait_message(dm, "plusieurs entreprises")
+        await w.slack_b.aio.slash(BOTH, "factures")
+        answer = await w.slack_b.aio.wait_message(dm, B_CLIENT)
+        assert answer.blocks[0]["block_id"] == HEAD_BLOCK_ID and "Boutique beta" in str(answer.blocks[0])
+        delivered = await _runtime_digests(w)
+        assert set(delivered) == {w.a.business_id, w.b.business_id, w.b.business_id + 1} and all(delivered.values())
+        gamma = await w.slack_b.aio.wait_message(dm, C_CLIENT)
+        assert gamma.blocks[0]["block_id"] == HEAD_BLOCK_ID and "Boutique gamma" in str(gamma.blocks[0])
+        said_b = w.said(w.slack_b, OWNER_B)
+        assert (
+            B_CLIENT in said_b
+            and C_CLIENT not in said_b
+            and HEAD_BLOCK_ID not in str([m.blocks for m in w.slack_b.messages(w.slack_b.dm_channel(OWNER_B))])
+        )
+        assert C_CLIENT not in w.said(w.slack_a, BOTH) + w.said(w.slack_a, OWNER_A)
