@@ -51,18 +51,18 @@ from bot.handlers import (
     status,
     tasks,
 )
-from bot.health import Health, HttpServer
 from bot.i18n import t
 from bot.presenter import Presenter
 from bot.ratelimit import FloodLimiter
 from bot.settings import Settings
-from bot.webhook import TelegramWebhook, WebhookConfig, webhook_application
 from services.core import DigestData, Services
 from services.mailbox import Ingested, MailboxProblem
 from services.outbox import DeliveryResult
 
 if TYPE_CHECKING:
+    from bot.health import Health, HttpServer
     from bot.tenancy import Business, Tenancy
+    from bot.webhook import WebhookConfig
 
 log = logging.getLogger(__name__)
 
@@ -286,6 +286,10 @@ class TelegramAdapter:
 
     async def _start_webhook(self, webhook: WebhookConfig) -> None:
         """Listen, process updates, then ask Telegram to post them to the webhook URL with the secret."""
+        # The HTTP server (aiohttp) only in webhook mode: a polling bot does not load it.
+        from bot.health import HttpServer
+        from bot.webhook import TelegramWebhook, webhook_application
+
         application = self.application
         receiver = TelegramWebhook(application.bot, application.update_queue, webhook.secret)
         self._server = HttpServer(

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, TelegramError
@@ -118,8 +119,11 @@ def shows(message: object, card: CardText) -> bool:
     """
     if not isinstance(message, Message) or message.text is None:
         return False
+    # The buttons first: comparing them is cheap, rebuilding the HTML from the entities is not.
+    if message.reply_markup != markup(card):
+        return False
     shown = message.text_html.replace("&quot;", '"').replace("&#x27;", "'")
-    return shown == headed(card.text) and message.reply_markup == markup(card)
+    return shown == headed(card.text)
 
 
 async def show_card(
@@ -179,6 +183,19 @@ async def answer(update: Update, text: str | None = None, *, alert: bool = False
         log.info("callback answer failed: %s", exc)
 
 
+_T = TypeVar("_T")
+
+
+async def answer_reading(update: Update, text: str | None, read: Callable[[], _T]) -> _T:
+    """Answer the button press while `read` (a database read, no change) runs in a worker thread; its result.
+
+    The answer is on its way to Telegram while the card is read, and it is always sent before the card is edited
+    (the caller edits after this returns). An answer that fails (other than an expired query) still raises.
+    """
+    _, result = await asyncio.gather(answer(update, text), asyncio.to_thread(read))
+    return cast(_T, result)
+
+
 async def refuse_button(update: Update, context: Context) -> None:
     """A press on data that is not ours or malformed: say so, do nothing."""
     await answer(update, t("cb.unknown", lang(update, context)))
@@ -207,8 +224,10 @@ async def check_button(update: Update, context: Context) -> tuple[str, int, int]
 async def open_menu(update: Update, context: Context, reminder_id: int, keyboard: str) -> None:
     """A button that opens a menu (Reporter, Payée): this chat's card shows the choices; the reminder is unchanged."""
     code = lang(update, context)
-    await answer(update, t("cb.choose", code))
-    card = services_of(context).card(reminder_id, code, keyboard=keyboard)
+    services = services_of(context)
+    card = await answer_reading(
+        update, t("cb.choose", code), lambda: services.card(reminder_id, code, keyboard=keyboard)
+    )
     await show_card(update, context, reminder_id, card, everywhere=False)
 
 

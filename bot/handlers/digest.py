@@ -22,6 +22,7 @@ from bot.handlers.common import (
     LANGS_KEY,
     Context,
     answer,
+    answer_reading,
     check_button,
     headed,
     lang,
@@ -98,10 +99,11 @@ async def on_card_nav(update: Update, context: Context) -> None:
     action, rid, _ = parsed
     code = lang(update, context)
     services = services_of(context)
-    await answer(update)
     if action == "back":
-        await show_card(update, context, rid, services.card(rid, code), everywhere=False)
+        card = await answer_reading(update, None, lambda: services.card(rid, code))
+        await show_card(update, context, rid, card, everywhere=False)
         return
+    await answer(update)
     if action == "call":
         script = await asyncio.to_thread(services.call_script, rid)
         for part in split_message(script or ""):
