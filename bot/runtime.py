@@ -14,6 +14,7 @@ import contextlib
 import functools
 import gc
 import logging
+import random
 import signal
 import sys
 import threading
@@ -230,6 +231,7 @@ class Runtime:
         self.worker = worker
         self._receiving = False
         self.processes = 0  # Relance processes on the database at the last count (_share_flood_limit)
+        self._rotation = random.randrange(1 << 30)  # where this process starts its walk over the businesses
         self.core = core
         self.adapters = list(adapters)
         self.scheduler = AsyncIOScheduler(timezone=core.tz)
@@ -424,7 +426,10 @@ class Runtime:
                 await asyncio.to_thread(tenancy.refresh)
         await asyncio.to_thread(self.refresh_smtp)
         going: list[asyncio.Task[object]] = []
-        for business_id, business in self.businesses.items():
+        # Each process starts at its own place in the list: several workers do not all claim the same business first.
+        order = list(self.businesses.items())
+        start = self._rotation % len(order) if order else 0
+        for business_id, business in order[start:] + order[:start]:
             if business_id == self.core.business_id:
                 continue
             try:

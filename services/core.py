@@ -48,6 +48,7 @@ from storage.digests import (
     reminders_shown,
     seal_digest,
     take_over_digest,
+    try_claim_lock,
     uncertain_reminders,
     undelivered_digest,
 )
@@ -370,6 +371,8 @@ class Services:
                 run_id: int | None = None
                 missed: date | None = None
                 if claim:
+                    if not try_claim_lock(session, business_id=self.business_id):
+                        return None  # another process is preparing it right now (never waited for)
                     if digest_claimed(session, business_id=self.business_id, day=day):
                         return None
                     missed = missed_digest(session, business_id=self.business_id, before=day)

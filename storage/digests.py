@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
-from sqlalchemy import func, update
+from sqlalchemy import func, text, update
 from sqlmodel import Session, col, select
 
 from dunning.states import ReminderState
@@ -57,6 +57,22 @@ def digest_claimed(session: Session, *, business_id: int, day: date) -> bool:
     """True when the digest of `day` already went out (or is going out in another process)."""
     found = session.exec(select(DigestRun.id).where(DigestRun.business_id == business_id, DigestRun.day == day)).first()
     return found is not None
+
+
+#: The first key of the transaction lock that one process takes while it claims a business's digest.
+_DIGEST_CLAIM_LOCK = 0x52454D  # "REM"
+
+
+def try_claim_lock(session: Session, *, business_id: int) -> bool:
+    """PostgreSQL: take the business's digest-claim lock for this transaction without waiting; False when another
+    process is claiming (preparing) that digest right now, so the caller moves on to the next business instead of
+    queueing behind it. SQLite: True (BEGIN IMMEDIATE already lets one writer in at a time)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    got = session.execute(
+        text("SELECT pg_try_advisory_xact_lock(:k, :b)"), {"k": _DIGEST_CLAIM_LOCK, "b": business_id}
+    ).scalar()
+    return bool(got)
 
 
 def claim_digest(session: Session, *, business_id: int, day: date, holder: str | None = None) -> int:

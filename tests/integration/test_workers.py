@@ -273,3 +273,23 @@ def test_the_processes_on_a_database_are_counted_to_share_the_chat_rate(
     limiter.share(1)
     assert limiter.overall.interval == pytest.approx(1 / 30)
     first.kill()
+
+
+def test_a_digest_being_prepared_is_skipped_not_waited_for(engine: Engine, settings: Settings) -> None:
+    """While one process prepares a business's digest (its claiming transaction is open), another process asking
+    for it gets None at once instead of queueing behind it (PostgreSQL); it is claimed once in all."""
+    from storage.digests import try_claim_lock
+
+    core = _core(engine, settings)
+    _book(engine, core, 1)
+    if engine.dialect.name != "postgresql":
+        with write_session(engine) as session:
+            assert try_claim_lock(session, business_id=core.business_id)
+        return
+    with write_session(engine) as holding:
+        assert try_claim_lock(holding, business_id=core.business_id)
+        started = time.monotonic()
+        assert core.digest_if_due() is None  # the other "process": skipped while the first holds the lock
+        assert time.monotonic() - started < 2.0
+    assert core.digest_if_due() is not None  # the lock gone (that transaction ended): claimed now, once
+    assert core.digest_if_due() is None
