@@ -12,11 +12,12 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
-
-from aiohttp import web
+from typing import TYPE_CHECKING, Any
 
 from storage.ping import DatabasePing
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,8 @@ class Health:
 
     async def handle(self, request: web.Request) -> web.Response:
         """GET /healthz."""
+        from aiohttp import web  # only when a server runs: not loaded at every start
+
         healthy, body = await self.report()
         if not healthy:
             log.warning("health check failed: %s", _reasons(body))
@@ -108,6 +111,8 @@ class HttpServer:
 
     async def start(self) -> None:
         """Listen (OSError when the address is taken)."""
+        from aiohttp import web  # only when a server runs: not loaded at every start
+
         self._runner = web.AppRunner(self.application, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
@@ -131,6 +136,8 @@ class HttpServer:
 
 def health_application(health: Health) -> web.Application:
     """An application serving GET /healthz only (HEALTH_PORT)."""
+    from aiohttp import web  # only when a server runs: not loaded at every start
+
     application = web.Application(client_max_size=1024)
     application.router.add_get(PATH, health.handle)
     return application

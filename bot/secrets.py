@@ -4,9 +4,12 @@ never logged or printed (`relance business show` prints "••••")."""
 
 from __future__ import annotations
 
-from cryptography.fernet import Fernet, InvalidToken
+from typing import TYPE_CHECKING
 
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from cryptography.fernet import Fernet
 
 #: The names of the secrets a business may have, and the CLI option setting each.
 SECRET_NAMES = ("smtp_password", "imap_password", "slack_bot_token", "slack_signing_secret")
@@ -19,6 +22,8 @@ class SecretKeyError(Exception):
 
 def cipher(settings: Settings) -> Fernet:
     """The Fernet cipher of RELANCE_SECRET_KEY; SecretKeyError when it is not set or not a Fernet key."""
+    from cryptography.fernet import Fernet  # loaded when a secret is used, not at every start
+
     if settings.RELANCE_SECRET_KEY is None:
         raise SecretKeyError(
             "RELANCE_SECRET_KEY: not set; the businesses' passwords and tokens are stored encrypted with it "
@@ -39,6 +44,8 @@ def encrypt(settings: Settings, plaintext: str) -> str:
 
 def decrypt(settings: Settings, ciphertext: str, *, name: str = "secret") -> str:
     """The plaintext of `ciphertext`; SecretKeyError when RELANCE_SECRET_KEY is not the key it was encrypted with."""
+    from cryptography.fernet import InvalidToken
+
     try:
         return cipher(settings).decrypt(ciphertext.encode("ascii")).decode("utf-8")
     except InvalidToken:

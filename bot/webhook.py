@@ -16,14 +16,16 @@ import hmac
 import json
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from aiohttp import HttpVersion11, web
 from telegram import Bot, Update
 
 from bot.health import PATH as HEALTH_PATH
 from bot.health import Health
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +59,8 @@ async def read_capped(request: web.Request, limit: int = MAX_BODY) -> bytes | No
 
 
 def _refuse(status: int) -> web.Response:
+    from aiohttp import web  # only when a server runs: not loaded at every start
+
     response = web.Response(status=status)
     # Close the connection instead of reading the rest of the body to keep it alive (aiohttp's lingering).
     response.force_close()
@@ -88,6 +92,8 @@ class TelegramWebhook:
     async def expect(self, request: web.Request) -> web.StreamResponse | None:
         """`Expect: 100-continue`: a request refused on its headers is answered before the client sends its body;
         otherwise aiohttp's usual 100 Continue."""
+        from aiohttp import HttpVersion11, web  # only when a server runs: not loaded at every start
+
         refused = self._refusal(request)
         if refused is not None:
             return refused
@@ -99,6 +105,8 @@ class TelegramWebhook:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """POST <path>: 200 once queued; 403 without the secret, 413 too large, 400 not an update."""
+        from aiohttp import web  # only when a server runs: not loaded at every start
+
         refused = self._refusal(request)
         if refused is not None:
             return refused
@@ -120,6 +128,8 @@ class TelegramWebhook:
 
 def webhook_application(webhook: TelegramWebhook, path: str, health: Health | None) -> web.Application:
     """POST <path> for Telegram, and GET /healthz when given the process's health."""
+    from aiohttp import web  # only when a server runs: not loaded at every start
+
     # aiohttp's own cap as a second fence; the handler reads at most MAX_BODY + one chunk itself.
     application = web.Application(client_max_size=MAX_BODY)
     application.router.add_post(path, webhook.handle, expect_handler=webhook.expect)
