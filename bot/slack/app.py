@@ -266,18 +266,24 @@ class SlackAdapter:
         """An e-mail's outcome: every Slack card of the reminder shows it; failures and unknowns are told to the
         owners in their DM."""
         ctx = self._started()
-        tenancy = ctx.tenancy
-        if result.business_id == ctx.home.business_id:
-            presenter, owners = ctx.home, sorted(ctx.owner_ids)
-        elif tenancy is not None and result.business_id in tenancy.presenters:
-            presenter, owners = tenancy.presenters[result.business_id], sorted(tenancy.owners_of(result.business_id))
-        else:
+        served = self._served(ctx, result.business_id)
+        if served is None:
             return  # a business not served in this workspace: its outcome is its own owners' business
-        token = ROUTED.set(presenter)
+        token = ROUTED.set(served[0])
         try:
-            await self._show_outcome(ctx, result, owners)
+            await self._show_outcome(ctx, result, served[1])
         finally:
             ROUTED.reset(token)
+
+    @staticmethod
+    def _served(ctx: SlackContext, business_id: int) -> tuple[Presenter, list[str]] | None:
+        """The presenter and Slack owners of a business served in this workspace (None: not served here)."""
+        if business_id == ctx.home.business_id:
+            return ctx.home, sorted(ctx.owner_ids)
+        tenancy = ctx.tenancy
+        if tenancy is not None and business_id in tenancy.presenters:
+            return tenancy.presenters[business_id], sorted(tenancy.owners_of(business_id))
+        return None
 
     async def _show_outcome(self, ctx: SlackContext, result: DeliveryResult, owners: list[str]) -> None:
         """The outcome on the reminder's cards of the routed business, and told to `owners` when it failed."""
@@ -324,6 +330,34 @@ class SlackAdapter:
         from bot.slack import replies
 
         await replies.notify_problem(self._started(), problem)
+
+    async def on_mail_received_of(self, business_id: int, ingested: Ingested) -> None:
+        """Another business's mailbox kept a reply or a bounce: its card to that business's owners here only."""
+        from bot.slack import replies
+
+        ctx = self._started()
+        served = self._served(ctx, business_id)
+        if served is None:
+            return
+        token = ROUTED.set(served[0])
+        try:
+            await replies.notify(ctx, ingested, served[1])
+        finally:
+            ROUTED.reset(token)
+
+    async def on_mailbox_problem_of(self, business_id: int, problem: MailboxProblem) -> None:
+        """Another business's mailbox refused Relance's login: that business's owners here are told once."""
+        from bot.slack import replies
+
+        ctx = self._started()
+        served = self._served(ctx, business_id)
+        if served is None:
+            return
+        token = ROUTED.set(served[0])
+        try:
+            await replies.notify_problem(ctx, problem, served[1])
+        finally:
+            ROUTED.reset(token)
 
     def _started(self) -> SlackContext:
         if self.ctx is None:

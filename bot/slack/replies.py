@@ -22,6 +22,7 @@ from bot.reply_cards import parse_callback, render_list, render_reply
 from bot.slack.actions import Click, ephemeral, run_click, update_message
 from bot.slack.blocks import MAX_TITLE, card_message, fallback_text, from_card_text, text_message
 from bot.slack.commands import tell_error
+from bot.slack.head import HEAD
 from services import replies, reply_actions
 from services.core import MAX_REASON, InputError, Msg, parse_owner_date, parse_reason
 from services.mailbox import Ingested, MailboxProblem
@@ -60,33 +61,49 @@ async def post_replies(ctx: SlackContext, channel: str, lang: str, *, quiet: boo
         await ctx.client.chat_postMessage(channel=channel, **_card(view, lang, ctx.presenter.tz))
 
 
-async def notify(ctx: SlackContext, ingested: Ingested) -> None:
-    """A reply or a bounce just kept: its card in every owner's DM (an automatic answer makes no card); one owner's
-    failure does not keep it from the others."""
+async def notify(ctx: SlackContext, ingested: Ingested, owners: list[str] | None = None) -> None:
+    """A reply or a bounce just kept (by the routed business's mailbox): its card in the DM of every owner (`owners`,
+    else the settings' owners), an automatic answer makes no card; one owner's failure does not keep it from the
+    others."""
     if ingested.status != "stored" or ingested.received_id is None or ingested.kind == "auto_reply":
         return
     view = await asyncio.to_thread(replies.reply, ctx.presenter.ctx, ingested.received_id)
     if view is None or view.state != "open":
         return
-    for user_id in sorted(ctx.owner_ids):
+    for user_id in owners if owners is not None else sorted(ctx.owner_ids):
+        token = HEAD.set(_head(ctx, user_id))
         try:
             lang = await ctx.lang(user_id)
             await ctx.client.chat_postMessage(channel=await ctx.dm(user_id), **_card(view, lang, ctx.presenter.tz))
         except Exception as exc:  # one owner's DM failing must not stop the others
             log.warning("Slack reply card to %s failed: %s", user_id, exc)
+        finally:
+            HEAD.reset(token)
 
 
-async def notify_problem(ctx: SlackContext, problem: MailboxProblem) -> None:
-    """The mailbox refused Relance's login: one message in every owner's DM (reported once by the watcher)."""
+async def notify_problem(ctx: SlackContext, problem: MailboxProblem, owners: list[str] | None = None) -> None:
+    """The routed business's mailbox refused Relance's login: one message in every owner's DM (`owners`, else the
+    settings' owners; reported once by the watcher)."""
     if problem.kind != "auth":
         return
-    for user_id in sorted(ctx.owner_ids):
+    for user_id in owners if owners is not None else sorted(ctx.owner_ids):
+        token = HEAD.set(_head(ctx, user_id))
         try:
             lang = await ctx.lang(user_id)
             await ctx.client.chat_postMessage(channel=await ctx.dm(user_id),
                                               **text_message(t("replies.mailbox_auth", lang), lang))  # fmt: skip
         except Exception as exc:  # one owner's DM failing must not stop the others
             log.warning("Slack mailbox problem not told to %s: %s", user_id, exc)
+        finally:
+            HEAD.reset(token)
+
+
+def _head(ctx: SlackContext, user_id: str) -> str | None:
+    """ "🏢 <name>" of the routed business for an owner of several businesses in this workspace, else None."""
+    if ctx.tenancy is None:
+        return None
+    head: str | None = ctx.tenancy.head_of(user_id, ctx.presenter.business_id)
+    return head
 
 
 async def _show_done(ctx: SlackContext, click: Click, outcome: ReplyOutcome) -> None:

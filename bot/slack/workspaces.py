@@ -86,14 +86,15 @@ def served_elsewhere(engine: Engine, businesses: dict[int, Any], team: str, *, h
 
 
 def business_workspace_adapters(
-    settings: Settings, core: Services, businesses: dict[int, Business]
+    settings: Settings, core: Services, businesses: dict[int, Business], *, receive: bool = True
 ) -> list[ChatAdapter]:
     """One Slack adapter per workspace of businesses' own (other than the settings' business), scoped to the
     businesses connected to it (their services, their tokens, SLACK_API_URL as the install's). Businesses naming the
     same workspace with the same bot token share one connection (Slack splits one app's events between its
     connections: two would each see half of them), where an owner of several picks one with `/relance entreprise`.
     A business naming a workspace without both tokens, or whose tokens cannot be decrypted, gets one error line and
-    no adapter (not served in Slack)."""
+    no adapter (not served in Slack). Without `receive` (`relance run --worker`) they only send: no Socket Mode
+    connection, the deployment's receiving process has it."""
     groups: dict[tuple[str, str], list[tuple[int, str, str]]] = {}
     for business_id, business in sorted(businesses.items()):
         if business_id == core.business_id:
@@ -106,7 +107,7 @@ def business_workspace_adapters(
     for (team, bot_token), members in groups.items():
         workspace = Workspace(team, SecretStr(bot_token), SecretStr(members[0][2]),
                               tuple(m[0] for m in members), tuple(m[1] or str(m[0]) for m in members))  # fmt: skip
-        adapters.append(WorkspaceAdapter(settings, businesses, workspace))
+        adapters.append(WorkspaceAdapter(settings, businesses, workspace, receive=receive))
     return adapters
 
 
@@ -163,6 +164,7 @@ class WorkspaceAdapter(SlackAdapter):
         businesses: dict[int, Business],
         workspace: Workspace,
         *,
+        receive: bool = True,
         max_attempts: int | None = None,
         first_delay: float | None = None,
     ) -> None:
@@ -180,6 +182,8 @@ class WorkspaceAdapter(SlackAdapter):
         else:
             super().__init__(scoped, home, max_attempts=max_attempts, first_delay=first_delay)
         self.workspace = workspace
+        #: False in a worker (`relance run --worker`): digests, outcomes and alerts are sent, nothing is received.
+        self.receive = receive
         self.name = "slack:" + "+".join(workspace.slugs)
         self.WHERE = f" (the own workspace of {workspace.label})"
         self.FIX = f"Set it again: relance business set {workspace.slugs[0]} --slack-bot-token … --slack-app-token …"
@@ -213,6 +217,11 @@ class WorkspaceAdapter(SlackAdapter):
             log.exception("business %s: Slack workspace %s not connected", self.workspace.label, self.workspace.team_id)
         else:
             log.info("business %s: served in its own Slack workspace %s", self.workspace.label, self.workspace.team_id)
+
+    async def _connect_socket(self) -> None:
+        """Receive over Socket Mode, unless this process only sends (a worker)."""
+        if self.receive:
+            await SlackAdapter._connect_socket(self)
 
     async def _forget(self) -> None:
         """What a failed start left: no context (nothing is served), no socket."""
@@ -289,10 +298,20 @@ class WorkspaceAdapter(SlackAdapter):
             await SlackAdapter.on_smtp_state(self, business_id, down)
 
     async def on_mail_received(self, ingested: Ingested) -> None:
-        """Not this workspace's: the process watches the settings' business's mailbox only (bot/runtime.py)."""
+        """The settings' business's mailbox: not this workspace's (its businesses' come by `on_mail_received_of`)."""
 
     async def on_mailbox_problem(self, problem: MailboxProblem) -> None:
-        """Not this workspace's, as `on_mail_received`."""
+        """The settings' business's mailbox: not this workspace's, as `on_mail_received`."""
+
+    async def on_mail_received_of(self, business_id: int, ingested: Ingested) -> None:
+        """The mailbox of a business of this workspace kept a reply or a bounce: its card to its owners here."""
+        if self.ctx is not None and business_id in self.served:
+            await SlackAdapter.on_mail_received_of(self, business_id, ingested)
+
+    async def on_mailbox_problem_of(self, business_id: int, problem: MailboxProblem) -> None:
+        """The mailbox of a business of this workspace refused Relance's login: its owners here are told once."""
+        if self.ctx is not None and business_id in self.served:
+            await SlackAdapter.on_mailbox_problem_of(self, business_id, problem)
 
 
 @dataclass

@@ -28,6 +28,7 @@ from bot.slack.head import HEAD_BLOCK_ID
 from bot.slack.workspaces import NotConnected, WorkspaceAdapter, business_workspace_adapters
 from bot.tenancy import Business, open_businesses
 from services.core import Services
+from services.mailbox import Ingested, MailboxProblem
 from services.outbox import DeliveryResult
 from storage import tenants
 from storage.db import make_engine, write_session
@@ -54,6 +55,7 @@ class Two:
     own: list[WorkspaceAdapter]
     engine: Engine
     settings: Settings
+    settings_b: Settings  # the install's, with B's emulator as SLACK_API_URL
     core: Services
     opened: dict[int, Business]
     a: Ids
@@ -141,7 +143,7 @@ async def two_workspaces(
             await adapter.start()
             started.append(adapter)
             await adapter.connected()
-        yield Two(slack_a, slack_b, install, own, engine, settings, core, opened, a, b)  # type: ignore[arg-type]
+        yield Two(slack_a, slack_b, install, own, engine, settings, settings_b, core, opened, a, b)  # type: ignore[arg-type]
     finally:
         for adapter in reversed(started):
             await adapter.stop()
@@ -202,7 +204,8 @@ async def test_b_is_served_in_its_own_workspace_only(db_url: str, tmp_path: Path
 async def test_b_digest_and_outcomes_go_to_its_workspace(db_url: str, tmp_path: Path) -> None:
     """The runtime hands B's digest to every adapter: only B's own workspace shows it (B's owner's DM there), the
     install's ignores it; A's digest reaches the install's workspace alone; both are recorded delivered. A failed
-    e-mail of B updates B's card and tells B's owner in B's workspace, and nothing in the install's."""
+    e-mail of B updates B's card and tells B's owner in B's workspace, as do B's mailbox's reply card and refused
+    login; nothing reaches the install's."""
     async with two_workspaces(db_url, tmp_path) as w:
         (own,) = w.own
         assert await _runtime_digests(w) == {w.a.business_id: True, w.b.business_id: True}
@@ -219,7 +222,25 @@ async def test_b_digest_and_outcomes_go_to_its_workspace(db_url: str, tmp_path: 
             await adapter.on_smtp_state(w.b.business_id, True)
         assert "550 5.1.1 user unknown" in w.slack_b.message(dm_b, card.ts).plain
         await w.slack_b.aio.wait_message(dm_b, "L'envoi a échoué : 550 5.1.1 user unknown")
+        # B's own mailbox (its watcher reports to every adapter): the reply's card and a refused login, in B's only.
+        mark = w.slack_b.messages(dm_b)[-1].ts
+        ingested = Ingested("stored", "reply", "<m@beta>", received_id=w.b.reply_id)
+        for adapter in (w.install, own):
+            await adapter.on_mail_received_of(w.b.business_id, ingested)
+            await adapter.on_mailbox_problem_of(w.b.business_id, MailboxProblem("auth", "login refused"))
+        await w.slack_b.aio.wait_message(dm_b, "Je paie demain", after=mark)
+        await w.slack_b.aio.wait_message(dm_b, "ne peut pas lire la boîte", after=mark)
         assert len(w.slack_a.calls) == a_calls  # the install's workspace was not even called
+        # A worker (relance run --worker) sends to B's workspace without opening a second Socket Mode connection.
+        (sender,) = business_workspace_adapters(w.settings_b, w.core, w.opened, receive=False)
+        await sender.start()
+        try:
+            assert await sender.connected()  # type: ignore[attr-defined]
+            assert w.slack_b.live_connections == 1 and w.slack_b.connections_opened == 1
+            await sender.on_smtp_state(w.b.business_id, False)  # type: ignore[attr-defined]
+            await w.slack_b.aio.wait_message(dm_b, t("outbox.smtp_up", "fr")[:20], after=mark)
+        finally:
+            await sender.stop()
 
 
 async def test_a_refused_token_for_b_fails_closed_and_stops_nothing(
