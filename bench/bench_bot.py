@@ -15,7 +15,10 @@ private messages (default 5,000) from BENCH_BOT_STRANGERS users (default 500) ar
 (default 500); p50 and p99 of both, and the p99 ratio, are printed (target: p99 under 200 ms during the flood).
 
 Environment: BENCH_BOT_TAPS (default 1000), BENCH_BOT_ACTIONS (throughput actions per bot, default 600),
-BENCH_BOT_LANES (cards tapped in parallel, default 10), and the flood's variables above.
+BENCH_BOT_LANES (cards tapped in parallel, default 10), and the flood's variables above. BENCH_BOT_ONLY=raw runs only
+the comparison without rate limiters: both bots stay up and take BENCH_BOT_ROUNDS turns (default 5) of
+BENCH_BOT_ACTIONS each; the medians are the figures, with each process's CPU milliseconds per action (what the
+machine's load does not inflate).
 """
 
 from __future__ import annotations
@@ -219,6 +222,59 @@ def bare_lanes(
     return process, [Lane(OWNER, m.message_id, ("tap", "tap")) for m in tg.bot_messages(OWNER)[:lanes]]
 
 
+def _cpu_ms(process: subprocess.Popen[bytes]) -> float:
+    """CPU milliseconds (user + system) the process has used so far."""
+    fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def raw_only(actions: int, lanes: int, rounds: int) -> None:
+    """Relance and the bare bot, neither rate-limited, both up, tapped in turns: median throughputs and CPU costs."""
+    server = FakeTelegram()
+    relance = server.add_bot(RELANCE_UNLIMITED_TOKEN, username="relance_unlimited_bot")
+    bare = server.add_bot(BARE_UNLIMITED_TOKEN, username="bare_unlimited_bot")
+    for account in (relance, bare):
+        account.add_chat(OWNER)
+    server.start_in_thread()
+    rates: dict[str, list[float]] = {"relance": [], "bare": []}
+    cpu: dict[str, list[float]] = {"relance": [], "bare": []}
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-bot-") as tmp:
+            workdir = Path(tmp)
+            process, cards = relance_lanes(relance, workdir, lanes, limiter=False)
+            bare_process, bare_cards = bare_lanes(bare, workdir, lanes, limiter=False)
+            try:
+                run_lanes(relance, cards, min(actions, 50))  # warm both up (first queries, first parses)
+                run_lanes(bare, bare_cards, min(actions, 50))
+                for _ in range(rounds):
+                    for name, account, proc, its in (("relance", relance, process, cards),
+                                                      ("bare", bare, bare_process, bare_cards)):  # fmt: skip
+                        before = _cpu_ms(proc)
+                        rates[name].append(actions / run_lanes(account, its, actions))
+                        cpu[name].append((_cpu_ms(proc) - before) / actions)
+            finally:
+                _stop(process)
+                _stop(bare_process)
+    finally:
+        server.stop()
+    ratios = [r / b for r, b in zip(rates["relance"], rates["bare"], strict=True)]
+    relance_rate, bare_rate = statistics.median(rates["relance"]), statistics.median(rates["bare"])
+    relance_cpu, bare_cpu = statistics.median(cpu["relance"]), statistics.median(cpu["bare"])
+    verdict = "OK" if relance_rate / bare_rate >= TARGET_RATIO else "MISSED"
+    print(f"neither rate-limited, {rounds} rounds of {actions} card actions over {lanes} cards:")
+    print(f"  relance {relance_rate:.1f} actions/s, bare PTB bot {bare_rate:.1f} actions/s (medians)")
+    print(f"  ratio of the medians {relance_rate / bare_rate:.2f} (target >= {TARGET_RATIO}) {verdict}; "
+          f"per round: {', '.join(f'{r:.2f}' for r in ratios)}")  # fmt: skip
+    load = f"load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    print(f"  CPU per action: relance {relance_cpu:.2f} ms, bare {bare_cpu:.2f} ms (bare / relance "
+          f"{bare_cpu / relance_cpu:.2f}); {load}")  # fmt: skip
+    record("bot: card action throughput vs a bare PTB bot (neither rate-limited)", relance_rate, "actions/s",
+           f"ratio >= {TARGET_RATIO:g}", baseline=bare_rate, note=f"medians of {rounds} rounds")  # fmt: skip
+    record("bot: CPU per card action, bare PTB bot vs relance (neither rate-limited)", bare_cpu, "ms",
+           f"ratio >= {TARGET_RATIO:g}", baseline=relance_cpu,
+           note="the same ratio read without the machine's load")  # fmt: skip
+
+
 def main() -> None:
     """Measure tap latency (one card, sequential taps) and throughput (parallel cards) vs a bare PTB bot."""
     taps = int(os.environ.get("BENCH_BOT_TAPS", "1000"))
@@ -230,6 +286,9 @@ def main() -> None:
     flood_quiet = 200
     if not RELANCE.is_file():
         print(f"skipped: {RELANCE} is missing (run `make`)")
+        return
+    if os.environ.get("BENCH_BOT_ONLY") == "raw":
+        raw_only(actions, lanes, int(os.environ.get("BENCH_BOT_ROUNDS", "5")))
         return
     server = FakeTelegram()
     relance = server.add_bot(RELANCE_TOKEN)
