@@ -25,7 +25,8 @@ from bot.settings import Settings
 from bot.slack import home
 from bot.slack.app import SlackAdapter
 from bot.slack.head import HEAD_BLOCK_ID
-from bot.slack.workspaces import NotConnected, WorkspaceAdapter, business_workspace_adapters
+from bot.slack.workspace_app import WorkspaceAdapter
+from bot.slack.workspaces import NotConnected, business_workspace_adapters
 from bot.tenancy import Business, open_businesses
 from services.core import Services
 from services.mailbox import Ingested, MailboxProblem
