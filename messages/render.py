@@ -287,6 +287,10 @@ class Renderer:
                 digest.update(b"\0PACKAGE\0" + package.name.encode())
                 _hash_tree(digest, package, skip=(str(BUILTIN_DIR),))
             digest.update(b"\0PYTHON\0" + sys.version.encode() + "\n".join(_installed_packages()).encode())
+            # Where the libraries already loaded come from (one found through PYTHONPATH, outside the environment).
+            for module in ("jinja2", "markupsafe", "babel"):
+                where = f"{module} {getattr(sys.modules.get(module), '__file__', '?')}\n"
+                digest.update(where.encode("utf-8", "surrogateescape"))
         except OSError:
             return None  # a file that cannot be read: the check runs (and says so with its file)
         return self.verdicts / f"relance-check-{digest.hexdigest()}"
