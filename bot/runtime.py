@@ -150,7 +150,7 @@ def configured_adapters(
     if settings.slack_bot_token:
         from bot.slack.app import SlackAdapter
 
-        adapters.append(SlackAdapter(settings, core, http=slack_http))
+        adapters.append(SlackAdapter(settings, core, http=slack_http and not worker, receive=not worker))
     return adapters
 
 
@@ -276,6 +276,12 @@ class Runtime:
             if not self.worker and self.adapters:
                 self._hold_receiver()
             self.open_businesses()
+            if self.businesses:  # businesses with a Slack workspace of their own: one connection per workspace
+                from bot.slack.workspaces import business_workspace_adapters
+
+                self.adapters += business_workspace_adapters(
+                    self.settings, self.core, self.businesses, receive=not self.worker
+                )
             for adapter in self.adapters:
                 await adapter.start()
                 self._started.append(adapter)

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from cryptography.fernet import Fernet
 
 #: The names of the secrets a business may have, and the CLI option setting each.
-SECRET_NAMES = ("smtp_password", "imap_password", "slack_bot_token", "slack_signing_secret")
+SECRET_NAMES = ("smtp_password", "imap_password", "slack_bot_token", "slack_app_token", "slack_signing_secret")
 MASK = "••••"
 
 

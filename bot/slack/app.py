@@ -106,10 +106,14 @@ class SlackAdapter:
         http: bool = False,
         max_attempts: int | None = None,
         first_delay: float = FIRST_DELAY,
+        receive: bool = True,
     ) -> None:
         self.settings = settings
         self.core = core
         self.http = http
+        #: False in a worker (`relance run --worker`): it sends (digests, outcomes, alerts) but opens no Socket Mode
+        #: connection nor HTTP endpoint; the deployment's receiving process has them.
+        self.receive = receive
         #: Start-up attempts while Slack is out of reach (None: until it answers).
         self.max_attempts = max_attempts
         self.first_delay = first_delay
@@ -132,6 +136,10 @@ class SlackAdapter:
         team = str(identity.get("team_id") or "")
         self.ctx = self._context(team)
         self.app = build_app(self.ctx)
+        if not self.receive:
+            log.info("Slack: sending to workspace %s as %s (worker: nothing received here)", team,
+                     identity.get("user") or "?")  # fmt: skip
+            return
         if self.http:
             await self._serve_http()
         else:

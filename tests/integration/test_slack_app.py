@@ -254,3 +254,28 @@ def button_of(message: Message, action: str) -> str:
             if str(element["action_id"]).startswith(f"r1:{action}:"):
                 return str(element["action_id"])
     raise LookupError(f"no {action} button on {message.ts}")
+
+
+async def test_a_worker_sends_the_digest_but_opens_no_connection(sqlite_url: str, tmp_path: Path) -> None:
+    """`relance run --worker` with Slack: the token is checked and the digest's cards reach the owner's DM, but no
+    Socket Mode connection is opened (the receiving process has it: Slack would split the events between them)."""
+    with FakeSlack() as slack:
+        slack.add_user(OWNER, "Claire", locale="fr-FR")
+        url = f"sqlite:///{tmp_path / 'worker.db'}"
+        settings = bot_settings(url, tmp_path, TODAY, SLACK_BOT_TOKEN=slack.bot_token, SLACK_APP_TOKEN=slack.app_token,
+                                SLACK_API_URL=slack.api_url, SLACK_OWNER_IDS=OWNER)  # fmt: skip
+        engine = make_engine(url)
+        core = make_services(engine, settings, RecordingDelivery()).core
+        seed(engine, "1200.00")
+        adapter = SlackAdapter(settings, core, receive=False, max_attempts=1)
+        try:
+            await adapter.start()
+            data = core.digest(claim=True)
+            assert data is not None
+            await adapter.deliver_digest(data)
+            assert len(slack.calls_of("auth.test")) == 1 and slack.calls_of("apps.connections.open") == []
+            assert slack.live_connections == 0
+            assert len(slack.calls_of("chat.postMessage")) == 2  # the header and the card
+        finally:
+            await adapter.stop()
+            engine.dispose()
