@@ -13,7 +13,6 @@ from bot.handlers.common import Context, actor, answer, edit_card, lang, markup,
 from bot.handlers.extra import show_drafts
 from bot.i18n import t
 from bot.reports import render_payments
-from bot.statement_cards import parse_callback, render_decision, render_doubt, render_waiting
 
 
 async def import_statement(update: Update, context: Context, data: bytes, name: str) -> None:
@@ -31,6 +30,8 @@ async def import_statement(update: Update, context: Context, data: bytes, name: 
     if not summary.doubtful:
         return
     ids = [d.line.line_id for d in summary.doubtful]
+    from bot.statement_cards import render_doubt  # the statement readers (lxml): loaded when a statement comes
+
     doubts, _ = await asyncio.to_thread(services.doubtful_lines, line_ids=ids)
     for doubt in doubts:
         card = render_doubt(doubt, code)
@@ -39,6 +40,8 @@ async def import_statement(update: Update, context: Context, data: bytes, name: 
 
 async def on_button(update: Update, context: Context) -> None:
     """Oui / an invoice chosen / Autre facture / Ignorer on a doubtful line: answered first, then the card edited."""
+    from bot.statement_cards import parse_callback, render_decision, render_doubt
+
     query = update.callback_query
     parsed = parse_callback(query.data if query else None)
     if parsed is None or query is None:
@@ -69,6 +72,8 @@ async def on_button(update: Update, context: Context) -> None:
 
 async def on_transfers(update: Update, context: Context) -> None:
     """/virements (/transfers): the doubtful credits still waiting for the owner, one card each again (or none)."""
+    from bot.statement_cards import render_waiting
+
     code = lang(update, context)
     doubts, waiting = await asyncio.to_thread(services_of(context).doubtful_lines)
     title, cards, more = render_waiting(doubts, waiting, code)
