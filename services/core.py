@@ -40,12 +40,12 @@ from storage.cards import OutboxState
 from storage.clients import ClientRow, client_row, clients_named
 from storage.db import Session, read_session, write_session
 from storage.digests import (
+    cards_shown,
     claim_digest,
     digest_claimed,
     digest_facts,
     mark_delivered,
     missed_digest,
-    reminders_shown,
     seal_digest,
     take_over_digest,
     try_claim_lock,
@@ -211,6 +211,9 @@ class DigestData:
     letters: dict[int, Any] = field(default_factory=dict)
     #: The day of the previous digest when it could not go out (claimed, never delivered): said atop this one.
     missed: date | None = None
+    #: A digest taken up after its process died: the (reminder id, chat id) of the cards that reached a chat
+    #: before, not shown there again.
+    shown: frozenset[tuple[int, str]] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -477,14 +480,11 @@ class Services:
         data = self.digest(claim=False, day=day)
         assert data is not None  # only a claim returns None
         with read_session(self.engine) as session:
-            shown = reminders_shown(
-                session, business_id=self.business_id, reminder_ids=[v.reminder_id for v in data.views]
-            )
-        views = [v for v in data.views if v.reminder_id not in shown]
-        if not views and shown:
+            shown = cards_shown(session, business_id=self.business_id, reminder_ids=[v.reminder_id for v in data.views])
+        if data.views and {rid for rid, _ in shown} >= {v.reminder_id for v in data.views}:
             self.digest_delivered(day)  # every card went out before the stop: only the record was missing
             return None
-        return replace(data, views=views)
+        return replace(data, shown=frozenset(shown))
 
     def register_cards(self, shown: Sequence[tuple[int, str, str]], *, channel: str = "telegram") -> None:
         """Remember which chat message shows which reminder: (reminder_id, chat_id, message_id) in `channel`; the

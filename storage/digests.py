@@ -144,13 +144,14 @@ def take_over_digest(session: Session, *, business_id: int, run_id: int, previou
     return session.execute(stmt).rowcount == 1  # type: ignore[attr-defined]
 
 
-def reminders_shown(session: Session, *, business_id: int, reminder_ids: Sequence[int]) -> set[int]:
-    """Those of `reminder_ids` whose card reached a chat already (a card is stored once the chat took it)."""
+def cards_shown(session: Session, *, business_id: int, reminder_ids: Sequence[int]) -> set[tuple[int, str]]:
+    """The (reminder id, chat id) of every card of `reminder_ids` that reached a chat already (a card is stored as
+    soon as the chat took it)."""
     if not reminder_ids:
         return set()
     found = session.exec(
-        select(Card.reminder_id)
+        select(Card.reminder_id, Card.chat_id)
         .where(Card.business_id == business_id, col(Card.reminder_id).in_(list(reminder_ids)))
         .distinct()
     ).all()
-    return set(found)
+    return {(reminder_id, chat_id) for reminder_id, chat_id in found}

@@ -46,9 +46,9 @@ async def deliver(
     langs: Mapping[int, str],
     heads: Mapping[int, str | None] | None = None,
 ) -> None:
-    """The digest's header and cards to each chat (in its owner's language, French by default); the cards are
-    remembered so later changes edit them. `heads`: the business's head line per chat (owners of several)."""
-    shown: list[tuple[int, str, str]] = []
+    """The digest's header and cards to each chat (in its owner's language, French by default); each card is
+    remembered as soon as the chat took it, so later changes edit it and a digest taken up after a crash does not
+    show it again (`data.shown`). `heads`: the business's head line per chat (owners of several)."""
 
     async def to_chat(chat_id: int) -> None:
         header, cards = services.render_digest(data, langs.get(chat_id, "fr"))
@@ -56,9 +56,12 @@ async def deliver(
         try:
             await bot.send_message(chat_id, headed(header, head) if head else header)
             for reminder_id, card in cards:
+                if (reminder_id, str(chat_id)) in data.shown:
+                    continue
                 text = headed(card.text, head) if head else card.text
                 message = await bot.send_message(chat_id, text, reply_markup=markup(card))
-                shown.append((reminder_id, str(chat_id), str(message.message_id)))
+                shown = [(reminder_id, str(chat_id), str(message.message_id))]
+                await asyncio.to_thread(services.register_cards, shown)
         except TelegramError as exc:
             # One owner who blocked the bot must not stop the digest of the others.
             log.warning("digest to chat %s failed: %s", chat_id, exc)
@@ -76,7 +79,6 @@ async def deliver(
     # chat and ~30 a second overall, and as bulk they let the owners' taps go first.
     with bulk():
         await asyncio.gather(*(to_chat(chat_id) for chat_id in chat_ids))
-        services.register_cards(shown)
         await asyncio.gather(*(asyncio.ensure_future(follow_up(chat_id)) for chat_id in chat_ids))
 
 

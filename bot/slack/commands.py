@@ -66,19 +66,18 @@ async def post_text(ctx: SlackContext, channel: str, html: str, lang: str) -> No
 
 
 async def post_digest(ctx: SlackContext, user_id: str, data: DigestData) -> None:
-    """The digest in an owner's DM: the header, then one card per reminder, each registered so later changes update
-    it in place (chat.update)."""
+    """The digest in an owner's DM: the header, then one card per reminder, each registered as soon as it is posted
+    so later changes update it in place (chat.update) and a digest taken up after a crash does not post it again."""
     lang = await ctx.lang(user_id)
     dm = await ctx.dm(user_id)
     header, cards = render_digest_parts(data, lang)
     await post_text(ctx, dm, header, lang)
-    shown: list[tuple[int, str, str]] = []
-    try:
-        for reminder_id, parts in cards:
-            answer = await ctx.client.chat_postMessage(channel=dm, **card_message(parts, lang))
-            shown.append((reminder_id, str(answer["channel"]), str(answer["ts"])))
-    finally:
-        # The cards already shown are remembered even when a later one failed.
+    for reminder_id, parts in cards:
+        if (reminder_id, dm) in data.shown:
+            continue  # a digest taken up after a crash: this card reached the DM before
+        answer = await ctx.client.chat_postMessage(channel=dm, **card_message(parts, lang))
+        # Remembered as soon as Slack took it: kept when a later card fails or the process dies.
+        shown = [(reminder_id, str(answer["channel"]), str(answer["ts"]))]
         await asyncio.to_thread(ctx.presenter.register_cards, shown)
     # Clients' replies and bounces still waiting for the owner (replies by e-mail).
     from bot.slack import replies  # imported here, as tasks: it uses the buttons' helpers, which use this module

@@ -217,7 +217,8 @@ def test_a_digest_claimed_by_a_dead_process_is_delivered_once_by_another(
     engine: Engine, settings: Settings, holder: Callable[..., Holder]
 ) -> None:
     """The claimer dies after two of its five cards reached the chat: while it lived nobody took the digest over;
-    after, one process (of two asking) takes it, with the three missing cards only; once delivered, nobody again."""
+    after, one process (of two asking) takes it, the two cards already shown marked as such; once delivered, nobody
+    again."""
     core = _core(engine, settings)
     _book(engine, core, 5)
     data = core.digest_if_due()
@@ -231,7 +232,8 @@ def test_a_digest_claimed_by_a_dead_process_is_delivered_once_by_another(
     second = _core(engine, settings)
     resumed = second.digest_if_due()
     assert resumed is not None and resumed.day == DAY
-    assert [v.reminder_id for v in resumed.views] == [v.reminder_id for v in data.views[2:]]
+    assert [v.reminder_id for v in resumed.views] == [v.reminder_id for v in data.views]
+    assert resumed.shown == {(v.reminder_id, "111") for v in data.views[:2]}  # not shown again in that chat
     assert second.resume_digest() is None and core.digest_if_due() is None  # taken: by this process, alive
     second.digest_delivered(DAY)
     _claimed_by(engine, core, "host:1:gone")
@@ -293,3 +295,28 @@ def test_a_digest_being_prepared_is_skipped_not_waited_for(engine: Engine, setti
         assert time.monotonic() - started < 2.0
     assert core.digest_if_due() is not None  # the lock gone (that transaction ended): claimed now, once
     assert core.digest_if_due() is None
+
+
+async def test_a_taken_up_digest_shows_only_the_cards_the_chat_had_not(engine: Engine, settings: Settings) -> None:
+    """Telegram: the cards registered one by one as they go out; a digest taken up after its process died sends the
+    header and the three cards the chat had not received, never the two it had."""
+    from dataclasses import replace
+
+    from tests.bot_harness import start_harness, stop_harness
+
+    harness = await start_harness(engine, settings, RecordingDelivery())
+    try:
+        _book(engine, harness.services.core, 5)
+        data = harness.services.core.digest_if_due()
+        assert data is not None
+        shown = frozenset((v.reminder_id, "111") for v in data.views[:2])
+        await harness.adapter.deliver_digest(replace(data, shown=shown))
+        cards = harness.cards()
+        assert len(cards) == 3
+        sent = {v.reminder_id for v in data.views[2:]}
+        with read_session(engine) as session:
+            registered = {card.reminder_id for card in session.exec(select(Card)).all()}
+        assert registered == sent  # each card remembered as it went out
+        assert len(harness.api.of("sendMessage")) >= 4  # the header too
+    finally:
+        await stop_harness(harness)
