@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from bot.outage import Outage
 from messages.delivery import SmtpConfig
-from services.outbox import DeliveryResult, deliver_due, recover_unknown_at_startup
+from services.outbox import DeliveryResult, deliver_due, mark_reported, recover_unknown_at_startup, unreported
 from storage.db import Engine, database_unreachable, describe_database_error
 from storage.types import utcnow
 
@@ -116,6 +116,12 @@ class Sender:
                 await callback(result)
             except Exception:  # one broken listener must not stop the others, nor the sender
                 log.exception("delivery callback failed for outbox %s", result.outbox_id)
+        if result.outcome != "retry":
+            try:  # told: no process tells it again (a process killed before this line: the next one does)
+                await asyncio.to_thread(mark_reported, self.engine, self.business_id, result.outbox_id)
+            except Exception as exc:
+                if not database_unreachable(exc):
+                    log.exception("outbox %s: could not record that its outcome was told", result.outbox_id)
 
     def wake(self) -> None:
         """Something is due now: deliver it in the background (returns at once; safe from any thread)."""
@@ -185,9 +191,14 @@ class Sender:
         return await self.tick()
 
     async def recover(self) -> list[DeliveryResult]:
-        """At start-up: mark this business's interrupted e-mails `unknown` and tell the listeners."""
+        """At start-up: mark this business's interrupted e-mails `unknown`, and tell the listeners of those and of
+        every outcome a process that died recorded without telling it (a card left on "envoi en cours", an
+        uncertain send the owner never heard of)."""
         self._loop = asyncio.get_running_loop()
         results = await asyncio.to_thread(recover_unknown_at_startup, self.engine, self.business_id)
+        marked = {result.outbox_id for result in results}
+        untold = await asyncio.to_thread(unreported, self.engine, self.business_id)
+        results += [result for result in untold if result.outbox_id not in marked]
         for result in results:
             await self._notify(result)
         return results

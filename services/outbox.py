@@ -38,7 +38,9 @@ from storage.outbox import (
     OutboxRowState,
     QueuedMessage,
     SmtpVerdict,
+    mark_reported,
     recover_unknown_at_startup,
+    unreported,
 )
 from storage.reminders import StaleReminderError
 from storage.types import utcnow
@@ -56,9 +58,11 @@ __all__ = [
     "StaleReminderError",
     "confirm_left",
     "deliver_due",
+    "mark_reported",
     "queue_reminder",
     "recover_unknown_at_startup",
     "resend_unknown",
+    "unreported",
 ]
 
 #: Test-only hook called at named points ("before_commit", "after_commit", "data_half", "after_reply",

@@ -389,6 +389,8 @@ class Outbox(SQLModel, table=True):
     updated_at: datetime = _stamp()
     #: The process that claimed it last (storage/workers.py): a row left `sending` by a dead one is `unknown`.
     claimed_by: str | None = Field(default=None, max_length=120)
+    #: When the chats were told of its last outcome (None: not yet; told by the next process if its own died).
+    reported_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class DigestRun(SQLModel, table=True):

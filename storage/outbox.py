@@ -16,7 +16,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
@@ -24,7 +24,7 @@ from sqlmodel import Session, col, select
 
 from dunning.states import ReminderState
 from storage import workers
-from storage.db import write_session
+from storage.db import read_session, write_session
 from storage.evidence import record
 from storage.models import EvidenceEntry, Outbox, Reminder, ReminderInvoice
 from storage.reminders import StaleReminderError, bump
@@ -49,12 +49,14 @@ __all__ = [
     "confirm_left",
     "enqueue",
     "for_reminder",
+    "mark_reported",
     "mark_unknown",
     "pending_unknown",
     "record_outcome",
     "recover_unknown_at_startup",
     "reminder_business",
     "resend_unknown",
+    "unreported",
 ]
 
 #: The states of an outbox row (storage.cards.OutboxState is the slim view of a row a card shows).
@@ -69,6 +71,8 @@ MAX_ATTEMPTS = 5
 STALE_SENDING_AFTER = timedelta(minutes=15)
 SYSTEM_ACTOR = "system"
 _QUEUEABLE = (ReminderState.PENDING, ReminderState.FAILED)
+#: The outcomes the chats are told of (a card edited, the owners warned), once each (`mark_reported`).
+_TOLD_STATES = ("sent", "failed", "unknown")
 #: The reply `mark_unknown` writes for a sender that stopped mid-way (no SMTP answer tells when the message left).
 _INTERRUPTED_REPLY = "sender stopped while sending: outcome unknown"
 #: Entries after which a row waits in the queue: the claim that sent it came after the latest of them.
@@ -433,6 +437,7 @@ def record_outcome(
         if updatable:
             outbox.last_reply = reply[:1000]
             outbox.updated_at = stamp
+            outbox.reported_at = None  # this outcome is still to be told (mark_reported once the chats know)
             if outcome == "sent":
                 sent_at = stamp
                 outbox.state = "sent"
@@ -507,6 +512,7 @@ def mark_unknown(engine: Engine, business_id: int, *, older_than: datetime | Non
             outbox.state = "unknown"
             outbox.last_reply = _INTERRUPTED_REPLY
             outbox.updated_at = utcnow()
+            outbox.reported_at = None
             session.add(outbox)
             assert outbox.id is not None
             recipients = _split(outbox.recipients)
@@ -536,6 +542,52 @@ def mark_unknown(engine: Engine, business_id: int, *, older_than: datetime | Non
                     attempts=outbox.attempts,
                 )
             )
+    return results
+
+
+def mark_reported(engine: Engine, business_id: int, outbox_id: int) -> None:
+    """The chats were told of the row's last outcome (cards edited, owners warned): no process tells it again."""
+    with write_session(engine) as session:
+        outbox = _row(session, business_id, outbox_id)
+        if outbox is not None and outbox.state in _TOLD_STATES and outbox.reported_at is None:
+            outbox.reported_at = utcnow()
+            session.add(outbox)
+
+
+def unreported(engine: Engine, business_id: int) -> list[DeliveryResult]:
+    """The outcomes recorded by a process that died before telling the chats (kill -9 between the two): each as the
+    result it would have reported, for the caller to tell now. A live process's own are left to it."""
+    with read_session(engine) as session:
+        rows = session.exec(
+            select(Outbox)
+            .where(
+                Outbox.business_id == business_id,
+                col(Outbox.state).in_(_TOLD_STATES),
+                col(Outbox.reported_at).is_(None),
+            )
+            .order_by(col(Outbox.id))
+        ).all()
+    verdicts: dict[str | None, bool] = {}
+    results: list[DeliveryResult] = []
+    for outbox in rows:
+        if outbox.claimed_by not in verdicts:
+            verdicts[outbox.claimed_by] = workers.alive(engine, outbox.claimed_by)
+        if verdicts[outbox.claimed_by]:
+            continue
+        assert outbox.id is not None
+        results.append(
+            DeliveryResult(
+                outbox_id=outbox.id,
+                reminder_id=outbox.reminder_id,
+                business_id=business_id,
+                outcome=cast(SmtpVerdict, outbox.state),
+                reply=outbox.last_reply or "",
+                message_id=outbox.message_id,
+                recipients=_split(outbox.recipients),
+                attempts=outbox.attempts,
+                sent_at=outbox.sent_at,
+            )
+        )
     return results
 
 
@@ -617,6 +669,7 @@ def confirm_left(session: Session, *, business_id: int, outbox_id: int, actor: s
         raise NotUncertainError(f"outbox row {outbox_id} is {outbox.state}")
     left_at, basis = _left_at(session, outbox)
     recipients = list(_split(outbox.recipients))
+    outbox.reported_at = utcnow()  # the owner said so: nothing to tell
     outbox.state = "sent"
     outbox.sent_at = left_at
     outbox.updated_at = utcnow()

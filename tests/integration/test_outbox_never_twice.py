@@ -105,12 +105,13 @@ async def test_sender_killed_loses_nothing_and_never_resends(
         # The bot restarts: interrupted rows become unknown, then the next tick runs.
         told = {r.reminder_id: r for r in recover_unknown_at_startup(engine, bid)}
         for _ in range(100):
-            # On PostgreSQL the dead sender's transaction ends when the server notices the closed socket; until then
-            # SKIP LOCKED passes its row over, and a later tick takes it (as the real 30 s ticks would).
+            # On PostgreSQL the dead sender's transaction and its lease (storage/workers.py) end when the server
+            # notices the closed socket; until then SKIP LOCKED passes its row over and its `sending` row counts as a
+            # live process's, and a later tick takes it up (as the real 30 s ticks would).
             told.update({r.reminder_id: r for r in await deliver_due(engine, config, business_id=bid, now=utcnow())})
             with read_session(engine) as s:
                 row = s.exec(select(Outbox).where(Outbox.reminder_id == rid)).one()
-            if row.state != "queued":
+            if row.state not in ("queued", "sending"):
                 break
             await asyncio.sleep(0.05)
         received = [t for t in smtp_server.transactions if t.message_id == message_id]

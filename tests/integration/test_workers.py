@@ -320,3 +320,41 @@ async def test_a_taken_up_digest_shows_only_the_cards_the_chat_had_not(engine: E
         assert len(harness.api.of("sendMessage")) >= 4  # the header too
     finally:
         await stop_harness(harness)
+
+
+async def test_an_outcome_recorded_by_a_process_killed_before_telling_it_is_told_at_the_next_start(
+    engine: Engine, holder: Callable[..., Holder]
+) -> None:
+    """Killed between recording « sent » and editing the card: the next start tells the listeners (the card leaves
+    « envoi en cours »), once; an outcome a live process has not told yet is its own; a told one is never told again."""
+    from bot.sender import Sender
+    from services.outbox import DeliveryResult
+    from storage.outbox import record_outcome, unreported
+
+    business_id, reminder_id, _ = seed_reminder(engine)
+    queue(engine, reminder_id)
+    claim = claim_next(engine, business_id, utcnow())
+    assert claim is not None
+    record_outcome(engine, business_id, claim, "sent", "250 2.0.0 Ok: queued", now=utcnow())
+    other = holder()
+    with write_session(engine) as session:
+        session.execute(update(Outbox).where(Outbox.id == claim.outbox_id).values(claimed_by=other.token))
+    assert unreported(engine, business_id) == []  # the live process will tell it
+    other.kill()
+    assert _until(lambda: not workers.alive(engine, other.token))
+    told: list[DeliveryResult] = []
+
+    async def listener(result: DeliveryResult) -> None:
+        told.append(result)
+
+    sender = Sender(engine, None, business_id)
+    sender.on_outcome(listener)
+    await sender.recover()
+    assert [(r.outbox_id, r.outcome, r.reminder_id) for r in told] == [(claim.outbox_id, "sent", reminder_id)]
+    assert told[0].sent_at is not None
+    await Sender(engine, None, business_id).recover()
+    await sender.recover()
+    assert len(told) == 1  # told once
+    with read_session(engine) as session:
+        row = session.get(Outbox, claim.outbox_id)
+        assert row is not None and row.reported_at is not None
