@@ -232,6 +232,7 @@ class Runtime:
         self._receiving = False
         self.processes = 0  # Relance processes on the database at the last count (_share_flood_limit)
         self._rotation = random.randrange(1 << 30)  # where this process starts its walk over the businesses
+        self._smtp_seen: dict[int, tuple[object, ...] | None] = {}  # each business's SMTP settings, last minute
         self.core = core
         self.adapters = list(adapters)
         self.scheduler = AsyncIOScheduler(timezone=core.tz)
@@ -392,8 +393,16 @@ class Runtime:
         """Each business's own SMTP account read again (every minute): a password fixed with `relance business set`
         is used from the next tick, without a restart. (A business that had none gets its sender at the next start.)"""
         from bot.tenancy import smtp_of
+        from storage.db import read_session
+        from storage.tenants import smtp_signatures
 
+        with read_session(self.core.engine) as session:
+            signatures = smtp_signatures(session)
         for sender in self.other_senders:
+            signature = signatures.get(sender.business_id)
+            if signature == self._smtp_seen.get(sender.business_id):
+                continue  # unchanged since the last minute: nothing decrypted, nothing rebuilt
+            self._smtp_seen[sender.business_id] = signature
             try:
                 config = smtp_of(self.core.engine, self.settings, sender.business_id)
             except Exception:
@@ -431,12 +440,20 @@ class Runtime:
             if tenancy is not None:
                 await asyncio.to_thread(tenancy.refresh)
         await asyncio.to_thread(self.refresh_smtp)
+        from services.core import digest_overview
+
+        # One read for every business (a thousand of them: a few queries, not a few thousand); only the businesses
+        # whose digest is due, or whose digest of today is to be taken up, are asked in full.
+        since = self.core.today() - timedelta(days=1)
+        facts, undelivered = await asyncio.to_thread(digest_overview, self.core.engine, since)
         going: list[asyncio.Task[object]] = []
         # Each process starts at its own place in the list: several workers do not all claim the same business first.
         order = list(self.businesses.items())
         start = self._rotation % len(order) if order else 0
         for business_id, business in order[start:] + order[:start]:
             if business_id == self.core.business_id:
+                continue
+            if not business.services.may_have_digest(facts.get(business_id), undelivered.get(business_id)):
                 continue
             try:
                 data = await asyncio.to_thread(business.services.digest_if_due)

@@ -38,8 +38,10 @@ from storage.businesses import BusinessRow, business_row, update_business
 from storage.calls import NO_ANSWER, REACHED, CallRecord, called_version, calls_of, is_call, lock_called, log_call
 from storage.cards import OutboxState
 from storage.clients import ClientRow, client_row, clients_named
-from storage.db import Session, read_session, write_session
+from storage.db import Engine, Session, read_session, write_session
 from storage.digests import (
+    DigestFacts,
+    all_digest_facts,
     cards_shown,
     claim_digest,
     digest_claimed,
@@ -51,6 +53,7 @@ from storage.digests import (
     try_claim_lock,
     uncertain_reminders,
     undelivered_digest,
+    undelivered_digests,
 )
 from storage.evidence import head_hash, record
 from storage.invoices import (
@@ -333,6 +336,13 @@ def _payment_msg(owed: Decimal, amount: Decimal | None) -> Msg:
 _DRAFT_CACHE_SIZE = 512
 
 
+def digest_overview(engine: Engine, since: date) -> tuple[dict[int, DigestFacts], dict[int, date]]:
+    """The digest facts of every business and their undelivered digests since `since`, in a few queries: the
+    minute's check then asks only the businesses that may have something (`Services.may_have_digest`)."""
+    with read_session(engine) as session:
+        return all_digest_facts(session), undelivered_digests(session, since=since)
+
+
 class Services:
     """The use cases of one business (its context: database, clock, policy, identity, drafter, delivery)."""
 
@@ -421,15 +431,23 @@ class Services:
         """True when the digest of `now_local`'s day should go out now (see services.digest.digest_due)."""
         return self.digest_due(now_local) is not None
 
-    def digest_due(self, now_local: datetime | None = None) -> date | None:
+    def may_have_digest(self, facts: DigestFacts | None, undelivered: date | None) -> bool:
+        """From the facts read for every business at once (`digest_overview`): whether `digest_if_due` can find
+        anything for this business now (due, or today's undelivered digest to take up); False skips its reads."""
+        if facts is None:
+            return True  # a business added since the overview was read: ask it
+        return self.digest_due(facts=facts) is not None or undelivered == self.today()
+
+    def digest_due(self, now_local: datetime | None = None, *, facts: DigestFacts | None = None) -> date | None:
         """The day whose digest should go out now (None: nothing to send), by the business's clock and digest time."""
         if self.ctx.clock.fixed:
             # A fixed "today" makes the wall clock fictional: that day counts as past its digest time.
             now_local = datetime.combine(self.today(), time(23, 59, 59), tzinfo=self.tz)
         elif now_local is None:
             now_local = self.ctx.clock.local_now()
-        with read_session(self.engine) as session:
-            facts = digest_facts(session, business_id=self.business_id)
+        if facts is None:
+            with read_session(self.engine) as session:
+                facts = digest_facts(session, business_id=self.business_id)
         due = digest_due(now_local, facts.digest_time, facts.last_digest_day, facts.needs_owner)
         return now_local.date() if due else None
 

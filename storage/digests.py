@@ -43,6 +43,37 @@ def digest_facts(session: Session, *, business_id: int) -> DigestFacts:
     )
 
 
+def all_digest_facts(session: Session) -> dict[int, DigestFacts]:
+    """`digest_facts` of every business in four queries (the minute's check over a thousand businesses)."""
+    times = session.exec(select(Business.id, Business.digest_time)).all()
+    last = dict(
+        session.exec(select(DigestRun.business_id, func.max(DigestRun.day)).group_by(col(DigestRun.business_id))).all()
+    )
+    failed = set(
+        session.exec(select(Reminder.business_id).where(Reminder.state == ReminderState.FAILED).distinct()).all()
+    )
+    uncertain = set(session.exec(select(Outbox.business_id).where(Outbox.state == "unknown").distinct()).all())
+    return {
+        business_id: DigestFacts(
+            digest_time=time.fromisoformat(digest_time),
+            last_digest_day=last.get(business_id),
+            needs_owner=business_id in failed or business_id in uncertain,
+        )
+        for business_id, digest_time in times
+        if business_id is not None
+    }
+
+
+def undelivered_digests(session: Session, *, since: date) -> dict[int, date]:
+    """The businesses with a digest of `since` or later not yet delivered (its day), in one query."""
+    rows = session.exec(
+        select(DigestRun.business_id, func.max(DigestRun.day))
+        .where(DigestRun.day >= since, col(DigestRun.delivered_at).is_(None))
+        .group_by(col(DigestRun.business_id))
+    ).all()
+    return dict(rows)
+
+
 def uncertain_reminders(session: Session, *, business_id: int) -> list[int]:
     """The reminders whose e-mail has an uncertain outcome, oldest first: the owner says whether it left."""
     rows = session.exec(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, delete, select
 
 from storage.models import Business, BusinessOwner, BusinessSecret, OwnerChoice
@@ -204,3 +205,18 @@ def card_businesses(session: Session, *, channel: str, chat_id: str, message_id:
             ).all()
         )
     )
+
+
+def smtp_signatures(session: Session) -> dict[int, tuple[object, ...]]:
+    """Every business's own SMTP settings as they stand, password as its ciphertext (never decrypted here): read in
+    one query each minute, so only a business whose settings changed is read again in full."""
+    secret = BusinessSecret.__table__  # type: ignore[attr-defined]
+    table = Business.__table__  # type: ignore[attr-defined]
+    stmt = sa_select(
+        table.c.id, table.c.smtp_host, table.c.smtp_port, table.c.smtp_username, table.c.smtp_security,
+        secret.c.ciphertext,
+    ).select_from(
+        table.outerjoin(secret, (secret.c.business_id == table.c.id) & (secret.c.name == "smtp_password"))
+    )  # fmt: skip
+    rows = session.execute(stmt).all()
+    return {row[0]: tuple(row[1:]) for row in rows if row[0] is not None}

@@ -84,6 +84,14 @@ async def test_each_business_digest_at_its_own_local_time(db_url: str, tmp_path:
             recorder.digests.clear()
             await runtime.check_digest()
             assert recorder.digests == expected, moment
+        # The minute's one read for every business says what each business's own read says.
+        from storage.db import read_session
+        from storage.digests import all_digest_facts, digest_facts
+
+        with read_session(core.engine) as session:
+            overview = all_digest_facts(session)
+            assert overview == {bid: digest_facts(session, business_id=bid) for bid in runtime.businesses}
+            assert overview[tokyo].last_digest_day == date(2026, 11, 25)
     finally:
         runtime.health.close()
         core.engine.dispose()

@@ -242,7 +242,7 @@ async def test_digest_cards_of_each_business_name_it_and_taps_act_there(world: W
     assert not any(c.params["text"].startswith("<b>🏢") for c in sent if c.params["chat_id"] == B_OWNER)
     card = next(c for c in sent if c.params["chat_id"] == BOTH and str(world.b.reminder_id) in str(
         c.params.get("reply_markup")))  # fmt: skip
-    message_id = int(services_b.cards_of(world.b.reminder_id)[-1][1])
+    message_id = next(int(m) for chat, m in services_b.cards_of(world.b.reminder_id) if chat == str(BOTH))
     assert card is not None
     v = _version(world.engine, "reminder", world.b.reminder_id)
     await world.both.tap(cards.callback("snz7", world.b.reminder_id, v), message_id=message_id)
