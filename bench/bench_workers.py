@@ -95,8 +95,9 @@ def main() -> None:
     reminders = _size("BENCH_WORKERS_REMINDERS", 10)
     workers = _size("BENCH_WORKERS_PROCESSES", 4)
     timeout = float(_size("BENCH_WORKERS_TIMEOUT", 1800))
-    print(f"{workers} workers, then 1, on {businesses:,} businesses x {reminders} reminders ({os.cpu_count()} cores, "
-          f"load average {os.getloadavg()[0]:.1f} at start)", flush=True)  # fmt: skip
+    baseline = os.environ.get("BENCH_WORKERS_BASELINE", "1") != "0"
+    print(f"{workers} worker(s){', then 1' if baseline else ''} on {businesses:,} businesses x {reminders} reminders "
+          f"({os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start)", flush=True)  # fmt: skip
     from tests import conftest
 
     try:
@@ -104,7 +105,7 @@ def main() -> None:
         assert isinstance(many, Outcome)
         _describe(f"{workers} workers", many)
         one: Outcome | None = None
-        if os.environ.get("BENCH_WORKERS_BASELINE", "1") != "0":
+        if baseline:
             result = _run(businesses, reminders, 1, timeout)
             assert isinstance(result, Outcome)
             one = result
