@@ -43,6 +43,11 @@ log = logging.getLogger(__name__)
 #: The first key of Relance's advisory locks (the second is the crc32 of the name), apart from other applications'.
 _LOCK_CLASS = 0x52454C  # "REL"
 _RECEIVER = "receiver"
+#: Relance's granted two-key advisory locks in this database (pg_locks lists every database's).
+_OURS = (
+    "locktype = 'advisory' AND granted AND classid = :c AND objsubid = 2 "
+    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+)
 
 _lock = threading.Lock()
 _pid: int | None = None
@@ -179,10 +184,7 @@ def alive(engine: Engine, holder: str | None) -> bool:
     if _postgres(engine):
         with engine.connect() as connection:
             found = connection.execute(
-                text(
-                    "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = :c AND objid = :k "
-                    "AND objsubid = 2 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-                ),
+                text(f"SELECT 1 FROM pg_locks WHERE {_OURS} AND objid = :k"),
                 {"c": _LOCK_CLASS, "k": _key(holder)},
             ).first()
         return found is not None
@@ -235,11 +237,7 @@ def live_processes(engine: Engine) -> int:
     if _postgres(engine):
         with engine.connect() as connection:
             count = connection.execute(
-                text(
-                    "SELECT count(DISTINCT pid) FROM pg_locks WHERE locktype = 'advisory' AND granted "
-                    "AND classid = :c AND objsubid = 2 AND objid <> :r "
-                    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-                ),
+                text(f"SELECT count(DISTINCT pid) FROM pg_locks WHERE {_OURS} AND objid <> :r"),
                 {"c": _LOCK_CLASS, "r": _key(_RECEIVER)},
             ).scalar()
         return max(1, int(count or 0))

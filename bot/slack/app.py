@@ -343,27 +343,23 @@ class SlackAdapter:
         """Another business's mailbox kept a reply or a bounce: its card to that business's owners here only."""
         from bot.slack import replies
 
-        ctx = self._started()
-        served = self._served(ctx, business_id)
-        if served is None:
-            return
-        token = ROUTED.set(served[0])
-        try:
-            await replies.notify(ctx, ingested, served[1])
-        finally:
-            ROUTED.reset(token)
+        await self._to_owners_of(business_id, lambda ctx, owners: replies.notify(ctx, ingested, owners))
 
     async def on_mailbox_problem_of(self, business_id: int, problem: MailboxProblem) -> None:
         """Another business's mailbox refused Relance's login: that business's owners here are told once."""
         from bot.slack import replies
 
+        await self._to_owners_of(business_id, lambda ctx, owners: replies.notify_problem(ctx, problem, owners))
+
+    async def _to_owners_of(self, business_id: int, send: Callable[[SlackContext, list[str]], Awaitable[None]]) -> None:
+        """`send(ctx, owners)` with the business's presenter routed, when this workspace serves that business."""
         ctx = self._started()
         served = self._served(ctx, business_id)
         if served is None:
             return
         token = ROUTED.set(served[0])
         try:
-            await replies.notify_problem(ctx, problem, served[1])
+            await send(ctx, served[1])
         finally:
             ROUTED.reset(token)
 
