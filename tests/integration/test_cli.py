@@ -241,3 +241,13 @@ def test_preview_text_letter_and_errors(cli_env: Path) -> None:
     assert _invoke("preview", "F-999", "--today", TODAY).exit_code == 1
     unknown_step = _invoke("preview", "F-003", "--step", "reminder_9")
     assert unknown_step.exit_code == 2 and "--step" in unknown_step.stderr
+
+
+def test_a_worker_needs_a_chat_token_and_receives_nothing(cli_env: Path) -> None:
+    """`relance run --worker` without a chat token, or with a way of receiving (--webhook, --slack-http), is refused
+    with one line and exit 2 (the terminal demo is not started)."""
+    alone = _invoke("run", "--worker")
+    assert alone.exit_code == 2 and "--worker needs the chat's token" in alone.output
+    hooked = _invoke("run", "--worker", "--webhook", "https://relance.example/hook")
+    assert hooked.exit_code == 2 and "--worker receives no update" in hooked.output
+    assert "demo" not in alone.output.lower()
