@@ -128,3 +128,50 @@ def configure_logging(settings: Settings, *, stream: IO[str] | None = None, leve
     handler.relance = True  # type: ignore[attr-defined]
     root.setLevel(level)
     root.addHandler(handler)
+
+
+class Summarized:
+    """A log line that strangers can make come thousands of times a minute (a forged webhook request, a request of
+    another workspace): the first of each interval is written at once, the others are counted and written as one
+    summary line when the interval ends ("… and 9,999 more like it in the last 60 s"), never one line per request.
+    Keyed by the message's format string, so different reasons are summarised apart."""
+
+    def __init__(self, logger: logging.Logger, *, interval: float = 60.0, clock: Any = None) -> None:
+        import time
+
+        self.logger = logger
+        self.interval = interval
+        self.clock = clock or time.monotonic
+        self._since: dict[str, float] = {}
+        self._count: dict[str, tuple[int, int]] = {}  # format -> (suppressed, level)
+
+    def __call__(self, level: int, msg: str, *args: object) -> None:
+        now = self.clock()
+        since = self._since.get(msg)
+        if since is None or now - since >= self.interval:
+            self.flush(msg)
+            self._since[msg] = now
+            self.logger.log(level, msg, *args)
+            return
+        count, _ = self._count.get(msg, (0, level))
+        if count == 0:
+            self._later(msg, since + self.interval - now)
+        self._count[msg] = (count + 1, level)
+
+    def _later(self, msg: str, delay: float) -> None:
+        """Write the summary when the interval ends even if no other line comes (inside an event loop)."""
+        import asyncio
+
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no loop: written by the next line of that kind
+        loop.call_later(max(0.0, delay), self.flush, msg)
+
+    def flush(self, msg: str) -> None:
+        """Write the interval's summary of `msg`, if lines were held back."""
+        count, level = self._count.pop(msg, (0, 0))
+        if count:
+            first = msg.split(":")[0]
+            self.logger.log(level, "%s: %d more like it in the last %g s", first, count, self.interval)
+            self._since.pop(msg, None)

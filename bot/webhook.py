@@ -23,11 +23,14 @@ from telegram import Bot, Update
 
 from bot.health import PATH as HEALTH_PATH
 from bot.health import Health
+from bot.logs import Summarized
 
 if TYPE_CHECKING:
     from aiohttp import web
 
 log = logging.getLogger(__name__)
+#: Refused requests: the first of each minute logged, the rest summed up (a flood is one line a minute).
+refusals = Summarized(log)
 
 #: Telegram's updates are a few kilobytes; anything far larger is refused unread.
 MAX_BODY = 1024 * 1024
@@ -81,11 +84,12 @@ class TelegramWebhook:
         if not secret_matches(self._secret, request.headers.get(SECRET_HEADER)):
             # Forged or misrouted: refused before the body is read, and never logged with the header's value.
             self.refused += 1
-            log.info("Telegram webhook request refused: %s secret token", "wrong" if SECRET_HEADER in request.headers
-                     else "no")  # fmt: skip
+            refusals(logging.INFO, "Telegram webhook request refused: %s secret token",
+                     "wrong" if SECRET_HEADER in request.headers else "no")  # fmt: skip
             return _refuse(403)
         if request.content_length is not None and request.content_length > MAX_BODY:
-            log.warning("Telegram webhook request refused: body of %s bytes announced", request.content_length)
+            refusals(logging.WARNING, "Telegram webhook request refused: body of %s bytes announced",
+                     request.content_length)  # fmt: skip
             return _refuse(413)
         return None
 
@@ -112,7 +116,7 @@ class TelegramWebhook:
             return refused
         body = await read_capped(request)
         if body is None:
-            log.warning("Telegram webhook request refused: body over %s bytes", MAX_BODY)
+            refusals(logging.WARNING, "Telegram webhook request refused: body over %s bytes", MAX_BODY)
             return _refuse(413)
         try:
             data: Any = json.loads(body)
@@ -120,7 +124,7 @@ class TelegramWebhook:
         except (ValueError, TypeError, KeyError):
             update = None
         if update is None:
-            log.warning("Telegram webhook request refused: not an update")
+            refusals(logging.WARNING, "Telegram webhook request refused: not an update")
             return web.Response(status=400)
         await self.queue.put(update)
         return web.Response(status=200)

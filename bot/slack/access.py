@@ -35,6 +35,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.i18n import t
+from bot.logs import Summarized
 from bot.slack.context import ROUTED
 from bot.slack.head import HEAD
 from services.access import StrangerLog
@@ -48,6 +49,8 @@ if TYPE_CHECKING:
     from bot.slack.context import SlackContext
 
 log = logging.getLogger(__name__)
+#: Refused or dropped requests: the first of each minute logged, the rest summed up (a flood is one line a minute).
+refusals = Summarized(log)
 
 _STATE = "access"
 #: Shutdown waits this long for the refusals already under way.
@@ -96,7 +99,7 @@ def install(app: AsyncApp, ctx: SlackContext) -> None:
         if ctx.team_id is not None and _team_of(body, context) != ctx.team_id:
             # A business's own workspace serves that workspace only: a request naming another team (or none) is
             # dropped before anything is read, whoever it claims to come from.
-            log.warning("Slack request of another workspace dropped (expected %s)", ctx.team_id)
+            refusals(logging.WARNING, "Slack request of another workspace dropped (expected %s)", ctx.team_id)
             return await ack()
         if ctx.is_owner(request.user_id):
             if ctx.tenancy is not None:  # several businesses: the listeners act on this owner's current one
@@ -151,7 +154,7 @@ async def _refuse(ctx: SlackContext, strangers: StrangerLog, day: date, stranger
         elif request.channel is not None:
             await ctx.client.chat_postEphemeral(channel=request.channel, user=request.user_id, text=text)
     except Exception as exc:  # the stranger left the channel, Slack refused...: nothing more to do
-        log.info("could not refuse a stranger: %s", type(exc).__name__)
+        refusals(logging.INFO, "could not refuse a stranger: %s", type(exc).__name__)
 
 
 async def _route(ctx: SlackContext, request: _Request, body: dict[str, Any]) -> Presenter | None:

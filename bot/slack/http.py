@@ -19,7 +19,11 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 
+from bot.logs import Summarized
+
 log = logging.getLogger(__name__)
+#: Refused or dropped requests: the first of each minute logged, the rest summed up (a flood is one line a minute).
+refusals = Summarized(log)
 
 #: Where Slack posts everything (the Request URL of events, interactivity and the slash command).
 PATH = "/slack/events"
@@ -108,7 +112,11 @@ class SlackHttpServer:
         signature = request.headers.get("X-Slack-Signature")
         if not signature or not _fresh(timestamp, now):
             # Unsigned or replayed: refused before the body is even read.
-            log.info("Slack HTTP request refused: %s", "unsigned" if not signature else "stale or bad timestamp")
+            refusals(
+                logging.INFO,
+                "Slack HTTP request refused: %s",
+                "unsigned" if not signature else "stale or bad timestamp",
+            )
             return web.Response(status=403)
         if request.content_length is not None and request.content_length > MAX_BODY:
             return web.Response(status=413)
@@ -116,7 +124,7 @@ class SlackHttpServer:
         if body is None:
             return web.Response(status=413)
         if not verify_signature(self._secret, timestamp, body, signature, now):
-            log.info("Slack HTTP request refused: bad signature")
+            refusals(logging.INFO, "Slack HTTP request refused: bad signature")
             return web.Response(status=403)
         bolt_request = AsyncBoltRequest(
             body=body.decode("utf-8", "replace"),

@@ -135,3 +135,49 @@ def test_log_format_rejects_other_values() -> None:
 
     with pytest.raises(SettingsError, match="LOG_FORMAT"):
         load_settings(LOG_FORMAT="xml", _env_file=None)
+
+
+def test_a_flood_of_one_refusal_is_one_line_then_one_summary_per_interval(caplog: pytest.LogCaptureFixture) -> None:
+    """10,000 forged requests within a minute: the first is logged, the 9,999 others are one summary line written
+    when the minute is over; another reason is logged apart; a quiet minute later, one line again."""
+    from bot.logs import Summarized
+
+    now = [0.0]
+    logger = logging.getLogger("relance.test.summarized")
+    refusals = Summarized(logger, interval=60.0, clock=lambda: now[0])
+    with caplog.at_level(logging.INFO, logger=logger.name):
+        for n in range(10_000):
+            now[0] = n * 0.005  # 50 s
+            refusals(logging.INFO, "Telegram webhook request refused: %s secret token", "wrong" if n % 2 else "no")
+        refusals(logging.WARNING, "Telegram webhook request refused: not an update")
+        assert [r.getMessage() for r in caplog.records] == [
+            "Telegram webhook request refused: no secret token",
+            "Telegram webhook request refused: not an update",
+        ]
+        now[0] = 61.0
+        refusals(logging.INFO, "Telegram webhook request refused: %s secret token", "no")
+        assert [r.getMessage() for r in caplog.records][2:] == [
+            "Telegram webhook request refused: 9999 more like it in the last 60 s",
+            "Telegram webhook request refused: no secret token",
+        ]
+
+
+async def test_the_summary_is_written_when_the_interval_ends_even_if_the_flood_stopped(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """In the event loop, the held-back count is written at the end of the interval without waiting for a new line."""
+    import asyncio
+
+    from bot.logs import Summarized
+
+    logger = logging.getLogger("relance.test.summarized.loop")
+    refusals = Summarized(logger, interval=0.2)
+    with caplog.at_level(logging.INFO, logger=logger.name):
+        for _ in range(500):
+            refusals(logging.INFO, "Slack HTTP request refused: bad signature")
+        assert len(caplog.records) == 1
+        await asyncio.sleep(0.4)
+        assert [r.getMessage() for r in caplog.records] == [
+            "Slack HTTP request refused: bad signature",
+            "Slack HTTP request refused: 499 more like it in the last 0.2 s",
+        ]
