@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 from dunning.ladder import Channel, step_channel
-from storage.businesses import business_row
 from storage.calls import NO_ANSWER, CallRecord, calls_of, email_chosen
 from storage.db import Session
-from storage.reminders import ReminderView, business_ladder
+from storage.reminders import ReminderView, ladder_of
 
 #: The longest outcome note the owner may type ("rappelle lundi, paiement en cours"...).
 MAX_CALL_NOTE = 300
@@ -48,7 +47,7 @@ def tel_uri(phone: str) -> str:
 def card_channel(session: Session, *, business_id: int, view: ReminderView) -> Channel:
     """How this reminder reaches its client: its step's channel for the client's profile (a key account's first
     overdue step is a call), an e-mail when the owner chose "Envoyer plutôt l'e-mail" on its call card."""
-    ladder = business_ladder(business_row(session, business_id=business_id))
+    ladder = ladder_of(session, business_id=business_id)
     channel = step_channel(ladder, view.step, view.client_profile)
     if channel == Channel.PHONE and email_chosen(session, business_id=business_id, reminder_id=view.reminder_id):
         return Channel.EMAIL

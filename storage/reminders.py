@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -127,8 +128,23 @@ class ReminderView:
 def business_ladder(business: Business | BusinessRow) -> Ladder:
     """The business's ladder: its own TOML definition, or the default one."""
     if business.ladder_toml:
-        return ladder_from_toml(business.ladder_toml, source=f"ladder of business {business.slug}")
+        return _parsed_ladder(business.ladder_toml, business.slug)
     return DEFAULT_LADDER
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed_ladder(text: str, slug: str) -> Ladder:
+    """A ladder's TOML parsed once per text (a card reads the ladder at every tap; the Ladder is immutable)."""
+    return ladder_from_toml(text, source=f"ladder of business {slug}")
+
+
+def ladder_of(session: Session, *, business_id: int) -> Ladder:
+    """The business's ladder, reading only its ladder's text (a card's channel needs nothing else)."""
+    row = session.exec(select(Business.ladder_toml, Business.slug).where(Business.id == business_id)).first()
+    if row is None:
+        raise LookupError(f"business {business_id} not found")
+    text, slug = row
+    return _parsed_ladder(text, slug) if text else DEFAULT_LADDER
 
 
 # --- reading -------------------------------------------------------------------------------------------------
