@@ -124,7 +124,7 @@ def main() -> None:
         "digests/s",
         "ratio >= 1" if one is not None else None,
         baseline=None if one is None else one.digests_per_second,
-        note=f"per worker {many.digest_split}; baseline: 1 worker on the same book",
+        note=f"per worker {many.digest_split}" + ("; baseline: 1 worker on the same book" if one else ""),
     )
     record(
         f"{name}: e-mails/s",
@@ -132,7 +132,7 @@ def main() -> None:
         "e-mails/s",
         "ratio >= 1" if one is not None else None,
         baseline=None if one is None else one.mails_per_second,
-        note=f"per worker {many.mail_split}; baseline: 1 worker on the same book",
+        note=f"per worker {many.mail_split}" + ("; baseline: 1 worker on the same book" if one else ""),
     )
     shares = [100.0 * n / max(1, sum(many.mail_split)) for n in many.mail_split]
     record(
