@@ -4,8 +4,6 @@ as a process (Telegram, Slack, or both in one process)."""
 from __future__ import annotations
 
 import importlib.util
-import os
-import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -27,18 +25,13 @@ from tests.e2e.support import (
     bot_environment,
     secrets_of,
     slack_environment,
+    terminate,
+    unavailable,
 )
 from tests.integration.smtp_server import ScriptedSmtpServer, free_port
 
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
-
-
-def _unavailable(reason: str) -> None:
-    """Skip (with the reason printed by -ra), or fail when CI requires the end-to-end tests."""
-    if os.environ.get("RELANCE_REQUIRE_E2E") == "1":
-        pytest.fail(f"end-to-end tests are required (RELANCE_REQUIRE_E2E=1) but cannot run: {reason}")
-    pytest.skip(f"end-to-end tests skipped: {reason}")
 
 
 @pytest.fixture
@@ -86,9 +79,9 @@ class BotEnv:
 def _runnable(module: str) -> None:
     """The `relance` command and the adapter's module are there, else skip (or fail in CI)."""
     if not RELANCE.is_file():
-        _unavailable(f"{RELANCE} is missing (run `make` to create the virtual environment)")
+        unavailable(f"{RELANCE} is missing (run `make` to create the virtual environment)")
     if importlib.util.find_spec(module) is None:
-        _unavailable(f"{module} is not there yet")
+        unavailable(f"{module} is not there yet")
 
 
 @pytest.fixture
@@ -155,15 +148,7 @@ class BotProcess:
     def stop(self, timeout: float = STOP_TIMEOUT) -> int:
         """SIGTERM, then wait; a process still alive after `timeout` is killed and reported as -9."""
         self.stopped = True
-        if self.popen.poll() is None:
-            self.popen.send_signal(signal.SIGTERM)
-            try:
-                self.popen.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait()
-                return -9
-        return int(self.popen.returncode)
+        return terminate(self.popen, timeout)
 
 
 #: Starts `relance run <args>` with an environment; returns once `ready(process)` holds.

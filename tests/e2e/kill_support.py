@@ -32,13 +32,21 @@ from email import message_from_bytes
 from pathlib import Path
 from typing import Any
 
-from aiosmtpd.controller import Controller
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 from tests.e2e.fakebot import FakeBotAccount, FakeTelegram, StoredMessage
-from tests.e2e.support import OWNER, REPO, TODAY, InvoiceRow, bot_environment, find_digest, invoices_csv
-from tests.integration.smtp_server import free_port
+from tests.e2e.support import (
+    OWNER,
+    REPO,
+    TODAY,
+    InvoiceRow,
+    bot_environment,
+    find_digest,
+    invoices_csv,
+    terminate,
+)
+from tests.integration.smtp_server import LoopbackSmtp
 
 PYTHON = REPO / ".venv" / "bin" / "python"
 RELANCE = REPO / ".venv" / "bin" / "relance"
@@ -95,20 +103,13 @@ class _SlowHandler:
         return f"250 2.0.0 Ok: queued as {len(self.receipts)}"
 
 
-class SlowSmtp:
+class SlowSmtp(LoopbackSmtp):
     """aiosmtpd on 127.0.0.1 answering each DATA after a random pause; `receipts` lists what it received."""
 
+    handler: _SlowHandler
+
     def __init__(self, low: float, high: float, seed: int) -> None:
-        self.handler = _SlowHandler(low, high, seed)
-        self.port = free_port()
-        self._controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, ready_timeout=10)
-
-    def __enter__(self) -> SlowSmtp:
-        self._controller.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._controller.stop()
+        super().__init__(_SlowHandler(low, high, seed))
 
     @property
     def receipts(self) -> list[Receipt]:
@@ -206,14 +207,7 @@ class Bot:
 
     def stop(self, timeout: float = 15.0) -> int:
         """SIGTERM; the exit code (-9 when it had to be killed)."""
-        if self.popen.poll() is None:
-            self.popen.send_signal(signal.SIGTERM)
-            try:
-                self.popen.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.kill9()
-                return -9
-        return int(self.popen.returncode)
+        return terminate(self.popen, timeout)
 
 
 class Harness:

@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import sqlite3
+import subprocess
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from tests.e2e.fakebot import FakeBotAccount, StoredMessage
 from tests.e2e.fakeslack import FakeSlack
@@ -28,6 +33,26 @@ _SCRUBBED_PREFIXES = (
     "TELEGRAM_", "SLACK_", "SMTP_", "MAIL_", "COMPANY_", "RELANCE_", "OWNER_", "LADDER_", "TEMPLATES_",
 )  # fmt: skip
 _SCRUBBED = {"DATABASE_URL", "TIMEZONE", "DIGEST_TIME", "DATA_DIR", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"}
+
+
+def unavailable(reason: str) -> None:
+    """Skip (with the reason printed by -ra), or fail when CI requires the end-to-end tests (RELANCE_REQUIRE_E2E=1)."""
+    if os.environ.get("RELANCE_REQUIRE_E2E") == "1":
+        pytest.fail(f"end-to-end tests are required (RELANCE_REQUIRE_E2E=1) but cannot run: {reason}")
+    pytest.skip(f"end-to-end tests skipped: {reason}")
+
+
+def terminate(popen: subprocess.Popen[Any], timeout: float) -> int:
+    """SIGTERM, then wait; the exit code, or -9 when the process had to be killed after `timeout`."""
+    if popen.poll() is None:
+        popen.send_signal(signal.SIGTERM)
+        try:
+            popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            popen.kill()
+            popen.wait()
+            return -9
+    return int(popen.returncode)
 
 
 def base_environment(workdir: Path, *, smtp_port: int | None) -> dict[str, str]:

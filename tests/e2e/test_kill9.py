@@ -15,21 +15,16 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.kill_support import PYTHON, RELANCE, database, digest_trial, sends_trial
+from tests.e2e.support import unavailable
 
 pytestmark = pytest.mark.e2e
-
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("RELANCE_REQUIRE_E2E") == "1":
-        pytest.fail(f"end-to-end tests are required (RELANCE_REQUIRE_E2E=1) but cannot run: {reason}")
-    pytest.skip(f"end-to-end tests skipped: {reason}")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def kill_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh database for the bot: a SQLite file, then a PostgreSQL database (skipped without one)."""
     if not (RELANCE.is_file() and PYTHON.is_file()):
-        _unavailable(f"{RELANCE} is missing (run `make` to create the virtual environment)")
+        unavailable(f"{RELANCE} is missing (run `make` to create the virtual environment)")
     with database(request.param, tmp_path) as url:
         yield url
 

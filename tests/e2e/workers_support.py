@@ -17,7 +17,6 @@ second shared by the processes, 10,000 cards would measure the ceiling (bench_fa
 from __future__ import annotations
 
 import contextlib
-import signal
 import subprocess
 import threading
 import time
@@ -30,10 +29,10 @@ from email import message_from_bytes
 from pathlib import Path
 from typing import Any
 
-from aiosmtpd.controller import Controller
 from sqlalchemy import text
 
-from tests.e2e.support import REPO, TODAY, base_environment
+from tests.e2e.support import REPO, TODAY, base_environment, terminate
+from tests.integration.smtp_server import LoopbackSmtp
 
 PYTHON = REPO / ".venv" / "bin" / "python"
 #: The default business's owner (OWNER_CHAT_IDS of the processes); the B businesses' owners follow.
@@ -89,22 +88,13 @@ class _Recorder:
         return f"250 2.0.0 Ok: queued as {number}"
 
 
-class RecordingSmtp:
+class RecordingSmtp(LoopbackSmtp):
     """An aiosmtpd server on 127.0.0.1 that accepts and records every message (envelope, Message-ID, time)."""
 
+    handler: _Recorder
+
     def __init__(self) -> None:
-        from tests.integration.smtp_server import free_port
-
-        self.handler = _Recorder()
-        self.port = free_port()
-        self._controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, ready_timeout=10)
-
-    def __enter__(self) -> RecordingSmtp:
-        self._controller.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._controller.stop()
+        super().__init__(_Recorder())
 
     @property
     def mails(self) -> list[Mail]:
@@ -257,15 +247,7 @@ class Process:
 
     def stop(self, timeout: float = 20.0) -> int:
         """SIGTERM and wait; -9 when it had to be killed."""
-        if self.popen.poll() is None:
-            self.popen.send_signal(signal.SIGTERM)
-            try:
-                self.popen.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait()
-                return -9
-        return int(self.popen.returncode)
+        return terminate(self.popen, timeout)
 
 
 def start(env: dict[str, str], workdir: Path, name: str, *, worker: bool) -> Process:

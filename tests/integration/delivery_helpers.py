@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine
+from sqlmodel import Session
 
 from messages.delivery import SmtpConfig
 from messages.render import Attachment, Draft
 from services.outbox import OutboxItem, queue_reminder
 from storage.db import write_session
+from storage.reminders import ReminderView
 from storage.types import utcnow
 from tests.factories import make_business, make_client, make_invoice, make_reminder
 
@@ -64,3 +68,29 @@ def queue(
 def smtp_config(port: int, timeout: float = 5.0) -> SmtpConfig:
     """A plain-text SMTP configuration for the loopback server."""
     return SmtpConfig(host="127.0.0.1", port=port, security="none", timeout=timeout)
+
+
+class FixedDrafter:
+    """A drafter that gives every reminder the same draft (`make_draft`): the tests are about delivery, not words."""
+
+    def draft(self, session: Session, view: ReminderView, *, today: date) -> Any:
+        return make_draft()
+
+
+@dataclass
+class RecordingBot:
+    """Stands in for a Telegram application: records what the delivery listener edits and sends."""
+
+    edits: list[tuple[int, int, str]] = field(default_factory=list)
+    messages: list[tuple[int, str]] = field(default_factory=list)
+    bot_data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def bot(self) -> RecordingBot:
+        return self
+
+    async def edit_message_text(self, text: str, *, chat_id: int, message_id: int, reply_markup: Any = None) -> None:
+        self.edits.append((chat_id, message_id, text))
+
+    async def send_message(self, chat_id: int, text: str) -> None:
+        self.messages.append((chat_id, text))

@@ -16,7 +16,7 @@ import threading
 from collections import deque
 from dataclasses import dataclass, field
 from email import message_from_bytes
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from aiosmtpd.controller import Controller
 
@@ -82,20 +82,27 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class ScriptedSmtpServer:
-    """Start with `with ScriptedSmtpServer() as smtp:`; `smtp.port`, `smtp.script(...)`, `smtp.accepted`."""
+class LoopbackSmtp:
+    """aiosmtpd on 127.0.0.1 with `handler`, on a free port: `with Server(...) as smtp:` starts and stops it."""
 
-    def __init__(self) -> None:
-        self.handler = _Handler()
+    def __init__(self, handler: Any) -> None:
+        self.handler = handler
         self.port = free_port()
-        self._controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, ready_timeout=10)
+        self._controller = Controller(handler, hostname="127.0.0.1", port=self.port, ready_timeout=10)
 
-    def __enter__(self) -> ScriptedSmtpServer:
+    def __enter__(self) -> Self:
         self._controller.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._controller.stop()
+
+
+class ScriptedSmtpServer(LoopbackSmtp):
+    """Start with `with ScriptedSmtpServer() as smtp:`; `smtp.port`, `smtp.script(...)`, `smtp.accepted`."""
+
+    def __init__(self) -> None:
+        super().__init__(_Handler())
 
     def script(self, *actions: str) -> None:
         """Queue the answers to the next DATA transactions."""

@@ -4,14 +4,13 @@ business's outbox rows, and a failure is told to that business's owners only."""
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Engine, func
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from bot.handlers.delivery import listener
 from bot.presenter import Presenter
@@ -24,37 +23,13 @@ from services.outbox import queue_reminder, recover_unknown_at_startup
 from storage import outbox as store
 from storage.db import read_session, write_session
 from storage.models import EvidenceEntry, Outbox
-from storage.reminders import ReminderView, StaleReminderError
+from storage.reminders import StaleReminderError
 from storage.types import utcnow
 from tests.factories import make_business, make_client, make_invoice, make_reminder
-from tests.integration.delivery_helpers import make_draft, queue, smtp_config
+from tests.integration.delivery_helpers import FixedDrafter, RecordingBot, make_draft, queue, smtp_config
 from tests.integration.smtp_server import ScriptedSmtpServer
 
 CARD_MESSAGE = 5  # the same message id in both owners' chats: two cards, one per business
-
-
-class _Drafter:
-    def draft(self, session: Session, view: ReminderView, *, today: date) -> Any:
-        return make_draft()
-
-
-@dataclass
-class _Bot:
-    """Stands in for a Telegram application: records what the listener edits and sends."""
-
-    edits: list[tuple[int, int, str]] = field(default_factory=list)
-    messages: list[tuple[int, str]] = field(default_factory=list)
-    bot_data: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def bot(self) -> _Bot:
-        return self
-
-    async def edit_message_text(self, text: str, *, chat_id: int, message_id: int, reply_markup: Any = None) -> None:
-        self.edits.append((chat_id, message_id, text))
-
-    async def send_message(self, chat_id: int, text: str) -> None:
-        self.messages.append((chat_id, text))
 
 
 @dataclass
@@ -63,7 +38,7 @@ class _Business:
     reminder_id: int
     owner: int
     sender: Sender
-    chat: _Bot
+    chat: RecordingBot
 
 
 def _business(engine: Engine, port: int, *, owner: int, recipient: str) -> _Business:
@@ -78,11 +53,11 @@ def _business(engine: Engine, port: int, *, owner: int, recipient: str) -> _Busi
     queue(engine, reminder_id, recipients=[recipient])
     ctx = BusinessContext(engine=engine, business_id=business_id, owner_ids=frozenset({owner}),
                           clock=Clock(ZoneInfo("Europe/Paris"), date(2026, 11, 24)),
-                          rate_table=builtin_rate_table(), drafter=_Drafter(),
+                          rate_table=builtin_rate_table(), drafter=FixedDrafter(),
                           delivery=OutboxDelivery(smtp_config(port)))  # fmt: skip
     presenter = Presenter(Services(ctx), channel="telegram:999")
     presenter.register_cards([(reminder_id, str(owner), str(CARD_MESSAGE))])
-    chat = _Bot()
+    chat = RecordingBot()
     sender = Sender(engine, smtp_config(port), business_id)
     sender.on_outcome(listener(chat, presenter))  # type: ignore[arg-type]
     return _Business(business_id, reminder_id, owner, sender, chat)

@@ -24,7 +24,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from pydantic import SecretStr
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from bot.handlers.delivery import listener
 from bot.presenter import Presenter
@@ -38,11 +38,10 @@ from services.delivery import OutboxDelivery
 from services.outbox import DeliveryResult
 from storage.db import read_session, write_session
 from storage.models import Outbox
-from storage.reminders import ReminderView
 from storage.types import utcnow
 from tests.bot_harness import bot_settings
 from tests.factories import make_business, make_client, make_invoice, make_reminder
-from tests.integration.delivery_helpers import make_draft, queue, smtp_config
+from tests.integration.delivery_helpers import FixedDrafter, RecordingBot, queue, smtp_config
 from tests.integration.smtp_server import ScriptedSmtpServer, SilentSmtpServer, free_port
 
 PASSWORD = "b0n-M0t-de-Passe"
@@ -91,36 +90,12 @@ def _auth_config(port: int, password: str) -> SmtpConfig:
                       timeout=5)  # fmt: skip
 
 
-class _Drafter:
-    def draft(self, session: Session, view: ReminderView, *, today: date) -> Any:
-        return make_draft()
-
-
-@dataclass
-class _Bot:
-    """Stands in for a Telegram application: records what the listener edits and sends."""
-
-    edits: list[tuple[int, int, str]] = field(default_factory=list)
-    messages: list[tuple[int, str]] = field(default_factory=list)
-    bot_data: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def bot(self) -> _Bot:
-        return self
-
-    async def edit_message_text(self, text: str, *, chat_id: int, message_id: int, reply_markup: Any = None) -> None:
-        self.edits.append((chat_id, message_id, text))
-
-    async def send_message(self, chat_id: int, text: str) -> None:
-        self.messages.append((chat_id, text))
-
-
 @dataclass
 class _Business:
     business_id: int
     reminders: list[int]
     sender: Sender
-    chat: _Bot
+    chat: RecordingBot
     states: list[tuple[int, bool]] = field(default_factory=list)
     #: When each outcome reached the listeners (time.monotonic()).
     outcomes: list[tuple[float, DeliveryResult]] = field(default_factory=list)
@@ -143,11 +118,11 @@ def _business(engine: Engine, config: SmtpConfig, *, owner: int, slug: str, emai
         queue(engine, reminder_id, recipients=[f"compta{n}@{slug}.example"])
     ctx = BusinessContext(engine=engine, business_id=business_id, owner_ids=frozenset({owner}),
                           clock=Clock(ZoneInfo("Europe/Paris"), date(2026, 11, 24)),
-                          rate_table=builtin_rate_table(), drafter=_Drafter(),
+                          rate_table=builtin_rate_table(), drafter=FixedDrafter(),
                           delivery=OutboxDelivery(config))  # fmt: skip
     presenter = Presenter(Services(ctx), channel="telegram:999")
     presenter.register_cards([(reminder_id, str(owner), str(100 + n)) for n, reminder_id in enumerate(reminders)])
-    chat = _Bot()
+    chat = RecordingBot()
     sender = Sender(engine, config, business_id)
     made = _Business(business_id, reminders, sender, chat)
     sender.on_outcome(listener(chat, presenter))  # type: ignore[arg-type]
