@@ -498,16 +498,30 @@ def mark_unknown(engine: Engine, business_id: int, *, older_than: datetime | Non
     stopped mid-way, so nobody knows whether the server got the message. A row a live process is sending is left
     alone, whichever process asks."""
     results: list[DeliveryResult] = []
+    # First a plain read (every tick of every business asks; usually nothing is in `sending`, or only live
+    # processes' rows): the write transaction and its row locks are taken only when there is something to mark.
+    with read_session(engine) as session:
+        found = session.exec(
+            select(Outbox.id, Outbox.claimed_by, Outbox.updated_at).where(
+                Outbox.business_id == business_id, Outbox.state == "sending"
+            )
+        ).all()
+    verdicts: dict[str | None, bool] = {}
+    for _, holder, _ in found:
+        if holder not in verdicts:
+            verdicts[holder] = workers.alive(engine, holder)
+    wanted = {
+        row_id: holder
+        for row_id, holder, updated_at in found
+        if not verdicts[holder] or (older_than is not None and updated_at < older_than)
+    }
+    if not wanted:
+        return results
     with write_session(engine) as session:
-        stmt = select(Outbox).where(Outbox.business_id == business_id, Outbox.state == "sending")
-        found = session.exec(_for_update(session, stmt.order_by(col(Outbox.id)), skip_locked=True)).all()
-        verdicts: dict[str | None, bool] = {}
-        rows = []
-        for outbox in found:
-            if outbox.claimed_by not in verdicts:
-                verdicts[outbox.claimed_by] = workers.alive(engine, outbox.claimed_by)
-            if not verdicts[outbox.claimed_by] or (older_than is not None and outbox.updated_at < older_than):
-                rows.append(outbox)
+        stmt = select(Outbox).where(col(Outbox.id).in_(list(wanted)), Outbox.state == "sending")
+        locked = session.exec(_for_update(session, stmt.order_by(col(Outbox.id)), skip_locked=True)).all()
+        # Still claimed by the process judged dead (not claimed again by a live one since the read).
+        rows = [outbox for outbox in locked if outbox.claimed_by == wanted[outbox.id or 0]]
         for outbox in rows:
             outbox.state = "unknown"
             outbox.last_reply = _INTERRUPTED_REPLY
